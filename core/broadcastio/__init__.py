@@ -1,0 +1,57 @@
+"""broadcastio: deliver outbound messages through an ordered chain of providers.
+
+Everything a user needs is importable from here; submodules hold the details.
+Importing broadcastio loads no plugins: discovery happens only when an
+orchestrator is built with ``Orchestrator.from_plugins``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from broadcastio._version import __version__
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.delivery_error import DeliveryError
+from broadcastio.core.health import ProviderHealth
+from broadcastio.core.message import Attachment, Message, MessageMetadata
+from broadcastio.core.orchestrator import Orchestrator
+from broadcastio.core.result import DeliveryResult
+from broadcastio.core.retry import RetryPolicy
+from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
+from broadcastio.errors import (
+    AttachmentError,
+    BroadcastioError,
+    ConfigurationError,
+    OrchestrationError,
+    ValidationError,
+)
+from broadcastio.plugins.manager import PluginManager
+from broadcastio.plugins.markers import hookimpl
+from broadcastio.providers.base import MessageProvider
+
+# A library never configures logging; it only makes sure an unconfigured
+# application does not see "no handlers could be found" noise.
+logging.getLogger("broadcastio").addHandler(logging.NullHandler())
+
+__all__ = [
+    "Attachment",
+    "AttachmentError",
+    "BroadcastioError",
+    "ConfigurationError",
+    "DeliveryAttempt",
+    "DeliveryError",
+    "DeliveryResult",
+    "DeliveryTrace",
+    "ErrorCode",
+    "Message",
+    "MessageMetadata",
+    "MessageProvider",
+    "OrchestrationError",
+    "Orchestrator",
+    "PluginManager",
+    "ProviderHealth",
+    "RetryPolicy",
+    "ValidationError",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,1 @@
+"""The delivery engine: messages, results, traces, retries, health, and the orchestrator."""

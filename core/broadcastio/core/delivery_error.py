@@ -1,0 +1,38 @@
+"""The description of one failed delivery, shared by attempts and results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from broadcastio.core.codes import ErrorCode
+
+__all__ = ["DeliveryError"]
+
+
+def _to_error_code(value: ErrorCode | str) -> ErrorCode:
+    if isinstance(value, ErrorCode):
+        return value
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        from broadcastio.errors import ValidationError
+
+        raise ValidationError(
+            f"unknown error code {value!r}; expected one of: {', '.join(ErrorCode)}"
+        ) from None
+
+
+@attrs.frozen
+class DeliveryError:
+    """Why a delivery failed: a portable ``code``, a human ``message``, and ``details``.
+
+    ``details`` holds what is specific to the provider (its native status code, a
+    ``retry_after`` in seconds for ``RATE_LIMITED``…). Keep it JSON-safe: results
+    and traces are serialized as they are.
+    """
+
+    code: ErrorCode = attrs.field(converter=_to_error_code)
+    message: str
+    details: dict[str, Any] = attrs.field(factory=dict)

@@ -1,0 +1,108 @@
+"""Provider health reports and the thread-safe TTL cache the orchestrator keeps of them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from broadcastio.core.clock import Clock
+
+if TYPE_CHECKING:
+    from broadcastio.providers.base import MessageProvider
+
+__all__ = ["HealthCache", "ProviderHealth"]
+
+
+@attrs.frozen
+class ProviderHealth:
+    """What a provider says about itself: can it take a message right now, and why (not)."""
+
+    provider: str
+    ready: bool
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+
+class HealthCache:
+    """Remembers each provider's last health report for ``ttl`` seconds.
+
+    Health checks may be network calls, so sending thousands of messages must not
+    mean thousands of checks. Reads take no lock (a dict lookup is atomic); a miss
+    takes that provider's own lock, so concurrent senders run one check between
+    them and a slow provider never blocks the others. ``ttl=None`` checks on every
+    call. A ``health()`` that raises, or returns something other than a
+    ``ProviderHealth``, counts as not ready: a broken probe is no reason to trust
+    the provider.
+    """
+
+    def __init__(
+        self,
+        ttl: float | None,
+        clock: Clock,
+        on_fresh: Callable[[ProviderHealth], None] | None = None,
+    ) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._on_fresh = on_fresh
+        self._entries: dict[str, tuple[ProviderHealth, float]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def get(self, provider: MessageProvider) -> ProviderHealth:
+        """The provider's health, from the cache while fresh, else from ``provider.health()``."""
+        name = provider.name
+        if self.ttl is None:
+            return self._check(provider)
+        entry = self._entries.get(name)
+        if entry is not None and entry[1] > self._clock.monotonic():
+            return entry[0]
+        with self._lock_for(name):
+            entry = self._entries.get(name)
+            if entry is not None and entry[1] > self._clock.monotonic():
+                return entry[0]
+            health = self._check(provider)
+            self._entries[name] = (health, self._clock.monotonic() + self.ttl)
+            return health
+
+    def invalidate(self, name: str | None = None) -> None:
+        """Forget one provider's cached health (or everyone's) so the next send asks again."""
+        if name is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(name, None)
+
+    def _lock_for(self, name: str) -> threading.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            with self._locks_guard:
+                lock = self._locks.setdefault(name, threading.Lock())
+        return lock
+
+    def _check(self, provider: MessageProvider) -> ProviderHealth:
+        name = provider.name
+        try:
+            health = provider.health()
+        except Exception as exc:  # noqa: BLE001 - any failure to answer means "not ready"
+            health = ProviderHealth(
+                provider=name,
+                ready=False,
+                details={
+                    "error": f"health() raised {type(exc).__name__}: {exc}",
+                    "exception_type": type(exc).__name__,
+                },
+            )
+        else:
+            if not isinstance(health, ProviderHealth):
+                health = ProviderHealth(
+                    provider=name,
+                    ready=False,
+                    details={
+                        "error": f"health() returned {type(health).__name__}, "
+                        "expected ProviderHealth"
+                    },
+                )
+        if self._on_fresh is not None:
+            self._on_fresh(health)
+        return health

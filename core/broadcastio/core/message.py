@@ -1,0 +1,225 @@
+"""Messages: who gets what, with which metadata and attachment."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from broadcastio.core.serialization import structure_or_raise, unstructure
+from broadcastio.errors import AttachmentError, ValidationError
+
+__all__ = ["Attachment", "Message", "MessageMetadata"]
+
+_DEFAULT_MIME_TYPE = "application/octet-stream"
+PRIORITY_RANGE = range(1, 11)
+
+
+def _new_reference_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _to_tags(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)):
+        raise ValidationError(f"tags must be a list of strings, not the string {value!r}")
+    tags = tuple(value)
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValidationError(f"tags must be non-empty strings, got {tag!r}")
+    return tags
+
+
+def _to_extra(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"extra must be a mapping, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise ValidationError(f"extra keys must be strings, got {key!r}")
+    return dict(value)
+
+
+@attrs.frozen
+class MessageMetadata:
+    """Bookkeeping that travels with a message but is not part of what the recipient sees.
+
+    ``reference_id`` identifies the message across retries, fallbacks and process
+    restarts; providers derive idempotency keys from it, so two sends of the same
+    ``Message`` object are recognisably the same message. ``priority`` runs from 1
+    (lowest) to 10 (highest). ``extra`` holds anything else the caller wants to keep
+    (it is where unknown keys of a metadata dict end up).
+    """
+
+    priority: int = 5
+    reference_id: str = attrs.field(factory=_new_reference_id)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags)
+    extra: dict[str, Any] = attrs.field(factory=dict, converter=_to_extra)
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
+            raise ValidationError(f"priority must be an int, got {self.priority!r}")
+        if self.priority not in PRIORITY_RANGE:
+            raise ValidationError(f"priority must be between 1 and 10, got {self.priority}")
+        if not isinstance(self.reference_id, str) or not self.reference_id.strip():
+            raise ValidationError(
+                f"reference_id must be a non-empty string, got {self.reference_id!r}"
+            )
+
+    @classmethod
+    def coerce(cls, value: MessageMetadata | Mapping[str, Any] | None) -> MessageMetadata:
+        """Accept metadata as an instance, a dict, or ``None`` (all defaults).
+
+        A dict's known keys fill the matching fields; every other key goes into
+        ``extra`` (merged with an explicit ``extra`` key, explicit keys winning), so
+        nothing the caller wrote is dropped.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValidationError(
+                f"metadata must be a MessageMetadata, a dict or None, got {type(value).__name__}"
+            )
+        known: dict[str, Any] = {}
+        unknown: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"metadata keys must be strings, got {key!r}")
+            if key in ("priority", "reference_id", "tags"):
+                known[key] = item
+            elif key != "extra":
+                unknown[key] = item
+        extra = value.get("extra", {})
+        if not isinstance(extra, Mapping):
+            raise ValidationError(f"metadata 'extra' must be a mapping, got {type(extra).__name__}")
+        return cls(**known, extra={**unknown, **extra})
+
+
+@attrs.frozen
+class Attachment:
+    """A file to send with a message: from a path on disk, or from bytes in memory.
+
+    ``filename`` defaults to the path's name and ``mime_type`` is guessed from the
+    filename (``application/octet-stream`` when unknown). A path attachment is read
+    when a provider sends it, not when it is created, and the orchestrator checks
+    that the file exists before any attempt; use :meth:`from_bytes` for content
+    that is not on disk (or is on another host's disk).
+    """
+
+    path: Path | None = attrs.field(default=None)
+    filename: str | None = None
+    mime_type: str | None = None
+    data: bytes | None = attrs.field(default=None, kw_only=True, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        path = self.path
+        if path is not None and not isinstance(path, Path):
+            if not isinstance(path, (str, PathLike)) or not str(path):
+                raise ValidationError(f"attachment path must be a path or string, got {path!r}")
+            path = Path(path)
+            object.__setattr__(self, "path", path)
+        if (path is None) == (self.data is None):
+            raise ValidationError("an attachment needs exactly one of a path or data")
+        if self.data is not None and not isinstance(self.data, (bytes, bytearray, memoryview)):
+            raise ValidationError(f"attachment data must be bytes, got {type(self.data).__name__}")
+        if self.data is not None and not isinstance(self.data, bytes):
+            object.__setattr__(self, "data", bytes(self.data))
+        filename = self.filename
+        if filename is None:
+            if path is None:
+                raise ValidationError("an in-memory attachment needs a filename")
+            filename = path.name
+        if not isinstance(filename, str) or not filename.strip():
+            raise ValidationError(f"attachment filename must be a non-empty string, got {filename!r}")
+        if "/" in filename or "\\" in filename:
+            raise ValidationError(f"attachment filename must not contain a path: {filename!r}")
+        object.__setattr__(self, "filename", filename)
+        if self.mime_type is None:
+            guessed, _ = mimetypes.guess_type(filename)
+            object.__setattr__(self, "mime_type", guessed or _DEFAULT_MIME_TYPE)
+        elif not isinstance(self.mime_type, str) or "/" not in self.mime_type:
+            raise ValidationError(f"mime_type must look like 'type/subtype', got {self.mime_type!r}")
+
+    @classmethod
+    def from_bytes(cls, data: bytes, filename: str, mime_type: str | None = None) -> Attachment:
+        """An attachment whose content is already in memory (a generated report, a chart)."""
+        return cls(filename=filename, mime_type=mime_type, data=data)
+
+    def ensure_readable(self) -> None:
+        """Raise ``AttachmentError`` unless the content can be read right now."""
+        if self.path is not None and not self.path.is_file():
+            raise AttachmentError(
+                f"attachment file not found or not a regular file: {self.path}",
+                details={"path": str(self.path)},
+            )
+
+    def read_bytes(self) -> bytes:
+        """The attachment's content; raises ``AttachmentError`` if its file cannot be read."""
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise AttachmentError(
+                f"cannot read attachment {self.path}: {exc.strerror or exc}",
+                details={"path": str(self.path)},
+            ) from exc
+
+
+def _to_recipient(value: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
+    recipient = value.strip()
+    if not recipient:
+        raise ValidationError("recipient must not be empty or blank")
+    return recipient
+
+
+def _to_content(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"content must be a string or None, got {type(value).__name__}")
+    # Blank text is no content: sending only whitespace is never what the caller meant.
+    return value if value.strip() else None
+
+
+@attrs.frozen
+class Message:
+    """One message for one recipient.
+
+    The recipient is stripped of surrounding whitespace and must not be blank; the
+    message needs text ``content``, an ``attachment``, or both (with both, the text
+    is the caption). Its format is the provider's business: a phone number for
+    WhatsApp, an address for email. ``metadata`` may be a ``MessageMetadata``, a
+    dict, or ``None``.
+    """
+
+    recipient: str = attrs.field(converter=_to_recipient)
+    content: str | None = attrs.field(converter=_to_content)
+    metadata: MessageMetadata = attrs.field(default=None, converter=MessageMetadata.coerce)
+    attachment: Attachment | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.attachment is not None and not isinstance(self.attachment, Attachment):
+            raise ValidationError(
+                f"attachment must be an Attachment, got {type(self.attachment).__name__}"
+            )
+        if self.content is None and self.attachment is None:
+            raise ValidationError("a message needs content, an attachment, or both")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (in-memory attachment bytes as base64) for journals and queues."""
+        data: dict[str, Any] = unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        """Rebuild a message from ``to_dict`` output; raises ``ValidationError`` on bad input."""
+        return structure_or_raise(data, cls)

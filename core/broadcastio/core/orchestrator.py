@@ -1,0 +1,451 @@
+"""The orchestrator: walks the provider chain with retries, health checks and tracing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from broadcastio.core.clock import Clock, SystemClock
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.delivery_error import DeliveryError
+from broadcastio.core.health import HealthCache, ProviderHealth
+from broadcastio.core.ids import new_trace_id
+from broadcastio.core.message import Message
+from broadcastio.core.observers import ObserverSnapshot, Observers, notify
+from broadcastio.core.result import DeliveryResult
+from broadcastio.core.retry import RetryPolicy
+from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
+from broadcastio.errors import (
+    BroadcastioError,
+    ConfigurationError,
+    OrchestrationError,
+    ValidationError,
+)
+from broadcastio.plugins.manager import PluginManager
+from broadcastio.providers.base import MessageProvider
+
+__all__ = ["Orchestrator"]
+
+logger = logging.getLogger("broadcastio")
+
+_DEFAULT_POLICY = RetryPolicy()
+
+
+class _Run:
+    """The bookkeeping of one ``send``: what was tried, and the trace when one is kept."""
+
+    __slots__ = ("attempts", "last_error", "record", "skipped", "tried")
+
+    def __init__(self, record: bool) -> None:
+        self.record = record
+        self.tried: list[str] = []
+        self.attempts: list[DeliveryAttempt] | None = [] if record else None
+        self.skipped: list[ProviderHealth] = []
+        self.last_error: DeliveryError | None = None
+
+
+class Orchestrator:
+    """Delivers a message through an ordered chain of providers.
+
+    For each provider in order: skip it if its (cached) health says not ready;
+    otherwise attempt, retrying per its ``RetryPolicy`` while the error is
+    retryable; on success stop, else go on to the next provider. If no provider is
+    healthy, ``require_healthy=True`` raises ``OrchestrationError`` before any
+    attempt, and the default tries every provider anyway (a health probe can be
+    wrong; an attempt is the real test).
+
+    Delivery failures are returned as ``DeliveryResult(success=False)``; exceptions
+    mean misuse: an invalid message (``ValidationError``), a missing attachment file
+    (``AttachmentError``), or a provider raising a ``BroadcastioError``.
+
+    ``on_attempt(attempt, message)``, ``on_success(result, message)`` and
+    ``on_failure(result, message)`` are observers, as are the plugin hooks: what
+    they raise is logged and ignored. ``clock`` and ``rng`` exist so tests can run
+    retries without sleeping and jitter deterministically.
+
+    An orchestrator is safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[MessageProvider],
+        *,
+        retry_policy: RetryPolicy | None = None,
+        health_ttl: float | None = 30,
+        require_healthy: bool = False,
+        on_attempt: Callable[..., Any] | None = None,
+        on_success: Callable[..., Any] | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        plugin_manager: PluginManager | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if isinstance(providers, (str, bytes)) or not isinstance(providers, Iterable):
+            raise ConfigurationError(
+                f"providers must be a list of providers, got {type(providers).__name__}"
+            )
+        chain = tuple(providers)
+        if not chain:
+            raise OrchestrationError(
+                "an orchestrator needs at least one provider", code=ErrorCode.NO_PROVIDERS
+            )
+        names: set[str] = set()
+        for index, provider in enumerate(chain):
+            name = getattr(provider, "name", None)
+            if not isinstance(name, str) or not name:
+                raise ConfigurationError(
+                    f"providers[{index}] ({provider!r}) has no name; a provider needs a "
+                    "non-empty 'name' string"
+                )
+            if not callable(getattr(provider, "send", None)) or not callable(
+                getattr(provider, "health", None)
+            ):
+                raise ConfigurationError(
+                    f"provider {name!r} must have send(message) and health() methods"
+                )
+            if name in names:
+                raise ConfigurationError(
+                    f"provider name {name!r} appears twice in the chain; names identify "
+                    "providers in traces and health reports, so they must be unique"
+                )
+            names.add(name)
+        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+            raise ConfigurationError(
+                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
+            )
+        if health_ttl is not None and (
+            isinstance(health_ttl, bool)
+            or not isinstance(health_ttl, (int, float))
+            or not health_ttl >= 0
+        ):
+            raise ConfigurationError(
+                f"health_ttl must be a number of seconds >= 0 or None, got {health_ttl!r}"
+            )
+        for label, callback in (
+            ("on_attempt", on_attempt),
+            ("on_success", on_success),
+            ("on_failure", on_failure),
+        ):
+            if callback is not None and not callable(callback):
+                raise ConfigurationError(f"{label} must be callable, got {callback!r}")
+        if plugin_manager is not None and not isinstance(plugin_manager, PluginManager):
+            raise ConfigurationError(
+                "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
+            )
+
+        self.providers: tuple[MessageProvider, ...] = chain
+        self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
+        self.require_healthy = bool(require_healthy)
+        self.plugin_manager = plugin_manager if plugin_manager is not None else PluginManager()
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._rng = rng
+        self._observers = Observers(
+            self.plugin_manager,
+            on_attempt=on_attempt,
+            on_success=on_success,
+            on_failure=on_failure,
+        )
+        self.health_cache = HealthCache(
+            None if health_ttl is None else float(health_ttl), self._clock, self._health_checked
+        )
+
+    @classmethod
+    def from_plugins(
+        cls,
+        order: Sequence[str] | None = None,
+        *,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        environ: Mapping[str, str] | None = None,
+        **orchestrator_kwargs: Any,
+    ) -> Orchestrator:
+        """Build an orchestrator from the provider plugins installed in this environment.
+
+        Plugins are discovered through the ``broadcastio`` entry-point group (see
+        ``BROADCASTIO_LOAD_PLUGINS`` / ``BROADCASTIO_DISABLE_PLUGINS``). ``order``
+        picks and orders providers by name; without it every discovered provider is
+        used, highest registered priority first, then by name. ``settings`` maps a
+        provider name to its settings dict. ``environ`` replaces ``os.environ`` for
+        the plugin filters (tests use it). Other keyword arguments go to the
+        constructor; a ``plugin_manager`` passed there receives the entry points.
+        """
+        from broadcastio.plugins.registry import collect_providers
+        from broadcastio.plugins.settings import build_provider
+
+        if isinstance(order, str):
+            raise ConfigurationError(
+                f"order must be a list of provider names, not the string {order!r}"
+            )
+        plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
+        if not isinstance(plugin_manager, PluginManager):
+            raise ConfigurationError(
+                "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
+            )
+        plugin_manager.load_entry_points(os.environ if environ is None else environ)
+        registrations = collect_providers(plugin_manager)
+        available = ", ".join(sorted(registrations)) or "none"
+        settings = dict(settings or {})
+        unknown_settings = sorted(set(settings) - set(registrations))
+        if unknown_settings:
+            raise ConfigurationError(
+                f"settings given for unknown provider(s) {', '.join(map(repr, unknown_settings))}; "
+                f"available providers: {available}",
+                details={"unknown": unknown_settings, "available": sorted(registrations)},
+            )
+        if order is None:
+            chosen = sorted(registrations.values(), key=lambda reg: (-reg.priority, reg.name))
+        else:
+            chosen = []
+            for name in order:
+                if name not in registrations:
+                    raise ConfigurationError(
+                        f"unknown provider {name!r}; available providers: {available}",
+                        details={"provider": name, "available": sorted(registrations)},
+                    )
+                if registrations[name] in chosen:
+                    raise ConfigurationError(f"provider {name!r} is listed twice in order")
+                chosen.append(registrations[name])
+        if not chosen:
+            broken = "; ".join(f"{p.name}: {p.error}" for p in plugin_manager.broken_plugins)
+            raise OrchestrationError(
+                "no provider plugins are available"
+                + (f" (broken plugins: {broken})" if broken else "")
+                + "; install one (e.g. broadcastio-dummy) or check BROADCASTIO_LOAD_PLUGINS",
+                code=ErrorCode.NO_PROVIDERS,
+            )
+        providers = [build_provider(reg, settings.get(reg.name)) for reg in chosen]
+        return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(self, message: Message, *, trace: bool = False) -> DeliveryResult:
+        """Deliver ``message`` through the chain and say what happened.
+
+        With ``trace=True`` the result carries a ``DeliveryTrace`` of every attempt.
+        """
+        if not isinstance(message, Message):
+            raise ValidationError(f"send() expects a Message, got {type(message).__name__}")
+        if message.attachment is not None:
+            message.attachment.ensure_readable()
+        observers = self._observers.current()
+        if observers.before_send:
+            notify(observers.before_send, {"message": message})
+
+        clock = self._clock
+        run = _Run(bool(trace))
+        if trace:
+            started_at = clock.now()
+        result = self._walk(message, self.providers, run, observers, skip_unhealthy=True)
+        if result is None and not run.tried:
+            # Nobody was healthy, so nothing has been attempted yet.
+            if self.require_healthy:
+                raise OrchestrationError(
+                    "no healthy provider: "
+                    + "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+                    code=ErrorCode.NO_HEALTHY_PROVIDERS,
+                    details={"health": {h.provider: h.details for h in run.skipped}},
+                )
+            logger.warning("no healthy provider; trying every provider anyway")
+            run.skipped.clear()
+            result = self._walk(message, self.providers, run, observers, skip_unhealthy=False)
+
+        trace_record = None
+        if trace:
+            assert run.attempts is not None
+            trace_record = DeliveryTrace(
+                trace_id=new_trace_id(),
+                started_at=started_at,
+                finished_at=clock.now(),
+                success=result is not None,
+                attempts=tuple(run.attempts),
+                skipped=tuple(run.skipped),
+            )
+        if result is not None:
+            final = DeliveryResult(
+                True,
+                result.provider,
+                result.message_id,
+                None,
+                tuple(run.tried),
+                trace_record,
+                result.details,
+            )
+            listeners = self._observers.on_success
+        else:
+            final = DeliveryResult(
+                False, None, None, run.last_error, tuple(run.tried), trace_record
+            )
+            listeners = self._observers.on_failure
+        if observers.after_send or listeners:
+            arguments = {"result": final, "message": message}
+            notify(observers.after_send, arguments)
+            notify(listeners, arguments)
+        return final
+
+    def _walk(
+        self,
+        message: Message,
+        providers: tuple[MessageProvider, ...],
+        run: _Run,
+        observers: ObserverSnapshot,
+        *,
+        skip_unhealthy: bool,
+    ) -> DeliveryResult | None:
+        """Try providers in order; the first successful result, or ``None`` if all failed."""
+        health_cache = self.health_cache
+        for provider in providers:
+            if skip_unhealthy:
+                health = health_cache.get(provider)
+                if not health.ready:
+                    run.skipped.append(health)
+                    continue
+            result = self._deliver_with_retries(provider, message, run, observers)
+            if result is not None:
+                return result
+        return None
+
+    def _deliver_with_retries(
+        self,
+        provider: MessageProvider,
+        message: Message,
+        run: _Run,
+        observers: ObserverSnapshot,
+    ) -> DeliveryResult | None:
+        name = provider.name
+        run.tried.append(name)
+        policy = provider.retry_policy or self.retry_policy
+        observe = run.record or bool(observers.on_attempt)
+        clock = self._clock
+        attempt_number = 0
+        while True:
+            attempt_number += 1
+            if observe:
+                started_at = clock.now()
+                started = clock.monotonic()
+            result = self._attempt(provider, name, message)
+            if observe:
+                finished = clock.monotonic()
+                attempt = DeliveryAttempt(
+                    name,
+                    attempt_number,
+                    started_at,
+                    clock.now(),
+                    (finished - started) * 1000.0,
+                    result.success,
+                    result.error,
+                    result.message_id,
+                )
+                if run.attempts is not None:
+                    run.attempts.append(attempt)
+                if observers.on_attempt:
+                    notify(observers.on_attempt, {"attempt": attempt, "message": message})
+            if result.success:
+                return result
+            error = result.error
+            assert error is not None
+            run.last_error = error
+            if attempt_number >= policy.max_attempts or not policy.should_retry(error.code):
+                return None
+            delay = self._delay_before_retry(policy, attempt_number, error)
+            if delay is None:
+                logger.info(
+                    "provider %r asked to wait %ss, more than max_delay; falling back",
+                    name,
+                    error.details.get("retry_after"),
+                )
+                return None
+            clock.sleep(delay)
+
+    def _attempt(self, provider: MessageProvider, name: str, message: Message) -> DeliveryResult:
+        """One call to ``provider.send``, with every non-misuse failure turned into a result."""
+        try:
+            result = provider.send(message)
+        except BroadcastioError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a provider bug is a failed attempt, not a crash
+            logger.warning("provider %r raised during send", name, exc_info=True)
+            return DeliveryResult(
+                False,
+                name,
+                None,
+                DeliveryError(
+                    ErrorCode.UNKNOWN,
+                    f"provider {name!r} raised {type(exc).__name__}: {exc}",
+                    {"exception_type": type(exc).__name__, "exception": str(exc)},
+                ),
+            )
+        if type(result) is not DeliveryResult and not isinstance(result, DeliveryResult):
+            return DeliveryResult(
+                False,
+                name,
+                None,
+                DeliveryError(
+                    ErrorCode.UNKNOWN,
+                    f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
+                ),
+            )
+        if result.success:
+            if result.provider != name:
+                return DeliveryResult(True, name, result.message_id, None, (), None, result.details)
+            return result
+        if result.error is None:
+            return DeliveryResult(
+                False,
+                name,
+                result.message_id,
+                DeliveryError(
+                    ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
+                ),
+                (),
+                None,
+                result.details,
+            )
+        return result
+
+    def _delay_before_retry(
+        self, policy: RetryPolicy, attempt_number: int, error: DeliveryError
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up on this provider.
+
+        A ``RATE_LIMITED`` error may say how long the provider wants us to wait
+        (``details["retry_after"]``). We wait at least that long; if it is longer
+        than the policy allows (``max_delay``), retrying would break either the
+        policy or the provider's request, so we fall back instead.
+        """
+        delay = policy.delay_for(attempt_number, self._rng)
+        if error.code is ErrorCode.RATE_LIMITED:
+            retry_after = error.details.get("retry_after")
+            if (
+                isinstance(retry_after, (int, float))
+                and not isinstance(retry_after, bool)
+                and retry_after > 0
+            ):
+                if policy.max_delay is not None and retry_after > policy.max_delay:
+                    return None
+                delay = max(delay, float(retry_after))
+        return delay
+
+    # -- health --------------------------------------------------------------------------
+
+    def health(self) -> list[ProviderHealth]:
+        """Every provider's health, in chain order (served from the cache while fresh)."""
+        return [self.health_cache.get(provider) for provider in self.providers]
+
+    def _health_checked(self, health: ProviderHealth) -> None:
+        listeners = self._observers.current().on_health
+        if listeners:
+            notify(listeners, {"health": health})
+
+    def __repr__(self) -> str:
+        names = ", ".join(provider.name for provider in self.providers)
+        return f"Orchestrator([{names}], require_healthy={self.require_healthy})"
+
+
+def _health_reason(health: ProviderHealth) -> str:
+    details = health.details
+    for key in ("reason", "error", "state"):
+        if key in details:
+            return str(details[key])
+    return "not ready"

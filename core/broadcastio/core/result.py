@@ -1,0 +1,66 @@
+"""The outcome of a send: what providers return and what the orchestrator hands back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.delivery_error import DeliveryError
+from broadcastio.core.serialization import structure_or_raise, unstructure
+from broadcastio.core.trace import DeliveryTrace
+
+__all__ = ["DeliveryError", "DeliveryResult"]
+
+
+@attrs.frozen
+class DeliveryResult:
+    """Whether a message got through, through which provider, and if not, why.
+
+    A provider returns one of these from every ``send()``: delivery failures are
+    data, not exceptions. The orchestrator's result adds ``providers_tried`` (every
+    provider it attempted, in order; the last one produced ``error``) and, with
+    ``trace=True``, the full ``trace``. On failure ``provider`` is ``None``: no
+    provider delivered the message.
+    """
+
+    success: bool
+    provider: str | None = None
+    message_id: str | None = None
+    error: DeliveryError | None = None
+    providers_tried: tuple[str, ...] = ()
+    trace: DeliveryTrace | None = None
+    details: dict[str, Any] = attrs.field(factory=dict)
+
+    @classmethod
+    def delivered(
+        cls, provider: str, message_id: str | None = None, **details: Any
+    ) -> DeliveryResult:
+        """Shorthand for providers: a successful attempt."""
+        return cls(success=True, provider=provider, message_id=message_id, details=details)
+
+    @classmethod
+    def failed(
+        cls,
+        provider: str,
+        code: ErrorCode | str,
+        message: str,
+        **details: Any,
+    ) -> DeliveryResult:
+        """Shorthand for providers: a failed attempt with a portable code and native details."""
+        return cls(
+            success=False,
+            provider=provider,
+            error=DeliveryError(code=code, message=message, details=details),  # type: ignore[arg-type]
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (trace included) that ``from_dict`` turns back into an equal result."""
+        data: dict[str, Any] = unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeliveryResult:
+        """Rebuild a result from ``to_dict`` output; raises ``ValidationError`` naming bad fields."""
+        return structure_or_raise(data, cls)

@@ -1,0 +1,171 @@
+"""The one cattrs converter that turns broadcastio records into JSON-safe dicts and back.
+
+Everything that crosses a process boundary (traces written to logs, results stored
+in a journal, provider settings read from TOML) goes through ``converter``, so the
+rules live in one place instead of a ``to_dict`` per class:
+
+* datetimes are ISO-8601 strings in UTC (``2026-11-22T06:06:09.123456+00:00``);
+* bytes are base64 text; paths are strings; tuples and frozensets become lists;
+* primitives are strict: ``"3"`` is not an int and ``"no"`` is not a bool, because a
+  lenient coercion of a config value is a silent misconfiguration;
+* unknown keys are an error, so a misspelled setting is reported instead of ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+__all__ = [
+    "converter",
+    "describe_structure_error",
+    "structure",
+    "structure_or_raise",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+
+def _unstructure_datetime(value: _dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return value.astimezone(_dt.timezone.utc).isoformat()
+
+
+def _structure_datetime(value: Any, _: type) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        parsed = value
+    elif isinstance(value, str):
+        # Python 3.10's fromisoformat does not accept a trailing "Z".
+        text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+        parsed = _dt.datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"expected an ISO-8601 string, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no timezone; expected UTC")
+    return parsed.astimezone(_dt.timezone.utc)
+
+
+def _structure_bytes(value: Any, _: type) -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if not isinstance(value, str):
+        raise TypeError(f"expected base64 text, got {type(value).__name__}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"invalid base64: {exc}") from None
+
+
+def _structure_path(value: Any, _: type) -> Path:
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value:
+        return Path(value)
+    raise TypeError(f"expected a non-empty path string, got {value!r}")
+
+
+def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Callable[[Any, type], Any]:
+    accepted = (kind, *also)
+
+    def structure_strictly(value: Any, _: type) -> Any:
+        # bool is an int subclass; a True where a number belongs is a mistake.
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {kind.__name__}, got bool")
+        if not isinstance(value, accepted):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return kind(value)
+
+    return structure_strictly
+
+
+converter.register_unstructure_hook(_dt.datetime, _unstructure_datetime)
+converter.register_structure_hook(_dt.datetime, _structure_datetime)
+converter.register_unstructure_hook(bytes, lambda value: base64.b64encode(value).decode("ascii"))
+converter.register_structure_hook(bytes, _structure_bytes)
+converter.register_unstructure_hook(Path, str)
+converter.register_structure_hook(Path, _structure_path)
+converter.register_structure_hook(str, _strict(str))
+converter.register_structure_hook(int, _strict(int))
+converter.register_structure_hook(float, _strict(float, also=(int,)))
+converter.register_structure_hook(bool, _strict(bool))
+converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(v) for v in value])
+converter.register_unstructure_hook(
+    frozenset, lambda value: sorted(converter.unstructure(v) for v in value)
+)
+
+
+def unstructure(value: Any) -> Any:
+    """Turn a broadcastio record into plain JSON-safe data."""
+    return converter.unstructure(value)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build ``cls`` from plain data; raises cattrs' ``ClassValidationError`` on bad input."""
+    return converter.structure(data, cls)
+
+
+def describe_structure_error(exc: BaseException) -> list[str]:
+    """Flatten a cattrs validation error into ``"field: problem"`` lines a person can act on.
+
+    cattrs reports nested failures as exception groups with the failing path in
+    notes; this walks them so an error can name ``fail_first`` rather than say
+    "an exception group occurred".
+    """
+    problems: list[str] = []
+
+    def walk(error: BaseException, path: str) -> None:
+        if isinstance(error, ForbiddenExtraKeysError):
+            names = ", ".join(sorted(error.extra_fields))
+            problems.append(f"{path or '<root>'}: unknown field(s) {names}")
+            return
+        if isinstance(error, (ClassValidationError, IterableValidationError)):
+            with_notes, without = error.group_exceptions()
+            for inner, note in with_notes:
+                name = getattr(note, "name", None)
+                index = getattr(note, "index", None)
+                if name is not None:
+                    child = f"{path}.{name}" if path else str(name)
+                elif index is not None:
+                    child = f"{path}[{index}]"
+                else:
+                    child = path
+                walk(inner, child)
+            for inner in without:
+                walk(inner, path)
+            return
+        if isinstance(error, KeyError):
+            problems.append(f"{path}: required field missing")
+            return
+        problems.append(f"{path or '<root>'}: {error}")
+
+    walk(exc, "")
+    return problems
+
+
+def structure_or_raise(data: Any, cls: type[T]) -> T:
+    """Like ``structure`` but reports bad input as a ``ValidationError`` naming each field."""
+    from broadcastio.errors import ValidationError
+
+    if not isinstance(data, dict):
+        raise ValidationError(
+            f"cannot build {cls.__name__}: expected a dict, got {type(data).__name__}"
+        )
+    try:
+        return converter.structure(data, cls)
+    except (ClassValidationError, IterableValidationError, ValueError, TypeError, KeyError) as exc:
+        problems = describe_structure_error(exc)
+        raise ValidationError(
+            f"cannot build {cls.__name__}: {'; '.join(problems)}",
+            details={"problems": problems},
+        ) from exc

@@ -1,0 +1,1 @@
+"""Plugin discovery and hooks: how providers and observers reach the orchestrator."""

@@ -1,0 +1,1 @@
+"""The provider interface that every channel plugin implements."""

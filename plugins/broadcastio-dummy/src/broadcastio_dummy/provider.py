@@ -1,0 +1,93 @@
+"""``DummyProvider``: pretends to deliver, with failures, health and latency on request."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from typing import Any
+
+import attrs
+
+from broadcastio import (
+    DeliveryResult,
+    ErrorCode,
+    Message,
+    MessageProvider,
+    ProviderHealth,
+    ValidationError,
+)
+
+__all__ = ["DummyProvider", "DummySettings"]
+
+
+@attrs.frozen
+class DummySettings:
+    """How the dummy behaves; every field has a default so ``DummyProvider()`` just works."""
+
+    fail_first: int = 0
+    fail_code: ErrorCode = ErrorCode.PROVIDER_UNAVAILABLE
+    retry_after: float | None = None
+    healthy: bool = True
+    latency: float = 0.0
+    name: str = "dummy"
+
+    def __attrs_post_init__(self) -> None:
+        if self.fail_first < 0:
+            raise ValidationError(f"fail_first must be >= 0, got {self.fail_first}")
+        if self.latency < 0:
+            raise ValidationError(f"latency must be >= 0, got {self.latency}")
+        if not self.name:
+            raise ValidationError("name must not be empty")
+
+
+class DummyProvider(MessageProvider):
+    """A provider with no outside world: it records messages and reports success.
+
+    It is the reference for how small a provider can be, and the in-process plugin
+    the test suite and the demo send through. ``sent`` keeps what was delivered
+    (handy in tests); ``send_count`` counts every call, failures included. The
+    failure counter is the only state, and it is guarded by a lock so the dummy
+    behaves the same when an orchestrator sends from many threads.
+    """
+
+    name = "dummy"
+    settings_type = DummySettings
+
+    def __init__(self, settings: DummySettings | None = None, /, **overrides: Any) -> None:
+        base = settings if settings is not None else DummySettings()
+        try:
+            self.settings = attrs.evolve(base, **overrides) if overrides else base
+        except TypeError as exc:
+            raise ValidationError(f"unknown DummyProvider setting: {exc}") from None
+        self.name = self.settings.name  # type: ignore[misc]
+        self.sent: list[Message] = []
+        self._calls = itertools.count(1)
+        self._lock = threading.Lock()
+        self.send_count = 0
+
+    def send(self, message: Message) -> DeliveryResult:
+        settings = self.settings
+        with self._lock:
+            self.send_count = call = next(self._calls)
+        if settings.latency:
+            time.sleep(settings.latency)
+        if call <= settings.fail_first:
+            details: dict[str, Any] = {"call": call}
+            if settings.retry_after is not None:
+                details["retry_after"] = settings.retry_after
+            return DeliveryResult.failed(
+                self.name,
+                settings.fail_code,
+                f"simulated {settings.fail_code} (call {call} of {settings.fail_first} failing)",
+                **details,
+            )
+        with self._lock:
+            self.sent.append(message)
+        return DeliveryResult.delivered(self.name, f"dummy-{uuid.uuid4().hex}")
+
+    def health(self) -> ProviderHealth:
+        if self.settings.healthy:
+            return ProviderHealth(self.name, True, {"reason": "dummy is always ready"})
+        return ProviderHealth(self.name, False, {"reason": "configured unhealthy"})
