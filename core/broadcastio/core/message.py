@@ -172,6 +172,10 @@ class Attachment:
             ) from exc
 
 
+def _to_metadata(value: MessageMetadata | Mapping[str, Any] | None) -> MessageMetadata:
+    return MessageMetadata.coerce(value)
+
+
 def _to_recipient(value: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
@@ -203,7 +207,7 @@ class Message:
 
     recipient: str = attrs.field(converter=_to_recipient)
     content: str | None = attrs.field(converter=_to_content)
-    metadata: MessageMetadata = attrs.field(default=None, converter=MessageMetadata.coerce)
+    metadata: MessageMetadata = attrs.field(default=None, converter=_to_metadata)
     attachment: Attachment | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -52,7 +52,7 @@ class DeliveryResult:
         return cls(
             success=False,
             provider=provider,
-            error=DeliveryError(code=code, message=message, details=details),  # type: ignore[arg-type]
+            error=DeliveryError(code=code, message=message, details=details),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as _dt
+import enum
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from broadcastio.core.codes import ErrorCode
 
 __all__ = [
     "converter",
@@ -82,13 +85,30 @@ def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Callable[[Any, type],
         # bool is an int subclass; a True where a number belongs is a mistake.
         if isinstance(value, bool) and kind is not bool:
             raise TypeError(f"expected {kind.__name__}, got bool")
-        if not isinstance(value, accepted):
+        if not isinstance(value, accepted) or isinstance(value, enum.Enum):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
         return kind(value)
 
     return structure_strictly
 
 
+def _structure_error_code(value: Any, _: type) -> ErrorCode:
+    if isinstance(value, ErrorCode):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"expected an error code name, got {type(value).__name__}")
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not an error code; expected one of: {', '.join(ErrorCode)}"
+        ) from None
+
+
+# ErrorCode is a str subclass, so without its own hook the strict ``str`` hook
+# below would claim it and hand back a plain string.
+converter.register_structure_hook(ErrorCode, _structure_error_code)
+converter.register_unstructure_hook(ErrorCode, lambda value: value.value)
 converter.register_unstructure_hook(_dt.datetime, _unstructure_datetime)
 converter.register_structure_hook(_dt.datetime, _structure_datetime)
 converter.register_unstructure_hook(bytes, lambda value: base64.b64encode(value).decode("ascii"))

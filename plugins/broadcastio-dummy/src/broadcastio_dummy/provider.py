@@ -31,14 +31,14 @@ class DummySettings:
     retry_after: float | None = None
     healthy: bool = True
     latency: float = 0.0
-    name: str = "dummy"
+    name: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.fail_first < 0:
             raise ValidationError(f"fail_first must be >= 0, got {self.fail_first}")
         if self.latency < 0:
             raise ValidationError(f"latency must be >= 0, got {self.latency}")
-        if not self.name:
+        if self.name is not None and not self.name.strip():
             raise ValidationError("name must not be empty")
 
 
@@ -61,7 +61,10 @@ class DummyProvider(MessageProvider):
             self.settings = attrs.evolve(base, **overrides) if overrides else base
         except TypeError as exc:
             raise ValidationError(f"unknown DummyProvider setting: {exc}") from None
-        self.name = self.settings.name  # type: ignore[misc]
+        # An explicit name lets one chain hold several dummies; otherwise the
+        # class's own name stands (so subclasses keep theirs).
+        if self.settings.name is not None:
+            self.name = self.settings.name  # type: ignore[misc]
         self.sent: list[Message] = []
         self._calls = itertools.count(1)
         self._lock = threading.Lock()

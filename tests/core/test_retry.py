@@ -1,0 +1,88 @@
+"""RetryPolicy: validation and the waits it computes."""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broadcastio import ErrorCode, RetryPolicy, ValidationError
+
+
+def test_default_is_one_attempt_without_delay() -> None:
+    policy = RetryPolicy()
+    assert policy.max_attempts == 1
+    assert policy.backoff == "none"
+    assert policy.delay_for(1) == 0.0
+    assert policy.retryable_codes == {ErrorCode.PROVIDER_UNAVAILABLE}
+
+
+def test_policy_is_frozen() -> None:
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        RetryPolicy().max_attempts = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_attempts": 0}, "max_attempts must be >= 1"),
+        ({"max_attempts": 1.5}, "max_attempts must be an int"),
+        ({"max_attempts": True}, "max_attempts must be an int"),
+        ({"backoff": "linear"}, "backoff must be one of"),
+        ({"base_delay": -1}, "base_delay must be >= 0"),
+        ({"base_delay": float("nan")}, "base_delay must be >= 0"),
+        ({"max_delay": -1}, "max_delay must be >= 0"),
+        ({"base_delay": 2, "max_delay": 1}, "max_delay .* must be >= base_delay"),
+        ({"retry_on": ["NOT_A_CODE"]}, "not an error code"),
+        ({"retry_on": "TIMEOUT"}, "not the string"),
+        ({"jitter": "yes"}, "jitter"),
+    ],
+)
+def test_invalid_policies_raise(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        RetryPolicy(**kwargs)
+
+
+def test_retry_on_accepts_codes_and_their_names() -> None:
+    policy = RetryPolicy(retry_on=["TIMEOUT", ErrorCode.RATE_LIMITED])
+    assert policy.should_retry(ErrorCode.TIMEOUT)
+    assert policy.should_retry(ErrorCode.RATE_LIMITED)
+    assert not policy.should_retry(ErrorCode.PROVIDER_UNAVAILABLE)
+    assert not RetryPolicy(retry_on=[]).should_retry(ErrorCode.PROVIDER_UNAVAILABLE)
+
+
+def test_fixed_backoff_waits_base_delay() -> None:
+    policy = RetryPolicy(max_attempts=4, backoff="fixed", base_delay=1.5)
+    assert [policy.delay_for(n) for n in (1, 2, 3)] == [1.5, 1.5, 1.5]
+
+
+def test_exponential_backoff_doubles_and_is_capped() -> None:
+    policy = RetryPolicy(max_attempts=6, backoff="exponential", base_delay=1, max_delay=5)
+    assert [policy.delay_for(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 4, 5, 5]
+
+
+def test_exponential_backoff_saturates_instead_of_overflowing() -> None:
+    policy = RetryPolicy(max_attempts=5, backoff="exponential", base_delay=0.001)
+    assert policy.delay_for(10_000) > 1e200
+
+
+@given(
+    base=st.floats(0, 100),
+    retry=st.integers(1, 30),
+    seed=st.integers(),
+)
+def test_full_jitter_stays_within_the_computed_delay(base: float, retry: int, seed: int) -> None:
+    plain = RetryPolicy(max_attempts=2, backoff="exponential", base_delay=base, max_delay=1000)
+    jittered = attrs.evolve(plain, jitter=True)
+    delay = jittered.delay_for(retry, random.Random(seed))
+    assert 0.0 <= delay <= plain.delay_for(retry)
+
+
+def test_jitter_is_deterministic_with_a_seeded_rng() -> None:
+    policy = RetryPolicy(max_attempts=3, backoff="fixed", base_delay=10, jitter=True)
+    first = [policy.delay_for(1, random.Random(7)) for _ in range(3)]
+    assert len(set(first)) == 1
+    assert first[0] != 10

@@ -1,0 +1,155 @@
+"""Delivery traces: what they record and how they serialize."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broadcastio import (
+    DeliveryAttempt,
+    DeliveryError,
+    DeliveryResult,
+    DeliveryTrace,
+    ErrorCode,
+    Orchestrator,
+    ProviderHealth,
+    RetryPolicy,
+    ValidationError,
+)
+
+
+def test_trace_records_every_attempt_with_timings(make_provider, message, clock) -> None:
+    flaky = make_provider("flaky", [ErrorCode.PROVIDER_UNAVAILABLE])
+    policy = RetryPolicy(max_attempts=2, backoff="fixed", base_delay=1.5)
+    result = Orchestrator([flaky], retry_policy=policy, clock=clock).send(message, trace=True)
+    trace = result.trace
+    assert isinstance(trace, DeliveryTrace)
+    assert trace.success
+    assert len(trace.trace_id) == 32 and int(trace.trace_id, 16) >= 0
+    first, second = trace.attempts
+    assert (first.attempt, first.success, first.error.code) == (1, False, "PROVIDER_UNAVAILABLE")
+    assert (second.attempt, second.success, second.error) == (2, True, None)
+    assert second.message_id == result.message_id
+    assert second.started_at - first.finished_at == dt.timedelta(seconds=1.5)
+    assert trace.started_at <= first.started_at <= first.finished_at <= trace.finished_at
+    assert all(a.started_at.tzinfo is dt.timezone.utc for a in trace.attempts)
+
+
+def test_trace_ids_differ(make_provider, message) -> None:
+    orchestrator = Orchestrator([make_provider("p")])
+    ids = {orchestrator.send(message, trace=True).trace.trace_id for _ in range(100)}
+    assert len(ids) == 100
+
+
+def test_trace_off_means_no_trace(make_provider, message) -> None:
+    assert Orchestrator([make_provider("p")]).send(message).trace is None
+
+
+def test_failed_trace(make_provider, message) -> None:
+    result = Orchestrator([make_provider("p", [ErrorCode.TIMEOUT])]).send(message, trace=True)
+    assert not result.trace.success
+    assert result.trace.attempts[0].error == result.error
+
+
+def test_to_dict_is_json_with_iso_utc_timestamps(make_provider, message, clock) -> None:
+    providers = [make_provider("sick", ready=False), make_provider("p")]
+    result = Orchestrator(providers, clock=clock).send(message, trace=True)
+    data = json.loads(json.dumps(result.to_dict()))
+    trace = data["trace"]
+    assert trace["started_at"] == "2026-01-02T03:04:05+00:00"
+    assert trace["attempts"][0]["provider"] == "p"
+    assert trace["skipped"] == [{"provider": "sick", "ready": False, "details": {"reason": "scripted"}}]
+    assert DeliveryTrace.from_dict(trace) == result.trace
+    assert DeliveryResult.from_dict(data) == result
+
+
+def test_from_dict_accepts_z_suffix_and_rejects_naive_timestamps(make_provider, message) -> None:
+    data = Orchestrator([make_provider("p")]).send(message, trace=True).trace.to_dict()
+    data["started_at"] = data["started_at"].replace("+00:00", "Z")
+    assert DeliveryTrace.from_dict(data).started_at.tzinfo is dt.timezone.utc
+    data["started_at"] = "2026-01-02T03:04:05"
+    with pytest.raises(ValidationError, match="started_at"):
+        DeliveryTrace.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda d: d.pop("trace_id"), "trace_id: required field missing"),
+        (lambda d: d.update(success="yes"), "success"),
+        (lambda d: d.update(colour="red"), "unknown field"),
+        (lambda d: d["attempts"][0].update(error={"code": "NOPE", "message": "x"}), "NOPE"),
+    ],
+)
+def test_from_dict_names_what_is_wrong(make_provider, message, mutate, match: str) -> None:
+    data = Orchestrator([make_provider("p", [ErrorCode.TIMEOUT, None])], retry_policy=RetryPolicy(
+        max_attempts=2, retry_on=["TIMEOUT"])).send(message, trace=True).trace.to_dict()
+    mutate(data)
+    with pytest.raises(ValidationError, match=match):
+        DeliveryTrace.from_dict(data)
+
+
+utc_datetimes = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.timezone.utc)
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+errors = st.builds(
+    DeliveryError,
+    code=st.sampled_from(list(ErrorCode)),
+    message=st.text(),
+    details=st.dictionaries(st.text(), json_values, max_size=3),
+)
+attempts = st.builds(
+    DeliveryAttempt,
+    provider=st.text(min_size=1),
+    attempt=st.integers(1, 10),
+    started_at=utc_datetimes,
+    finished_at=utc_datetimes,
+    duration_ms=st.floats(0, 1e6),
+    success=st.booleans(),
+    error=st.none() | errors,
+    message_id=st.none() | st.text(),
+)
+traces = st.builds(
+    DeliveryTrace,
+    trace_id=st.text(min_size=1),
+    started_at=utc_datetimes,
+    finished_at=utc_datetimes,
+    success=st.booleans(),
+    attempts=st.lists(attempts, max_size=4).map(tuple),
+    skipped=st.lists(
+        st.builds(ProviderHealth, st.text(min_size=1), st.booleans(),
+                  st.dictionaries(st.text(), json_values, max_size=2)),
+        max_size=2,
+    ).map(tuple),
+)
+results = st.builds(
+    DeliveryResult,
+    success=st.booleans(),
+    provider=st.none() | st.text(),
+    message_id=st.none() | st.text(),
+    error=st.none() | errors,
+    providers_tried=st.lists(st.text(), max_size=3).map(tuple),
+    trace=st.none() | traces,
+    details=st.dictionaries(st.text(), json_values, max_size=3),
+)
+
+
+@given(traces)
+def test_trace_round_trips_exactly(trace: DeliveryTrace) -> None:
+    data = json.loads(json.dumps(trace.to_dict()))
+    assert DeliveryTrace.from_dict(data) == trace
+
+
+@given(results)
+def test_result_round_trips_exactly(result: DeliveryResult) -> None:
+    data = json.loads(json.dumps(result.to_dict()))
+    assert DeliveryResult.from_dict(data) == result

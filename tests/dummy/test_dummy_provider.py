@@ -1,0 +1,64 @@
+"""DummyProvider: success with unique ids, scripted failures, health and latency."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from broadcastio import ErrorCode, Message, Orchestrator, RetryPolicy, ValidationError
+from broadcastio_dummy import DummyProvider, DummySettings
+
+MESSAGE = Message("+1555", "hi")
+
+
+def test_success_with_unique_message_ids() -> None:
+    provider = DummyProvider()
+    ids = {provider.send(MESSAGE).message_id for _ in range(50)}
+    assert len(ids) == 50
+    assert provider.sent == [MESSAGE] * 50
+    assert provider.health().ready
+
+
+def test_fails_the_first_n_sends_with_the_given_code() -> None:
+    provider = DummyProvider(fail_first=2, fail_code=ErrorCode.RATE_LIMITED, retry_after=3)
+    first, second, third = (provider.send(MESSAGE) for _ in range(3))
+    assert not first.success and first.error.code is ErrorCode.RATE_LIMITED
+    assert first.error.details == {"call": 1, "retry_after": 3}
+    assert not second.success
+    assert third.success
+    assert provider.send_count == 3
+    assert provider.sent == [MESSAGE]
+
+
+def test_settings_object_and_overrides() -> None:
+    provider = DummyProvider(DummySettings(fail_first=1), name="backup")
+    assert provider.name == "backup"
+    assert provider.settings.fail_first == 1
+    with pytest.raises(ValidationError, match="unknown DummyProvider setting"):
+        DummyProvider(colour="red")
+
+
+def test_unhealthy_dummy_is_skipped() -> None:
+    sick = DummyProvider(healthy=False, name="sick")
+    assert not sick.health().ready
+    result = Orchestrator([sick, DummyProvider()]).send(MESSAGE)
+    assert result.provider == "dummy"
+    assert sick.send_count == 0
+
+
+def test_latency_is_real() -> None:
+    provider = DummyProvider(latency=0.05)
+    started = time.perf_counter()
+    provider.send(MESSAGE)
+    assert time.perf_counter() - started >= 0.05
+
+
+def test_failure_counter_is_thread_safe() -> None:
+    provider = DummyProvider(fail_first=100)
+    orchestrator = Orchestrator([provider], retry_policy=RetryPolicy(max_attempts=1))
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: orchestrator.send(MESSAGE), range(400)))
+    assert sum(not r.success for r in results) == 100
+    assert len(provider.sent) == 300

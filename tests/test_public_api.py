@@ -1,0 +1,70 @@
+"""The public surface: names, module paths and version promised by the docs."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import broadcastio
+
+PROMISED = [
+    "Orchestrator", "Message", "MessageMetadata", "Attachment", "RetryPolicy", "ErrorCode",
+    "DeliveryResult", "DeliveryError", "DeliveryAttempt", "DeliveryTrace", "ProviderHealth",
+    "MessageProvider", "hookimpl", "BroadcastioError", "ValidationError", "AttachmentError",
+    "OrchestrationError", "ConfigurationError",
+]
+
+
+def test_every_promised_name_is_exported() -> None:
+    for name in PROMISED:
+        assert name in broadcastio.__all__, name
+        assert getattr(broadcastio, name) is not None
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert broadcastio.__all__ == sorted(broadcastio.__all__)
+    public = {
+        name for name, value in vars(broadcastio).items()
+        if not name.startswith("_") and not isinstance(value, type(broadcastio))
+    }
+    public -= {"annotations", "logging"}
+    assert public <= set(broadcastio.__all__)
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(broadcastio.__version__, str)
+    assert broadcastio.__version__.count(".") >= 2
+
+
+def test_documented_module_paths() -> None:
+    paths = {
+        "broadcastio.core.retry": "RetryPolicy",
+        "broadcastio.core.orchestrator": "Orchestrator",
+        "broadcastio.core.message": "Message",
+        "broadcastio.core.result": "DeliveryResult",
+        "broadcastio.core.trace": "DeliveryTrace",
+        "broadcastio.core.health": "ProviderHealth",
+        "broadcastio.providers.base": "MessageProvider",
+    }
+    for module, name in paths.items():
+        assert getattr(importlib.import_module(module), name) is getattr(broadcastio, name)
+
+
+def test_dummy_provider_import() -> None:
+    from broadcastio_dummy import DummyProvider
+
+    assert DummyProvider.name == "dummy"
+
+
+def test_importing_broadcastio_loads_no_plugin() -> None:
+    # A fresh interpreter: importing the package must not import any plugin module.
+    code = "import sys, broadcastio; print('broadcastio_dummy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_package_ships_py_typed() -> None:
+    from importlib.resources import files
+
+    assert files("broadcastio").joinpath("py.typed").is_file()
