@@ -11,11 +11,13 @@ from broadcastio import ConfigurationError, ErrorCode, Message, OrchestrationErr
 from broadcastio.plugins.manager import PluginManager
 
 
-def test_installed_dummy_plugin_is_discovered_via_its_entry_point() -> None:
+def test_installed_plugins_are_discovered_via_their_entry_points() -> None:
     from broadcastio_dummy import DummyProvider
+    from broadcastio_whatsapp import WhatsAppProvider
 
     orchestrator = Orchestrator.from_plugins()
-    assert [type(p) for p in orchestrator.providers] == [DummyProvider]
+    # Both real packages, ordered by registered priority (whatsapp 100, dummy 0).
+    assert [type(p) for p in orchestrator.providers] == [WhatsAppProvider, DummyProvider]
     (info,) = [i for i in orchestrator.plugin_manager.describe() if i.name == "dummy"]
     assert info.distribution == "broadcastio-dummy"
     assert info.version
@@ -47,7 +49,9 @@ def test_disabled_plugins_are_never_imported(install_distribution, monkeypatch) 
     orchestrator = Orchestrator.from_plugins()
     assert "bio_explosive" not in sys.modules
     assert orchestrator.plugin_manager.broken_plugins == []
-    monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy,explosive")
+    monkeypatch.setenv(
+        "BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive"
+    )
     with pytest.raises(OrchestrationError):
         Orchestrator.from_plugins()
 
@@ -60,7 +64,7 @@ def test_plugin_failing_to_import_is_skipped_and_recorded(
     )
     with caplog.at_level(logging.WARNING, logger="broadcastio"):
         orchestrator = Orchestrator.from_plugins()
-    assert [p.name for p in orchestrator.providers] == ["dummy"]
+    assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "broken"
     assert broken.distribution == "bio-broken"
@@ -76,7 +80,7 @@ def test_plugin_whose_registration_raises_is_skipped(install_distribution) -> No
             raise RuntimeError("cannot reach licence server")
     """})
     orchestrator = Orchestrator.from_plugins()
-    assert [p.name for p in orchestrator.providers] == ["dummy"]
+    assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "raiser"
     assert "cannot reach licence server" in broken.error
@@ -135,7 +139,7 @@ def test_priority_then_name_orders_providers(install_distribution, provider_modu
         + provider_module("low", priority=-5, cls="L").replace("@hookimpl", "@hookimpl(specname='register_providers')").replace("def register_providers", "def register_low"),
     })
     names = [p.name for p in Orchestrator.from_plugins().providers]
-    assert names == ["alpha", "zeta", "dummy", "low"]
+    assert names == ["whatsapp", "alpha", "zeta", "dummy", "low"]
 
 
 def test_order_picks_and_orders_by_name(install_distribution, provider_module) -> None:
@@ -147,7 +151,9 @@ def test_order_picks_and_orders_by_name(install_distribution, provider_module) -
 
 
 def test_unknown_provider_in_order_lists_the_available_ones() -> None:
-    with pytest.raises(ConfigurationError, match="unknown provider 'whatsap'; available providers: dummy"):
+    with pytest.raises(
+        ConfigurationError, match="unknown provider 'whatsap'; available providers: dummy, whatsapp"
+    ):
         Orchestrator.from_plugins(["whatsap"])
     with pytest.raises(ConfigurationError, match="not the string"):
         Orchestrator.from_plugins("dummy")  # type: ignore[arg-type]

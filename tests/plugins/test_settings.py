@@ -66,7 +66,7 @@ def test_missing_required_setting_is_named(install_distribution) -> None:
 
 
 def test_settings_for_unknown_provider() -> None:
-    with pytest.raises(ConfigurationError, match="unknown provider.*'smtp'.*available providers: dummy"):
+    with pytest.raises(ConfigurationError, match="unknown provider.*'smtp'.*available providers: dummy, whatsapp"):
         Orchestrator.from_plugins(settings={"smtp": {"host": "x"}})
 
 

@@ -1,0 +1,153 @@
+"""Mapping what the bridge answered (or failed to answer) onto broadcastio results.
+
+Every outcome of an HTTP call becomes a ``DeliveryResult``; nothing here raises.
+The bridge's own error code and the HTTP status always go into ``details`` so a
+person reading a trace can see exactly what the bridge said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import math
+from typing import Any
+
+import requests
+
+from broadcastio import DeliveryResult, ErrorCode
+
+__all__ = ["result_from_exception", "result_from_response"]
+
+PROVIDER = "whatsapp"
+
+# Status -> code for the bridge's documented answers. 409 means "the same
+# idempotency key is still being sent": the message may yet go out, exactly the
+# ambiguity of a timeout, and a later retry with the same key resolves it. 413
+# is a body too large to send, i.e. an invalid message.
+_STATUS_CODES = {
+    400: ErrorCode.INVALID_MESSAGE,
+    401: ErrorCode.AUTHENTICATION_FAILED,
+    403: ErrorCode.AUTHENTICATION_FAILED,
+    409: ErrorCode.TIMEOUT,
+    413: ErrorCode.INVALID_MESSAGE,
+    422: ErrorCode.INVALID_RECIPIENT,
+    429: ErrorCode.RATE_LIMITED,
+    503: ErrorCode.PROVIDER_UNAVAILABLE,
+    504: ErrorCode.TIMEOUT,
+}
+# Finer mapping by the bridge's error code, where the status alone is too coarse.
+_BRIDGE_CODES = {
+    "IDEMPOTENCY_KEY_MISMATCH": ErrorCode.INVALID_MESSAGE,
+    "NOT_ON_WHATSAPP": ErrorCode.INVALID_RECIPIENT,
+}
+
+
+def result_from_exception(error: requests.RequestException, url: str) -> DeliveryResult:
+    """A request that got no HTTP answer at all."""
+    details: dict[str, Any] = {"exception_type": type(error).__name__, "url": url}
+    if isinstance(error, requests.ConnectTimeout):
+        # Checked before ReadTimeout's parent: nothing was sent, safe to retry.
+        return DeliveryResult.failed(
+            PROVIDER, ErrorCode.PROVIDER_UNAVAILABLE,
+            f"could not connect to the WhatsApp bridge at {url} in time", **details,
+        )
+    if isinstance(error, requests.ReadTimeout):
+        return DeliveryResult.failed(
+            PROVIDER, ErrorCode.TIMEOUT,
+            "the WhatsApp bridge did not answer in time; the message may have been sent",
+            **details,
+        )
+    if isinstance(error, requests.ConnectionError):
+        return DeliveryResult.failed(
+            PROVIDER, ErrorCode.PROVIDER_UNAVAILABLE,
+            f"cannot reach the WhatsApp bridge at {url}: {_short(error)}", **details,
+        )
+    return DeliveryResult.failed(
+        PROVIDER, ErrorCode.PROVIDER_REJECTED,
+        f"request to the WhatsApp bridge failed: {_short(error)}", **details,
+    )
+
+
+def result_from_response(response: requests.Response) -> DeliveryResult:
+    """A request the bridge answered, successfully or not."""
+    status = response.status_code
+    body = _json_or_none(response)
+    if status == 201:
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
+            return DeliveryResult.failed(
+                PROVIDER, ErrorCode.PROVIDER_REJECTED,
+                "the WhatsApp bridge answered 201 with a malformed body",
+                http_status=status, body=_excerpt(response),
+            )
+        return DeliveryResult.delivered(
+            PROVIDER,
+            body["id"],
+            to=body.get("to"),
+            ack=body.get("ack"),
+            replayed=response.headers.get("Idempotency-Replay") == "true",
+        )
+
+    error = body.get("error") if isinstance(body, dict) else None
+    bridge_code = error.get("code") if isinstance(error, dict) else None
+    bridge_message = error.get("message") if isinstance(error, dict) else None
+    details: dict[str, Any] = {"http_status": status, "bridge_code": bridge_code}
+    if isinstance(error, dict):
+        for key in ("field", "state"):
+            if error.get(key) is not None:
+                details[key] = error[key]
+    if error is None:
+        details["body"] = _excerpt(response)
+
+    code = _BRIDGE_CODES.get(bridge_code or "") or _STATUS_CODES.get(status)
+    if code is None:
+        code = ErrorCode.PROVIDER_REJECTED
+    if status == 400 and details.get("field") == "to":
+        code = ErrorCode.INVALID_RECIPIENT
+    if code is ErrorCode.RATE_LIMITED:
+        retry_after = _retry_after(response, error)
+        if retry_after is not None:
+            details["retry_after"] = retry_after
+    text = bridge_message or f"the WhatsApp bridge answered HTTP {status}"
+    return DeliveryResult.failed(PROVIDER, code, str(text), **details)
+
+
+def _retry_after(response: requests.Response, error: Any) -> float | None:
+    """Seconds from ``Retry-After`` (delta-seconds or an HTTP date), else the body's hint."""
+    header = response.headers.get("Retry-After")
+    if header:
+        header = header.strip()
+        try:
+            seconds = float(header)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(header)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=dt.timezone.utc)
+                return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        else:
+            if math.isfinite(seconds) and seconds >= 0:
+                return seconds
+    if isinstance(error, dict):
+        hint = error.get("retryAfter")
+        if isinstance(hint, (int, float)) and not isinstance(hint, bool) and hint >= 0:
+            return float(hint)
+    return None
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _excerpt(response: requests.Response, limit: int = 200) -> str:
+    return response.text[:limit]
+
+
+def _short(error: BaseException) -> str:
+    text = str(error)
+    return text if len(text) <= 300 else text[:297] + "..."

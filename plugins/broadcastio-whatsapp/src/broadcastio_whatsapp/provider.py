@@ -1,0 +1,161 @@
+"""``WhatsAppProvider``: one HTTP call to the node-bridge per attempt."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from broadcastio import (
+    ConfigurationError,
+    DeliveryResult,
+    Message,
+    MessageProvider,
+    ProviderHealth,
+)
+from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
+from broadcastio_whatsapp.settings import WhatsAppSettings
+
+__all__ = ["API_KEY_ENV", "WhatsAppProvider", "idempotency_key"]
+
+API_KEY_ENV = "BROADCASTIO_WHATSAPP_API_KEY"
+
+_STATE_REASONS = {
+    "STARTING": "the bridge is starting WhatsApp Web",
+    "QR": "QR: scan the code (GET /v1/session/qr, or the bridge's terminal) with "
+    "WhatsApp > Linked devices",
+    "AUTHENTICATED": "authenticated; WhatsApp Web is still loading",
+    "DISCONNECTED": "the WhatsApp session is disconnected; the bridge is reconnecting",
+    "FAILED": "the WhatsApp session failed; see last_error",
+}
+
+
+def idempotency_key(message: Message) -> str:
+    """The ``Idempotency-Key`` for a message: stable across retries of the same message.
+
+    It is derived from ``metadata.reference_id`` (which every retry and fallback of
+    one ``Message`` shares) and the recipient, so a caller reusing one reference id
+    for a whole campaign still gets one key per recipient. Hashing keeps the key
+    inside the bridge's allowed alphabet and length whatever the reference id holds.
+    """
+    digest = hashlib.sha256(
+        f"{message.metadata.reference_id}\x00{message.recipient}".encode()
+    ).hexdigest()
+    return f"bio-{digest[:48]}"
+
+
+class WhatsAppProvider(MessageProvider):
+    """Delivers through the broadcastio node-bridge (whatsapp-web.js) over HTTP.
+
+    One ``requests.Session`` is kept for the provider's lifetime: connections to the
+    bridge are reused (keep-alive), and the pool holds ``pool_size`` of them for
+    senders on several threads. Every outcome, including the bridge being down, is
+    returned as a ``DeliveryResult``; nothing is retried here.
+    """
+
+    name = "whatsapp"
+    settings_type = WhatsAppSettings
+
+    def __init__(self, settings: WhatsAppSettings | None = None, /, **overrides: Any) -> None:
+        if settings is None:
+            settings = WhatsAppSettings(**overrides)
+        elif overrides:
+            raise ConfigurationError("pass either a WhatsAppSettings or keyword settings, not both")
+        self.settings = settings
+        self.retry_policy = settings.retry_policy
+        self.base_url = settings.base_url.rstrip("/")
+        self._messages_url = f"{self.base_url}/v1/messages"
+        self._health_url = f"{self.base_url}/health"
+        api_key = settings.api_key or os.environ.get(API_KEY_ENV) or None
+        self._session = requests.Session()
+        # No transport-level retries: retrying is the orchestrator's decision.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=settings.pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers["Accept"] = "application/json"
+        if api_key:
+            self._session.headers["X-Api-Key"] = api_key
+
+    def send(self, message: Message) -> DeliveryResult:
+        body: dict[str, Any] = {"to": message.recipient}
+        if message.content is not None:
+            body["text"] = message.content
+        attachment = message.attachment
+        if attachment is not None:
+            # Sent inline as base64: the bridge never reads paths, and may run on
+            # another host than this process.
+            body["media"] = {
+                "data": base64.b64encode(attachment.read_bytes()).decode("ascii"),
+                "mimetype": attachment.mime_type,
+                "filename": attachment.filename,
+            }
+        try:
+            response = self._session.post(
+                self._messages_url,
+                json=body,
+                headers={"Idempotency-Key": idempotency_key(message)},
+                timeout=self.settings.timeout,
+            )
+        except requests.RequestException as error:
+            return result_from_exception(error, self._messages_url)
+        result = result_from_response(response)
+        if result.error is not None and result.error.code == "AUTHENTICATION_FAILED":
+            if "X-Api-Key" not in self._session.headers:
+                hint = f"no API key configured: set the api_key setting or {API_KEY_ENV}"
+                return DeliveryResult.failed(
+                    self.name, result.error.code, hint, **result.error.details
+                )
+        return result
+
+    def health(self) -> ProviderHealth:
+        try:
+            response = self._session.get(
+                self._health_url,
+                timeout=(self.settings.timeout[0], self.settings.health_timeout),
+            )
+        except requests.RequestException as error:
+            return ProviderHealth(
+                self.name,
+                False,
+                {
+                    "reason": f"bridge unreachable at {self.base_url}",
+                    "error": f"{type(error).__name__}: {error}",
+                },
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            return ProviderHealth(
+                self.name,
+                False,
+                {
+                    "reason": f"unexpected answer from {self._health_url}",
+                    "http_status": response.status_code,
+                },
+            )
+        state = body.get("state")
+        ready = body.get("ready") is True and state == "READY"
+        details: dict[str, Any] = {"state": state}
+        if body.get("lastError"):
+            details["last_error"] = body["lastError"]
+        if body.get("since"):
+            details["since"] = body["since"]
+        if not ready:
+            details["reason"] = _STATE_REASONS.get(str(state), f"session state {state!r}")
+        return ProviderHealth(self.name, ready, details)
+
+    def close(self) -> None:
+        """Close the pooled connections to the bridge."""
+        self._session.close()
+
+    def __enter__(self) -> WhatsAppProvider:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

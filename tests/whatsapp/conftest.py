@@ -1,0 +1,83 @@
+"""A scripted HTTP server on loopback, standing in for a misbehaving bridge or proxy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+class ScriptedServer:
+    """Answers each request with the next scripted (status, body, headers, delay)."""
+
+    def __init__(self) -> None:
+        self.responses: list[tuple[int, Any, dict[str, str], float]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.connections: set[tuple[str, int]] = set()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real bridge does
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                # http.server writes headers and body separately; without this,
+                # Nagle + delayed ACK add ~40 ms to every keep-alive request.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                server.connections.add(self.client_address)
+                server.requests.append({
+                    "method": self.command, "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "json": json.loads(raw) if raw else None,
+                })
+                status, body, headers, delay = (
+                    server.responses.pop(0) if server.responses else (201, {"id": "x"}, {}, 0)
+                )
+                if delay:
+                    time.sleep(delay)
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(payload)))
+                if not isinstance(body, bytes):
+                    self.send_header("Content-Type", "application/json")
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def script(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
+               delay: float = 0) -> None:
+        self.responses.append((status, {} if body is None else body, headers or {}, delay))
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    thread = threading.Thread(
+        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

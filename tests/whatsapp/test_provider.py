@@ -1,0 +1,213 @@
+"""WhatsAppProvider against a scripted HTTP server: every answer becomes a result."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import socket
+
+import pytest
+
+from broadcastio import (
+    Attachment,
+    ConfigurationError,
+    ErrorCode,
+    Message,
+    MessageMetadata,
+    Orchestrator,
+    RetryPolicy,
+)
+from broadcastio_whatsapp import API_KEY_ENV, WhatsAppProvider, WhatsAppSettings, idempotency_key
+
+MESSAGE = Message("+15551234567", "hello")
+
+
+def provider_for(server, **settings) -> WhatsAppProvider:
+    return WhatsAppProvider(WhatsAppSettings(base_url=server.url, api_key="k", **settings))
+
+
+def error_body(code: str, message: str = "m", **extra) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def test_success_sends_the_documented_request(scripted_server) -> None:
+    scripted_server.script(201, {"id": "wamid.1", "to": "15551234567@c.us", "ack": "PENDING"})
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.success and result.message_id == "wamid.1"
+    assert result.details == {"to": "15551234567@c.us", "ack": "PENDING", "replayed": False}
+    (request,) = scripted_server.requests
+    assert (request["method"], request["path"]) == ("POST", "/v1/messages")
+    assert request["json"] == {"to": "+15551234567", "text": "hello"}
+    assert request["headers"]["X-Api-Key"] == "k"
+    assert request["headers"]["Idempotency-Key"] == idempotency_key(MESSAGE)
+
+
+def test_replay_is_reported(scripted_server) -> None:
+    scripted_server.script(201, {"id": "wamid.1"}, {"Idempotency-Replay": "true"})
+    assert provider_for(scripted_server).send(MESSAGE).details["replayed"] is True
+
+
+def test_attachment_goes_inline_as_base64(scripted_server, tmp_path) -> None:
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    provider_for(scripted_server).send(Message("+1555", "caption", attachment=Attachment(path)))
+    media = scripted_server.requests[0]["json"]["media"]
+    assert media["filename"] == "chart.png" and media["mimetype"] == "image/png"
+    assert base64.b64decode(media["data"]) == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "code", "details"),
+    [
+        (400, error_body("VALIDATION_FAILED", field="text"), {}, "INVALID_MESSAGE", {"field": "text"}),
+        (400, error_body("VALIDATION_FAILED", field="to"), {}, "INVALID_RECIPIENT", {"field": "to"}),
+        (401, error_body("UNAUTHORIZED"), {}, "AUTHENTICATION_FAILED", {}),
+        (403, error_body("FORBIDDEN"), {}, "AUTHENTICATION_FAILED", {}),
+        (409, error_body("IDEMPOTENCY_IN_FLIGHT"), {}, "TIMEOUT", {}),
+        (413, error_body("MEDIA_TOO_LARGE"), {}, "INVALID_MESSAGE", {}),
+        (422, error_body("NOT_ON_WHATSAPP"), {}, "INVALID_RECIPIENT", {}),
+        (422, error_body("IDEMPOTENCY_KEY_MISMATCH"), {}, "INVALID_MESSAGE", {}),
+        (429, error_body("QUEUE_FULL", retryAfter=3), {"Retry-After": "4"}, "RATE_LIMITED",
+         {"retry_after": 4.0}),
+        (429, error_body("RATE_LIMITED", retryAfter=3), {}, "RATE_LIMITED", {"retry_after": 3.0}),
+        (503, error_body("NOT_READY", state="QR"), {}, "PROVIDER_UNAVAILABLE", {"state": "QR"}),
+        (504, error_body("SEND_TIMEOUT"), {}, "TIMEOUT", {}),
+        (502, error_body("SEND_FAILED", "evaluation failed"), {}, "PROVIDER_REJECTED", {}),
+        (500, error_body("INTERNAL"), {}, "PROVIDER_REJECTED", {}),
+        (418, error_body("TEAPOT"), {}, "PROVIDER_REJECTED", {}),
+    ],
+)
+def test_status_mapping(scripted_server, status, body, headers, code, details) -> None:
+    scripted_server.script(status, body, headers)
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert not result.success
+    assert result.error.code == code
+    assert result.error.details["http_status"] == status
+    assert result.error.details["bridge_code"] == body["error"]["code"]
+    for key, value in details.items():
+        assert result.error.details[key] == value
+    assert result.error.message == body["error"]["message"]
+
+
+def test_retry_after_as_http_date(scripted_server) -> None:
+    when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
+    scripted_server.script(429, error_body("QUEUE_FULL"), {"Retry-After": email.utils.format_datetime(when)})
+    retry_after = provider_for(scripted_server).send(MESSAGE).error.details["retry_after"]
+    assert 25 <= retry_after <= 31
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", {"to": "x"}, {"id": ""}, [1, 2]])
+def test_malformed_success_body_is_rejected_with_details(scripted_server, body) -> None:
+    scripted_server.script(201, body)
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.error.code is ErrorCode.PROVIDER_REJECTED
+    assert "malformed" in result.error.message
+    assert result.error.details["http_status"] == 201
+    assert "body" in result.error.details
+
+
+def test_non_json_error_body_keeps_the_status_meaning(scripted_server) -> None:
+    scripted_server.script(503, b"<html>bad gateway</html>")
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    assert result.error.details["body"] == "<html>bad gateway</html>"
+    assert result.error.details["bridge_code"] is None
+
+
+def test_connection_refused_is_provider_unavailable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = WhatsAppProvider(base_url=f"http://127.0.0.1:{port}", api_key="k")
+    result = provider.send(MESSAGE)
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    assert result.error.details["exception_type"] == "ConnectionError"
+    health = provider.health()
+    assert not health.ready and "unreachable" in health.details["reason"]
+
+
+def test_read_timeout_is_timeout(scripted_server) -> None:
+    scripted_server.script(201, {"id": "late"}, delay=0.5)
+    result = provider_for(scripted_server, timeout=(1.0, 0.1)).send(MESSAGE)
+    assert result.error.code is ErrorCode.TIMEOUT
+    assert "may have been sent" in result.error.message
+
+
+def test_connections_are_reused(scripted_server) -> None:
+    provider = provider_for(scripted_server)
+    for _ in range(20):
+        assert provider.send(MESSAGE).success
+    assert len(scripted_server.connections) == 1
+
+
+def test_api_key_from_the_environment(scripted_server, monkeypatch) -> None:
+    monkeypatch.setenv(API_KEY_ENV, "from-env")
+    WhatsAppProvider(base_url=scripted_server.url).send(MESSAGE)
+    assert scripted_server.requests[0]["headers"]["X-Api-Key"] == "from-env"
+
+
+def test_missing_api_key_says_how_to_set_it(scripted_server, monkeypatch) -> None:
+    monkeypatch.delenv(API_KEY_ENV, raising=False)
+    scripted_server.script(401, error_body("UNAUTHORIZED", "missing API key"))
+    result = WhatsAppProvider(base_url=scripted_server.url).send(MESSAGE)
+    assert "X-Api-Key" not in scripted_server.requests[0]["headers"]
+    assert result.error.code is ErrorCode.AUTHENTICATION_FAILED
+    assert API_KEY_ENV in result.error.message
+
+
+def test_idempotency_key_is_stable_per_message_and_recipient() -> None:
+    metadata = MessageMetadata(reference_id="campaign-7")
+    first = Message("+1555", "a", metadata=metadata)
+    assert idempotency_key(first) == idempotency_key(first)
+    assert idempotency_key(first) == idempotency_key(Message("+1555", "a", metadata=metadata))
+    assert idempotency_key(first) != idempotency_key(Message("+1666", "a", metadata=metadata))
+    assert idempotency_key(first) != idempotency_key(Message("+1555", "a"))
+    assert len(idempotency_key(first)) <= 255
+
+
+@pytest.mark.parametrize(
+    ("state", "ready", "reason"),
+    [("READY", True, None), ("QR", False, "QR: scan the code"), ("STARTING", False, "starting"),
+     ("FAILED", False, "failed")],
+)
+def test_health_reflects_the_session_state(scripted_server, state, ready, reason) -> None:
+    scripted_server.script(200, {"status": "ok", "state": state, "ready": state == "READY",
+                                 "since": "2026-11-22T00:00:00Z", "lastError": None})
+    health = provider_for(scripted_server).health()
+    assert health.ready is ready
+    assert health.details["state"] == state
+    if reason:
+        assert reason in health.details["reason"]
+    assert scripted_server.requests[0]["path"] == "/health"
+
+
+def test_health_with_a_bad_answer_is_not_ready(scripted_server) -> None:
+    scripted_server.script(500, b"nope")
+    assert not provider_for(scripted_server).health().ready
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"base_url": "ftp://x"}, "base_url must be an http"),
+        ({"base_url": "http://127.0.0.1:3000/?a=1"}, "query or fragment"),
+        ({"timeout": [0, 5]}, "timeout must be"),
+        ({"timeout": 5}, "setting timeout"),
+        ({"pool_size": 0}, "pool_size"),
+        ({"api_key": "  "}, "api_key"),
+        ({"retry_policy": {"max_attempts": 0}}, "max_attempts"),
+        ({"base_url": "http://x", "colour": "red"}, "unknown field"),
+    ],
+)
+def test_bad_settings_are_configuration_errors(settings, match) -> None:
+    with pytest.raises(ConfigurationError, match=f"provider 'whatsapp'.*{match}"):
+        Orchestrator.from_plugins(["whatsapp"], settings={"whatsapp": settings})
+
+
+def test_retry_policy_setting_applies_to_the_provider() -> None:
+    orchestrator = Orchestrator.from_plugins(
+        ["whatsapp"],
+        settings={"whatsapp": {"retry_policy": {"max_attempts": 3, "retry_on": ["TIMEOUT"]}}},
+    )
+    assert orchestrator.providers[0].retry_policy == RetryPolicy(max_attempts=3, retry_on=["TIMEOUT"])
