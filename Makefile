@@ -24,18 +24,28 @@ $(VENV)/.installed-test: $(VENV)/.installed-runtime
 	$(PIP) install -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed-runtime
+# The node-bridge's dependencies, exactly as locked. Puppeteer must not download
+# its own Chromium: the bridge uses the system's (CHROMIUM_PATH), and tests use
+# the fake driver, which needs no browser at all.
+NODE_MODULES := node-bridge/node_modules/.package-lock.json
+$(NODE_MODULES): node-bridge/package.json node-bridge/package-lock.json
+	cd node-bridge && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+demo: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python examples/demo.py
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(NODE_MODULES)
 	$(BIN)/python -m mypy
+	cd node-bridge && npm test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m mypy
 
-bench: $(VENV)/.installed-runtime
+bench: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_whatsapp.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules

@@ -44,7 +44,11 @@ _BRIDGE_CODES = {
 
 def result_from_exception(error: requests.RequestException, url: str) -> DeliveryResult:
     """A request that got no HTTP answer at all."""
-    details: dict[str, Any] = {"exception_type": type(error).__name__, "url": url}
+    details: dict[str, Any] = {
+        "exception_type": type(error).__name__,
+        "exception": _short(error),
+        "url": url,
+    }
     if isinstance(error, requests.ConnectTimeout):
         # Checked before ReadTimeout's parent: nothing was sent, safe to retry.
         return DeliveryResult.failed(
@@ -60,7 +64,7 @@ def result_from_exception(error: requests.RequestException, url: str) -> Deliver
     if isinstance(error, requests.ConnectionError):
         return DeliveryResult.failed(
             PROVIDER, ErrorCode.PROVIDER_UNAVAILABLE,
-            f"cannot reach the WhatsApp bridge at {url}: {_short(error)}", **details,
+            f"cannot reach the WhatsApp bridge at {url}: {_root_cause(error)}", **details,
         )
     return DeliveryResult.failed(
         PROVIDER, ErrorCode.PROVIDER_REJECTED,
@@ -151,3 +155,22 @@ def _excerpt(response: requests.Response, limit: int = 200) -> str:
 def _short(error: BaseException) -> str:
     text = str(error)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost OS-level reason (e.g. "Connection refused") behind urllib3's wrapping."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+            continue
+        if current.args and isinstance(current.args[0], BaseException):
+            current = current.args[0]
+            continue
+        current = current.__cause__ or current.__context__
+    return _short(error)

@@ -1,0 +1,117 @@
+'use strict';
+
+const path = require('node:path');
+
+const MIB = 1024 * 1024;
+const DRIVERS = ['wwebjs', 'fake'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * Raised for any invalid environment value. The server entry point prints
+ * `message` as a single line and exits with status 2, so the message must name
+ * the variable and the rule it broke without echoing secrets.
+ */
+class ConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parse a non-negative integer env var. Rejects floats, signs, hex and empty
+ * strings instead of silently truncating, because a typo such as
+ * `BRIDGE_MIN_INTERVAL_MS=1s` would otherwise disable pacing.
+ */
+function intVar(env, name, fallback, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const text = String(raw).trim();
+  if (!/^[0-9]+$/.test(text)) {
+    throw new ConfigError(`${name} must be an integer, got ${JSON.stringify(raw)}`);
+  }
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${text}`);
+  }
+  return value;
+}
+
+function enumVar(env, name, allowed, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = String(raw).trim().toLowerCase();
+  if (!allowed.includes(value)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/**
+ * Request body limit derived from the decoded media limit: base64 inflates by
+ * 4/3, and the rest of the JSON (recipient, a caption of up to 65 536
+ * characters that may be \u-escaped, filename, mimetype) gets a fixed margin.
+ * Bodies above this are rejected by fastify before parsing (413
+ * PAYLOAD_TOO_LARGE); bodies below it whose decoded media is still too big are
+ * rejected by the handler (413 MEDIA_TOO_LARGE).
+ */
+function bodyLimitFor(mediaMaxBytes) {
+  const base64Length = Math.ceil(mediaMaxBytes / 3) * 4;
+  const margin = 65536 * 6 + 64 * 1024;
+  return base64Length + margin;
+}
+
+/**
+ * Build the validated configuration from an environment object. Pure (no
+ * process access) so tests can exercise every rule; throws ConfigError.
+ */
+function loadConfig(env = process.env) {
+  const driver = enumVar(env, 'BRIDGE_DRIVER', DRIVERS, 'wwebjs');
+  const isFake = driver === 'fake';
+
+  const rawKey = env.BRIDGE_API_KEY;
+  const apiKey = rawKey === undefined || rawKey === '' ? null : String(rawKey);
+  if (apiKey === null && !isFake) {
+    throw new ConfigError('BRIDGE_API_KEY is required (set it to a long random secret); only BRIDGE_DRIVER=fake may run without it');
+  }
+  if (apiKey !== null && apiKey.trim() !== apiKey) {
+    throw new ConfigError('BRIDGE_API_KEY must not start or end with whitespace');
+  }
+
+  const host = env.BRIDGE_HOST === undefined || env.BRIDGE_HOST === '' ? '127.0.0.1' : String(env.BRIDGE_HOST).trim();
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) {
+    throw new ConfigError(`BRIDGE_HOST must be a hostname or IP address, got ${JSON.stringify(env.BRIDGE_HOST)}`);
+  }
+
+  const mediaMaxBytes = intVar(env, 'BRIDGE_MEDIA_MAX_BYTES', 16 * MIB, { min: 1, max: 512 * MIB });
+  const chromiumPath = env.CHROMIUM_PATH === undefined || env.CHROMIUM_PATH === '' ? '/usr/bin/chromium' : String(env.CHROMIUM_PATH);
+  const dataDir = env.BRIDGE_DATA_DIR === undefined || env.BRIDGE_DATA_DIR === '' ? './.wwebjs_auth' : String(env.BRIDGE_DATA_DIR);
+
+  return Object.freeze({
+    driver,
+    port: intVar(env, 'BRIDGE_PORT', 3000, { max: 65535 }),
+    host,
+    apiKey,
+    dataDir: path.resolve(dataDir),
+    chromiumPath,
+    minIntervalMs: intVar(env, 'BRIDGE_MIN_INTERVAL_MS', isFake ? 0 : 1000, { max: 3600000 }),
+    jitterMs: intVar(env, 'BRIDGE_JITTER_MS', isFake ? 0 : 500, { max: 3600000 }),
+    queueMax: intVar(env, 'BRIDGE_QUEUE_MAX', 100, { min: 1, max: 100000 }),
+    mediaMaxBytes,
+    bodyLimit: bodyLimitFor(mediaMaxBytes),
+    sendTimeoutMs: intVar(env, 'BRIDGE_SEND_TIMEOUT_MS', 30000, { min: 1, max: 3600000 }),
+    idempotencyTtlMs: intVar(env, 'BRIDGE_IDEMPOTENCY_TTL_MS', 24 * 60 * 60 * 1000, { min: 1, max: 30 * 24 * 60 * 60 * 1000 }),
+    logLevel: enumVar(env, 'BRIDGE_LOG_LEVEL', LOG_LEVELS, 'info'),
+  });
+}
+
+/**
+ * The configuration as it may be logged: the API key is reduced to whether it
+ * is set, so the secret can never reach the log stream.
+ */
+function describeConfig(config) {
+  const { apiKey, ...rest } = config;
+  return { ...rest, apiKeySet: apiKey !== null };
+}
+
+module.exports = { loadConfig, describeConfig, bodyLimitFor, ConfigError };

@@ -1,0 +1,194 @@
+'use strict';
+
+/**
+ * An error that maps to one HTTP response of the contract. Everything the
+ * bridge rejects on purpose is a BridgeError, so the error handler can tell
+ * intended 4xx/5xx answers apart from bugs (which become 500 INTERNAL).
+ *
+ * `extra` carries contract fields that live inside the error object
+ * (`field`, `retryAfter`, `state`). `paced: false` tells the send queue that
+ * no WhatsApp call was made, so no pacing gap is owed after this job.
+ */
+class BridgeError extends Error {
+  constructor(statusCode, code, message, extra = {}, { paced = true } = {}) {
+    super(message);
+    this.name = 'BridgeError';
+    this.statusCode = statusCode;
+    this.code = code;
+    this.extra = extra;
+    this.paced = paced;
+  }
+
+  /** The JSON body every error response uses. */
+  toBody() {
+    return { error: { code: this.code, message: this.message, ...this.extra } };
+  }
+}
+
+/** 400 VALIDATION_FAILED naming the offending field, as the Python side expects. */
+function validationError(field, message) {
+  return new BridgeError(400, 'VALIDATION_FAILED', message, { field });
+}
+
+/**
+ * 429 with the Retry-After contract: integer seconds, at least 1, repeated
+ * inside the error body so clients that drop headers still see it.
+ */
+function tooManyRequests(code, message, retryAfterSeconds) {
+  const retryAfter = Math.max(1, Math.ceil(Number(retryAfterSeconds) || 1));
+  return new BridgeError(429, code, message, { retryAfter });
+}
+
+/** 503 NOT_READY carrying the session state that caused it. */
+function notReady(state) {
+  return new BridgeError(503, 'NOT_READY', `WhatsApp session is not ready (state ${state})`, { state }, { paced: false });
+}
+
+/**
+ * Turn one ajv error into a field path in the contract's notation:
+ * `/media/data` -> `media.data`; a missing or unexpected property is named
+ * itself; header errors name the (lower-case) header.
+ */
+function fieldOf(ajvError, context) {
+  const segments = String(ajvError.instancePath || '')
+    .split('/')
+    .filter(Boolean)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = ajvError.params || {};
+  if (ajvError.keyword === 'required' && params.missingProperty) segments.push(params.missingProperty);
+  if (ajvError.keyword === 'additionalProperties' && params.additionalProperty) segments.push(params.additionalProperty);
+  if (segments.length === 0) return context === 'body' ? 'body' : context;
+  return segments.join('.');
+}
+
+function describe(ajvError, field, errors) {
+  const params = ajvError.params || {};
+  switch (ajvError.keyword) {
+    case 'required': {
+      const anyOf = errors.find((e) => e.keyword === 'anyOf' && e.instancePath === ajvError.instancePath);
+      if (anyOf) {
+        const names = errors.filter((e) => e.keyword === 'required' && e.instancePath === ajvError.instancePath)
+          .map((e) => e.params.missingProperty);
+        return `${field} is required: the body must contain at least one of ${names.join(', ')}`;
+      }
+      return `${field} is required`;
+    }
+    case 'additionalProperties':
+      return `${field} is not an allowed property`;
+    case 'type':
+      return `${field} must be of type ${params.type}`;
+    case 'minLength':
+      return `${field} must be at least ${params.limit} characters long`;
+    case 'maxLength':
+      return `${field} must be at most ${params.limit} characters long`;
+    case 'pattern':
+      return `${field} has an invalid format`;
+    case 'enum':
+      return `${field} must be one of ${(params.allowedValues || []).join(', ')}`;
+    default:
+      return `${field} ${ajvError.message || 'is invalid'}`;
+  }
+}
+
+/**
+ * fastify `schemaErrorFormatter`: converts ajv output into a BridgeError so
+ * schema failures use the same body shape and name the field.
+ */
+function schemaErrorFormatter(errors, context) {
+  const list = Array.isArray(errors) && errors.length > 0 ? errors : [{ keyword: 'invalid', instancePath: '' }];
+  const first = list[0];
+  const field = fieldOf(first, context);
+  return validationError(field, describe(first, field, list));
+}
+
+const FASTIFY_CODES = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_JSON', 'Request body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_JSON', 'Request body is empty but content-type is application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'Request body is larger than the configured limit'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST', 'Content-Length does not match the body'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, 'URI_TOO_LONG', 'A path parameter is too long'],
+  FST_ERR_BAD_URL: [400, 'BAD_REQUEST', 'Malformed URL'],
+};
+
+const GENERIC_CODES = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  406: 'NOT_ACCEPTABLE',
+  408: 'REQUEST_TIMEOUT',
+  411: 'LENGTH_REQUIRED',
+  413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  431: 'HEADERS_TOO_LARGE',
+};
+
+/**
+ * Map any thrown value to a BridgeError. Framework errors about the client's
+ * request keep their 4xx status under a stable code; anything else is a bug
+ * and becomes 500 INTERNAL with a generic message (details go to the log).
+ */
+function toBridgeError(err) {
+  if (err instanceof BridgeError) return err;
+  if (err && err.validation) {
+    return schemaErrorFormatter(err.validation, err.validationContext || 'body');
+  }
+  const known = err && FASTIFY_CODES[err.code];
+  if (known) return new BridgeError(known[0], known[1], known[2]);
+  const status = err && Number(err.statusCode);
+  if (Number.isInteger(status) && status >= 400 && status < 500) {
+    const message = err.message ? String(err.message) : 'Bad request';
+    return new BridgeError(status, GENERIC_CODES[status] || 'BAD_REQUEST', message);
+  }
+  return new BridgeError(500, 'INTERNAL', 'Internal error');
+}
+
+/**
+ * Install the JSON error handler and the JSON 404 handler on an app.
+ * Internal errors are logged with their stack; client errors at debug only,
+ * and never with request headers (which would include the API key).
+ */
+function sendError(err, request, reply) {
+  const bridgeError = toBridgeError(err);
+  if (bridgeError.statusCode >= 500 && bridgeError.code === 'INTERNAL') {
+    request.log.error({ err }, 'unhandled error');
+  } else {
+    request.log.debug({ code: bridgeError.code, status: bridgeError.statusCode }, 'request rejected');
+  }
+  if (bridgeError.extra && bridgeError.extra.retryAfter !== undefined) {
+    reply.header('Retry-After', String(bridgeError.extra.retryAfter));
+  }
+  reply.code(bridgeError.statusCode).type('application/json; charset=utf-8').send(bridgeError.toBody());
+}
+
+/**
+ * fastify `frameworkErrors` option: router-level failures (over-long path
+ * parameters, malformed URLs) happen before any route exists and would
+ * otherwise bypass the error handler and its body shape.
+ */
+function frameworkErrors(err, request, reply) {
+  sendError(err, request, reply);
+}
+
+function installErrorHandling(app) {
+  app.setErrorHandler(sendError);
+
+  app.setNotFoundHandler((request, reply) => {
+    const pathOnly = String(request.url).split('?')[0];
+    reply.code(404).type('application/json; charset=utf-8').send({
+      error: { code: 'NOT_FOUND', message: `Route ${request.method} ${pathOnly} not found` },
+    });
+  });
+}
+
+module.exports = {
+  BridgeError,
+  validationError,
+  tooManyRequests,
+  notReady,
+  schemaErrorFormatter,
+  toBridgeError,
+  frameworkErrors,
+  installErrorHandling,
+};

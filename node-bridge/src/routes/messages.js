@@ -1,0 +1,50 @@
+'use strict';
+
+const schemas = require('../schemas');
+const { BridgeError } = require('../errors');
+
+/** Sending and delivery-status routes under /v1 (API key required). */
+async function messageRoutes(app, { sendService, messages }) {
+  const security = [{ apiKey: [] }];
+
+  app.post('/messages', {
+    schema: {
+      summary: 'Send a text and/or media message',
+      description: 'Sends are queued and paced (BRIDGE_MIN_INTERVAL_MS + jitter). 504 means the outcome is unknown; retry with the same Idempotency-Key to avoid a duplicate.',
+      tags: ['messages'],
+      security,
+      headers: schemas.sendHeaders,
+      body: schemas.sendBody,
+      response: {
+        201: schemas.sendResult,
+        ...schemas.errors(400, 401, 409, 413, 422, 429, 502, 503, 504),
+      },
+    },
+  }, async (request, reply) => {
+    const key = request.headers['idempotency-key'];
+    const result = await sendService.send(request.body, key === undefined ? null : key);
+    if (result.replay) reply.header('Idempotency-Replay', 'true');
+    return reply.code(result.statusCode).send(result.body);
+  });
+
+  app.get('/messages/:id', {
+    schema: {
+      summary: 'Delivery state of a message sent by this bridge',
+      tags: ['messages'],
+      security,
+      params: {
+        type: 'object',
+        required: ['id'],
+        additionalProperties: false,
+        properties: { id: { type: 'string', minLength: 1, maxLength: 512 } },
+      },
+      response: { 200: schemas.messageStatus, ...schemas.errors(400, 401, 404) },
+    },
+  }, async (request) => {
+    const entry = messages.get(request.params.id);
+    if (!entry) throw new BridgeError(404, 'MESSAGE_NOT_FOUND', 'No message with this id was sent by this bridge (or it was evicted)');
+    return entry;
+  });
+}
+
+module.exports = messageRoutes;

@@ -1,0 +1,167 @@
+'use strict';
+
+const { STATES, ACK_VALUES } = require('./gateways/base');
+const { TO_PATTERN } = require('./recipient');
+
+/**
+ * JSON schemas shared by the routes. They are the single source for both
+ * request validation and the generated OpenAPI document, so what /openapi.json
+ * promises is exactly what the server enforces.
+ */
+
+const errorBody = {
+  type: 'object',
+  description: 'Every error response has this shape.',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'Stable machine-readable code, e.g. VALIDATION_FAILED.' },
+        message: { type: 'string', description: 'Human-readable explanation.' },
+        field: { type: 'string', description: 'Offending field (JSON path) or header name; only for VALIDATION_FAILED.' },
+        retryAfter: { type: 'integer', minimum: 1, description: 'Seconds to wait; only on 429, equal to the Retry-After header.' },
+        state: { type: 'string', enum: STATES, description: 'Session state; only on 503 NOT_READY.' },
+      },
+    },
+  },
+};
+
+/** Response map entries for the given error statuses. */
+function errors(...statuses) {
+  const out = {};
+  for (const status of statuses) out[status] = errorBody;
+  return out;
+}
+
+const sessionState = { type: 'string', enum: STATES };
+const isoTime = { type: 'string', format: 'date-time' };
+const nullableText = { type: 'string', nullable: true };
+
+const sendBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to'],
+  anyOf: [{ required: ['text'] }, { required: ['media'] }],
+  properties: {
+    to: {
+      type: 'string',
+      pattern: TO_PATTERN,
+      description: 'Phone number (+15551234567 or 15551234567, 6..20 digits), a user id (15551234567@c.us) or a group id (<digits>-<digits>@g.us or <digits>@g.us).',
+    },
+    text: { type: 'string', minLength: 1, maxLength: 65536, description: 'Message text; the caption when media is given.' },
+    media: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['data', 'mimetype', 'filename'],
+      properties: {
+        data: { type: 'string', minLength: 1, description: 'Standard padded base64 of the file; decoded size limited by BRIDGE_MEDIA_MAX_BYTES.' },
+        mimetype: {
+          type: 'string',
+          maxLength: 255,
+          pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$&^_.+-]+=[^;]+)*$',
+          description: 'type/subtype, optionally with parameters, e.g. image/png or audio/ogg; codecs=opus.',
+        },
+        filename: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 255,
+          pattern: '^(?!\\.{1,2}$)[^/\\\\\\u0000]+$',
+          description: 'File name without path separators.',
+        },
+      },
+    },
+  },
+};
+
+const sendHeaders = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[A-Za-z0-9._:-]+$',
+      description: 'Optional. Same key + same body within BRIDGE_IDEMPOTENCY_TTL_MS replays the first 201 instead of sending again.',
+    },
+  },
+};
+
+const sendResult = {
+  type: 'object',
+  required: ['id', 'to', 'ack'],
+  properties: {
+    id: { type: 'string', description: 'WhatsApp message id (serialized).' },
+    to: { type: 'string', description: 'Chat id the message went to, e.g. 15551234567@c.us.' },
+    ack: { type: 'string', enum: ACK_VALUES },
+  },
+};
+
+const messageStatus = {
+  type: 'object',
+  required: ['id', 'to', 'ack', 'updatedAt'],
+  properties: {
+    id: { type: 'string' },
+    to: { type: 'string' },
+    ack: { type: 'string', enum: ACK_VALUES },
+    updatedAt: isoTime,
+  },
+};
+
+const health = {
+  type: 'object',
+  required: ['status', 'state', 'ready', 'since', 'lastError', 'uptimeSeconds'],
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    state: sessionState,
+    ready: { type: 'boolean' },
+    since: isoTime,
+    lastError: nullableText,
+    uptimeSeconds: { type: 'number' },
+  },
+};
+
+const session = {
+  type: 'object',
+  required: ['state', 'ready', 'since', 'lastError', 'qrPending'],
+  properties: {
+    state: sessionState,
+    ready: { type: 'boolean' },
+    since: isoTime,
+    lastError: nullableText,
+    qrPending: { type: 'boolean' },
+    info: {
+      type: 'object',
+      description: 'Present when READY.',
+      properties: {
+        wid: nullableText,
+        pushname: nullableText,
+        platform: nullableText,
+        waState: { ...nullableText, description: 'Last connection state reported by the periodic getState() probe.' },
+      },
+    },
+  },
+};
+
+const qr = {
+  type: 'object',
+  required: ['qr', 'dataUrl'],
+  properties: {
+    qr: { type: 'string', description: 'Raw QR payload.' },
+    dataUrl: { type: 'string', description: 'data:image/png;base64,... rendering of the QR.' },
+  },
+};
+
+module.exports = {
+  errorBody,
+  errors,
+  sessionState,
+  sendBody,
+  sendHeaders,
+  sendResult,
+  messageStatus,
+  health,
+  session,
+  qr,
+};
