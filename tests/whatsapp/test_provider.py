@@ -211,3 +211,22 @@ def test_retry_policy_setting_applies_to_the_provider() -> None:
         settings={"whatsapp": {"retry_policy": {"max_attempts": 3, "retry_on": ["TIMEOUT"]}}},
     )
     assert orchestrator.providers[0].retry_policy == RetryPolicy(max_attempts=3, retry_on=["TIMEOUT"])
+
+
+def test_base_url_from_the_environment(scripted_server, monkeypatch) -> None:
+    from broadcastio_whatsapp import BASE_URL_ENV
+
+    monkeypatch.setenv(BASE_URL_ENV, scripted_server.url + "/")
+    provider = WhatsAppProvider(api_key="k")
+    assert provider.base_url == scripted_server.url
+    assert provider.send(MESSAGE).success
+    monkeypatch.delenv(BASE_URL_ENV)
+    assert WhatsAppProvider().base_url == "http://127.0.0.1:3000"
+
+
+def test_bad_base_url_in_the_environment_is_named(monkeypatch) -> None:
+    from broadcastio_whatsapp import BASE_URL_ENV
+
+    monkeypatch.setenv(BASE_URL_ENV, "localhost:3000")
+    with pytest.raises(ConfigurationError, match=f"provider 'whatsapp'.*{BASE_URL_ENV} must be"):
+        Orchestrator.from_plugins(["whatsapp"])

@@ -18,11 +18,12 @@ from broadcastio import (
     ProviderHealth,
 )
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
-from broadcastio_whatsapp.settings import WhatsAppSettings
+from broadcastio_whatsapp.settings import DEFAULT_BASE_URL, WhatsAppSettings, check_base_url
 
-__all__ = ["API_KEY_ENV", "WhatsAppProvider", "idempotency_key"]
+__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "WhatsAppProvider", "idempotency_key"]
 
 API_KEY_ENV = "BROADCASTIO_WHATSAPP_API_KEY"
+BASE_URL_ENV = "BROADCASTIO_WHATSAPP_BASE_URL"
 
 _STATE_REASONS = {
     "STARTING": "the bridge is starting WhatsApp Web",
@@ -67,7 +68,13 @@ class WhatsAppProvider(MessageProvider):
             raise ConfigurationError("pass either a WhatsAppSettings or keyword settings, not both")
         self.settings = settings
         self.retry_policy = settings.retry_policy
-        self.base_url = settings.base_url.rstrip("/")
+        base_url = settings.base_url
+        if base_url is None:
+            environment_url = os.environ.get(BASE_URL_ENV)
+            base_url = (
+                check_base_url(environment_url, BASE_URL_ENV) if environment_url else DEFAULT_BASE_URL
+            )
+        self.base_url = base_url.rstrip("/")
         self._messages_url = f"{self.base_url}/v1/messages"
         self._health_url = f"{self.base_url}/health"
         api_key = settings.api_key or os.environ.get(API_KEY_ENV) or None
