@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from broadcastio.core.serialization import structure_or_raise, unstructure
+from broadcastio.core.serialization import JsonRecord
 from broadcastio.errors import AttachmentError, ValidationError
 
 __all__ = ["Attachment", "Message", "MessageMetadata"]
@@ -195,7 +195,7 @@ def _to_content(value: str | None) -> str | None:
 
 
 @attrs.frozen
-class Message:
+class Message(JsonRecord):
     """One message for one recipient.
 
     The recipient is stripped of surrounding whitespace and must not be blank; the
@@ -218,12 +218,3 @@ class Message:
         if self.content is None and self.attachment is None:
             raise ValidationError("a message needs content, an attachment, or both")
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (in-memory attachment bytes as base64) for journals and queues."""
-        data: dict[str, Any] = unstructure(self)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Message:
-        """Rebuild a message from ``to_dict`` output; raises ``ValidationError`` on bad input."""
-        return structure_or_raise(data, cls)

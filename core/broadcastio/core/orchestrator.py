@@ -366,41 +366,26 @@ class Orchestrator:
             raise
         except Exception as exc:  # noqa: BLE001 - a provider bug is a failed attempt, not a crash
             logger.warning("provider %r raised during send", name, exc_info=True)
-            return DeliveryResult(
-                False,
+            return DeliveryResult.failed(
                 name,
-                None,
-                DeliveryError(
-                    ErrorCode.UNKNOWN,
-                    f"provider {name!r} raised {type(exc).__name__}: {exc}",
-                    {"exception_type": type(exc).__name__, "exception": str(exc)},
-                ),
+                ErrorCode.UNKNOWN,
+                f"provider {name!r} raised {type(exc).__name__}: {exc}",
+                exception_type=type(exc).__name__,
+                exception=str(exc),
             )
         if type(result) is not DeliveryResult and not isinstance(result, DeliveryResult):
-            return DeliveryResult(
-                False,
+            return DeliveryResult.failed(
                 name,
-                None,
-                DeliveryError(
-                    ErrorCode.UNKNOWN,
-                    f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
-                ),
+                ErrorCode.UNKNOWN,
+                f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
             )
         if result.success:
             if result.provider != name:
                 return DeliveryResult(True, name, result.message_id, None, (), None, result.details)
             return result
         if result.error is None:
-            return DeliveryResult(
-                False,
-                name,
-                result.message_id,
-                DeliveryError(
-                    ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
-                ),
-                (),
-                None,
-                result.details,
+            return DeliveryResult.failed(
+                name, ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
             )
         return result
 

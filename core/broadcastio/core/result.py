@@ -8,14 +8,14 @@ import attrs
 
 from broadcastio.core.codes import ErrorCode
 from broadcastio.core.delivery_error import DeliveryError
-from broadcastio.core.serialization import structure_or_raise, unstructure
+from broadcastio.core.serialization import JsonRecord
 from broadcastio.core.trace import DeliveryTrace
 
 __all__ = ["DeliveryError", "DeliveryResult"]
 
 
 @attrs.frozen
-class DeliveryResult:
+class DeliveryResult(JsonRecord):
     """Whether a message got through, through which provider, and if not, why.
 
     A provider returns one of these from every ``send()``: delivery failures are
@@ -55,12 +55,3 @@ class DeliveryResult:
             error=DeliveryError(code=code, message=message, details=details),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (trace included) that ``from_dict`` turns back into an equal result."""
-        data: dict[str, Any] = unstructure(self)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeliveryResult:
-        """Rebuild a result from ``to_dict`` output; raises ``ValidationError`` naming bad fields."""
-        return structure_or_raise(data, cls)

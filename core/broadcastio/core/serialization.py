@@ -27,6 +27,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from broadcastio.core.codes import ErrorCode
 
 __all__ = [
+    "JsonRecord",
     "converter",
     "describe_structure_error",
     "structure",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+R = TypeVar("R", bound="JsonRecord")
 
 converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
 
@@ -189,3 +191,23 @@ def structure_or_raise(data: Any, cls: type[T]) -> T:
             f"cannot build {cls.__name__}: {'; '.join(problems)}",
             details={"problems": problems},
         ) from exc
+
+
+class JsonRecord:
+    """Gives a record class ``to_dict`` / ``from_dict`` through the shared converter.
+
+    A mixin rather than per-class code, so every record serializes by the same
+    rules and a new field needs no serialization code at all.
+    """
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict that ``from_dict`` turns back into an equal object."""
+        data: dict[str, Any] = converter.unstructure(self)
+        return data
+
+    @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """Rebuild an object from ``to_dict`` output; ``ValidationError`` names each bad field."""
+        return structure_or_raise(data, cls)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
 
 import attrs
 
 from broadcastio.core.delivery_error import DeliveryError
 from broadcastio.core.health import ProviderHealth
-from broadcastio.core.serialization import structure_or_raise, unstructure
+from broadcastio.core.serialization import JsonRecord
 
 __all__ = ["DeliveryAttempt", "DeliveryTrace"]
 
@@ -34,7 +33,7 @@ class DeliveryAttempt:
 
 
 @attrs.frozen
-class DeliveryTrace:
+class DeliveryTrace(JsonRecord):
     """Everything the orchestrator did for one ``send(..., trace=True)``.
 
     ``attempts`` lists attempts in the order they ran. ``skipped`` holds the health
@@ -50,15 +49,6 @@ class DeliveryTrace:
     attempts: tuple[DeliveryAttempt, ...] = ()
     skipped: tuple[ProviderHealth, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (ISO-8601 UTC timestamps) that ``from_dict`` turns back into ``self``."""
-        data: dict[str, Any] = unstructure(self)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DeliveryTrace:
-        """Rebuild a trace from ``to_dict`` output; raises ``ValidationError`` naming bad fields."""
-        return structure_or_raise(data, cls)
 
     @property
     def duration_ms(self) -> float:
