@@ -58,10 +58,18 @@ def test_dummy_provider_import() -> None:
 
 
 def test_importing_broadcastio_loads_no_plugin() -> None:
-    # A fresh interpreter: importing the package must not import any plugin module.
-    code = "import sys, broadcastio; print('broadcastio_dummy' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    # A fresh interpreter in which entry-point discovery is booby-trapped: importing
+    # the package (and everything it re-exports) must not even look for plugins.
+    code = (
+        "import sys, importlib_metadata\n"
+        "def trap(*a, **k): raise SystemExit('entry points were read at import time')\n"
+        "importlib_metadata.entry_points = trap\n"
+        "import broadcastio, broadcastio.core.orchestrator, broadcastio.plugins.manager\n"
+        "print(sorted(m for m in sys.modules if m.startswith('broadcastio_')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr or out.stdout
+    assert out.stdout.strip() == "[]"
 
 
 def test_package_ships_py_typed() -> None:

@@ -90,10 +90,12 @@ def test_metadata_instance_is_kept() -> None:
     ("metadata", "match"),
     [
         ({"priority": 0}, "priority must be between 1 and 10"),
-        ({"priority": "high"}, "priority must be an int"),
-        ({"priority": True}, "priority must be an int"),
+        ({"priority": "high"}, "priority must be an integer"),
+        ({"priority": True}, "priority must be an integer"),
         ({"reference_id": ""}, "reference_id"),
         ({"tags": "ops"}, "tags must be a list"),
+        ({"tags": None}, "tags must be a list"),
+        ({"tags": 5}, "tags must be a list"),
         ({"tags": [""]}, "tags must be non-empty"),
         ({"extra": []}, "extra"),
         ("urgent", "metadata must be"),
@@ -180,3 +182,16 @@ def test_message_from_bad_dict_names_the_field() -> None:
         Message.from_dict({"content": "hi"})
     with pytest.raises(ValidationError, match="unknown field"):
         Message.from_dict({"recipient": "x", "content": "hi", "colour": "red"})
+
+
+def test_from_dict_takes_metadata_like_the_constructor() -> None:
+    assert Message.from_dict({"recipient": "x", "content": "y", "metadata": None}).metadata.priority == 5
+    loose = Message.from_dict({"recipient": "x", "content": "y", "metadata": {"team": "ops"}})
+    assert loose.metadata.extra == {"team": "ops"}
+    with pytest.raises(ValidationError, match="metadata: tags must be a list"):
+        Message.from_dict({"recipient": "x", "content": "y", "metadata": {"tags": "ab"}})
+
+
+def test_records_holding_dicts_are_explicitly_unhashable() -> None:
+    with pytest.raises(TypeError, match="unhashable type: 'Message'"):
+        hash(Message("+1555", "hi"))

@@ -333,3 +333,63 @@ def test_from_dict_of_results_from_every_path_round_trip(make_provider, message,
     for _ in range(2):
         result = orchestrator.send(message, trace=True)
         assert DeliveryResult.from_dict(result.to_dict()) == result
+
+
+def test_duck_typed_provider_without_retry_policy(message) -> None:
+    class Duck:
+        name = "duck"
+
+        def send(self, message: Message) -> DeliveryResult:
+            return DeliveryResult.failed("duck", ErrorCode.PROVIDER_UNAVAILABLE, "down")
+
+        def health(self) -> ProviderHealth:
+            return ProviderHealth("duck", True)
+
+    result = Orchestrator([Duck()], retry_policy=RetryPolicy(max_attempts=2)).send(message)
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+
+
+def test_provider_with_a_bad_retry_policy_is_rejected(make_provider) -> None:
+    provider = make_provider("p")
+    provider.retry_policy = {"max_attempts": 2}
+    with pytest.raises(ConfigurationError, match="provider 'p' has a retry_policy that is not"):
+        Orchestrator([provider])
+
+
+def test_provider_class_instead_of_instance_is_rejected() -> None:
+    from broadcastio_dummy import DummyProvider
+
+    with pytest.raises(ConfigurationError, match=r"class DummyProvider.*DummyProvider\(\)"):
+        Orchestrator([DummyProvider])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"require_healthy": "no"}, "require_healthy must be true or false"),
+        ({"clock": 5}, "clock must have now"),
+        ({"rng": 5}, "rng must be a random.Random"),
+    ],
+)
+def test_more_bad_constructor_arguments(make_provider, kwargs: dict, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        Orchestrator([make_provider("a")], **kwargs)
+
+
+def test_absurd_retry_after_fails_over_instead_of_sleeping(make_provider, message, clock) -> None:
+    limited = make_provider("limited", [ErrorCode.RATE_LIMITED], retry_after=float("inf"))
+    backup = make_provider("backup")
+    policy = RetryPolicy(max_attempts=2, retry_on=["RATE_LIMITED"])
+    result = Orchestrator([limited, backup], retry_policy=policy, clock=clock).send(message)
+    assert result.provider == "backup"
+    assert clock.sleeps == []
+
+
+def test_uncapped_exponential_backoff_gives_up_past_a_day(make_provider, message, clock) -> None:
+    provider = make_provider("p", [ErrorCode.PROVIDER_UNAVAILABLE] * 40)
+    backup = make_provider("backup")
+    policy = RetryPolicy(max_attempts=40, backoff="exponential", base_delay=1)
+    result = Orchestrator([provider, backup], retry_policy=policy, clock=clock).send(message)
+    assert result.provider == "backup"
+    assert max(clock.sleeps) <= 86_400
+    assert len(provider.calls) == 18  # waits 1, 2, 4 ... 65536 s; the next would exceed a day

@@ -97,7 +97,7 @@ utc_datetimes = st.datetimes(
     min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.timezone.utc)
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(),
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
@@ -153,3 +153,38 @@ def test_trace_round_trips_exactly(trace: DeliveryTrace) -> None:
 def test_result_round_trips_exactly(result: DeliveryResult) -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert DeliveryResult.from_dict(data) == result
+
+
+def test_records_built_with_lists_round_trip(make_provider, message) -> None:
+    trace = Orchestrator([make_provider("p")]).send(message, trace=True).trace
+    rebuilt_by_hand = DeliveryTrace(
+        trace.trace_id, trace.started_at, trace.finished_at, True, list(trace.attempts), []
+    )
+    assert rebuilt_by_hand == trace
+    result = DeliveryResult(True, "p", "id", providers_tried=["p"])
+    assert DeliveryResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_details_that_are_not_json_are_made_json_safe() -> None:
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    error = DeliveryError(
+        ErrorCode.UNKNOWN,
+        "odd details",
+        {"pair": (1, 2), "raw": b"\x00", "at": when, "inf": float("inf"), 3: "int key",
+         "code": ErrorCode.TIMEOUT, "obj": object()},
+    )
+    result = DeliveryResult(False, error=error)
+    data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    details = data["error"]["details"]
+    assert details["pair"] == [1, 2]
+    assert details["raw"] == "AA=="
+    assert details["at"] == "2026-01-01T00:00:00+00:00"
+    assert details["inf"] == "inf"
+    assert details["3"] == "int key"
+    assert details["code"] == "TIMEOUT"
+    assert details["obj"].startswith("<object object")
+
+
+def test_from_dict_never_splits_a_string_into_a_list() -> None:
+    with pytest.raises(ValidationError, match="providers_tried: expected a list, got str"):
+        DeliveryResult.from_dict({"success": True, "providers_tried": "abc"})

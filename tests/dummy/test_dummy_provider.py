@@ -62,3 +62,30 @@ def test_failure_counter_is_thread_safe() -> None:
         results = list(pool.map(lambda _: orchestrator.send(MESSAGE), range(400)))
     assert sum(not r.success for r in results) == 100
     assert len(provider.sent) == 300
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"fail_code": "NOPE"}, "fail_code: 'NOPE' is not an error code"),
+        ({"fail_first": None}, "fail_first must be an integer"),
+        ({"fail_first": 1.5}, "fail_first must be an integer"),
+        ({"healthy": "no"}, "healthy must be true or false"),
+        ({"retry_after": -1}, "retry_after must be >= 0"),
+        ({"latency": "1"}, "latency must be a finite number"),
+        ({"name": 5}, "name must be a string"),
+        ({"fial_first": 1}, "unknown DummyProvider setting.*fial_first"),
+    ],
+)
+def test_bad_dummy_settings_are_named(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        DummyProvider(**kwargs)
+
+
+def test_settings_must_be_a_settings_object() -> None:
+    with pytest.raises(ValidationError, match="must be a DummySettings"):
+        DummyProvider({"fail_first": 1})  # type: ignore[arg-type]
+
+
+def test_fail_code_name_is_converted() -> None:
+    assert DummyProvider(fail_code="TIMEOUT").settings.fail_code is ErrorCode.TIMEOUT

@@ -122,6 +122,28 @@ def test_duplicate_provider_names_name_both_distributions(
     assert "bio-one" in str(info.value) and "bio-two" in str(info.value)
 
 
+def test_duplicate_provider_under_the_same_entry_point_name_names_both(
+    install_distribution, provider_module
+) -> None:
+    # The common case: both distributions follow the convention entry point = provider name.
+    install_distribution("bio-sms-a", {"sms": "bio_sms_a"}, {"bio_sms_a": provider_module("sms", cls="A")})
+    install_distribution("bio-sms-b", {"sms": "bio_sms_b"}, {"bio_sms_b": provider_module("sms", cls="B")})
+    with pytest.raises(ConfigurationError, match="'sms' is registered twice") as info:
+        Orchestrator.from_plugins(["sms"])
+    assert "bio-sms-a" in str(info.value) and "bio-sms-b" in str(info.value)
+
+
+def test_same_entry_point_name_with_different_providers_loads_both(
+    install_distribution, provider_module
+) -> None:
+    install_distribution("bio-x", {"extra": "bio_x"}, {"bio_x": provider_module("fax")})
+    install_distribution("bio-y", {"extra": "bio_y"}, {"bio_y": provider_module("pager")})
+    orchestrator = Orchestrator.from_plugins(["fax", "pager"])
+    assert [p.name for p in orchestrator.providers] == ["fax", "pager"]
+    assert orchestrator.plugin_manager.broken_plugins == []
+    assert {i.distribution for i in orchestrator.plugin_manager.describe()} >= {"bio-x", "bio-y"}
+
+
 def test_same_distribution_twice_on_the_path_loads_once(
     install_distribution, provider_module, tmp_path, monkeypatch
 ) -> None:
@@ -155,8 +177,12 @@ def test_unknown_provider_in_order_lists_the_available_ones() -> None:
         ConfigurationError, match="unknown provider 'whatsap'; available providers: dummy, whatsapp"
     ):
         Orchestrator.from_plugins(["whatsap"])
-    with pytest.raises(ConfigurationError, match="not the string"):
+    with pytest.raises(ConfigurationError, match="order must be a list of provider names"):
         Orchestrator.from_plugins("dummy")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="order must be a list of provider names"):
+        Orchestrator.from_plugins(5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="order must hold provider names"):
+        Orchestrator.from_plugins([["dummy"]])  # type: ignore[list-item]
     with pytest.raises(ConfigurationError, match="listed twice"):
         Orchestrator.from_plugins(["dummy", "dummy"])
 

@@ -96,3 +96,20 @@ def test_provider_constructor_failure_is_a_configuration_error(install_distribut
     """})
     with pytest.raises(ConfigurationError, match="provider 'grumpy' could not be created: OSError"):
         Orchestrator.from_plugins(["grumpy"])
+
+
+def test_settings_of_providers_left_out_of_order_are_still_checked() -> None:
+    with pytest.raises(ConfigurationError, match="provider 'whatsapp'.*setting timeout"):
+        Orchestrator.from_plugins(["dummy"], settings={"whatsapp": {"timeout": "x"}})
+    with pytest.raises(ConfigurationError, match="provider 'whatsapp'.*unknown field.*bogus"):
+        Orchestrator.from_plugins(["dummy"], settings={"whatsapp": {"bogus": 1}})
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [("abc", "settings must map provider names"), ([1], "settings must map provider names"),
+     ({1: {}, "x": {}}, "settings keys must be provider names")],
+)
+def test_settings_must_be_a_mapping_of_names(settings, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        Orchestrator.from_plugins(settings=settings)

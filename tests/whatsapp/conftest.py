@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ class ScriptedServer:
     """Answers each request with the next scripted (status, body, headers, delay)."""
 
     def __init__(self) -> None:
-        self.responses: list[tuple[int, Any, dict[str, str], float]] = []
+        self.responses: list[tuple[int, Any, dict[str, str], float, bool]] = []
         self.requests: list[dict[str, Any]] = []
         self.connections: set[tuple[str, int]] = set()
         server = self
@@ -43,11 +44,20 @@ class ScriptedServer:
                     "headers": dict(self.headers.items()),
                     "json": json.loads(raw) if raw else None,
                 })
-                status, body, headers, delay = (
-                    server.responses.pop(0) if server.responses else (201, {"id": "x"}, {}, 0)
+                status, body, headers, delay, reset = (
+                    server.responses.pop(0)
+                    if server.responses
+                    else (201, {"id": "x"}, {}, 0, False)
                 )
                 if delay:
                     time.sleep(delay)
+                if reset:
+                    # Abort the connection with an RST instead of answering.
+                    self.request.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    return
                 payload = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(payload)))
@@ -60,13 +70,19 @@ class ScriptedServer:
 
             do_GET = do_POST = _answer
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class QuietServer(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # A client that gave up (the read-timeout test) leaves a broken
+                # pipe behind; that is the scenario, not a server fault.
+                pass
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def script(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-               delay: float = 0) -> None:
-        self.responses.append((status, {} if body is None else body, headers or {}, delay))
+               delay: float = 0, reset: bool = False) -> None:
+        self.responses.append((status, {} if body is None else body, headers or {}, delay, reset))
 
 
 @pytest.fixture

@@ -192,7 +192,9 @@ def test_health_with_a_bad_answer_is_not_ready(scripted_server) -> None:
     [
         ({"base_url": "ftp://x"}, "base_url must be an http"),
         ({"base_url": "http://127.0.0.1:3000/?a=1"}, "query or fragment"),
-        ({"timeout": [0, 5]}, "timeout must be"),
+        ({"timeout": [0, 5]}, r"timeout \(connect\) must be > 0"),
+        ({"timeout": [5, 6, 7]}, "setting timeout"),
+        ({"base_url": "http://h:99999"}, "invalid port"),
         ({"timeout": 5}, "setting timeout"),
         ({"pool_size": 0}, "pool_size"),
         ({"api_key": "  "}, "api_key"),
@@ -230,3 +232,69 @@ def test_bad_base_url_in_the_environment_is_named(monkeypatch) -> None:
     monkeypatch.setenv(BASE_URL_ENV, "localhost:3000")
     with pytest.raises(ConfigurationError, match=f"provider 'whatsapp'.*{BASE_URL_ENV} must be"):
         Orchestrator.from_plugins(["whatsapp"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"timeout": 5}, "timeout"),
+        ({"timeout": ("a", "b")}, r"timeout \(connect\) must be a finite number"),
+        ({"timeout": (float("inf"), 1)}, "finite number"),
+        ({"pool_size": "10"}, "pool_size must be an integer"),
+        ({"pool_size": 2.5}, "pool_size must be an integer"),
+        ({"health_timeout": None}, "health_timeout must be a finite number"),
+        ({"api_key": 5}, "api_key must be a string"),
+        ({"api_key": "abc\n"}, "control characters"),
+        ({"base_url": 5}, "base_url must be a string"),
+        ({"retry_policy": {"max_attempts": 2}}, "retry_policy must be a RetryPolicy"),
+    ],
+)
+def test_direct_settings_construction_names_the_field(kwargs, match) -> None:
+    from broadcastio import ValidationError
+
+    with pytest.raises(ValidationError, match=match):
+        WhatsAppSettings(**kwargs)
+
+
+def test_provider_constructor_rejects_unknown_and_wrong_settings() -> None:
+    with pytest.raises(ConfigurationError, match="unknown WhatsAppProvider setting.*bogus.*known: base_url"):
+        WhatsAppProvider(bogus=1)
+    with pytest.raises(ConfigurationError, match="must be a WhatsAppSettings"):
+        WhatsAppProvider({"base_url": "http://x"})  # type: ignore[arg-type]
+
+
+def test_attachment_that_vanished_is_a_failed_attempt(scripted_server, tmp_path) -> None:
+    path = tmp_path / "gone.pdf"
+    path.write_bytes(b"x")
+    message = Message("+1555", "see file", attachment=Attachment(path))
+    path.unlink()
+    result = provider_for(scripted_server).send(message)
+    assert result.error.code is ErrorCode.ATTACHMENT_NOT_FOUND
+    assert result.error.details["path"] == str(path)
+    assert scripted_server.requests == []
+
+
+def test_health_gives_up_after_health_timeout(scripted_server) -> None:
+    scripted_server.script(200, {"state": "READY", "ready": True}, delay=1.0)
+    health = provider_for(scripted_server, health_timeout=0.1).health()
+    assert not health.ready
+    assert "ReadTimeout" in health.details["error"]
+
+
+def test_connection_reset_is_provider_unavailable(scripted_server) -> None:
+    scripted_server.script(201, {"id": "never"}, reset=True)
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+
+
+def test_concurrent_sends_share_a_bounded_pool(scripted_server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    provider = provider_for(scripted_server, pool_size=4)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: provider.send(MESSAGE), range(200)))
+    assert all(r.success for r in results)
+    assert len(scripted_server.requests) == 200
+    # urllib3 keeps at most pool_size idle connections; a few more may be opened
+    # while all are busy, but never one per message.
+    assert len(scripted_server.connections) <= 16

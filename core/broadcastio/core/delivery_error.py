@@ -6,25 +6,17 @@ from typing import Any
 
 import attrs
 
+from broadcastio.core.checks import check_error_code
 from broadcastio.core.codes import ErrorCode
 
 __all__ = ["DeliveryError"]
 
 
 def _to_error_code(value: ErrorCode | str) -> ErrorCode:
-    if isinstance(value, ErrorCode):
-        return value
-    try:
-        return ErrorCode(value)
-    except ValueError:
-        from broadcastio.errors import ValidationError
-
-        raise ValidationError(
-            f"unknown error code {value!r}; expected one of: {', '.join(ErrorCode)}"
-        ) from None
+    return check_error_code("code", value)
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class DeliveryError:
     """Why a delivery failed: a portable ``code``, a human ``message``, and ``details``.
 

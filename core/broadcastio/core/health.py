@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["HealthCache", "ProviderHealth"]
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class ProviderHealth:
     """What a provider says about itself: can it take a message right now, and why (not)."""
 
@@ -35,6 +35,12 @@ class HealthCache:
     call. A ``health()`` that raises, or returns something other than a
     ``ProviderHealth``, counts as not ready: a broken probe is no reason to trust
     the provider.
+
+    ``on_fresh`` hears of every real check. It is called after the report is
+    stored and the lock released, so a slow observer delays only its own thread
+    and an observer that asks for health again gets the cached report instead of
+    a deadlock. Checks an observer causes while being notified (possible with
+    ``ttl=None``) are not notified again, which would recurse for ever.
     """
 
     def __init__(
@@ -49,22 +55,34 @@ class HealthCache:
         self._entries: dict[str, tuple[ProviderHealth, float]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._notifying = threading.local()
 
     def get(self, provider: MessageProvider) -> ProviderHealth:
         """The provider's health, from the cache while fresh, else from ``provider.health()``."""
         name = provider.name
         if self.ttl is None:
-            return self._check(provider)
-        entry = self._entries.get(name)
-        if entry is not None and entry[1] > self._clock.monotonic():
-            return entry[0]
-        with self._lock_for(name):
+            health = self._check(provider)
+        else:
             entry = self._entries.get(name)
             if entry is not None and entry[1] > self._clock.monotonic():
                 return entry[0]
-            health = self._check(provider)
-            self._entries[name] = (health, self._clock.monotonic() + self.ttl)
-            return health
+            with self._lock_for(name):
+                entry = self._entries.get(name)
+                if entry is not None and entry[1] > self._clock.monotonic():
+                    return entry[0]
+                health = self._check(provider)
+                self._entries[name] = (health, self._clock.monotonic() + self.ttl)
+        self._notify(health)
+        return health
+
+    def _notify(self, health: ProviderHealth) -> None:
+        if self._on_fresh is None or getattr(self._notifying, "active", False):
+            return
+        self._notifying.active = True
+        try:
+            self._on_fresh(health)
+        finally:
+            self._notifying.active = False
 
     def invalidate(self, name: str | None = None) -> None:
         """Forget one provider's cached health (or everyone's) so the next send asks again."""
@@ -103,6 +121,4 @@ class HealthCache:
                         "expected ProviderHealth"
                     },
                 )
-        if self._on_fresh is not None:
-            self._on_fresh(health)
         return health

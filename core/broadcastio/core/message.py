@@ -11,7 +11,8 @@ from typing import Any
 
 import attrs
 
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.core.checks import check_int, check_iterable
+from broadcastio.core.serialization import JsonRecord, converter
 from broadcastio.errors import AttachmentError, ValidationError
 
 __all__ = ["Attachment", "Message", "MessageMetadata"]
@@ -25,9 +26,7 @@ def _new_reference_id() -> str:
 
 
 def _to_tags(value: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)):
-        raise ValidationError(f"tags must be a list of strings, not the string {value!r}")
-    tags = tuple(value)
+    tags = tuple(check_iterable("tags", value, "strings"))
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError(f"tags must be non-empty strings, got {tag!r}")
@@ -43,7 +42,7 @@ def _to_extra(value: Mapping[str, Any]) -> dict[str, Any]:
     return dict(value)
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class MessageMetadata:
     """Bookkeeping that travels with a message but is not part of what the recipient sees.
 
@@ -60,8 +59,7 @@ class MessageMetadata:
     extra: dict[str, Any] = attrs.field(factory=dict, converter=_to_extra)
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.priority, bool) or not isinstance(self.priority, int):
-            raise ValidationError(f"priority must be an int, got {self.priority!r}")
+        check_int("priority", self.priority)
         if self.priority not in PRIORITY_RANGE:
             raise ValidationError(f"priority must be between 1 and 10, got {self.priority}")
         if not isinstance(self.reference_id, str) or not self.reference_id.strip():
@@ -176,6 +174,11 @@ def _to_metadata(value: MessageMetadata | Mapping[str, Any] | None) -> MessageMe
     return MessageMetadata.coerce(value)
 
 
+# from_dict accepts metadata the way the constructor does: None, or a dict whose
+# unknown keys go to ``extra``.
+converter.register_structure_hook(MessageMetadata, lambda value, _: MessageMetadata.coerce(value))
+
+
 def _to_recipient(value: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
@@ -194,7 +197,7 @@ def _to_content(value: str | None) -> str | None:
     return value if value.strip() else None
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class Message(JsonRecord):
     """One message for one recipient.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,6 +33,9 @@ __all__ = ["Orchestrator"]
 logger = logging.getLogger("broadcastio")
 
 _DEFAULT_POLICY = RetryPolicy()
+# A wait longer than a day is a misconfiguration (an uncapped exponential back-off,
+# an absurd Retry-After), not a plan; such a provider is given up on instead.
+_LONGEST_SLEEP = 86_400.0
 
 
 class _Run:
@@ -93,7 +97,13 @@ class Orchestrator:
                 "an orchestrator needs at least one provider", code=ErrorCode.NO_PROVIDERS
             )
         names: set[str] = set()
+        policies: list[RetryPolicy | None] = []
         for index, provider in enumerate(chain):
+            if isinstance(provider, type):
+                raise ConfigurationError(
+                    f"providers[{index}] is the class {provider.__qualname__}, not a provider; "
+                    f"pass an instance, e.g. {provider.__qualname__}()"
+                )
             name = getattr(provider, "name", None)
             if not isinstance(name, str) or not name:
                 raise ConfigurationError(
@@ -112,6 +122,13 @@ class Orchestrator:
                     "providers in traces and health reports, so they must be unique"
                 )
             names.add(name)
+            own_policy = getattr(provider, "retry_policy", None)
+            if own_policy is not None and not isinstance(own_policy, RetryPolicy):
+                raise ConfigurationError(
+                    f"provider {name!r} has a retry_policy that is not a RetryPolicy: "
+                    f"{own_policy!r}"
+                )
+            policies.append(own_policy)
         if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
             raise ConfigurationError(
                 f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
@@ -135,10 +152,24 @@ class Orchestrator:
             raise ConfigurationError(
                 "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
             )
+        if not isinstance(require_healthy, bool):
+            raise ConfigurationError(f"require_healthy must be true or false, got {require_healthy!r}")
+        if clock is not None and not all(
+            callable(getattr(clock, method, None)) for method in ("now", "monotonic", "sleep")
+        ):
+            raise ConfigurationError("clock must have now(), monotonic() and sleep(seconds)")
+        if rng is not None and not callable(getattr(rng, "uniform", None)):
+            raise ConfigurationError("rng must be a random.Random (it needs uniform(a, b))")
 
         self.providers: tuple[MessageProvider, ...] = chain
         self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
-        self.require_healthy = bool(require_healthy)
+        # Each provider's effective policy, fixed when the chain is built (a
+        # provider's own retry_policy, read once, overrides the default).
+        self._policies = {
+            provider.name: own if own is not None else self.retry_policy
+            for provider, own in zip(chain, policies, strict=True)
+        }
+        self.require_healthy = require_healthy
         self.plugin_manager = plugin_manager if plugin_manager is not None else PluginManager()
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._rng = rng
@@ -172,12 +203,10 @@ class Orchestrator:
         constructor; a ``plugin_manager`` passed there receives the entry points.
         """
         from broadcastio.plugins.registry import collect_providers
-        from broadcastio.plugins.settings import build_provider
+        from broadcastio.plugins.settings import build_provider, structure_settings
 
-        if isinstance(order, str):
-            raise ConfigurationError(
-                f"order must be a list of provider names, not the string {order!r}"
-            )
+        names = _check_order(order)
+        settings = _check_settings(settings)
         plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
         if not isinstance(plugin_manager, PluginManager):
             raise ConfigurationError(
@@ -186,7 +215,6 @@ class Orchestrator:
         plugin_manager.load_entry_points(os.environ if environ is None else environ)
         registrations = collect_providers(plugin_manager)
         available = ", ".join(sorted(registrations)) or "none"
-        settings = dict(settings or {})
         unknown_settings = sorted(set(settings) - set(registrations))
         if unknown_settings:
             raise ConfigurationError(
@@ -194,11 +222,16 @@ class Orchestrator:
                 f"available providers: {available}",
                 details={"unknown": unknown_settings, "available": sorted(registrations)},
             )
-        if order is None:
+        # Every settings table is checked, also for providers not in `order`: a
+        # typo in a provider that is switched off today still deserves an error.
+        structured = {
+            name: structure_settings(registrations[name], table) for name, table in settings.items()
+        }
+        if names is None:
             chosen = sorted(registrations.values(), key=lambda reg: (-reg.priority, reg.name))
         else:
             chosen = []
-            for name in order:
+            for name in names:
                 if name not in registrations:
                     raise ConfigurationError(
                         f"unknown provider {name!r}; available providers: {available}",
@@ -215,7 +248,11 @@ class Orchestrator:
                 + "; install one (e.g. broadcastio-dummy) or check BROADCASTIO_LOAD_PLUGINS",
                 code=ErrorCode.NO_PROVIDERS,
             )
-        providers = [build_provider(reg, settings.get(reg.name)) for reg in chosen]
+        providers = []
+        for registration in chosen:
+            if registration.name not in structured:
+                structured[registration.name] = structure_settings(registration, None)
+            providers.append(build_provider(registration, structured[registration.name]))
         return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
 
     # -- sending -------------------------------------------------------------------------
@@ -247,7 +284,10 @@ class Orchestrator:
                     code=ErrorCode.NO_HEALTHY_PROVIDERS,
                     details={"health": {h.provider: h.details for h in run.skipped}},
                 )
-            logger.warning("no healthy provider; trying every provider anyway")
+            logger.warning(
+                "no healthy provider (%s); trying every provider anyway",
+                "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+            )
             run.skipped.clear()
             result = self._walk(message, self.providers, run, observers, skip_unhealthy=False)
 
@@ -315,7 +355,7 @@ class Orchestrator:
     ) -> DeliveryResult | None:
         name = provider.name
         run.tried.append(name)
-        policy = provider.retry_policy or self.retry_policy
+        policy = self._policies[name]
         observe = run.record or bool(observers.on_attempt)
         clock = self._clock
         attempt_number = 0
@@ -373,7 +413,7 @@ class Orchestrator:
                 exception_type=type(exc).__name__,
                 exception=str(exc),
             )
-        if type(result) is not DeliveryResult and not isinstance(result, DeliveryResult):
+        if not isinstance(result, DeliveryResult):
             return DeliveryResult.failed(
                 name,
                 ErrorCode.UNKNOWN,
@@ -400,6 +440,8 @@ class Orchestrator:
         policy or the provider's request, so we fall back instead.
         """
         delay = policy.delay_for(attempt_number, self._rng)
+        if not math.isfinite(delay) or delay > _LONGEST_SLEEP:
+            return None
         if error.code is ErrorCode.RATE_LIMITED:
             retry_after = error.details.get("retry_after")
             if (
@@ -407,7 +449,9 @@ class Orchestrator:
                 and not isinstance(retry_after, bool)
                 and retry_after > 0
             ):
-                if policy.max_delay is not None and retry_after > policy.max_delay:
+                if (policy.max_delay is not None and retry_after > policy.max_delay) or not (
+                    retry_after <= _LONGEST_SLEEP
+                ):
                     return None
                 delay = max(delay, float(retry_after))
         return delay
@@ -426,6 +470,32 @@ class Orchestrator:
     def __repr__(self) -> str:
         names = ", ".join(provider.name for provider in self.providers)
         return f"Orchestrator([{names}], require_healthy={self.require_healthy})"
+
+
+def _check_order(order: Any) -> list[str] | None:
+    if order is None:
+        return None
+    if isinstance(order, (str, bytes)) or not isinstance(order, Iterable):
+        raise ConfigurationError(f"order must be a list of provider names, got {order!r}")
+    names = list(order)
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigurationError(f"order must hold provider names (strings), got {name!r}")
+    return names
+
+
+def _check_settings(settings: Any) -> dict[str, Any]:
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise ConfigurationError(
+            "settings must map provider names to their settings, "
+            f"got {type(settings).__name__}"
+        )
+    for name in settings:
+        if not isinstance(name, str):
+            raise ConfigurationError(f"settings keys must be provider names, got {name!r}")
+    return dict(settings)
 
 
 def _health_reason(health: ProviderHealth) -> str:

@@ -8,13 +8,13 @@ import attrs
 
 from broadcastio.core.codes import ErrorCode
 from broadcastio.core.delivery_error import DeliveryError
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.core.serialization import JsonRecord, as_tuple
 from broadcastio.core.trace import DeliveryTrace
 
 __all__ = ["DeliveryError", "DeliveryResult"]
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class DeliveryResult(JsonRecord):
     """Whether a message got through, through which provider, and if not, why.
 
@@ -29,7 +29,7 @@ class DeliveryResult(JsonRecord):
     provider: str | None = None
     message_id: str | None = None
     error: DeliveryError | None = None
-    providers_tried: tuple[str, ...] = ()
+    providers_tried: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     trace: DeliveryTrace | None = None
     details: dict[str, Any] = attrs.field(factory=dict)
 

@@ -8,6 +8,7 @@ from typing import Literal
 
 import attrs
 
+from broadcastio.core.checks import check_bool, check_int, check_iterable, check_number
 from broadcastio.core.codes import ErrorCode
 from broadcastio.errors import ValidationError
 
@@ -21,12 +22,8 @@ _DEFAULT_RETRY_ON = frozenset({ErrorCode.PROVIDER_UNAVAILABLE})
 def _to_codes(value: Iterable[ErrorCode | str] | None) -> frozenset[ErrorCode] | None:
     if value is None:
         return None
-    if isinstance(value, (str, bytes)):
-        raise ValidationError(
-            f"retry_on must be a collection of error codes, not the string {value!r}"
-        )
     codes = set()
-    for item in value:
+    for item in check_iterable("retry_on", value, "error codes"):
         try:
             codes.add(item if isinstance(item, ErrorCode) else ErrorCode(item))
         except (ValueError, TypeError):
@@ -34,14 +31,6 @@ def _to_codes(value: Iterable[ErrorCode | str] | None) -> frozenset[ErrorCode] |
                 f"retry_on: {item!r} is not an error code; expected one of: {', '.join(ErrorCode)}"
             ) from None
     return frozenset(codes)
-
-
-def _number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a number of seconds, got {value!r}")
-    if value != value or value < 0:  # NaN never compares equal to itself
-        raise ValidationError(f"{name} must be >= 0, got {value!r}")
-    return float(value)
 
 
 @attrs.frozen
@@ -69,26 +58,21 @@ class RetryPolicy:
     jitter: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
-            raise ValidationError(f"max_attempts must be an int, got {self.max_attempts!r}")
-        if self.max_attempts < 1:
-            raise ValidationError(
-                f"max_attempts must be >= 1 (it counts the first attempt), got {self.max_attempts}"
-            )
+        # max_attempts counts the first attempt, so 1 means "never retry".
+        check_int("max_attempts", self.max_attempts, minimum=1)
         if self.backoff not in _BACKOFFS:
             raise ValidationError(
                 f"backoff must be one of {', '.join(_BACKOFFS)}; got {self.backoff!r}"
             )
-        object.__setattr__(self, "base_delay", _number("base_delay", self.base_delay))
+        object.__setattr__(self, "base_delay", check_number("base_delay", self.base_delay))
         if self.max_delay is not None:
-            max_delay = _number("max_delay", self.max_delay)
+            max_delay = check_number("max_delay", self.max_delay)
             if max_delay < self.base_delay:
                 raise ValidationError(
                     f"max_delay ({max_delay}) must be >= base_delay ({self.base_delay})"
                 )
             object.__setattr__(self, "max_delay", max_delay)
-        if not isinstance(self.jitter, bool):
-            raise ValidationError(f"jitter must be true or false, got {self.jitter!r}")
+        check_bool("jitter", self.jitter)
 
     @property
     def retryable_codes(self) -> frozenset[ErrorCode]:

@@ -8,7 +8,13 @@ rules live in one place instead of a ``to_dict`` per class:
 * bytes are base64 text; paths are strings; tuples and frozensets become lists;
 * primitives are strict: ``"3"`` is not an int and ``"no"`` is not a bool, because a
   lenient coercion of a config value is a silent misconfiguration;
-* unknown keys are an error, so a misspelled setting is reported instead of ignored.
+* unknown keys are an error, so a misspelled setting is reported instead of ignored;
+* a string is never taken for a list (cattrs would otherwise split ``"ab"`` into
+  ``("a", "b")``);
+* free-form ``dict[str, Any]`` fields (``details``, ``extra``) are made JSON-safe on
+  the way out: tuples become lists, bytes base64, datetimes ISO text, non-finite
+  floats and unknown objects their text. Values that are already JSON round-trip
+  exactly; others come back as their JSON form.
 """
 
 from __future__ import annotations
@@ -17,17 +23,24 @@ import base64
 import binascii
 import datetime as _dt
 import enum
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args, get_origin
 
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from broadcastio.core.codes import ErrorCode
 
 __all__ = [
     "JsonRecord",
+    "as_tuple",
     "converter",
     "describe_structure_error",
     "structure",
@@ -121,10 +134,73 @@ converter.register_structure_hook(str, _strict(str))
 converter.register_structure_hook(int, _strict(int))
 converter.register_structure_hook(float, _strict(float, also=(int,)))
 converter.register_structure_hook(bool, _strict(bool))
+def _is_collection(kind: Any) -> bool:
+    return get_origin(kind) in (tuple, list, frozenset, set)
+
+
+def _structure_collection(value: Any, kind: Any) -> Any:
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    origin = get_origin(kind)
+    args = get_args(kind)
+    items = list(value)
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(items) != len(args):
+            raise ValueError(f"expected a list of {len(args)} items, got {len(items)}")
+        item_types: list[Any] = list(args)
+    else:
+        item_types = [args[0] if args else Any] * len(items)
+    structured = []
+    errors = []
+    for index, (item, item_type) in enumerate(zip(items, item_types, strict=True)):
+        try:
+            structured.append(converter.structure(item, item_type))
+        except Exception as exc:
+            # What BaseException.add_note does (3.11+), spelled so 3.10 works too.
+            notes = [
+                *getattr(exc, "__notes__", []),
+                IterableValidationNote(f"Structuring item @ index {index}", index, item_type),
+            ]
+            setattr(exc, "__notes__", notes)  # noqa: B010
+            errors.append(exc)
+    if errors:
+        raise IterableValidationError(f"While structuring {kind!r}", errors, kind)
+    return origin(structured)
+
+
+def _is_free_form_dict(kind: Any) -> bool:
+    return get_origin(kind) is dict and get_args(kind) == (str, Any)
+
+
+def _json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, enum.Enum):
+        return _json_safe(value.value)
+    if isinstance(value, Mapping):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, _dt.datetime):
+        return _unstructure_datetime(value)
+    return str(value)
+
+
+converter.register_structure_hook_func(_is_collection, _structure_collection)
+converter.register_unstructure_hook_func(_is_free_form_dict, _json_safe)
 converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(v) for v in value])
 converter.register_unstructure_hook(
     frozenset, lambda value: sorted(converter.unstructure(v) for v in value)
 )
+
+
+def as_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """attrs converter: keep tuple fields tuples even when built from a list (cheap for tuples)."""
+    return value if type(value) is tuple else tuple(value)
 
 
 def unstructure(value: Any) -> Any:

@@ -8,12 +8,12 @@ import attrs
 
 from broadcastio.core.delivery_error import DeliveryError
 from broadcastio.core.health import ProviderHealth
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.core.serialization import JsonRecord, as_tuple
 
 __all__ = ["DeliveryAttempt", "DeliveryTrace"]
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class DeliveryAttempt:
     """One call to one provider's ``send()``; retries are separate attempts.
 
@@ -32,7 +32,7 @@ class DeliveryAttempt:
     message_id: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class DeliveryTrace(JsonRecord):
     """Everything the orchestrator did for one ``send(..., trace=True)``.
 
@@ -46,8 +46,8 @@ class DeliveryTrace(JsonRecord):
     started_at: _dt.datetime
     finished_at: _dt.datetime
     success: bool
-    attempts: tuple[DeliveryAttempt, ...] = ()
-    skipped: tuple[ProviderHealth, ...] = ()
+    attempts: tuple[DeliveryAttempt, ...] = attrs.field(default=(), converter=as_tuple)
+    skipped: tuple[ProviderHealth, ...] = attrs.field(default=(), converter=as_tuple)
 
 
     @property

@@ -84,13 +84,19 @@ class PluginManager(pluggy.PluginManager):
             return
         self._entry_points_loaded = True
         for candidate in find_candidates(environ):
-            if self.has_plugin(candidate.name) or self.is_blocked(candidate.name):
-                existing = self.distribution_of(candidate.name)
+            if self.is_blocked(candidate.name):
+                continue  # blocked on purpose with set_blocked(): not broken, just off
+            plugin_name = candidate.name
+            if self.has_plugin(plugin_name):
+                # Two distributions may pick the same entry-point name. Load the
+                # second under a qualified name rather than dropping it: if their
+                # providers clash, collect_providers reports both distributions.
+                plugin_name = f"{candidate.name}[{candidate.distribution}]"
+            if self.has_plugin(plugin_name):
                 self._mark_broken(
                     candidate.name,
                     candidate.distribution,
-                    f"entry point name {candidate.name!r} is already used"
-                    + (f" by distribution {existing!r}" if existing else ""),
+                    f"plugin name {plugin_name!r} is already registered",
                 )
                 continue
             try:
@@ -99,13 +105,13 @@ class PluginManager(pluggy.PluginManager):
                 self._mark_broken(candidate.name, candidate.distribution, _describe(exc, "import"))
                 continue
             try:
-                self.register(plugin, name=candidate.name)
+                self.register(plugin, name=plugin_name)
             except Exception as exc:  # noqa: BLE001
                 self._mark_broken(
-                    candidate.name, candidate.distribution, _describe(exc, "registration")
+                    plugin_name, candidate.distribution, _describe(exc, "registration")
                 )
                 continue
-            self._distributions[candidate.name] = (candidate.distribution, candidate.version)
+            self._distributions[plugin_name] = (candidate.distribution, candidate.version)
         self._drop_plugins_with_unknown_hooks()
 
     def _drop_plugins_with_unknown_hooks(self) -> None:

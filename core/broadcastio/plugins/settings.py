@@ -12,46 +12,57 @@ from broadcastio.errors import BroadcastioError, ConfigurationError
 from broadcastio.plugins.registry import ProviderRegistration
 from broadcastio.providers.base import MessageProvider
 
-__all__ = ["build_provider"]
+__all__ = ["build_provider", "structure_settings"]
 
 
-def build_provider(
+def structure_settings(
     registration: ProviderRegistration, settings: Mapping[str, Any] | None
-) -> MessageProvider:
-    """Instantiate a registered provider with its settings structured by cattrs.
+) -> Any:
+    """Check a provider's settings dict and build its settings object (``None`` if it has none).
 
     Unknown, missing and mistyped settings are a ``ConfigurationError`` that names
     the provider and the field, raised before anything is sent.
     """
     name = registration.name
-    provider_class = registration.provider_class
-    settings_type = provider_class.settings_type
+    settings_type = registration.provider_class.settings_type
     if settings is not None and not isinstance(settings, Mapping):
         raise ConfigurationError(
             f"settings for provider {name!r} must be a table/dict, got {type(settings).__name__}",
             details={"provider": name},
         )
-    try:
-        if settings_type is None:
-            if settings:
-                raise ConfigurationError(
-                    f"provider {name!r} takes no settings, got: {', '.join(map(str, settings))}",
-                    details={"provider": name},
-                )
-            return provider_class()
-        try:
-            structured = converter.structure(dict(settings or {}), settings_type)
-        except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-            problems = describe_structure_error(exc)
+    if settings_type is None:
+        if settings:
             raise ConfigurationError(
-                f"invalid settings for provider {name!r}: "
-                + "; ".join(f"setting {problem}" for problem in problems),
-                details={"provider": name, "problems": problems},
-            ) from exc
-        return provider_class(structured)  # type: ignore[call-arg]
+                f"provider {name!r} takes no settings, got: {', '.join(map(str, settings))}",
+                details={"provider": name},
+            )
+        return None
+    try:
+        return converter.structure(dict(settings or {}), settings_type)
+    except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
+        problems = describe_structure_error(exc)
+        raise ConfigurationError(
+            f"invalid settings for provider {name!r}: "
+            + "; ".join(f"setting {problem}" for problem in problems),
+            details={"provider": name, "problems": problems},
+        ) from exc
+
+
+def build_provider(registration: ProviderRegistration, settings: Any) -> MessageProvider:
+    """Instantiate a registered provider with settings from ``structure_settings``.
+
+    Whatever the constructor raises becomes a ``ConfigurationError`` naming the
+    provider: a provider that cannot start is a set-up problem, found before any send.
+    """
+    name = registration.name
+    provider_class = registration.provider_class
+    try:
+        if provider_class.settings_type is None:
+            return provider_class()
+        return provider_class(settings)  # type: ignore[call-arg]
+    except ConfigurationError:
+        raise
     except BroadcastioError as exc:
-        if isinstance(exc, ConfigurationError):
-            raise
         raise ConfigurationError(
             f"provider {name!r} rejected its settings: {exc.message}",
             details={"provider": name, **exc.details},

@@ -18,6 +18,13 @@ from broadcastio import (
     ProviderHealth,
     ValidationError,
 )
+from broadcastio.core.checks import (
+    check_bool,
+    check_error_code,
+    check_int,
+    check_number,
+    check_text,
+)
 
 __all__ = ["DummyProvider", "DummySettings"]
 
@@ -34,12 +41,14 @@ class DummySettings:
     name: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.fail_first < 0:
-            raise ValidationError(f"fail_first must be >= 0, got {self.fail_first}")
-        if self.latency < 0:
-            raise ValidationError(f"latency must be >= 0, got {self.latency}")
-        if self.name is not None and not self.name.strip():
-            raise ValidationError("name must not be empty")
+        check_int("fail_first", self.fail_first, minimum=0)
+        object.__setattr__(self, "fail_code", check_error_code("fail_code", self.fail_code))
+        if self.retry_after is not None:
+            check_number("retry_after", self.retry_after)
+        check_bool("healthy", self.healthy)
+        check_number("latency", self.latency)
+        if self.name is not None:
+            check_text("name", self.name)
 
 
 class DummyProvider(MessageProvider):
@@ -56,11 +65,19 @@ class DummyProvider(MessageProvider):
     settings_type = DummySettings
 
     def __init__(self, settings: DummySettings | None = None, /, **overrides: Any) -> None:
+        if settings is not None and not isinstance(settings, DummySettings):
+            raise ValidationError(
+                f"DummyProvider settings must be a DummySettings, got {type(settings).__name__}; "
+                "pass settings as keywords instead, e.g. DummyProvider(fail_first=1)"
+            )
+        unknown = sorted(set(overrides) - set(attrs.fields_dict(DummySettings)))
+        if unknown:
+            raise ValidationError(
+                f"unknown DummyProvider setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(attrs.fields_dict(DummySettings))}"
+            )
         base = settings if settings is not None else DummySettings()
-        try:
-            self.settings = attrs.evolve(base, **overrides) if overrides else base
-        except TypeError as exc:
-            raise ValidationError(f"unknown DummyProvider setting: {exc}") from None
+        self.settings = attrs.evolve(base, **overrides) if overrides else base
         # An explicit name lets one chain hold several dummies; otherwise the
         # class's own name stands (so subclasses keep theirs).
         if self.settings.name is not None:

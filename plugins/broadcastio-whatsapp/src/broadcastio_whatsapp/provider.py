@@ -7,12 +7,15 @@ import hashlib
 import os
 from typing import Any
 
+import attrs
 import requests
 from requests.adapters import HTTPAdapter
 
 from broadcastio import (
+    AttachmentError,
     ConfigurationError,
     DeliveryResult,
+    ErrorCode,
     Message,
     MessageProvider,
     ProviderHealth,
@@ -63,7 +66,19 @@ class WhatsAppProvider(MessageProvider):
 
     def __init__(self, settings: WhatsAppSettings | None = None, /, **overrides: Any) -> None:
         if settings is None:
+            known = attrs.fields_dict(WhatsAppSettings)
+            unknown = sorted(set(overrides) - set(known))
+            if unknown:
+                raise ConfigurationError(
+                    f"unknown WhatsAppProvider setting(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(known)}"
+                )
             settings = WhatsAppSettings(**overrides)
+        elif not isinstance(settings, WhatsAppSettings):
+            raise ConfigurationError(
+                f"WhatsAppProvider settings must be a WhatsAppSettings, got "
+                f"{type(settings).__name__}; or pass them as keywords"
+            )
         elif overrides:
             raise ConfigurationError("pass either a WhatsAppSettings or keyword settings, not both")
         self.settings = settings
@@ -93,10 +108,18 @@ class WhatsAppProvider(MessageProvider):
             body["text"] = message.content
         attachment = message.attachment
         if attachment is not None:
+            try:
+                content = attachment.read_bytes()
+            except AttachmentError as error:
+                # The orchestrator checked the file before the first attempt; if it
+                # has gone since (or cannot be read), this attempt fails like any other.
+                return DeliveryResult.failed(
+                    self.name, ErrorCode.ATTACHMENT_NOT_FOUND, error.message, **error.details
+                )
             # Sent inline as base64: the bridge never reads paths, and may run on
             # another host than this process.
             body["media"] = {
-                "data": base64.b64encode(attachment.read_bytes()).decode("ascii"),
+                "data": base64.b64encode(content).decode("ascii"),
                 "mimetype": attachment.mime_type,
                 "filename": attachment.filename,
             }
@@ -122,7 +145,11 @@ class WhatsAppProvider(MessageProvider):
         try:
             response = self._session.get(
                 self._health_url,
-                timeout=(self.settings.timeout[0], self.settings.health_timeout),
+                # Short on both ends: health is asked before sends and must not stall them.
+                timeout=(
+                    min(self.settings.timeout[0], self.settings.health_timeout),
+                    self.settings.health_timeout,
+                ),
             )
         except requests.RequestException as error:
             return ProviderHealth(

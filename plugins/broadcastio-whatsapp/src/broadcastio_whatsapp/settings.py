@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
 from broadcastio import RetryPolicy, ValidationError
+from broadcastio.core.checks import check_int, check_iterable, check_number, check_text
 
 __all__ = ["DEFAULT_BASE_URL", "WhatsAppSettings", "check_base_url"]
 
@@ -15,7 +17,12 @@ DEFAULT_BASE_URL = "http://127.0.0.1:3000"
 
 def check_base_url(url: str, source: str) -> str:
     """Reject anything but a plain http(s) URL, naming where it came from."""
+    check_text(source, url)
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError(f"{source} has an invalid port: {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
             f"{source} must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}"
@@ -23,6 +30,13 @@ def check_base_url(url: str, source: str) -> str:
     if parts.query or parts.fragment:
         raise ValidationError(f"{source} must not have a query or fragment: {url!r}")
     return url
+
+
+def _to_timeout_pair(value: Any) -> tuple[float, float]:
+    pair = tuple(check_iterable("timeout", value, "two numbers, [connect, read]"))
+    if len(pair) != 2:
+        raise ValidationError(f"timeout must be [connect, read] seconds, got {list(pair)}")
+    return pair
 
 
 @attrs.frozen
@@ -43,7 +57,7 @@ class WhatsAppSettings:
 
     base_url: str | None = None
     api_key: str | None = attrs.field(default=None, repr=False)
-    timeout: tuple[float, float] = (5.0, 60.0)
+    timeout: tuple[float, float] = attrs.field(default=(5.0, 60.0), converter=_to_timeout_pair)
     health_timeout: float = 2.0
     pool_size: int = 10
     retry_policy: RetryPolicy | None = None
@@ -51,13 +65,21 @@ class WhatsAppSettings:
     def __attrs_post_init__(self) -> None:
         if self.base_url is not None:
             check_base_url(self.base_url, "base_url")
-        if len(self.timeout) != 2 or not all(t > 0 for t in self.timeout):
+        check_number("timeout (connect)", self.timeout[0], minimum=0, exclusive=True)
+        check_number("timeout (read)", self.timeout[1], minimum=0, exclusive=True)
+        check_number("health_timeout", self.health_timeout, minimum=0, exclusive=True)
+        check_int("pool_size", self.pool_size, minimum=1)
+        if self.api_key is not None:
+            check_text("api_key", self.api_key)
+            # It becomes an HTTP header: surrounding blanks and control characters
+            # would either be rejected by requests or silently never match.
+            if self.api_key != self.api_key.strip() or any(
+                ord(char) < 32 or ord(char) == 127 for char in self.api_key
+            ):
+                raise ValidationError(
+                    "api_key must not have surrounding blanks or control characters"
+                )
+        if self.retry_policy is not None and not isinstance(self.retry_policy, RetryPolicy):
             raise ValidationError(
-                f"timeout must be [connect, read] seconds, both > 0, got {list(self.timeout)}"
+                f"retry_policy must be a RetryPolicy, got {type(self.retry_policy).__name__}"
             )
-        if not self.health_timeout > 0:
-            raise ValidationError(f"health_timeout must be > 0, got {self.health_timeout}")
-        if self.pool_size < 1:
-            raise ValidationError(f"pool_size must be >= 1, got {self.pool_size}")
-        if self.api_key is not None and not self.api_key.strip():
-            raise ValidationError("api_key must not be blank (omit it to use the environment)")
