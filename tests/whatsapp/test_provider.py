@@ -298,3 +298,10 @@ def test_concurrent_sends_share_a_bounded_pool(scripted_server) -> None:
     # urllib3 keeps at most pool_size idle connections; a few more may be opened
     # while all are busy, but never one per message.
     assert len(scripted_server.connections) <= 16
+
+
+def test_replayed_failure_is_marked(scripted_server) -> None:
+    scripted_server.script(504, error_body("SEND_TIMEOUT"), {"Idempotency-Replay": "true"})
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.error.code is ErrorCode.TIMEOUT
+    assert result.error.details["replayed"] is True

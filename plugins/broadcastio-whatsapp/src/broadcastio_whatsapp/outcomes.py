@@ -101,6 +101,10 @@ def result_from_response(response: requests.Response) -> DeliveryResult:
                 details[key] = error[key]
     if error is None:
         details["body"] = _excerpt(response)
+    if response.headers.get("Idempotency-Replay") == "true":
+        # The bridge answered from its idempotency record: this is the stored
+        # outcome of an earlier attempt with the same key, not a new send.
+        details["replayed"] = True
 
     code = _BRIDGE_CODES.get(bridge_code or "") or _STATUS_CODES.get(status)
     if code is None:
