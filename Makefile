@@ -36,11 +36,13 @@ demo: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python examples/demo.py
 
 test: $(VENV)/.installed-test $(NODE_MODULES)
+	$(BIN)/python -m ruff check core plugins tests bench scripts examples
 	$(BIN)/python -m mypy
 	cd node-bridge && npm test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
+	$(BIN)/python -m ruff check core plugins tests bench scripts examples
 	$(BIN)/python -m mypy
 
 bench: $(VENV)/.installed-runtime $(NODE_MODULES)

@@ -69,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     api_key = secrets.token_urlsafe(24)
     with LocalBridge(
-        {"BRIDGE_API_KEY": api_key, "BRIDGE_MIN_INTERVAL_MS": "0", "BRIDGE_JITTER_MS": "0",
-         "BRIDGE_LOG_LEVEL": "info"}
+        {
+            "BRIDGE_API_KEY": api_key,
+            "BRIDGE_MIN_INTERVAL_MS": "0",
+            "BRIDGE_JITTER_MS": "0",
+            "BRIDGE_LOG_LEVEL": "info",
+        }
     ) as bridge:
         provider = WhatsAppProvider(base_url=bridge.url, api_key=api_key)
         # Warm both paths (connection set-up, JIT of the bridge's hot code).
@@ -81,11 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         best_provider = best_bare = 0.0
         for _ in range(args.rounds):
             bridge.reset()  # keep the fake's record of sent messages from growing
-            best_bare = max(best_bare, bare_round(
-                bridge.url, api_key, [Message(RECIPIENT, TEXT) for _ in range(args.n)]))
+            best_bare = max(
+                best_bare,
+                bare_round(bridge.url, api_key, [Message(RECIPIENT, TEXT) for _ in range(args.n)]),
+            )
             bridge.reset()
-            best_provider = max(best_provider, provider_round(
-                provider, [Message(RECIPIENT, TEXT) for _ in range(args.n)]))
+            best_provider = max(
+                best_provider,
+                provider_round(provider, [Message(RECIPIENT, TEXT) for _ in range(args.n)]),
+            )
         provider.close()
 
     ratio = best_provider / best_bare

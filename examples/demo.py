@@ -31,8 +31,13 @@ def show(title: str, result: DeliveryResult) -> None:
     print(f"{status} via {result.provider}; message id {result.message_id}")
     assert result.trace is not None
     for attempt in result.trace.attempts:
-        outcome = "ok" if attempt.error is None else f"{attempt.error.code}: {attempt.error.message}"
-        print(f"  attempt {attempt.provider}#{attempt.attempt} ({attempt.duration_ms:.1f} ms): {outcome}")
+        outcome = (
+            "ok" if attempt.error is None else f"{attempt.error.code}: {attempt.error.message}"
+        )
+        print(
+            f"  attempt {attempt.provider}#{attempt.attempt} "
+            f"({attempt.duration_ms:.1f} ms): {outcome}"
+        )
     for health in result.trace.skipped:
         print(f"  skipped {health.provider}: {health.details.get('reason')}")
 
@@ -54,12 +59,17 @@ def main() -> int:
             settings={"whatsapp": {"base_url": bridge.url, "api_key": api_key}},
             retry_policy=RetryPolicy(max_attempts=2, backoff="fixed", base_delay=0.2),
         )
-        print(f"providers discovered via entry points, in order: "
-              f"{[provider.name for provider in orchestrator.providers]}")
+        print(
+            f"providers discovered via entry points, in order: "
+            f"{[provider.name for provider in orchestrator.providers]}"
+        )
 
         first = orchestrator.send(
-            Message("+15551234567", "Nightly backup finished: 42 GiB in 6 min.",
-                    metadata={"tags": ["backup"], "host": "db-1"}),
+            Message(
+                "+15551234567",
+                "Nightly backup finished: 42 GiB in 6 min.",
+                metadata={"tags": ["backup"], "host": "db-1"},
+            ),
             trace=True,
         )
         show("send 1: bridge up", first)

@@ -39,7 +39,9 @@ class LocalBridge:
         if node is None:
             raise BridgeStartError("node is not on PATH; the bridge needs Node.js >= 18")
         if not (BRIDGE_DIR / "node_modules").is_dir():
-            raise BridgeStartError("node-bridge/node_modules is missing; run `make test` or `make demo`")
+            raise BridgeStartError(
+                "node-bridge/node_modules is missing; run `make test` or `make demo`"
+            )
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")},
             "BRIDGE_DRIVER": "fake",
@@ -76,7 +78,9 @@ class LocalBridge:
                 line = lines.get(timeout=startup_seconds)
             except queue.Empty:
                 self.process.kill()
-                raise BridgeStartError(f"bridge did not report listening: {self.output()}") from None
+                raise BridgeStartError(
+                    f"bridge did not report listening: {self.output()}"
+                ) from None
             if line is None:
                 code = self.process.wait()
                 raise BridgeStartError(f"bridge exited with status {code}: {self.output()}")
@@ -140,6 +144,9 @@ class LocalBridge:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

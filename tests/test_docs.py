@@ -13,22 +13,28 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 # The WhatsApp docs need a running bridge; their examples are exercised by the
 # integration tests instead.
-RUNNABLE = ["README.md", *sorted(
-    str(p.relative_to(ROOT)) for p in DOCS.glob("*.md") if p.name != "whatsapp.md"
-)]
+RUNNABLE = [
+    "README.md",
+    *sorted(str(p.relative_to(ROOT)) for p in DOCS.glob("*.md") if p.name != "whatsapp.md"),
+]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def hookspec_names() -> list[str]:
     return [
-        name for name, value in vars(hookspecs).items()
+        name
+        for name, value in vars(hookspecs).items()
         if callable(value) and hasattr(value, "broadcastio_spec")
     ]
 
 
 def test_there_are_hookspecs() -> None:
     assert set(hookspec_names()) >= {
-        "register_providers", "before_send", "on_attempt", "on_health", "after_send",
+        "register_providers",
+        "before_send",
+        "on_attempt",
+        "on_health",
+        "after_send",
     }
 
 

@@ -9,10 +9,24 @@ import sys
 import broadcastio
 
 PROMISED = [
-    "Orchestrator", "Message", "MessageMetadata", "Attachment", "RetryPolicy", "ErrorCode",
-    "DeliveryResult", "DeliveryError", "DeliveryAttempt", "DeliveryTrace", "ProviderHealth",
-    "MessageProvider", "hookimpl", "BroadcastioError", "ValidationError", "AttachmentError",
-    "OrchestrationError", "ConfigurationError",
+    "Orchestrator",
+    "Message",
+    "MessageMetadata",
+    "Attachment",
+    "RetryPolicy",
+    "ErrorCode",
+    "DeliveryResult",
+    "DeliveryError",
+    "DeliveryAttempt",
+    "DeliveryTrace",
+    "ProviderHealth",
+    "MessageProvider",
+    "hookimpl",
+    "BroadcastioError",
+    "ValidationError",
+    "AttachmentError",
+    "OrchestrationError",
+    "ConfigurationError",
 ]
 
 
@@ -25,7 +39,8 @@ def test_every_promised_name_is_exported() -> None:
 def test_all_is_sorted_and_complete() -> None:
     assert broadcastio.__all__ == sorted(broadcastio.__all__)
     public = {
-        name for name, value in vars(broadcastio).items()
+        name
+        for name, value in vars(broadcastio).items()
         if not name.startswith("_") and not isinstance(value, type(broadcastio))
     }
     public -= {"annotations", "logging"}

@@ -93,7 +93,9 @@ def _finishes(function, seconds: float = 5.0) -> bool:
 
 
 @pytest.mark.parametrize("ttl", [30, None])
-def test_on_health_observer_may_call_back_into_the_orchestrator(make_provider, message, ttl) -> None:
+def test_on_health_observer_may_call_back_into_the_orchestrator(
+    make_provider, message, ttl
+) -> None:
     """A re-entrant observer gets an answer: no deadlock on the cache lock, no endless recursion."""
     orchestrator = Orchestrator([make_provider("p")], health_ttl=ttl)
     seen: list[bool] = []

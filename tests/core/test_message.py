@@ -185,7 +185,10 @@ def test_message_from_bad_dict_names_the_field() -> None:
 
 
 def test_from_dict_takes_metadata_like_the_constructor() -> None:
-    assert Message.from_dict({"recipient": "x", "content": "y", "metadata": None}).metadata.priority == 5
+    assert (
+        Message.from_dict({"recipient": "x", "content": "y", "metadata": None}).metadata.priority
+        == 5
+    )
     loose = Message.from_dict({"recipient": "x", "content": "y", "metadata": {"team": "ops"}})
     assert loose.metadata.extra == {"team": "ops"}
     with pytest.raises(ValidationError, match="metadata: tags must be a list"):

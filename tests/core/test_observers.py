@@ -153,11 +153,22 @@ def test_raising_observers_are_logged_and_ignored(
     assert len(result.trace.attempts) == 2
     # The well-behaved plugin saw everything despite its neighbours raising.
     assert [e[0] for e in recorder.events] == [
-        "before_send", "on_health", "on_attempt", "on_health", "on_attempt", "after_send",
+        "before_send",
+        "on_health",
+        "on_attempt",
+        "on_health",
+        "on_attempt",
+        "after_send",
     ]
     logged = caplog.text
-    for text in ("callback on_attempt", "callback on_success", "hook before_send",
-                 "hook on_attempt", "hook on_health", "hook after_send"):
+    for text in (
+        "callback on_attempt",
+        "callback on_success",
+        "hook before_send",
+        "hook on_attempt",
+        "hook on_health",
+        "hook after_send",
+    ):
         assert text in logged
 
 

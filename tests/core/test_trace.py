@@ -62,7 +62,9 @@ def test_to_dict_is_json_with_iso_utc_timestamps(make_provider, message, clock) 
     trace = data["trace"]
     assert trace["started_at"] == "2026-01-02T03:04:05+00:00"
     assert trace["attempts"][0]["provider"] == "p"
-    assert trace["skipped"] == [{"provider": "sick", "ready": False, "details": {"reason": "scripted"}}]
+    assert trace["skipped"] == [
+        {"provider": "sick", "ready": False, "details": {"reason": "scripted"}}
+    ]
     assert DeliveryTrace.from_dict(trace) == result.trace
     assert DeliveryResult.from_dict(data) == result
 
@@ -86,18 +88,30 @@ def test_from_dict_accepts_z_suffix_and_rejects_naive_timestamps(make_provider, 
     ],
 )
 def test_from_dict_names_what_is_wrong(make_provider, message, mutate, match: str) -> None:
-    data = Orchestrator([make_provider("p", [ErrorCode.TIMEOUT, None])], retry_policy=RetryPolicy(
-        max_attempts=2, retry_on=["TIMEOUT"])).send(message, trace=True).trace.to_dict()
+    data = (
+        Orchestrator(
+            [make_provider("p", [ErrorCode.TIMEOUT, None])],
+            retry_policy=RetryPolicy(max_attempts=2, retry_on=["TIMEOUT"]),
+        )
+        .send(message, trace=True)
+        .trace.to_dict()
+    )
     mutate(data)
     with pytest.raises(ValidationError, match=match):
         DeliveryTrace.from_dict(data)
 
 
 utc_datetimes = st.datetimes(
-    min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.timezone.utc)
+    min_value=dt.datetime(2000, 1, 1),
+    max_value=dt.datetime(2100, 1, 1),
+    timezones=st.just(dt.timezone.utc),
 )
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
     max_leaves=8,
 )
@@ -126,8 +140,12 @@ traces = st.builds(
     success=st.booleans(),
     attempts=st.lists(attempts, max_size=4).map(tuple),
     skipped=st.lists(
-        st.builds(ProviderHealth, st.text(min_size=1), st.booleans(),
-                  st.dictionaries(st.text(), json_values, max_size=2)),
+        st.builds(
+            ProviderHealth,
+            st.text(min_size=1),
+            st.booleans(),
+            st.dictionaries(st.text(), json_values, max_size=2),
+        ),
         max_size=2,
     ).map(tuple),
 )
@@ -170,8 +188,15 @@ def test_details_that_are_not_json_are_made_json_safe() -> None:
     error = DeliveryError(
         ErrorCode.UNKNOWN,
         "odd details",
-        {"pair": (1, 2), "raw": b"\x00", "at": when, "inf": float("inf"), 3: "int key",
-         "code": ErrorCode.TIMEOUT, "obj": object()},
+        {
+            "pair": (1, 2),
+            "raw": b"\x00",
+            "at": when,
+            "inf": float("inf"),
+            3: "int key",
+            "code": ErrorCode.TIMEOUT,
+            "obj": object(),
+        },
     )
     result = DeliveryResult(False, error=error)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))

@@ -37,6 +37,33 @@ def _check(response: requests.Response) -> None:
         assert isinstance(body["error"]["message"], str) and body["error"]["message"]
 
 
+def _fuzzer(operation, with_key: bool, seen: set[int]):
+    """A hypothesis test for one operation, recording the statuses it provokes."""
+
+    # Valid-shaped and deliberately invalid requests (schemathesis' negative mode).
+    @given(
+        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
+        | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
+    )
+    @settings(
+        max_examples=60,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case) -> None:
+        headers = {"X-Api-Key": API_KEY} if with_key else {}
+        try:
+            response = case.call(headers=headers, timeout=10)
+        except requests.exceptions.InvalidHeader:
+            return  # requests refused to send the generated header: nothing reached the bridge
+        seen.add(response.status_code)
+        _check(response)
+
+    return fuzz
+
+
 def test_no_request_gets_a_server_error(bridge) -> None:
     operations = _operations(bridge.url)
     assert {op.path for op in operations} >= {"/health", "/v1/messages", "/v1/session/qr"}
@@ -45,27 +72,7 @@ def test_no_request_gets_a_server_error(bridge) -> None:
         with_key = operation.path.startswith("/v1")
         seen = statuses.setdefault(f"{operation.method.upper()} {operation.path}", set())
 
-        # Valid-shaped and deliberately invalid requests (schemathesis' negative mode).
-        @given(
-            case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
-            | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
-        )
-        @settings(
-            max_examples=60,
-            derandomize=True,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def fuzz(case) -> None:
-            headers = {"X-Api-Key": API_KEY} if with_key else {}
-            try:
-                response = case.call(headers=headers, timeout=10)
-            except requests.exceptions.InvalidHeader:
-                return  # requests refused to send the generated header: nothing reached the bridge
-            seen.add(response.status_code)
-            _check(response)
-
+        fuzz = _fuzzer(operation, with_key, seen)
         bridge.reset()  # a fuzzed logout moves the fake to QR; start every operation READY
         try:
             fuzz()

@@ -77,14 +77,14 @@ def test_not_ready_bridge_answers_503_when_health_is_stale(bridge) -> None:
 
 def test_bridge_killed_mid_run_is_unavailable_then_falls_back(start_bridge) -> None:
     private = start_bridge()
-    orchestrator = chain(
-        private, health_ttl=60, retry_policy=RetryPolicy(max_attempts=2)
-    )
+    orchestrator = chain(private, health_ttl=60, retry_policy=RetryPolicy(max_attempts=2))
     assert orchestrator.send(Message(RECIPIENT, "before")).provider == "whatsapp"
     private.kill()
     result = orchestrator.send(Message(RECIPIENT, "after"), trace=True)
     assert result.success and result.provider == "dummy"
-    attempts = [(a.provider, a.attempt, a.error.code if a.error else None) for a in result.trace.attempts]
+    attempts = [
+        (a.provider, a.attempt, a.error.code if a.error else None) for a in result.trace.attempts
+    ]
     assert attempts == [
         ("whatsapp", 1, ErrorCode.PROVIDER_UNAVAILABLE),
         ("whatsapp", 2, ErrorCode.PROVIDER_UNAVAILABLE),
@@ -204,7 +204,9 @@ def test_send_failure_is_provider_rejected_and_falls_back(bridge) -> None:
 
 def test_the_api_key_never_appears_in_bridge_logs(bridge) -> None:
     chain(bridge).send(Message(RECIPIENT, "hi"))
-    chain(bridge, whatsapp={"api_key": "wrong-key-that-must-not-leak"}).send(Message(RECIPIENT, "x"))
+    chain(bridge, whatsapp={"api_key": "wrong-key-that-must-not-leak"}).send(
+        Message(RECIPIENT, "x")
+    )
     logs = "".join(bridge.log_lines)
     assert logs, "the bridge logged nothing at all"
     assert bridge.api_key not in logs

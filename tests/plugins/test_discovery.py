@@ -33,7 +33,9 @@ def test_load_plugins_empty_loads_nothing(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_load_plugins_allow_list(install_distribution, provider_module, monkeypatch) -> None:
-    install_distribution("bio-alpha", {"alpha": "bio_alpha"}, {"bio_alpha": provider_module("alpha")})
+    install_distribution(
+        "bio-alpha", {"alpha": "bio_alpha"}, {"bio_alpha": provider_module("alpha")}
+    )
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "alpha")
     assert [p.name for p in Orchestrator.from_plugins().providers] == ["alpha"]
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "bio-alpha, broadcastio-dummy")
@@ -42,16 +44,15 @@ def test_load_plugins_allow_list(install_distribution, provider_module, monkeypa
 
 def test_disabled_plugins_are_never_imported(install_distribution, monkeypatch) -> None:
     install_distribution(
-        "bio-explosive", {"explosive": "bio_explosive"},
+        "bio-explosive",
+        {"explosive": "bio_explosive"},
         {"bio_explosive": "raise RuntimeError('imported!')"},
     )
     monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "explosive")
     orchestrator = Orchestrator.from_plugins()
     assert "bio_explosive" not in sys.modules
     assert orchestrator.plugin_manager.broken_plugins == []
-    monkeypatch.setenv(
-        "BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive"
-    )
+    monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive")
     with pytest.raises(OrchestrationError):
         Orchestrator.from_plugins()
 
@@ -73,12 +74,18 @@ def test_plugin_failing_to_import_is_skipped_and_recorded(
 
 
 def test_plugin_whose_registration_raises_is_skipped(install_distribution) -> None:
-    install_distribution("bio-raiser", {"raiser": "bio_raiser"}, {"bio_raiser": """
+    install_distribution(
+        "bio-raiser",
+        {"raiser": "bio_raiser"},
+        {
+            "bio_raiser": """
         from broadcastio import hookimpl
         @hookimpl
         def register_providers(register):
             raise RuntimeError("cannot reach licence server")
-    """})
+    """
+        },
+    )
     orchestrator = Orchestrator.from_plugins()
     assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
     (broken,) = orchestrator.plugin_manager.broken_plugins
@@ -88,24 +95,36 @@ def test_plugin_whose_registration_raises_is_skipped(install_distribution) -> No
 
 
 def test_plugin_registering_a_non_provider_is_skipped(install_distribution) -> None:
-    install_distribution("bio-odd", {"odd": "bio_odd"}, {"bio_odd": """
+    install_distribution(
+        "bio-odd",
+        {"odd": "bio_odd"},
+        {
+            "bio_odd": """
         from broadcastio import hookimpl
         @hookimpl
         def register_providers(register):
             register(dict)
-    """})
+    """
+        },
+    )
     orchestrator = Orchestrator.from_plugins()
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert "expects a MessageProvider subclass" in broken.error
 
 
 def test_misspelled_hook_marks_the_plugin_broken(install_distribution, provider_module) -> None:
-    install_distribution("bio-typo", {"typo": "bio_typo"}, {"bio_typo": """
+    install_distribution(
+        "bio-typo",
+        {"typo": "bio_typo"},
+        {
+            "bio_typo": """
         from broadcastio import hookimpl
         @hookimpl
         def register_provider(register):
             pass
-    """})
+    """
+        },
+    )
     orchestrator = Orchestrator.from_plugins()
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "typo"
@@ -115,8 +134,12 @@ def test_misspelled_hook_marks_the_plugin_broken(install_distribution, provider_
 def test_duplicate_provider_names_name_both_distributions(
     install_distribution, provider_module
 ) -> None:
-    install_distribution("bio-one", {"one": "bio_one"}, {"bio_one": provider_module("sms", cls="A")})
-    install_distribution("bio-two", {"two": "bio_two"}, {"bio_two": provider_module("sms", cls="B")})
+    install_distribution(
+        "bio-one", {"one": "bio_one"}, {"bio_one": provider_module("sms", cls="A")}
+    )
+    install_distribution(
+        "bio-two", {"two": "bio_two"}, {"bio_two": provider_module("sms", cls="B")}
+    )
     with pytest.raises(ConfigurationError, match="'sms' is registered twice") as info:
         Orchestrator.from_plugins()
     assert "bio-one" in str(info.value) and "bio-two" in str(info.value)
@@ -126,8 +149,12 @@ def test_duplicate_provider_under_the_same_entry_point_name_names_both(
     install_distribution, provider_module
 ) -> None:
     # The common case: both distributions follow the convention entry point = provider name.
-    install_distribution("bio-sms-a", {"sms": "bio_sms_a"}, {"bio_sms_a": provider_module("sms", cls="A")})
-    install_distribution("bio-sms-b", {"sms": "bio_sms_b"}, {"bio_sms_b": provider_module("sms", cls="B")})
+    install_distribution(
+        "bio-sms-a", {"sms": "bio_sms_a"}, {"bio_sms_a": provider_module("sms", cls="A")}
+    )
+    install_distribution(
+        "bio-sms-b", {"sms": "bio_sms_b"}, {"bio_sms_b": provider_module("sms", cls="B")}
+    )
     with pytest.raises(ConfigurationError, match="'sms' is registered twice") as info:
         Orchestrator.from_plugins(["sms"])
     assert "bio-sms-a" in str(info.value) and "bio-sms-b" in str(info.value)
@@ -147,7 +174,9 @@ def test_same_entry_point_name_with_different_providers_loads_both(
 def test_same_distribution_twice_on_the_path_loads_once(
     install_distribution, provider_module, tmp_path, monkeypatch
 ) -> None:
-    install_distribution("bio-twice", {"twice": "bio_twice"}, {"bio_twice": provider_module("twice")})
+    install_distribution(
+        "bio-twice", {"twice": "bio_twice"}, {"bio_twice": provider_module("twice")}
+    )
     monkeypatch.syspath_prepend(str(tmp_path / "bio-twice"))
     orchestrator = Orchestrator.from_plugins(["twice"])
     assert orchestrator.plugin_manager.broken_plugins == []
@@ -155,11 +184,19 @@ def test_same_distribution_twice_on_the_path_loads_once(
 
 
 def test_priority_then_name_orders_providers(install_distribution, provider_module) -> None:
-    install_distribution("bio-p", {"p": "bio_p"}, {
-        "bio_p": provider_module("zeta", priority=10, cls="Z")
-        + provider_module("alpha", priority=10, cls="A").replace("@hookimpl", "@hookimpl(specname='register_providers')").replace("def register_providers", "def register_more")
-        + provider_module("low", priority=-5, cls="L").replace("@hookimpl", "@hookimpl(specname='register_providers')").replace("def register_providers", "def register_low"),
-    })
+    install_distribution(
+        "bio-p",
+        {"p": "bio_p"},
+        {
+            "bio_p": provider_module("zeta", priority=10, cls="Z")
+            + provider_module("alpha", priority=10, cls="A")
+            .replace("@hookimpl", "@hookimpl(specname='register_providers')")
+            .replace("def register_providers", "def register_more")
+            + provider_module("low", priority=-5, cls="L")
+            .replace("@hookimpl", "@hookimpl(specname='register_providers')")
+            .replace("def register_providers", "def register_low"),
+        },
+    )
     names = [p.name for p in Orchestrator.from_plugins().providers]
     assert names == ["whatsapp", "alpha", "zeta", "dummy", "low"]
 
@@ -167,7 +204,8 @@ def test_priority_then_name_orders_providers(install_distribution, provider_modu
 def test_order_picks_and_orders_by_name(install_distribution, provider_module) -> None:
     install_distribution("bio-q", {"q": "bio_q"}, {"bio_q": provider_module("email", priority=50)})
     assert [p.name for p in Orchestrator.from_plugins(["dummy", "email"]).providers] == [
-        "dummy", "email",
+        "dummy",
+        "email",
     ]
     assert [p.name for p in Orchestrator.from_plugins(["dummy"]).providers] == ["dummy"]
 

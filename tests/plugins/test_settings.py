@@ -36,7 +36,11 @@ def test_bad_settings_name_provider_and_field(settings: dict, match: str) -> Non
 
 
 def test_missing_required_setting_is_named(install_distribution) -> None:
-    install_distribution("bio-keyed", {"keyed": "bio_keyed"}, {"bio_keyed": """
+    install_distribution(
+        "bio-keyed",
+        {"keyed": "bio_keyed"},
+        {
+            "bio_keyed": """
         import attrs
         from broadcastio import DeliveryResult, MessageProvider, ProviderHealth, hookimpl
 
@@ -58,15 +62,21 @@ def test_missing_required_setting_is_named(install_distribution) -> None:
         @hookimpl
         def register_providers(register):
             register(Keyed)
-    """})
-    with pytest.raises(ConfigurationError, match="provider 'keyed'.*setting api_key: required field missing"):
+    """
+        },
+    )
+    with pytest.raises(
+        ConfigurationError, match="provider 'keyed'.*setting api_key: required field missing"
+    ):
         Orchestrator.from_plugins(["keyed"])
     orchestrator = Orchestrator.from_plugins(["keyed"], settings={"keyed": {"api_key": "k"}})
     assert orchestrator.providers[0].settings.region == "eu"
 
 
 def test_settings_for_unknown_provider() -> None:
-    with pytest.raises(ConfigurationError, match="unknown provider.*'smtp'.*available providers: dummy, whatsapp"):
+    with pytest.raises(
+        ConfigurationError, match="unknown provider.*'smtp'.*available providers: dummy, whatsapp"
+    ):
         Orchestrator.from_plugins(settings={"smtp": {"host": "x"}})
 
 
@@ -75,14 +85,22 @@ def test_settings_must_be_a_mapping() -> None:
         Orchestrator.from_plugins(settings={"dummy": ["fail_first", 1]})  # type: ignore[dict-item]
 
 
-def test_provider_without_settings_type_rejects_settings(install_distribution, provider_module) -> None:
-    install_distribution("bio-plain", {"plain": "bio_plain"}, {"bio_plain": provider_module("plain")})
+def test_provider_without_settings_type_rejects_settings(
+    install_distribution, provider_module
+) -> None:
+    install_distribution(
+        "bio-plain", {"plain": "bio_plain"}, {"bio_plain": provider_module("plain")}
+    )
     with pytest.raises(ConfigurationError, match="provider 'plain' takes no settings, got: colour"):
         Orchestrator.from_plugins(["plain"], settings={"plain": {"colour": "red"}})
 
 
 def test_provider_constructor_failure_is_a_configuration_error(install_distribution) -> None:
-    install_distribution("bio-grumpy", {"grumpy": "bio_grumpy"}, {"bio_grumpy": """
+    install_distribution(
+        "bio-grumpy",
+        {"grumpy": "bio_grumpy"},
+        {
+            "bio_grumpy": """
         from broadcastio import MessageProvider, hookimpl
         class Grumpy(MessageProvider):
             name = "grumpy"
@@ -93,7 +111,9 @@ def test_provider_constructor_failure_is_a_configuration_error(install_distribut
         @hookimpl
         def register_providers(register):
             register(Grumpy)
-    """})
+    """
+        },
+    )
     with pytest.raises(ConfigurationError, match="provider 'grumpy' could not be created: OSError"):
         Orchestrator.from_plugins(["grumpy"])
 
@@ -107,8 +127,11 @@ def test_settings_of_providers_left_out_of_order_are_still_checked() -> None:
 
 @pytest.mark.parametrize(
     ("settings", "match"),
-    [("abc", "settings must map provider names"), ([1], "settings must map provider names"),
-     ({1: {}, "x": {}}, "settings keys must be provider names")],
+    [
+        ("abc", "settings must map provider names"),
+        ([1], "settings must map provider names"),
+        ({1: {}, "x": {}}, "settings keys must be provider names"),
+    ],
 )
 def test_settings_must_be_a_mapping_of_names(settings, match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):

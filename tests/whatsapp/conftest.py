@@ -39,11 +39,14 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 server.connections.add(self.client_address)
-                server.requests.append({
-                    "method": self.command, "path": self.path,
-                    "headers": dict(self.headers.items()),
-                    "json": json.loads(raw) if raw else None,
-                })
+                server.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "json": json.loads(raw) if raw else None,
+                    }
+                )
                 status, body, headers, delay, reset = (
                     server.responses.pop(0)
                     if server.responses
@@ -80,8 +83,14 @@ class ScriptedServer:
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def script(self, status: int, body: Any = None, headers: dict[str, str] | None = None,
-               delay: float = 0, reset: bool = False) -> None:
+    def script(
+        self,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0,
+        reset: bool = False,
+    ) -> None:
         self.responses.append((status, {} if body is None else body, headers or {}, delay, reset))
 
 

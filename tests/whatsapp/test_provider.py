@@ -60,16 +60,33 @@ def test_attachment_goes_inline_as_base64(scripted_server, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("status", "body", "headers", "code", "details"),
     [
-        (400, error_body("VALIDATION_FAILED", field="text"), {}, "INVALID_MESSAGE", {"field": "text"}),
-        (400, error_body("VALIDATION_FAILED", field="to"), {}, "INVALID_RECIPIENT", {"field": "to"}),
+        (
+            400,
+            error_body("VALIDATION_FAILED", field="text"),
+            {},
+            "INVALID_MESSAGE",
+            {"field": "text"},
+        ),
+        (
+            400,
+            error_body("VALIDATION_FAILED", field="to"),
+            {},
+            "INVALID_RECIPIENT",
+            {"field": "to"},
+        ),
         (401, error_body("UNAUTHORIZED"), {}, "AUTHENTICATION_FAILED", {}),
         (403, error_body("FORBIDDEN"), {}, "AUTHENTICATION_FAILED", {}),
         (409, error_body("IDEMPOTENCY_IN_FLIGHT"), {}, "TIMEOUT", {}),
         (413, error_body("MEDIA_TOO_LARGE"), {}, "INVALID_MESSAGE", {}),
         (422, error_body("NOT_ON_WHATSAPP"), {}, "INVALID_RECIPIENT", {}),
         (422, error_body("IDEMPOTENCY_KEY_MISMATCH"), {}, "INVALID_MESSAGE", {}),
-        (429, error_body("QUEUE_FULL", retryAfter=3), {"Retry-After": "4"}, "RATE_LIMITED",
-         {"retry_after": 4.0}),
+        (
+            429,
+            error_body("QUEUE_FULL", retryAfter=3),
+            {"Retry-After": "4"},
+            "RATE_LIMITED",
+            {"retry_after": 4.0},
+        ),
         (429, error_body("RATE_LIMITED", retryAfter=3), {}, "RATE_LIMITED", {"retry_after": 3.0}),
         (503, error_body("NOT_READY", state="QR"), {}, "PROVIDER_UNAVAILABLE", {"state": "QR"}),
         (504, error_body("SEND_TIMEOUT"), {}, "TIMEOUT", {}),
@@ -92,7 +109,9 @@ def test_status_mapping(scripted_server, status, body, headers, code, details) -
 
 def test_retry_after_as_http_date(scripted_server) -> None:
     when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
-    scripted_server.script(429, error_body("QUEUE_FULL"), {"Retry-After": email.utils.format_datetime(when)})
+    scripted_server.script(
+        429, error_body("QUEUE_FULL"), {"Retry-After": email.utils.format_datetime(when)}
+    )
     retry_after = provider_for(scripted_server).send(MESSAGE).error.details["retry_after"]
     assert 25 <= retry_after <= 31
 
@@ -168,12 +187,24 @@ def test_idempotency_key_is_stable_per_message_and_recipient() -> None:
 
 @pytest.mark.parametrize(
     ("state", "ready", "reason"),
-    [("READY", True, None), ("QR", False, "QR: scan the code"), ("STARTING", False, "starting"),
-     ("FAILED", False, "failed")],
+    [
+        ("READY", True, None),
+        ("QR", False, "QR: scan the code"),
+        ("STARTING", False, "starting"),
+        ("FAILED", False, "failed"),
+    ],
 )
 def test_health_reflects_the_session_state(scripted_server, state, ready, reason) -> None:
-    scripted_server.script(200, {"status": "ok", "state": state, "ready": state == "READY",
-                                 "since": "2026-11-22T00:00:00Z", "lastError": None})
+    scripted_server.script(
+        200,
+        {
+            "status": "ok",
+            "state": state,
+            "ready": state == "READY",
+            "since": "2026-11-22T00:00:00Z",
+            "lastError": None,
+        },
+    )
     health = provider_for(scripted_server).health()
     assert health.ready is ready
     assert health.details["state"] == state
@@ -212,7 +243,9 @@ def test_retry_policy_setting_applies_to_the_provider() -> None:
         ["whatsapp"],
         settings={"whatsapp": {"retry_policy": {"max_attempts": 3, "retry_on": ["TIMEOUT"]}}},
     )
-    assert orchestrator.providers[0].retry_policy == RetryPolicy(max_attempts=3, retry_on=["TIMEOUT"])
+    assert orchestrator.providers[0].retry_policy == RetryPolicy(
+        max_attempts=3, retry_on=["TIMEOUT"]
+    )
 
 
 def test_base_url_from_the_environment(scripted_server, monkeypatch) -> None:
@@ -257,7 +290,9 @@ def test_direct_settings_construction_names_the_field(kwargs, match) -> None:
 
 
 def test_provider_constructor_rejects_unknown_and_wrong_settings() -> None:
-    with pytest.raises(ConfigurationError, match="unknown WhatsAppProvider setting.*bogus.*known: base_url"):
+    with pytest.raises(
+        ConfigurationError, match="unknown WhatsAppProvider setting.*bogus.*known: base_url"
+    ):
         WhatsAppProvider(bogus=1)
     with pytest.raises(ConfigurationError, match="must be a WhatsAppSettings"):
         WhatsAppProvider({"base_url": "http://x"})  # type: ignore[arg-type]

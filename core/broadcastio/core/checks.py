@@ -55,9 +55,7 @@ def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
     return value
 
 
-def check_number(
-    name: str, value: Any, *, minimum: float = 0.0, exclusive: bool = False
-) -> float:
+def check_number(name: str, value: Any, *, minimum: float = 0.0, exclusive: bool = False) -> float:
     """``value`` must be a finite int or float, >= ``minimum`` (> with ``exclusive``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValidationError(f"{name} must be a finite number, got {value!r}")

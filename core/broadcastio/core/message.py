@@ -133,7 +133,9 @@ class Attachment:
                 raise ValidationError("an in-memory attachment needs a filename")
             filename = path.name
         if not isinstance(filename, str) or not filename.strip():
-            raise ValidationError(f"attachment filename must be a non-empty string, got {filename!r}")
+            raise ValidationError(
+                f"attachment filename must be a non-empty string, got {filename!r}"
+            )
         if "/" in filename or "\\" in filename:
             raise ValidationError(f"attachment filename must not contain a path: {filename!r}")
         object.__setattr__(self, "filename", filename)
@@ -141,7 +143,9 @@ class Attachment:
             guessed, _ = mimetypes.guess_type(filename)
             object.__setattr__(self, "mime_type", guessed or _DEFAULT_MIME_TYPE)
         elif not isinstance(self.mime_type, str) or "/" not in self.mime_type:
-            raise ValidationError(f"mime_type must look like 'type/subtype', got {self.mime_type!r}")
+            raise ValidationError(
+                f"mime_type must look like 'type/subtype', got {self.mime_type!r}"
+            )
 
     @classmethod
     def from_bytes(cls, data: bytes, filename: str, mime_type: str | None = None) -> Attachment:
@@ -220,4 +224,3 @@ class Message(JsonRecord):
             )
         if self.content is None and self.attachment is None:
             raise ValidationError("a message needs content, an attachment, or both")
-

@@ -72,8 +72,12 @@ class Observers:
         on_failure: Callable[..., Any] | None,
     ) -> None:
         self.plugin_manager = plugin_manager
-        self.on_success: tuple[Listener, ...] = _callback(on_success, "on_success", ("result", "message"))
-        self.on_failure: tuple[Listener, ...] = _callback(on_failure, "on_failure", ("result", "message"))
+        self.on_success: tuple[Listener, ...] = _callback(
+            on_success, "on_success", ("result", "message")
+        )
+        self.on_failure: tuple[Listener, ...] = _callback(
+            on_failure, "on_failure", ("result", "message")
+        )
         self._on_attempt_callback = _callback(on_attempt, "on_attempt", ("attempt", "message"))
         self._lock = threading.Lock()
         self._snapshot = self._build()

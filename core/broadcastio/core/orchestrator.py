@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from broadcastio.core.chain import check_chain, check_orchestrator_arguments
 from broadcastio.core.clock import Clock, SystemClock
 from broadcastio.core.codes import ErrorCode
 from broadcastio.core.delivery_error import DeliveryError
@@ -19,12 +20,7 @@ from broadcastio.core.observers import ObserverSnapshot, Observers, notify
 from broadcastio.core.result import DeliveryResult
 from broadcastio.core.retry import RetryPolicy
 from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
-from broadcastio.errors import (
-    BroadcastioError,
-    ConfigurationError,
-    OrchestrationError,
-    ValidationError,
-)
+from broadcastio.errors import BroadcastioError, OrchestrationError, ValidationError
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
@@ -87,79 +83,20 @@ class Orchestrator:
         clock: Clock | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        if isinstance(providers, (str, bytes)) or not isinstance(providers, Iterable):
-            raise ConfigurationError(
-                f"providers must be a list of providers, got {type(providers).__name__}"
-            )
-        chain = tuple(providers)
-        if not chain:
-            raise OrchestrationError(
-                "an orchestrator needs at least one provider", code=ErrorCode.NO_PROVIDERS
-            )
-        names: set[str] = set()
-        policies: list[RetryPolicy | None] = []
-        for index, provider in enumerate(chain):
-            if isinstance(provider, type):
-                raise ConfigurationError(
-                    f"providers[{index}] is the class {provider.__qualname__}, not a provider; "
-                    f"pass an instance, e.g. {provider.__qualname__}()"
-                )
-            name = getattr(provider, "name", None)
-            if not isinstance(name, str) or not name:
-                raise ConfigurationError(
-                    f"providers[{index}] ({provider!r}) has no name; a provider needs a "
-                    "non-empty 'name' string"
-                )
-            if not callable(getattr(provider, "send", None)) or not callable(
-                getattr(provider, "health", None)
-            ):
-                raise ConfigurationError(
-                    f"provider {name!r} must have send(message) and health() methods"
-                )
-            if name in names:
-                raise ConfigurationError(
-                    f"provider name {name!r} appears twice in the chain; names identify "
-                    "providers in traces and health reports, so they must be unique"
-                )
-            names.add(name)
-            own_policy = getattr(provider, "retry_policy", None)
-            if own_policy is not None and not isinstance(own_policy, RetryPolicy):
-                raise ConfigurationError(
-                    f"provider {name!r} has a retry_policy that is not a RetryPolicy: "
-                    f"{own_policy!r}"
-                )
-            policies.append(own_policy)
-        if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
-            raise ConfigurationError(
-                f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
-            )
-        if health_ttl is not None and (
-            isinstance(health_ttl, bool)
-            or not isinstance(health_ttl, (int, float))
-            or not health_ttl >= 0
-        ):
-            raise ConfigurationError(
-                f"health_ttl must be a number of seconds >= 0 or None, got {health_ttl!r}"
-            )
-        for label, callback in (
-            ("on_attempt", on_attempt),
-            ("on_success", on_success),
-            ("on_failure", on_failure),
-        ):
-            if callback is not None and not callable(callback):
-                raise ConfigurationError(f"{label} must be callable, got {callback!r}")
-        if plugin_manager is not None and not isinstance(plugin_manager, PluginManager):
-            raise ConfigurationError(
-                "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
-            )
-        if not isinstance(require_healthy, bool):
-            raise ConfigurationError(f"require_healthy must be true or false, got {require_healthy!r}")
-        if clock is not None and not all(
-            callable(getattr(clock, method, None)) for method in ("now", "monotonic", "sleep")
-        ):
-            raise ConfigurationError("clock must have now(), monotonic() and sleep(seconds)")
-        if rng is not None and not callable(getattr(rng, "uniform", None)):
-            raise ConfigurationError("rng must be a random.Random (it needs uniform(a, b))")
+        chain, policies = check_chain(providers)
+        check_orchestrator_arguments(
+            retry_policy=retry_policy,
+            health_ttl=health_ttl,
+            require_healthy=require_healthy,
+            callbacks={
+                "on_attempt": on_attempt,
+                "on_success": on_success,
+                "on_failure": on_failure,
+            },
+            plugin_manager=plugin_manager,
+            clock=clock,
+            rng=rng,
+        )
 
         self.providers: tuple[MessageProvider, ...] = chain
         self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
@@ -202,57 +139,12 @@ class Orchestrator:
         the plugin filters (tests use it). Other keyword arguments go to the
         constructor; a ``plugin_manager`` passed there receives the entry points.
         """
-        from broadcastio.plugins.registry import collect_providers
-        from broadcastio.plugins.settings import build_provider, structure_settings
+        from broadcastio.plugins.assembly import assemble_providers
 
-        names = _check_order(order)
-        settings = _check_settings(settings)
         plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
-        if not isinstance(plugin_manager, PluginManager):
-            raise ConfigurationError(
-                "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
-            )
-        plugin_manager.load_entry_points(os.environ if environ is None else environ)
-        registrations = collect_providers(plugin_manager)
-        available = ", ".join(sorted(registrations)) or "none"
-        unknown_settings = sorted(set(settings) - set(registrations))
-        if unknown_settings:
-            raise ConfigurationError(
-                f"settings given for unknown provider(s) {', '.join(map(repr, unknown_settings))}; "
-                f"available providers: {available}",
-                details={"unknown": unknown_settings, "available": sorted(registrations)},
-            )
-        # Every settings table is checked, also for providers not in `order`: a
-        # typo in a provider that is switched off today still deserves an error.
-        structured = {
-            name: structure_settings(registrations[name], table) for name, table in settings.items()
-        }
-        if names is None:
-            chosen = sorted(registrations.values(), key=lambda reg: (-reg.priority, reg.name))
-        else:
-            chosen = []
-            for name in names:
-                if name not in registrations:
-                    raise ConfigurationError(
-                        f"unknown provider {name!r}; available providers: {available}",
-                        details={"provider": name, "available": sorted(registrations)},
-                    )
-                if registrations[name] in chosen:
-                    raise ConfigurationError(f"provider {name!r} is listed twice in order")
-                chosen.append(registrations[name])
-        if not chosen:
-            broken = "; ".join(f"{p.name}: {p.error}" for p in plugin_manager.broken_plugins)
-            raise OrchestrationError(
-                "no provider plugins are available"
-                + (f" (broken plugins: {broken})" if broken else "")
-                + "; install one (e.g. broadcastio-dummy) or check BROADCASTIO_LOAD_PLUGINS",
-                code=ErrorCode.NO_PROVIDERS,
-            )
-        providers = []
-        for registration in chosen:
-            if registration.name not in structured:
-                structured[registration.name] = structure_settings(registration, None)
-            providers.append(build_provider(registration, structured[registration.name]))
+        providers = assemble_providers(
+            order, settings, plugin_manager, os.environ if environ is None else environ
+        )
         return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
 
     # -- sending -------------------------------------------------------------------------
@@ -470,32 +362,6 @@ class Orchestrator:
     def __repr__(self) -> str:
         names = ", ".join(provider.name for provider in self.providers)
         return f"Orchestrator([{names}], require_healthy={self.require_healthy})"
-
-
-def _check_order(order: Any) -> list[str] | None:
-    if order is None:
-        return None
-    if isinstance(order, (str, bytes)) or not isinstance(order, Iterable):
-        raise ConfigurationError(f"order must be a list of provider names, got {order!r}")
-    names = list(order)
-    for name in names:
-        if not isinstance(name, str):
-            raise ConfigurationError(f"order must hold provider names (strings), got {name!r}")
-    return names
-
-
-def _check_settings(settings: Any) -> dict[str, Any]:
-    if settings is None:
-        return {}
-    if not isinstance(settings, Mapping):
-        raise ConfigurationError(
-            "settings must map provider names to their settings, "
-            f"got {type(settings).__name__}"
-        )
-    for name in settings:
-        if not isinstance(name, str):
-            raise ConfigurationError(f"settings keys must be provider names, got {name!r}")
-    return dict(settings)
 
 
 def _health_reason(health: ProviderHealth) -> str:

@@ -54,4 +54,3 @@ class DeliveryResult(JsonRecord):
             provider=provider,
             error=DeliveryError(code=code, message=message, details=details),
         )
-

@@ -134,6 +134,8 @@ converter.register_structure_hook(str, _strict(str))
 converter.register_structure_hook(int, _strict(int))
 converter.register_structure_hook(float, _strict(float, also=(int,)))
 converter.register_structure_hook(bool, _strict(bool))
+
+
 def _is_collection(kind: Any) -> bool:
     return get_origin(kind) in (tuple, list, frozenset, set)
 

@@ -49,9 +49,7 @@ class DeliveryTrace(JsonRecord):
     attempts: tuple[DeliveryAttempt, ...] = attrs.field(default=(), converter=as_tuple)
     skipped: tuple[ProviderHealth, ...] = attrs.field(default=(), converter=as_tuple)
 
-
     @property
     def duration_ms(self) -> float:
         """Wall-clock time from the start of the send to its result, in milliseconds."""
         return (self.finished_at - self.started_at).total_seconds() * 1000.0
-

@@ -69,4 +69,3 @@ def after_send(result: DeliveryResult, message: Message) -> None:
 
 OBSERVATION_HOOKS: tuple[str, ...] = ("before_send", "on_attempt", "on_health", "after_send")
 """Hooks whose implementations are called in isolation from each other."""
-

@@ -1,4 +1,4 @@
-"""The broadcastio plugin manager: pluggy, plus safe entry-point loading and broken-plugin records."""
+"""The broadcastio plugin manager: pluggy, plus safe entry-point loading and broken plugins."""
 
 from __future__ import annotations
 

@@ -52,23 +52,30 @@ def result_from_exception(error: requests.RequestException, url: str) -> Deliver
     if isinstance(error, requests.ConnectTimeout):
         # Checked before ReadTimeout's parent: nothing was sent, safe to retry.
         return DeliveryResult.failed(
-            PROVIDER, ErrorCode.PROVIDER_UNAVAILABLE,
-            f"could not connect to the WhatsApp bridge at {url} in time", **details,
+            PROVIDER,
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            f"could not connect to the WhatsApp bridge at {url} in time",
+            **details,
         )
     if isinstance(error, requests.ReadTimeout):
         return DeliveryResult.failed(
-            PROVIDER, ErrorCode.TIMEOUT,
+            PROVIDER,
+            ErrorCode.TIMEOUT,
             "the WhatsApp bridge did not answer in time; the message may have been sent",
             **details,
         )
     if isinstance(error, requests.ConnectionError):
         return DeliveryResult.failed(
-            PROVIDER, ErrorCode.PROVIDER_UNAVAILABLE,
-            f"cannot reach the WhatsApp bridge at {url}: {_root_cause(error)}", **details,
+            PROVIDER,
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            f"cannot reach the WhatsApp bridge at {url}: {_root_cause(error)}",
+            **details,
         )
     return DeliveryResult.failed(
-        PROVIDER, ErrorCode.PROVIDER_REJECTED,
-        f"request to the WhatsApp bridge failed: {_short(error)}", **details,
+        PROVIDER,
+        ErrorCode.PROVIDER_REJECTED,
+        f"request to the WhatsApp bridge failed: {_short(error)}",
+        **details,
     )
 
 
@@ -79,9 +86,11 @@ def result_from_response(response: requests.Response) -> DeliveryResult:
     if status == 201:
         if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"]:
             return DeliveryResult.failed(
-                PROVIDER, ErrorCode.PROVIDER_REJECTED,
+                PROVIDER,
+                ErrorCode.PROVIDER_REJECTED,
                 "the WhatsApp bridge answered 201 with a malformed body",
-                http_status=status, body=_excerpt(response),
+                http_status=status,
+                body=_excerpt(response),
             )
         return DeliveryResult.delivered(
             PROVIDER,

@@ -87,7 +87,9 @@ class WhatsAppProvider(MessageProvider):
         if base_url is None:
             environment_url = os.environ.get(BASE_URL_ENV)
             base_url = (
-                check_base_url(environment_url, BASE_URL_ENV) if environment_url else DEFAULT_BASE_URL
+                check_base_url(environment_url, BASE_URL_ENV)
+                if environment_url
+                else DEFAULT_BASE_URL
             )
         self.base_url = base_url.rstrip("/")
         self._messages_url = f"{self.base_url}/v1/messages"

@@ -1,0 +1,112 @@
+"""Checking what an orchestrator is built from, so misconfiguration fails at construction.
+
+A chain that cannot work (no providers, a provider class instead of an instance,
+two providers with one name, a retry policy that is not a ``RetryPolicy``) is
+reported when the orchestrator is built, naming the culprit, instead of
+surfacing as an ``AttributeError`` in the middle of the first send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.retry import RetryPolicy
+from broadcastio.errors import ConfigurationError, OrchestrationError
+from broadcastio.plugins.manager import PluginManager
+from broadcastio.providers.base import MessageProvider
+
+__all__ = ["check_chain", "check_orchestrator_arguments"]
+
+
+def check_chain(
+    providers: Iterable[MessageProvider],
+) -> tuple[tuple[MessageProvider, ...], list[RetryPolicy | None]]:
+    """The providers as a tuple, and each one's own retry policy (``None`` if it has none).
+
+    Providers are duck-typed (a ``name``, ``send`` and ``health`` suffice), so
+    ``retry_policy`` is optional; when present it must be a ``RetryPolicy``.
+    """
+    if isinstance(providers, (str, bytes)) or not isinstance(providers, Iterable):
+        raise ConfigurationError(
+            f"providers must be a list of providers, got {type(providers).__name__}"
+        )
+    chain = tuple(providers)
+    if not chain:
+        raise OrchestrationError(
+            "an orchestrator needs at least one provider", code=ErrorCode.NO_PROVIDERS
+        )
+    names: set[str] = set()
+    policies: list[RetryPolicy | None] = []
+    for index, provider in enumerate(chain):
+        if isinstance(provider, type):
+            raise ConfigurationError(
+                f"providers[{index}] is the class {provider.__qualname__}, not a provider; "
+                f"pass an instance, e.g. {provider.__qualname__}()"
+            )
+        name = getattr(provider, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(
+                f"providers[{index}] ({provider!r}) has no name; a provider needs a "
+                "non-empty 'name' string"
+            )
+        if not callable(getattr(provider, "send", None)) or not callable(
+            getattr(provider, "health", None)
+        ):
+            raise ConfigurationError(
+                f"provider {name!r} must have send(message) and health() methods"
+            )
+        if name in names:
+            raise ConfigurationError(
+                f"provider name {name!r} appears twice in the chain; names identify "
+                "providers in traces and health reports, so they must be unique"
+            )
+        names.add(name)
+        own_policy = getattr(provider, "retry_policy", None)
+        if own_policy is not None and not isinstance(own_policy, RetryPolicy):
+            raise ConfigurationError(
+                f"provider {name!r} has a retry_policy that is not a RetryPolicy: {own_policy!r}"
+            )
+        policies.append(own_policy)
+    return chain, policies
+
+
+def check_orchestrator_arguments(
+    *,
+    retry_policy: Any,
+    health_ttl: Any,
+    require_healthy: Any,
+    callbacks: Mapping[str, Callable[..., Any] | None],
+    plugin_manager: Any,
+    clock: Any,
+    rng: Any,
+) -> None:
+    """Reject constructor arguments of the wrong kind, naming the argument."""
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise ConfigurationError(
+            f"retry_policy must be a RetryPolicy, got {type(retry_policy).__name__}"
+        )
+    if health_ttl is not None and (
+        isinstance(health_ttl, bool)
+        or not isinstance(health_ttl, (int, float))
+        or not health_ttl >= 0
+    ):
+        raise ConfigurationError(
+            f"health_ttl must be a number of seconds >= 0 or None, got {health_ttl!r}"
+        )
+    for label, callback in callbacks.items():
+        if callback is not None and not callable(callback):
+            raise ConfigurationError(f"{label} must be callable, got {callback!r}")
+    if plugin_manager is not None and not isinstance(plugin_manager, PluginManager):
+        raise ConfigurationError(
+            "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
+        )
+    if not isinstance(require_healthy, bool):
+        raise ConfigurationError(f"require_healthy must be true or false, got {require_healthy!r}")
+    if clock is not None and not all(
+        callable(getattr(clock, method, None)) for method in ("now", "monotonic", "sleep")
+    ):
+        raise ConfigurationError("clock must have now(), monotonic() and sleep(seconds)")
+    if rng is not None and not callable(getattr(rng, "uniform", None)):
+        raise ConfigurationError("rng must be a random.Random (it needs uniform(a, b))")
