@@ -2,7 +2,7 @@
 
 const Fastify = require('fastify');
 const swagger = require('@fastify/swagger');
-const { installErrorHandling, schemaErrorFormatter, frameworkErrors } = require('./errors');
+const { installErrorHandling, schemaErrorFormatter, frameworkErrors, clientErrorHandler } = require('./errors');
 const { createApiKeyHook } = require('./auth');
 const { IdempotencyStore } = require('./idempotency-store');
 const { MessageStore } = require('./message-store');
@@ -13,6 +13,7 @@ const healthRoutes = require('./routes/health');
 const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
 const fakeRoutes = require('./routes/fake');
+const { markOptionalBodies } = require('./routes/no-body');
 const pkg = require('../package.json');
 
 /**
@@ -44,6 +45,7 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     bodyLimit: config.bodyLimit,
     schemaErrorFormatter,
     frameworkErrors,
+    clientErrorHandler,
     // Group and message ids can be long; the id schema allows 512 characters.
     routerOptions: { maxParamLength: 512 },
     // fastify's built-in closing 503 has its own body shape; requests that
@@ -56,7 +58,16 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
   const gw = gateway || createGateway(config, { logger: app.log.child({ component: 'gateway' }) });
   const idempotency = new IdempotencyStore({ ttlMs: config.idempotencyTtlMs, now });
   const messages = new MessageStore({ now });
-  const queue = new SendQueue({ minIntervalMs: config.minIntervalMs, jitterMs: config.jitterMs, maxSize: config.queueMax, now });
+  const queue = new SendQueue({
+    minIntervalMs: config.minIntervalMs,
+    jitterMs: config.jitterMs,
+    maxSize: config.queueMax,
+    maxBytes: config.queueMaxBytes,
+    // Seed for the Retry-After estimate until real sends were measured: the
+    // fake answers at once, a real sendMessage typically takes a second or two.
+    initialSendEstimateMs: config.driver === 'fake' ? 0 : 1500,
+    now,
+  });
   const sendService = new SendService({
     gateway: gw,
     queue,
@@ -79,6 +90,7 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
   installErrorHandling(app);
 
   app.register(swagger, {
+    transformObject: markOptionalBodies,
     openapi: {
       openapi: '3.0.3',
       info: {

@@ -84,6 +84,12 @@ function loadConfig(env = process.env) {
   }
 
   const mediaMaxBytes = intVar(env, 'BRIDGE_MEDIA_MAX_BYTES', 16 * MIB, { min: 1, max: 512 * MIB });
+  const queueMaxBytes = intVar(env, 'BRIDGE_QUEUE_MAX_BYTES', 64 * MIB, { min: 1, max: 64 * 1024 * MIB });
+  if (queueMaxBytes < mediaMaxBytes) {
+    // Otherwise a single valid media send could never fit and would get
+    // QUEUE_FULL forever, which no amount of retrying fixes.
+    throw new ConfigError(`BRIDGE_QUEUE_MAX_BYTES (${queueMaxBytes}) must be at least BRIDGE_MEDIA_MAX_BYTES (${mediaMaxBytes})`);
+  }
   const chromiumPath = env.CHROMIUM_PATH === undefined || env.CHROMIUM_PATH === '' ? '/usr/bin/chromium' : String(env.CHROMIUM_PATH);
   const dataDir = env.BRIDGE_DATA_DIR === undefined || env.BRIDGE_DATA_DIR === '' ? './.wwebjs_auth' : String(env.BRIDGE_DATA_DIR);
 
@@ -97,9 +103,11 @@ function loadConfig(env = process.env) {
     minIntervalMs: intVar(env, 'BRIDGE_MIN_INTERVAL_MS', isFake ? 0 : 1000, { max: 3600000 }),
     jitterMs: intVar(env, 'BRIDGE_JITTER_MS', isFake ? 0 : 500, { max: 3600000 }),
     queueMax: intVar(env, 'BRIDGE_QUEUE_MAX', 100, { min: 1, max: 100000 }),
+    queueMaxBytes,
     mediaMaxBytes,
     bodyLimit: bodyLimitFor(mediaMaxBytes),
     sendTimeoutMs: intVar(env, 'BRIDGE_SEND_TIMEOUT_MS', 30000, { min: 1, max: 3600000 }),
+    authTimeoutMs: intVar(env, 'BRIDGE_AUTH_TIMEOUT_MS', 180000, { min: 1000, max: 3600000 }),
     idempotencyTtlMs: intVar(env, 'BRIDGE_IDEMPOTENCY_TTL_MS', 24 * 60 * 60 * 1000, { min: 1, max: 30 * 24 * 60 * 60 * 1000 }),
     logLevel: enumVar(env, 'BRIDGE_LOG_LEVEL', LOG_LEVELS, 'info'),
   });

@@ -1,5 +1,7 @@
 'use strict';
 
+const http = require('node:http');
+
 /**
  * An error that maps to one HTTP response of the contract. Everything the
  * bridge rejects on purpose is a BridgeError, so the error handler can tell
@@ -10,13 +12,20 @@
  * no WhatsApp call was made, so no pacing gap is owed after this job.
  */
 class BridgeError extends Error {
-  constructor(statusCode, code, message, extra = {}, { paced = true } = {}) {
+  /**
+   * `ambiguous` marks a failure after which the message may nevertheless have
+   * reached WhatsApp (a send that timed out, or that returned without an id):
+   * its Idempotency-Key is kept with this answer instead of being released, so a
+   * retry replays the answer and never sends a second time.
+   */
+  constructor(statusCode, code, message, extra = {}, { paced = true, ambiguous = statusCode === 504 } = {}) {
     super(message);
     this.name = 'BridgeError';
     this.statusCode = statusCode;
     this.code = code;
     this.extra = extra;
     this.paced = paced;
+    this.ambiguous = ambiguous;
   }
 
   /** The JSON body every error response uses. */
@@ -171,6 +180,45 @@ function frameworkErrors(err, request, reply) {
   sendError(err, request, reply);
 }
 
+/**
+ * Errors node's HTTP parser reports before any request object exists (so
+ * before fastify's error handler could run), by parser error code.
+ */
+const PARSER_ERRORS = {
+  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'Request headers are larger than the server accepts'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'Chunk extensions are larger than the server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request was not received in time'],
+};
+
+/**
+ * fastify `clientErrorHandler` option (bound to the fastify instance): node
+ * emits 'clientError' for requests its parser rejects (oversized headers,
+ * malformed request lines, timeouts). fastify's default answers those with
+ * its own body shape; this writes the contract's error body instead, then
+ * closes the connection as node does.
+ *
+ * Nothing can be answered when the peer already reset the connection, or
+ * when a response on the same keep-alive connection has already started
+ * (writing would corrupt it); then the socket is only closed.
+ */
+function clientErrorHandler(err, socket) {
+  if ((err && err.code === 'ECONNRESET') || socket.destroyed) return;
+  const [status, code, message] = PARSER_ERRORS[err && err.code] || [400, 'BAD_REQUEST', 'Malformed HTTP request'];
+  if (this && this.log) this.log.debug({ code, status, parserCode: err && err.code }, 'client error from the HTTP parser');
+  const inFlight = socket._httpMessage;
+  if (socket.writable && (!inFlight || !inFlight.headersSent)) {
+    const body = JSON.stringify({ error: { code, message } });
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n`
+      + 'Content-Type: application/json; charset=utf-8\r\n'
+      + `Content-Length: ${Buffer.byteLength(body)}\r\n`
+      + 'Connection: close\r\n\r\n'
+      + body,
+    );
+  }
+  socket.destroy(err);
+}
+
 function installErrorHandling(app) {
   app.setErrorHandler(sendError);
 
@@ -190,5 +238,6 @@ module.exports = {
   schemaErrorFormatter,
   toBridgeError,
   frameworkErrors,
+  clientErrorHandler,
   installErrorHandling,
 };

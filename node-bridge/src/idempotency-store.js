@@ -2,31 +2,78 @@
 
 const crypto = require('node:crypto');
 
+/** Strings are fed to the hash in slices of this many UTF-16 code units. */
+const HASH_CHUNK = 1 << 20;
+
 /**
- * JSON with object keys sorted at every level, so two bodies that differ only
- * in key order hash the same and a client's serializer cannot cause spurious
- * IDEMPOTENCY_KEY_MISMATCH answers.
+ * Feed one optional string field into `hash` in an unambiguous framing:
+ * a tag byte, the encoded byte length, a separator, then the bytes.
+ * - 'N': absent or null (text and media are optional; both mean "none");
+ * - 'U': well-formed string, UTF-8;
+ * - 'W': string with lone surrogates, which UTF-8 would replace with U+FFFD
+ *   (so two different texts could collide); hashed losslessly as UTF-16LE.
+ * Length prefixes keep field boundaries unambiguous ('ab'+'c' vs 'a'+'bc').
+ * Large strings (base64 media up to ~22 MB) are hashed in slices, so no full
+ * encoded copy of the body is ever built.
  */
-function canonicalJson(value) {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value === undefined ? null : value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+function updateField(hash, value) {
+  if (value === undefined || value === null) {
+    hash.update('N;');
+    return;
+  }
+  const text = String(value);
+  const encoding = text.isWellFormed() ? 'utf8' : 'utf16le';
+  hash.update(`${encoding === 'utf8' ? 'U' : 'W'}${Buffer.byteLength(text, encoding)}:`);
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + HASH_CHUNK);
+    // A slice must not end between the two halves of a surrogate pair, or
+    // UTF-8 would encode each half as U+FFFD.
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end += 1;
+    hash.update(text.slice(start, end), encoding);
+    start = end;
+  }
+  hash.update(';');
 }
 
 /**
- * sha256 over the canonical form of exactly the fields that define a send
- * (to, text, media), so unrelated additions never change the identity.
+ * sha256 identifying a send: exactly the fields that define it (to, text,
+ * media.data, media.mimetype, media.filename), in this fixed order, so key
+ * order in the client's JSON and unrelated additions never change it. The
+ * hash is computed incrementally over the fields rather than over a
+ * canonical JSON copy of a body that can be tens of megabytes.
  */
 function hashSendBody(body) {
-  const relevant = { to: body.to, text: body.text ?? null, media: body.media ?? null };
-  return crypto.createHash('sha256').update(canonicalJson(relevant)).digest('hex');
+  const hash = crypto.createHash('sha256');
+  hash.update('send-v2;');
+  updateField(hash, body.to);
+  updateField(hash, body.text);
+  const media = body.media;
+  if (media === undefined || media === null) {
+    hash.update('N;');
+  } else {
+    hash.update('M;');
+    updateField(hash, media.data);
+    updateField(hash, media.mimetype);
+    updateField(hash, media.filename);
+  }
+  return hash.digest('hex');
 }
+
+/**
+ * Cap on stored records. At the default pacing (one send per 1-1.5 s) a 24 h
+ * TTL expires records long before 200 000 accumulate (at most ~86 400 a
+ * day); the cap only bounds memory when pacing is turned off. A record costs
+ * a few hundred bytes, so the cap is in the order of 100 MB at worst.
+ */
+const DEFAULT_MAX_ENTRIES = 200000;
 
 /**
  * In-memory Idempotency-Key records. A record is in_flight while its send is
- * unresolved and done once a 201 is known; failures delete it so a retry can
- * send. Records are owned by the caller that created them: complete() and
+ * unresolved and done once its response is known: a 201, or a 504 when the
+ * send's outcome is unknown (replaying the 504 keeps a retry from sending
+ * twice). Failures where nothing was sent delete it so a retry can send. Records are owned by the caller that created them: complete() and
  * fail() only act if the stored record is still that same object, so a reset
  * or a newer record is never clobbered by a late-settling send.
  *
@@ -36,7 +83,7 @@ function hashSendBody(body) {
  * evicted beyond `maxEntries` to bound memory.
  */
 class IdempotencyStore {
-  constructor({ ttlMs, now = Date.now, maxEntries = 50000, sweepIntervalMs = 60000, timers = globalThis } = {}) {
+  constructor({ ttlMs, now = Date.now, maxEntries = DEFAULT_MAX_ENTRIES, sweepIntervalMs = 60000, timers = globalThis } = {}) {
     this._ttlMs = ttlMs;
     this._now = now;
     this._maxEntries = maxEntries;
@@ -129,4 +176,4 @@ class IdempotencyStore {
   }
 }
 
-module.exports = { IdempotencyStore, hashSendBody, canonicalJson };
+module.exports = { IdempotencyStore, hashSendBody, DEFAULT_MAX_ENTRIES };

@@ -83,7 +83,7 @@ const sendHeaders = {
       minLength: 1,
       maxLength: 255,
       pattern: '^[A-Za-z0-9._:-]+$',
-      description: 'Optional. Same key + same body within BRIDGE_IDEMPOTENCY_TTL_MS replays the first 201 instead of sending again.',
+      description: 'Optional. Same key + same body within BRIDGE_IDEMPOTENCY_TTL_MS replays the stored result (the 201, or the 504 of a send whose outcome is unknown) instead of sending again.',
     },
   },
 };
@@ -153,7 +153,23 @@ const qr = {
   },
 };
 
+/**
+ * Body of action routes that take no input (logout, fake reset): no body at
+ * all, or an empty JSON object. Anything else is a client bug worth a 400
+ * rather than silently ignored input. fastify validates a missing body as
+ * null, so the schema must admit null; routes/no-body.js refuses a literal
+ * JSON `null`, which the schema cannot tell apart from "no body".
+ */
+const emptyBody = {
+  type: 'object',
+  nullable: true,
+  additionalProperties: false,
+  properties: {},
+  description: 'No body, or an empty JSON object.',
+};
+
 module.exports = {
+  emptyBody,
   errorBody,
   errors,
   sessionState,

@@ -19,16 +19,36 @@ function decodedBase64Length(data) {
 }
 
 /**
+ * 499-style rejection for a request whose client disconnected before its
+ * send started. Nobody receives it (the socket is gone); it exists so the
+ * request settles and the log says what happened.
+ */
+function clientGone() {
+  return new BridgeError(499, 'CLIENT_CLOSED_REQUEST', 'The client closed the connection before the send started; nothing was sent', {}, { paced: false });
+}
+
+/**
  * The POST /v1/messages use case, kept out of the route so its ordering rules
  * live in one place:
  *  1. content checks the JSON schema cannot express (400 / 413);
- *  2. Idempotency-Key claim (422 mismatch, 409 in flight, replay of a 201);
- *  3. readiness (503) and queue capacity (429 QUEUE_FULL) before enqueueing;
+ *  2. Idempotency-Key claim (422 mismatch, 409 in flight, replay of a stored
+ *     201 or 504);
+ *  3. readiness (503) and queue capacity, by count and by media bytes
+ *     (429 QUEUE_FULL), before enqueueing;
  *  4. in the queue: readiness again, then the gateway send, raced against
  *     BRIDGE_SEND_TIMEOUT_MS measured from the moment the job starts (504).
+ *
  * Idempotency bookkeeping is chained to the send itself, not to the HTTP
  * answer, so a send that finishes after a 504 still becomes a replayable 201
- * and a retry with the same key never sends twice.
+ * and a retry with the same key never sends twice. A send that itself ends
+ * in a 504 (the gateway's own sendMessage timeout) is just as ambiguous: the
+ * message may be out. Its key is completed with that 504, which is replayed
+ * for the TTL, instead of being released for a second attempt. Only outcomes
+ * where nothing can have been sent release the key.
+ *
+ * `signal` aborts when the HTTP client disconnects. A send still waiting in
+ * the queue is then dropped (slot freed, key released, nothing sent); a send
+ * that already started runs to completion and is recorded as usual.
  */
 class SendService {
   constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis }) {
@@ -46,8 +66,8 @@ class SendService {
    * Returns {statusCode, body, replay}; throws BridgeError for every non-2xx
    * outcome.
    */
-  async send(body, idempotencyKey = null) {
-    this._checkContent(body);
+  async send(body, idempotencyKey = null, { signal = null } = {}) {
+    const mediaBytes = this._checkContent(body);
     parseRecipient(body.to);
 
     let record = null;
@@ -60,7 +80,7 @@ class SendService {
         throw new BridgeError(409, 'IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed');
       }
       if (claim.kind === 'replay') {
-        return { statusCode: claim.response.statusCode, body: { ...claim.response.body }, replay: true };
+        return { statusCode: claim.response.statusCode, body: structuredClone(claim.response.body), replay: true };
       }
       record = claim.record;
     }
@@ -70,9 +90,13 @@ class SendService {
       if (record) this._idempotency.fail(record);
       throw notReady(state);
     }
-    if (this._queue.isFull()) {
+    if (this._queue.isFull(mediaBytes)) {
       if (record) this._idempotency.fail(record);
-      throw tooManyRequests('QUEUE_FULL', 'Send queue is full; retry later', this._queue.retryAfterSeconds());
+      throw this._queueFull();
+    }
+    if (signal && signal.aborted) {
+      if (record) this._idempotency.fail(record);
+      throw clientGone();
     }
 
     return new Promise((resolve, reject) => {
@@ -85,7 +109,15 @@ class SendService {
         settle(value);
       };
 
+      let started = false;
       const job = () => {
+        started = true;
+        if (signal && signal.aborted) {
+          if (record) this._idempotency.fail(record);
+          const gone = clientGone();
+          answer(reject, gone);
+          return Promise.reject(gone);
+        }
         timer = this._timers.setTimeout(() => {
           answer(reject, new BridgeError(504, 'SEND_TIMEOUT', `Send did not finish within ${this._sendTimeoutMs} ms; it may still be delivered`));
         }, this._sendTimeoutMs);
@@ -104,8 +136,12 @@ class SendService {
             answer(resolve, { ...response, body: { ...response.body }, replay: false });
           },
           (err) => {
-            if (record) this._idempotency.fail(record);
             const bridgeError = err instanceof BridgeError ? err : new BridgeError(502, 'SEND_FAILED', errorText(err));
+            if (record && bridgeError.ambiguous) {
+              this._idempotency.complete(record, { statusCode: bridgeError.statusCode, body: bridgeError.toBody() });
+            } else if (record) {
+              this._idempotency.fail(record);
+            }
             if (answered) this._log.warn({ event: 'late_send_failed', code: bridgeError.code }, 'send failed after its request timed out');
             answer(reject, bridgeError);
             throw bridgeError;
@@ -114,14 +150,26 @@ class SendService {
       };
 
       try {
-        this._queue.enqueue(job).catch(() => {});
+        this._queue.enqueue(job, { bytes: mediaBytes, signal }).catch((err) => {
+          // A job that ran did its own bookkeeping; one that never ran was
+          // abandoned by its client while waiting.
+          if (started) return;
+          if (record) this._idempotency.fail(record);
+          this._log.info({ event: 'send_abandoned', code: err && err.code }, 'client disconnected while the send was queued; nothing was sent');
+          answer(reject, clientGone());
+        });
       } catch (err) {
         if (record) this._idempotency.fail(record);
-        answer(reject, tooManyRequests('QUEUE_FULL', 'Send queue is full; retry later', this._queue.retryAfterSeconds()));
+        answer(reject, this._queueFull());
       }
     });
   }
 
+  _queueFull() {
+    return tooManyRequests('QUEUE_FULL', 'Send queue is full; retry later', this._queue.retryAfterSeconds());
+  }
+
+  /** Validates what the schema cannot; returns the decoded media size (0 without media). */
   _checkContent(body) {
     const hasText = typeof body.text === 'string';
     const hasMedia = body.media !== undefined && body.media !== null;
@@ -134,7 +182,9 @@ class SendService {
       if (size > this._mediaMaxBytes) {
         throw new BridgeError(413, 'MEDIA_TOO_LARGE', `media is ${size} bytes after decoding; the limit is ${this._mediaMaxBytes} bytes`);
       }
+      return size;
     }
+    return 0;
   }
 }
 

@@ -14,7 +14,10 @@ function urlFor(host, port) {
  * Process entry point: validate config (exit 2 with one line on stderr if
  * invalid), listen, announce the bound port as a single JSON log line
  * (`event: "listening"`, which test harnesses parse to find BRIDGE_PORT=0's
- * port), start the gateway, and shut down cleanly on SIGTERM/SIGINT.
+ * port), start the gateway, and shut down cleanly on SIGTERM/SIGINT/SIGHUP:
+ * stop accepting connections, let requests in progress finish (sends waiting
+ * in the queue included), stop the gateway (which destroys Chromium), exit 0;
+ * exit 1 if that takes longer than SHUTDOWN_GRACE_MS.
  */
 async function main() {
   let config;
@@ -62,8 +65,11 @@ async function main() {
       process.exit(1);
     }
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // puppeteer is told not to handle these (see PUPPETEER_SIGNAL_OPTIONS), so
+  // all three must be handled here. SIGHUP matters too: node's default
+  // action would end the process without 'exit' hooks, leaving Chromium
+  // running.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => shutdown(signal));
 
   try {
     await app.listen({ port: config.port, host: config.host });

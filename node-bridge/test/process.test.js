@@ -123,3 +123,15 @@ test('fake mode without a key warns that auth is disabled and exits 0 on SIGINT'
   child.kill('SIGINT');
   assert.equal((await exit).code, 0);
 });
+
+test('SIGHUP also runs the graceful shutdown (puppeteer no longer handles it)', async () => {
+  const { child, out } = await startServer({ BRIDGE_DRIVER: 'fake', BRIDGE_PORT: '0' });
+  const exit = waitExit(child);
+  child.kill('SIGHUP');
+  const { code, signal } = await exit;
+  assert.equal(signal, null, 'not killed by the signal');
+  assert.equal(code, 0);
+  const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.event === 'shutdown' && l.signal === 'SIGHUP'));
+  assert.ok(lines.some((l) => l.event === 'stopped'));
+});

@@ -3,7 +3,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { loadConfig, describeConfig, bodyLimitFor, ConfigError } = require('../src/config');
-const { IdempotencyStore, hashSendBody, canonicalJson } = require('../src/idempotency-store');
+const { IdempotencyStore, hashSendBody, DEFAULT_MAX_ENTRIES } = require('../src/idempotency-store');
 const { SendQueue } = require('../src/send-queue');
 const { MessageStore } = require('../src/message-store');
 const { decodedBase64Length } = require('../src/send-service');
@@ -57,6 +57,26 @@ test('config rejects missing key in wwebjs mode and malformed values', () => {
   assert.throws(() => loadConfig({ BRIDGE_API_KEY: ' k' }), ConfigError);
 });
 
+test('config: BRIDGE_QUEUE_MAX_BYTES and BRIDGE_AUTH_TIMEOUT_MS defaults and validation', () => {
+  const defaults = loadConfig({ BRIDGE_API_KEY: 'k' });
+  assert.equal(defaults.queueMaxBytes, 64 * 1024 * 1024);
+  assert.equal(defaults.authTimeoutMs, 180000);
+  const set = loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_QUEUE_MAX_BYTES: '33554432', BRIDGE_AUTH_TIMEOUT_MS: '60000' });
+  assert.equal(set.queueMaxBytes, 33554432);
+  assert.equal(set.authTimeoutMs, 60000);
+  for (const value of ['0', '-1', '1e6', '64MiB', '1.5']) {
+    assert.throws(() => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_QUEUE_MAX_BYTES: value }), (e) => e instanceof ConfigError && e.message.includes('BRIDGE_QUEUE_MAX_BYTES'), value);
+    assert.throws(() => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_AUTH_TIMEOUT_MS: value }), (e) => e instanceof ConfigError && e.message.includes('BRIDGE_AUTH_TIMEOUT_MS'), value);
+  }
+  assert.throws(() => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_AUTH_TIMEOUT_MS: '999' }), /BRIDGE_AUTH_TIMEOUT_MS must be between 1000/);
+  // A cap below the media limit would make a valid media send impossible.
+  assert.throws(
+    () => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_MEDIA_MAX_BYTES: '2000', BRIDGE_QUEUE_MAX_BYTES: '1999' }),
+    (e) => e instanceof ConfigError && /BRIDGE_QUEUE_MAX_BYTES \(1999\) must be at least BRIDGE_MEDIA_MAX_BYTES \(2000\)/.test(e.message),
+  );
+  assert.equal(loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_MEDIA_MAX_BYTES: '2000', BRIDGE_QUEUE_MAX_BYTES: '2000' }).queueMaxBytes, 2000);
+});
+
 test('config description never contains the key; body limit covers base64 media', () => {
   const config = loadConfig({ BRIDGE_API_KEY: 'super-secret-value' });
   assert.ok(!JSON.stringify(describeConfig(config)).includes('super-secret-value'));
@@ -103,13 +123,52 @@ test('schema errors map to contract field names', () => {
   assert.equal(schemaErrorFormatter([{ keyword: 'pattern', instancePath: '/idempotency-key', params: {} }], 'headers').extra.field, 'idempotency-key');
 });
 
-test('body hashing is canonical and covers to/text/media only', () => {
-  assert.equal(canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }), '{"a":[{"c":3,"d":2}],"b":1}');
-  const a = hashSendBody({ to: '1', text: 'x', media: { data: 'AA==', mimetype: 'a/b', filename: 'f' } });
-  const b = hashSendBody({ media: { filename: 'f', mimetype: 'a/b', data: 'AA==' }, text: 'x', to: '1' });
-  assert.equal(a, b);
-  assert.notEqual(a, hashSendBody({ to: '1', text: 'y', media: { data: 'AA==', mimetype: 'a/b', filename: 'f' } }));
-  assert.notEqual(hashSendBody({ to: '1', text: 'x' }), hashSendBody({ to: '2', text: 'x' }));
+test('body hashing: stable for equal bodies, distinguishes a change in any field', () => {
+  const media = { data: 'AAAA', mimetype: 'a/b', filename: 'f' };
+  const base = { to: '1', text: 'x', media };
+  const a = hashSendBody(base);
+  assert.match(a, /^[0-9a-f]{64}$/);
+  assert.equal(a, hashSendBody({ media: { filename: 'f', mimetype: 'a/b', data: 'AAAA' }, text: 'x', to: '1' }), 'key order does not matter');
+  assert.equal(a, hashSendBody({ ...base, extra: 'ignored' }), 'only to/text/media count');
+  assert.equal(hashSendBody({ to: '1', text: 'x' }), hashSendBody({ to: '1', text: 'x', media: null }), 'absent and null media are the same');
+  assert.equal(hashSendBody({ to: '1', media }), hashSendBody({ to: '1', text: null, media }), 'absent and null text are the same');
+
+  const variants = [
+    { ...base, to: '2' },
+    { ...base, text: 'y' },
+    { ...base, text: null },
+    { ...base, text: '' },
+    { ...base, media: null },
+    { ...base, media: { ...media, data: 'AAAB' } },
+    { ...base, media: { ...media, mimetype: 'a/c' } },
+    { ...base, media: { ...media, filename: 'g' } },
+    // Field boundaries: the same characters split differently.
+    { ...base, to: '1x', text: '' },
+    { ...base, media: { ...media, mimetype: 'a/bf', filename: '' } },
+    // UTF-8 would map a lone surrogate to U+FFFD; the hash must not.
+    { ...base, text: '\uD800' },
+    { ...base, text: '\uFFFD' },
+  ];
+  const hashes = new Set([a, ...variants.map(hashSendBody)]);
+  assert.equal(hashes.size, variants.length + 1, 'every variant hashes differently');
+
+  // A large media body hashes in slices; equal content still hashes equal,
+  // and a change in the last character is seen.
+  const big = 'QUJD'.repeat(600000);
+  const bigA = hashSendBody({ to: '1', media: { ...media, data: big } });
+  assert.equal(bigA, hashSendBody({ to: '1', media: { ...media, data: `${big}` } }));
+  assert.notEqual(bigA, hashSendBody({ to: '1', media: { ...media, data: `${big.slice(0, -1)}E` } }));
+  // A surrogate pair straddling a slice boundary hashes like the unsliced text.
+  const straddle = `${'a'.repeat((1 << 20) - 1)}\u{1F600}b`;
+  const expected = crypto.createHash('sha256').update('send-v2;U1:1;').update(`U${Buffer.byteLength(straddle)}:`).update(straddle).update(';N;').digest('hex');
+  assert.equal(hashSendBody({ to: '1', text: straddle }), expected);
+});
+
+test('idempotency store keeps up to 200 000 records by default', () => {
+  assert.equal(DEFAULT_MAX_ENTRIES, 200000);
+  const store = new IdempotencyStore({ ttlMs: 1000, sweepIntervalMs: 0 });
+  assert.equal(store._maxEntries, 200000);
+  store.close();
 });
 
 test('idempotency store: claim, in flight, mismatch, replay, fail, TTL expiry and ownership', () => {

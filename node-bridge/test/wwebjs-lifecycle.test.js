@@ -189,6 +189,7 @@ test('per-call timeouts: initialize, destroy, getNumberId and sendMessage cannot
   await timers.advance(699);
   assert.equal(outcome, null);
   await timers.advance(1);
+  assert.equal(outcome.statusCode, 502, 'a lookup timeout sent nothing');
   assert.equal(outcome.code, 'SEND_FAILED');
   assert.equal(outcome.message, 'getNumberId timed out after 700 ms');
 
@@ -197,8 +198,9 @@ test('per-call timeouts: initialize, destroy, getNumberId and sendMessage cannot
   outcome = null;
   gateway.send({ to: '15551234567', text: 'x' }).then((v) => { outcome = v; }, (e) => { outcome = e; });
   await timers.advance(900);
-  assert.equal(outcome.code, 'SEND_FAILED');
-  assert.equal(outcome.message, 'sendMessage timed out after 900 ms');
+  assert.equal(outcome.statusCode, 504, 'a sendMessage timeout is ambiguous: the message may be out');
+  assert.equal(outcome.code, 'SEND_TIMEOUT');
+  assert.equal(outcome.message, 'sendMessage timed out after 900 ms; the message may have been delivered');
 
   let stopped = false;
   c.overrides.destroy = never;

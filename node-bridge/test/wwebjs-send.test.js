@@ -2,7 +2,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { WwebjsGateway, CHROMIUM_ARGS } = require('../src/gateways/wwebjs');
+const { WwebjsGateway, CHROMIUM_ARGS, PUPPETEER_SIGNAL_OPTIONS } = require('../src/gateways/wwebjs');
 const { flush, wwebjsSetup: setup } = require('./helpers');
 
 const never = () => new Promise(() => {});
@@ -110,4 +110,13 @@ test('real client construction uses LocalAuth and the documented Chromium flags'
   assert.equal(client.options.puppeteer.headless, true);
   assert.deepEqual(client.options.webVersionCache, { type: 'local', path: '/tmp/bridge-auth-test/wwebjs_cache' });
   assert.ok(CHROMIUM_ARGS.every((a) => client.options.puppeteer.args.includes(a)));
+});
+
+test('puppeteer is told to leave SIGINT/SIGTERM/SIGHUP to the server', () => {
+  assert.deepEqual({ ...PUPPETEER_SIGNAL_OPTIONS }, { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+  const gateway = new WwebjsGateway({ dataDir: '/tmp/bridge-auth-test', chromiumPath: '/usr/bin/chromium' });
+  const { puppeteer } = gateway._createClient({ dataDir: '/tmp/bridge-auth-test', chromiumPath: '/usr/bin/chromium' }).options;
+  assert.equal(puppeteer.handleSIGINT, false);
+  assert.equal(puppeteer.handleSIGTERM, false);
+  assert.equal(puppeteer.handleSIGHUP, false);
 });

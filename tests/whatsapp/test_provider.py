@@ -91,6 +91,7 @@ def test_attachment_goes_inline_as_base64(scripted_server, tmp_path) -> None:
         (503, error_body("NOT_READY", state="QR"), {}, "PROVIDER_UNAVAILABLE", {"state": "QR"}),
         (504, error_body("SEND_TIMEOUT"), {}, "TIMEOUT", {}),
         (502, error_body("SEND_FAILED", "evaluation failed"), {}, "PROVIDER_REJECTED", {}),
+        (502, error_body("SEND_UNCONFIRMED"), {}, "TIMEOUT", {}),
         (500, error_body("INTERNAL"), {}, "PROVIDER_REJECTED", {}),
         (418, error_body("TEAPOT"), {}, "PROVIDER_REJECTED", {}),
     ],

@@ -1,11 +1,12 @@
 'use strict';
 
 const { BaseGateway, ackName, errorText } = require('./base');
-const { Watchdog } = require('./watchdog');
-const { CHROMIUM_ARGS, DEFAULT_CALL_TIMEOUTS, createWwebjsClient, createWwebjsMedia, describeInfo } = require('./wwebjs-client');
-const { BridgeError, notReady } = require('../errors');
+const { ClientGuards } = require('./client-guards');
+const { SerialLock } = require('./serial-lock');
+const { sendViaClient } = require('./wwebjs-send');
+const { CHROMIUM_ARGS, DEFAULT_CALL_TIMEOUTS, PUPPETEER_SIGNAL_OPTIONS, createWwebjsClient, createWwebjsMedia, describeInfo, destroyClient, logoutClient } = require('./wwebjs-client');
+const { notReady } = require('../errors');
 const { CallTimeoutError, withTimeout } = require('../call-timeout');
-const { parseRecipient, resolveChatId } = require('../recipient');
 const { printQr: defaultPrintQr } = require('../qr');
 
 const NOOP_LOGGER = { info() {}, warn() {}, error() {}, debug() {} };
@@ -19,8 +20,17 @@ const NOOP_LOGGER = { info() {}, warn() {}, error() {}, debug() {} };
  * noticed. The client factory, timers and per-call timeouts are injectable so
  * all of this is testable without Chromium.
  *
- * Events from a client that has been replaced or destroyed are ignored by
- * identity, so late callbacks can never move the state of the current one.
+ * Invariants:
+ *  - start, stop, logout, scheduled restarts and failure clean-up run one at
+ *    a time through `_lock`, and `_launch` destroys any client it replaces,
+ *    so at most one client (and browser) is ever alive;
+ *  - events from a client that has been replaced or destroyed are ignored by
+ *    identity, so late callbacks can never move the state of the current one;
+ *  - the browser's `disconnected` event is watched from the first moment the
+ *    client exposes its browser, not only once READY, so a Chromium crash
+ *    while a QR is shown (or during sync) is noticed and restarted;
+ *  - a session stuck in AUTHENTICATED for `authTimeoutMs` is restarted
+ *    (whatsapp-web.js is known to stall there without any event).
  */
 class WwebjsGateway extends BaseGateway {
   constructor({
@@ -37,6 +47,7 @@ class WwebjsGateway extends BaseGateway {
     backoffMaxMs = 60000,
     watchdogIntervalMs = 60000,
     watchdogMaxFailures = 3,
+    authTimeoutMs = 180000,
   } = {}) {
     super({ now });
     this._dataDir = dataDir;
@@ -50,29 +61,50 @@ class WwebjsGateway extends BaseGateway {
     this._backoffInitialMs = backoffInitialMs;
     this._backoffMaxMs = backoffMaxMs;
     this._backoffMs = backoffInitialMs;
-    this._watchdogIntervalMs = watchdogIntervalMs;
-    this._watchdogMaxFailures = watchdogMaxFailures;
-    this._watchdog = null;
+    this._guards = new ClientGuards({
+      onFail: (client, state, reason) => this._failAndRestart(client, state, reason),
+      call: (label, fn) => this._call(label, fn),
+      timers,
+      logger,
+      authTimeoutMs,
+      watchdogIntervalMs,
+      watchdogMaxFailures,
+    });
     this._client = null;
     this._restartTimer = null;
     this._stopped = true;
+    this._lock = new SerialLock();
+    this._logoutPromise = null;
   }
 
-  /** Launch the client; resolves at once, progress is reported via state. */
-  async start() {
-    if (!this._stopped) return;
-    this._stopped = false;
-    this._launch();
+  /** Launch the client; resolves once it was created, progress is reported via state. */
+  start() {
+    return this._lock.run(async () => {
+      if (!this._stopped) return;
+      this._stopped = false;
+      await this._launch();
+    });
   }
 
-  /** Cancel pending restarts and destroy the client (and its browser). */
-  async stop() {
-    this._stopped = true;
-    this._cancelRestart();
-    this._stopWatchdog();
-    const client = this._client;
-    this._client = null;
-    if (client) await this._destroy(client);
+  /**
+   * Cancel pending restarts and destroy the client (and its browser). The
+   * state leaves READY at once, so /health and sends stop treating the
+   * session as usable while the browser is being closed. Both parts are
+   * repeated under the lock because a start() queued before this stop() may
+   * have run in between.
+   */
+  stop() {
+    const halt = () => {
+      this._stopped = true;
+      this._cancelRestart();
+      this._setState('DISCONNECTED', { error: 'stopping' });
+    };
+    halt();
+    return this._lock.run(async () => {
+      halt();
+      const client = this._release();
+      if (client) await this._destroy(client);
+    });
   }
 
   /** Delay the next restart will wait (exposed for diagnostics and tests). */
@@ -84,61 +116,40 @@ class WwebjsGateway extends BaseGateway {
   async send({ to, text = null, media = null }) {
     const client = this._client;
     if (!client || !this.isReady()) throw notReady(this._state);
-    try {
-      const chatId = await resolveChatId(parseRecipient(to), (digits) => this._call('getNumberId', () => client.getNumberId(digits)));
-      let content = text;
-      const options = {};
-      if (media) {
-        content = this._createMedia(media);
-        if (text) options.caption = text;
-      }
-      const message = await this._call('sendMessage', () => client.sendMessage(chatId, content, options));
-      const id = message && message.id && message.id._serialized;
-      if (typeof id !== 'string' || id === '') {
-        throw new BridgeError(502, 'SEND_FAILED', 'WhatsApp did not return a message id');
-      }
-      return { id, to: chatId, ack: ackName(message.ack ?? 0) };
-    } catch (err) {
-      if (err instanceof BridgeError) throw err;
-      throw new BridgeError(502, 'SEND_FAILED', errorText(err));
-    }
+    return sendViaClient({ client, call: (label, fn) => this._call(label, fn), createMedia: this._createMedia, to, text, media });
   }
 
   /**
    * Log the WhatsApp session out (unlinks this device), then start a fresh
    * client so a new QR appears. If the remote logout fails, the local session
    * data is removed anyway, so the next start cannot silently log back in.
+   * Concurrent calls share one logout: the second caller wants exactly what
+   * the first one is already doing, and a second round would only unlink and
+   * relaunch the brand-new client.
    */
-  async logout() {
+  logout() {
+    if (this._logoutPromise) return this._logoutPromise;
+    if (!this._stopped) this._setState('DISCONNECTED', { error: 'logging out' });
+    const run = this._lock.run(() => this._logoutLocked());
+    this._logoutPromise = run;
+    const clear = () => { if (this._logoutPromise === run) this._logoutPromise = null; };
+    run.then(clear, clear);
+    return run;
+  }
+
+  async _logoutLocked() {
     this._cancelRestart();
-    this._stopWatchdog();
-    const client = this._client;
-    this._client = null;
-    if (client) {
-      try {
-        await this._call('logout', () => client.logout());
-        this._log.info({ event: 'logout' }, 'WhatsApp session logged out');
-        await this._destroy(client);
-      } catch (err) {
-        this._log.warn({ event: 'logout_failed', error: errorText(err) }, 'remote logout failed; removing local session data');
-        // The browser holds the session files open: close it before removing them.
-        await this._destroy(client);
-        const strategy = client.authStrategy;
-        if (strategy && typeof strategy.logout === 'function') {
-          try {
-            await this._call('logout', () => strategy.logout());
-          } catch (cleanupErr) {
-            this._log.warn({ event: 'logout_cleanup_failed', error: errorText(cleanupErr) }, 'could not remove local session data');
-          }
-        }
-      }
-    }
+    const client = this._release();
+    if (client) await logoutClient(client, { call: (label, fn) => this._call(label, fn), logger: this._log });
     this._backoffMs = this._backoffInitialMs;
-    if (!this._stopped) this._launch();
+    await this._launch();
     return this.status();
   }
 
-  _launch() {
+  /** Create and initialize a new client. Only called under `_lock`. */
+  async _launch() {
+    const previous = this._release();
+    if (previous) await this._destroy(previous);
     if (this._stopped) return;
     let client;
     try {
@@ -154,7 +165,10 @@ class WwebjsGateway extends BaseGateway {
     this._log.info({ event: 'client_starting' }, 'starting WhatsApp client');
     const init = Promise.resolve().then(() => client.initialize());
     this._withTimeout('initialize', init).then(
-      () => this._log.debug({ event: 'client_initialized' }, 'client initialize() resolved'),
+      () => {
+        this._log.debug({ event: 'client_initialized' }, 'client initialize() resolved');
+        if (client === this._client) this._guards.watchBrowser(client);
+      },
       (err) => {
         // A timed-out initialize may still launch a browser later: destroy it
         // once the original promise settles, since nobody owns it any more.
@@ -168,8 +182,14 @@ class WwebjsGateway extends BaseGateway {
 
   _attach(client) {
     const current = () => client === this._client && !this._stopped;
+    // Arming the browser watch may fail the client on the spot (its browser
+    // is already gone), so handlers re-check before acting on the event.
+    const watchedAndCurrent = () => {
+      this._guards.watchBrowser(client);
+      return current();
+    };
     client.on('qr', (qr) => {
-      if (!current()) return;
+      if (!current() || !watchedAndCurrent()) return;
       if (this._state === 'QR' && this._qr === qr) return;
       this._setState('QR');
       this._qr = String(qr);
@@ -179,16 +199,21 @@ class WwebjsGateway extends BaseGateway {
     client.on('authenticated', () => {
       // After READY a page re-inject replays 'authenticated' then 'ready';
       // that is a duplicate, not a demotion.
-      if (!current() || this._state === 'READY') return;
-      if (this._setState('AUTHENTICATED')) this._log.info({ event: 'authenticated' }, 'WhatsApp authenticated');
+      if (!current() || this._state === 'READY' || !watchedAndCurrent()) return;
+      if (this._setState('AUTHENTICATED')) {
+        this._guards.armAuthTimeout(client, () => client === this._client && this._state === 'AUTHENTICATED');
+        this._log.info({ event: 'authenticated' }, 'WhatsApp authenticated');
+      }
     });
     client.on('ready', () => {
-      if (!current() || this._state === 'READY') return;
+      if (!current() || this._state === 'READY' || !watchedAndCurrent()) return;
+      this._guards.clearAuthTimeout();
       this._setState('READY');
       this._info = describeInfo(client.info);
       this._backoffMs = this._backoffInitialMs;
-      this._watchBrowser(client);
-      this._startWatchdog(client);
+      this._guards.startWatchdog(client, (waState) => {
+        if (client === this._client && this._info) this._info.waState = waState === null || waState === undefined ? null : String(waState);
+      });
       this._log.info({ event: 'ready', wid: this._info.wid }, 'WhatsApp client ready');
     });
     client.on('auth_failure', (message) => {
@@ -209,23 +234,32 @@ class WwebjsGateway extends BaseGateway {
     });
   }
 
-  _watchBrowser(client) {
-    const browser = client.pupBrowser;
-    if (!browser || typeof browser.once !== 'function') return;
-    browser.once('disconnected', () => {
-      if (client === this._client && !this._stopped) this._failAndRestart(client, 'DISCONNECTED', 'browser disconnected');
-    });
-  }
-
-  async _failAndRestart(client, state, err) {
-    if (client !== this._client || this._stopped) return;
-    this._client = null;
-    this._stopWatchdog();
+  /**
+   * Abandon a failed client: state and restart are decided at once (so
+   * /health reflects the failure immediately and later events from this
+   * client are ignored); destroying it and scheduling the restart happen
+   * under the lock. The `_client === null` check is defensive: with every
+   * launch serialized no newer client should exist at that point, and if
+   * one ever did, a restart would needlessly replace it.
+   */
+  _failAndRestart(client, state, err) {
+    if (client !== this._client || this._stopped) return Promise.resolve();
+    this._release();
     const text = errorText(err);
     this._setState(state, { error: text });
     this._log.warn({ event: 'client_failed', state, error: text }, 'WhatsApp client failed');
-    await this._destroy(client);
-    this._scheduleRestart();
+    return this._lock.run(async () => {
+      await this._destroy(client);
+      if (this._client === null) this._scheduleRestart();
+    });
+  }
+
+  /** Detach the current client (if any) from the gateway and return it. */
+  _release() {
+    const client = this._client;
+    this._client = null;
+    this._guards.clear();
+    return client;
   }
 
   _scheduleRestart() {
@@ -235,7 +269,9 @@ class WwebjsGateway extends BaseGateway {
     this._log.info({ event: 'restart_scheduled', delayMs: delay }, 'restarting WhatsApp client after backoff');
     this._restartTimer = this._timers.setTimeout(() => {
       this._restartTimer = null;
-      this._launch();
+      this._lock.run(() => this._launch()).catch((err) => {
+        this._log.error({ event: 'restart_failed', error: errorText(err) }, 'could not restart the WhatsApp client');
+      });
     }, delay);
   }
 
@@ -244,53 +280,12 @@ class WwebjsGateway extends BaseGateway {
     this._restartTimer = null;
   }
 
-  _startWatchdog(client) {
-    this._stopWatchdog();
-    if (typeof client.getState !== 'function') return;
-    this._watchdog = new Watchdog({
-      intervalMs: this._watchdogIntervalMs,
-      maxFailures: this._watchdogMaxFailures,
-      timers: this._timers,
-      logger: this._log,
-      probe: () => this._call('getState', () => client.getState()),
-      onResult: (waState) => {
-        if (client === this._client && this._info) this._info.waState = waState === null || waState === undefined ? null : String(waState);
-      },
-      onGiveUp: (err) => this._failAndRestart(client, 'DISCONNECTED', `session probe failed: ${errorText(err)}`),
-    });
-    this._watchdog.start();
-  }
-
-  _stopWatchdog() {
-    if (this._watchdog) this._watchdog.stop();
-    this._watchdog = null;
-  }
-
   async _destroyIfAbandoned(client) {
     if (client !== this._client) await this._destroy(client);
   }
 
-  /**
-   * destroy() with its own timeout; errors are logged, never thrown. If the
-   * browser process is still alive afterwards it is killed, so a wedged
-   * Chromium cannot outlive its client.
-   */
-  async _destroy(client) {
-    try {
-      await this._call('destroy', () => client.destroy());
-    } catch (err) {
-      this._log.warn({ event: 'destroy_failed', error: errorText(err) }, 'client destroy() failed');
-    }
-    try {
-      const browser = client.pupBrowser;
-      const proc = browser && typeof browser.process === 'function' ? browser.process() : null;
-      if (proc && proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGKILL');
-        this._log.warn({ event: 'browser_killed', pid: proc.pid }, 'killed leftover Chromium process');
-      }
-    } catch (err) {
-      this._log.warn({ event: 'browser_kill_failed', error: errorText(err) }, 'could not kill Chromium');
-    }
+  _destroy(client) {
+    return destroyClient(client, { call: (label, fn) => this._call(label, fn), logger: this._log });
   }
 
   _call(label, fn) {
@@ -302,4 +297,4 @@ class WwebjsGateway extends BaseGateway {
   }
 }
 
-module.exports = { WwebjsGateway, CallTimeoutError, CHROMIUM_ARGS, DEFAULT_CALL_TIMEOUTS };
+module.exports = { WwebjsGateway, CallTimeoutError, CHROMIUM_ARGS, DEFAULT_CALL_TIMEOUTS, PUPPETEER_SIGNAL_OPTIONS };

@@ -4,6 +4,7 @@ const schemas = require('../schemas');
 const { BridgeError, validationError } = require('../errors');
 const { STATES, ACK_VALUES } = require('../gateways/base');
 const { OUTCOME_TYPES } = require('../gateways/fake');
+const { rejectJsonNull, acceptEmptyJson } = require('./no-body');
 
 const resetResult = { type: 'object', properties: { ok: { type: 'boolean' }, state: schemas.sessionState } };
 
@@ -144,17 +145,23 @@ async function fakeRoutes(app, { gateway, idempotency, messages }) {
     return entry;
   });
 
-  app.post('/__fake/reset', {
-    schema: {
-      summary: 'Clear sent messages, scripts, unregistered numbers, idempotency and message stores; state READY',
-      tags,
-      response: { 200: resetResult },
-    },
-  }, async () => {
-    gateway.reset();
-    idempotency.clear();
-    messages.clear();
-    return { ok: true, state: gateway.status().state };
+  // Own scope, so an empty JSON body counts as no body for reset only.
+  app.register(async (scope) => {
+    acceptEmptyJson(scope);
+    scope.post('/__fake/reset', {
+      schema: {
+        summary: 'Clear sent messages, scripts, unregistered numbers, idempotency and message stores; state READY',
+        tags,
+        body: schemas.emptyBody,
+        response: { 200: resetResult, ...schemas.errors(400) },
+      },
+      preValidation: rejectJsonNull,
+    }, async () => {
+      gateway.reset();
+      idempotency.clear();
+      messages.clear();
+      return { ok: true, state: gateway.status().state };
+    });
   });
 }
 

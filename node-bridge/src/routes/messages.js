@@ -3,6 +3,28 @@
 const schemas = require('../schemas');
 const { BridgeError } = require('../errors');
 
+/**
+ * An AbortSignal that fires when the HTTP client goes away before its answer
+ * was written, so a send still waiting in the queue is not made on behalf of
+ * a caller that can no longer learn its outcome (and will likely retry).
+ *
+ * The response's 'close' is the reliable event: on Node 20 the request's own
+ * 'close' fires as soon as its body has been read, long before any answer.
+ * A response closing before it ended means the connection was lost.
+ */
+function clientGoneSignal(request, reply) {
+  const controller = new AbortController();
+  const res = reply.raw;
+  if (res.destroyed || (request.raw.socket && request.raw.socket.destroyed)) {
+    controller.abort();
+  } else {
+    res.once('close', () => {
+      if (!res.writableEnded) controller.abort();
+    });
+  }
+  return controller.signal;
+}
+
 /** Sending and delivery-status routes under /v1 (API key required). */
 async function messageRoutes(app, { sendService, messages }) {
   const security = [{ apiKey: [] }];
@@ -10,7 +32,7 @@ async function messageRoutes(app, { sendService, messages }) {
   app.post('/messages', {
     schema: {
       summary: 'Send a text and/or media message',
-      description: 'Sends are queued and paced (BRIDGE_MIN_INTERVAL_MS + jitter). 504 means the outcome is unknown; retry with the same Idempotency-Key to avoid a duplicate.',
+      description: 'Sends are queued and paced (BRIDGE_MIN_INTERVAL_MS + jitter). 504 means the outcome is unknown; retry with the same Idempotency-Key to avoid a duplicate (a replay carries Idempotency-Replay: true and may itself be the stored 504).',
       tags: ['messages'],
       security,
       headers: schemas.sendHeaders,
@@ -22,7 +44,9 @@ async function messageRoutes(app, { sendService, messages }) {
     },
   }, async (request, reply) => {
     const key = request.headers['idempotency-key'];
-    const result = await sendService.send(request.body, key === undefined ? null : key);
+    const result = await sendService.send(request.body, key === undefined ? null : key, { signal: clientGoneSignal(request, reply) });
+    // A replay carries the stored status and body: a 201, or the 504 of a
+    // send whose outcome is unknown (an error body, sent as is).
     if (result.replay) reply.header('Idempotency-Replay', 'true');
     return reply.code(result.statusCode).send(result.body);
   });
@@ -48,3 +72,4 @@ async function messageRoutes(app, { sendService, messages }) {
 }
 
 module.exports = messageRoutes;
+module.exports.clientGoneSignal = clientGoneSignal;

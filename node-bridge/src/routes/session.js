@@ -3,6 +3,7 @@
 const schemas = require('../schemas');
 const { BridgeError } = require('../errors');
 const { qrPng, qrDataUrl } = require('../qr');
+const { rejectJsonNull, acceptEmptyJson } = require('./no-body');
 
 /**
  * True when the client lists image/png (with a non-zero q) in Accept. A
@@ -70,17 +71,23 @@ async function sessionRoutes(app, { gateway }) {
     return { qr, dataUrl: await qrDataUrl(qr) };
   });
 
+  // Only bodyless routes live in this plugin, so an empty JSON body may
+  // count as no body here without affecting /v1/messages.
+  acceptEmptyJson(app);
+
   app.post('/session/logout', {
     schema: {
       summary: 'Log the WhatsApp session out',
-      description: 'Unlinks this device and starts a fresh session that will show a new QR code.',
+      description: 'Unlinks this device and starts a fresh session that will show a new QR code. Takes no body (or an empty JSON object).',
       tags: ['session'],
       security,
+      body: schemas.emptyBody,
       response: {
         200: { type: 'object', required: ['state'], properties: { state: schemas.sessionState } },
-        ...schemas.errors(401),
+        ...schemas.errors(400, 401),
       },
     },
+    preValidation: rejectJsonNull,
   }, async () => {
     const status = await gateway.logout();
     return { state: status.state };

@@ -39,6 +39,8 @@ _STATUS_CODES = {
 _BRIDGE_CODES = {
     "IDEMPOTENCY_KEY_MISMATCH": ErrorCode.INVALID_MESSAGE,
     "NOT_ON_WHATSAPP": ErrorCode.INVALID_RECIPIENT,
+    # WhatsApp Web took the message but gave no id: as ambiguous as a timeout.
+    "SEND_UNCONFIRMED": ErrorCode.TIMEOUT,
 }
 
 
