@@ -22,11 +22,16 @@ __all__ = [
     "check_iterable",
     "check_number",
     "check_text",
+    "parse_error_code",
 ]
 
 
-def check_error_code(name: str, value: Any) -> ErrorCode:
-    """``value`` must be an ``ErrorCode`` or the name of one."""
+def parse_error_code(value: Any) -> ErrorCode:
+    """An ``ErrorCode`` from itself or its name; ``ValueError`` says what was wrong.
+
+    The one place a code is read from outside data: constructors (through
+    ``check_error_code``), ``retry_on`` lists and the cattrs converter all use it.
+    """
     if isinstance(value, ErrorCode):
         return value
     if isinstance(value, str):
@@ -34,9 +39,15 @@ def check_error_code(name: str, value: Any) -> ErrorCode:
             return ErrorCode(value)
         except ValueError:
             pass
-    raise ValidationError(
-        f"{name}: {value!r} is not an error code; expected one of: {', '.join(ErrorCode)}"
-    )
+    raise ValueError(f"{value!r} is not an error code; expected one of: {', '.join(ErrorCode)}")
+
+
+def check_error_code(name: str, value: Any) -> ErrorCode:
+    """``value`` must be an ``ErrorCode`` or the name of one."""
+    try:
+        return parse_error_code(value)
+    except ValueError as exc:
+        raise ValidationError(f"{name}: {exc}") from None
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -332,8 +331,6 @@ class Orchestrator:
         policy or the provider's request, so we fall back instead.
         """
         delay = policy.delay_for(attempt_number, self._rng)
-        if not math.isfinite(delay) or delay > _LONGEST_SLEEP:
-            return None
         if error.code is ErrorCode.RATE_LIMITED:
             retry_after = error.details.get("retry_after")
             if (
@@ -341,12 +338,12 @@ class Orchestrator:
                 and not isinstance(retry_after, bool)
                 and retry_after > 0
             ):
-                if (policy.max_delay is not None and retry_after > policy.max_delay) or not (
-                    retry_after <= _LONGEST_SLEEP
-                ):
+                if policy.max_delay is not None and retry_after > policy.max_delay:
                     return None
                 delay = max(delay, float(retry_after))
-        return delay
+        # One bound for every source of wait: NaN, infinity and anything over a
+        # day (an uncapped back-off, an absurd Retry-After) mean fall back.
+        return delay if delay <= _LONGEST_SLEEP else None
 
     # -- health --------------------------------------------------------------------------
 

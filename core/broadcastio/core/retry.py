@@ -8,7 +8,13 @@ from typing import Literal
 
 import attrs
 
-from broadcastio.core.checks import check_bool, check_int, check_iterable, check_number
+from broadcastio.core.checks import (
+    check_bool,
+    check_error_code,
+    check_int,
+    check_iterable,
+    check_number,
+)
 from broadcastio.core.codes import ErrorCode
 from broadcastio.errors import ValidationError
 
@@ -22,15 +28,8 @@ _DEFAULT_RETRY_ON = frozenset({ErrorCode.PROVIDER_UNAVAILABLE})
 def _to_codes(value: Iterable[ErrorCode | str] | None) -> frozenset[ErrorCode] | None:
     if value is None:
         return None
-    codes = set()
-    for item in check_iterable("retry_on", value, "error codes"):
-        try:
-            codes.add(item if isinstance(item, ErrorCode) else ErrorCode(item))
-        except (ValueError, TypeError):
-            raise ValidationError(
-                f"retry_on: {item!r} is not an error code; expected one of: {', '.join(ErrorCode)}"
-            ) from None
-    return frozenset(codes)
+    items = check_iterable("retry_on", value, "error codes")
+    return frozenset(check_error_code("retry_on", item) for item in items)
 
 
 @attrs.frozen

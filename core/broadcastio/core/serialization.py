@@ -36,6 +36,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from broadcastio.core.checks import parse_error_code
 from broadcastio.core.codes import ErrorCode
 
 __all__ = [
@@ -100,29 +101,16 @@ def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Callable[[Any, type],
         # bool is an int subclass; a True where a number belongs is a mistake.
         if isinstance(value, bool) and kind is not bool:
             raise TypeError(f"expected {kind.__name__}, got bool")
-        if not isinstance(value, accepted) or isinstance(value, enum.Enum):
+        if not isinstance(value, accepted):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
         return kind(value)
 
     return structure_strictly
 
 
-def _structure_error_code(value: Any, _: type) -> ErrorCode:
-    if isinstance(value, ErrorCode):
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"expected an error code name, got {type(value).__name__}")
-    try:
-        return ErrorCode(value)
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not an error code; expected one of: {', '.join(ErrorCode)}"
-        ) from None
-
-
 # ErrorCode is a str subclass, so without its own hook the strict ``str`` hook
 # below would claim it and hand back a plain string.
-converter.register_structure_hook(ErrorCode, _structure_error_code)
+converter.register_structure_hook(ErrorCode, lambda value, _: parse_error_code(value))
 converter.register_unstructure_hook(ErrorCode, lambda value: value.value)
 converter.register_unstructure_hook(_dt.datetime, _unstructure_datetime)
 converter.register_structure_hook(_dt.datetime, _structure_datetime)
