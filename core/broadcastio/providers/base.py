@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
+
+from broadcastio.errors import BroadcastioError, ConfigurationError
 
 if TYPE_CHECKING:
     from broadcastio.core.health import ProviderHealth
@@ -11,7 +16,9 @@ if TYPE_CHECKING:
     from broadcastio.core.result import DeliveryResult
     from broadcastio.core.retry import RetryPolicy
 
-__all__ = ["MessageProvider"]
+__all__ = ["MessageProvider", "settings_from_arguments"]
+
+S = TypeVar("S")
 
 
 class MessageProvider(abc.ABC):
@@ -45,3 +52,32 @@ class MessageProvider(abc.ABC):
     @abc.abstractmethod
     def health(self) -> ProviderHealth:
         """Say whether this provider can take a message now, with details for a person."""
+
+
+def settings_from_arguments(
+    settings_type: type[S],
+    settings: S | None,
+    overrides: Mapping[str, Any],
+    *,
+    owner: str,
+    error: type[BroadcastioError] = ConfigurationError,
+) -> S:
+    """The settings a provider constructor was given, as one ``settings_type`` instance.
+
+    Lets ``Provider(settings)``, ``Provider(field=value)`` and
+    ``Provider(settings, field=value)`` (keywords win) all work, for any attrs
+    settings class, with one wording for the two mistakes: a settings argument of
+    the wrong type, and an unknown keyword (the known ones are listed).
+    """
+    if settings is not None and not isinstance(settings, settings_type):
+        raise error(
+            f"{owner} settings must be a {settings_type.__name__}, got "
+            f"{type(settings).__name__}; or pass them as keywords, e.g. {owner}(name=...)"
+        )
+    known = attrs.fields_dict(settings_type)  # type: ignore[arg-type]
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        raise error(f"unknown {owner} setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    if settings is None:
+        return settings_type(**overrides)
+    return attrs.evolve(settings, **overrides) if overrides else settings  # type: ignore[misc]

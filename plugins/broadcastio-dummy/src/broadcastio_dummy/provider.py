@@ -25,6 +25,7 @@ from broadcastio.core.checks import (
     check_number,
     check_text,
 )
+from broadcastio.providers.base import settings_from_arguments
 
 __all__ = ["DummyProvider", "DummySettings"]
 
@@ -65,19 +66,9 @@ class DummyProvider(MessageProvider):
     settings_type = DummySettings
 
     def __init__(self, settings: DummySettings | None = None, /, **overrides: Any) -> None:
-        if settings is not None and not isinstance(settings, DummySettings):
-            raise ValidationError(
-                f"DummyProvider settings must be a DummySettings, got {type(settings).__name__}; "
-                "pass settings as keywords instead, e.g. DummyProvider(fail_first=1)"
-            )
-        unknown = sorted(set(overrides) - set(attrs.fields_dict(DummySettings)))
-        if unknown:
-            raise ValidationError(
-                f"unknown DummyProvider setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(attrs.fields_dict(DummySettings))}"
-            )
-        base = settings if settings is not None else DummySettings()
-        self.settings = attrs.evolve(base, **overrides) if overrides else base
+        self.settings = settings_from_arguments(
+            DummySettings, settings, overrides, owner="DummyProvider", error=ValidationError
+        )
         # An explicit name lets one chain hold several dummies; otherwise the
         # class's own name stands (so subclasses keep theirs).
         if self.settings.name is not None:

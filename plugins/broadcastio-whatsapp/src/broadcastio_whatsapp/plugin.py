@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from broadcastio import hookimpl
 from broadcastio.plugins.hookspecs import ProviderRegistrar
-
 from broadcastio_whatsapp.provider import WhatsAppProvider
 
 

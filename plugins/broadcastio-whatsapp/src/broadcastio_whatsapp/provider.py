@@ -7,19 +7,18 @@ import hashlib
 import os
 from typing import Any
 
-import attrs
 import requests
 from requests.adapters import HTTPAdapter
 
 from broadcastio import (
     AttachmentError,
-    ConfigurationError,
     DeliveryResult,
     ErrorCode,
     Message,
     MessageProvider,
     ProviderHealth,
 )
+from broadcastio.providers.base import settings_from_arguments
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
 from broadcastio_whatsapp.settings import DEFAULT_BASE_URL, WhatsAppSettings, check_base_url
 
@@ -65,22 +64,9 @@ class WhatsAppProvider(MessageProvider):
     settings_type = WhatsAppSettings
 
     def __init__(self, settings: WhatsAppSettings | None = None, /, **overrides: Any) -> None:
-        if settings is None:
-            known = attrs.fields_dict(WhatsAppSettings)
-            unknown = sorted(set(overrides) - set(known))
-            if unknown:
-                raise ConfigurationError(
-                    f"unknown WhatsAppProvider setting(s) {', '.join(unknown)}; "
-                    f"known: {', '.join(known)}"
-                )
-            settings = WhatsAppSettings(**overrides)
-        elif not isinstance(settings, WhatsAppSettings):
-            raise ConfigurationError(
-                f"WhatsAppProvider settings must be a WhatsAppSettings, got "
-                f"{type(settings).__name__}; or pass them as keywords"
-            )
-        elif overrides:
-            raise ConfigurationError("pass either a WhatsAppSettings or keyword settings, not both")
+        settings = settings_from_arguments(
+            WhatsAppSettings, settings, overrides, owner="WhatsAppProvider"
+        )
         self.settings = settings
         self.retry_policy = settings.retry_policy
         base_url = settings.base_url
