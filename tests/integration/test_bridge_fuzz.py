@@ -3,7 +3,7 @@
 schemathesis generates requests (valid and invalid bodies, headers, paths) for
 every public route from the bridge's own ``/openapi.json``: the same schemas that
 validate requests. Each answer must not be a 500 and, for every error, must have
-the documented error shape. Derandomized, so CI runs the same cases every time.
+the documented error shape. Seeded, so CI runs the same cases every time.
 The fake driver's control routes are left out: they are test scaffolding, and
 fuzzing them would move the fake session into states that make 503 the right
 answer.
@@ -15,7 +15,8 @@ import pytest
 import requests
 import schemathesis
 from schemathesis import GenerationMode
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 
 from .conftest import API_KEY
 
@@ -37,17 +38,17 @@ def _check(response: requests.Response) -> None:
         assert isinstance(body["error"]["message"], str) and body["error"]["message"]
 
 
-def _fuzzer(operation, with_key: bool, seen: set[int]):
-    """A hypothesis test for one operation, recording the statuses it provokes."""
+def _fuzzer(operation, mode: GenerationMode, with_key: bool, seen: set[int]):
+    """A hypothesis test for one operation and mode, recording the statuses it provokes.
 
-    # Valid-shaped and deliberately invalid requests (schemathesis' negative mode).
-    @given(
-        case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
-        | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
-    )
+    An explicit seed, not ``derandomize``: the latter derives its seed from the
+    test's digest, which here includes run-time objects, so it was not stable.
+    """
+
+    @seed(20261122)
+    @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=60,
-        derandomize=True,
+        max_examples=40,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -72,12 +73,19 @@ def test_no_request_gets_a_server_error(bridge) -> None:
         with_key = operation.path.startswith("/v1")
         seen = statuses.setdefault(f"{operation.method.upper()} {operation.path}", set())
 
-        fuzz = _fuzzer(operation, with_key, seen)
-        bridge.reset()  # a fuzzed logout moves the fake to QR; start every operation READY
-        try:
-            fuzz()
-        except AssertionError as error:
-            raise AssertionError(f"{operation.method.upper()} {operation.path}: {error}") from error
+        # Valid-shaped requests, then deliberately invalid ones (negative mode).
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            fuzz = _fuzzer(operation, mode, with_key, seen)
+            bridge.reset()  # a fuzzed logout moves the fake to QR; start every run READY
+            try:
+                fuzz()
+            except Unsatisfiable:
+                # Negative mode finds nothing to make invalid in an operation that
+                # takes no input (GET /health); positive mode still covered it.
+                assert mode is GenerationMode.NEGATIVE, operation.path
+            except AssertionError as error:
+                where = f"{operation.method.upper()} {operation.path} ({mode.value})"
+                raise AssertionError(f"{where}: {error}") from error
     # The run must have reached the bridge's logic, not just bounced off one check.
     assert {201, 400} <= statuses["POST /v1/messages"], statuses
     assert 404 in statuses["GET /v1/messages/{id}"], statuses
