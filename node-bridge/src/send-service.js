@@ -90,15 +90,9 @@ class SendService {
       if (record) this._idempotency.fail(record);
       throw notReady(state);
     }
-    if (this._queue.isFull(mediaBytes)) {
-      if (record) this._idempotency.fail(record);
-      throw this._queueFull();
-    }
-    if (signal && signal.aborted) {
-      if (record) this._idempotency.fail(record);
-      throw clientGone();
-    }
 
+    // Capacity (count and media bytes) and a client that is already gone are
+    // the queue's business: enqueue() refuses the first and drops the second.
     return new Promise((resolve, reject) => {
       let answered = false;
       let timer = null;
@@ -111,13 +105,8 @@ class SendService {
 
       let started = false;
       const job = () => {
+        // The queue never starts a job whose signal aborted while it waited.
         started = true;
-        if (signal && signal.aborted) {
-          if (record) this._idempotency.fail(record);
-          const gone = clientGone();
-          answer(reject, gone);
-          return Promise.reject(gone);
-        }
         timer = this._timers.setTimeout(() => {
           answer(reject, new BridgeError(504, 'SEND_TIMEOUT', `Send did not finish within ${this._sendTimeoutMs} ms; it may still be delivered`));
         }, this._sendTimeoutMs);
