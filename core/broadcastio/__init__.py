@@ -15,6 +15,7 @@ from broadcastio.core.delivery_error import DeliveryError
 from broadcastio.core.health import ProviderHealth
 from broadcastio.core.message import Attachment, Message, MessageMetadata
 from broadcastio.core.orchestrator import Orchestrator
+from broadcastio.core.rate_limit import RateLimit
 from broadcastio.core.result import DeliveryResult
 from broadcastio.core.retry import RetryPolicy
 from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
@@ -50,6 +51,7 @@ __all__ = [
     "Orchestrator",
     "PluginManager",
     "ProviderHealth",
+    "RateLimit",
     "RetryPolicy",
     "ValidationError",
     "__version__",

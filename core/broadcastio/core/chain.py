@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from broadcastio.core.codes import ErrorCode
+from broadcastio.core.rate_limit import RateLimit
 from broadcastio.core.retry import RetryPolicy
 from broadcastio.errors import ConfigurationError, OrchestrationError
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
-__all__ = ["check_chain", "check_orchestrator_arguments"]
+__all__ = ["check_chain", "check_orchestrator_arguments", "check_per_provider"]
 
 
 def check_chain(
@@ -110,3 +111,47 @@ def check_orchestrator_arguments(
         raise ConfigurationError("clock must have now(), monotonic() and sleep(seconds)")
     if rng is not None and not callable(getattr(rng, "uniform", None)):
         raise ConfigurationError("rng must be a random.Random (it needs uniform(a, b))")
+
+
+def check_per_provider(
+    chain: tuple[MessageProvider, ...],
+    retry_policies: Any,
+    rate_limits: Any,
+) -> tuple[dict[str, RetryPolicy], dict[str, RateLimit]]:
+    """Check ``retry_policies`` and ``rate_limits``: maps from a provider in the chain.
+
+    A name that is not in the chain is an error rather than ignored: a limit
+    meant for ``whatsapp`` but spelled ``whatsap`` would otherwise leave the
+    account unpaced without a word.
+    """
+    names = [provider.name for provider in chain]
+    policies = _check_mapping("retry_policies", retry_policies, names)
+    limits = _check_mapping("rate_limits", rate_limits, names)
+    for name, policy in policies.items():
+        if not isinstance(policy, RetryPolicy):
+            raise ConfigurationError(
+                f"retry_policies[{name!r}] must be a RetryPolicy, got {type(policy).__name__}"
+            )
+    parsed = {}
+    for name, limit in limits.items():
+        try:
+            parsed[name] = RateLimit.coerce(limit)
+        except ValueError as exc:
+            raise ConfigurationError(f"rate_limits[{name!r}]: {exc}") from None
+    return dict(policies), parsed
+
+
+def _check_mapping(label: str, value: Any, names: list[str]) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{label} must map provider names to values, got {type(value).__name__}"
+        )
+    unknown = sorted(str(name) for name in value if name not in names)
+    if unknown:
+        raise ConfigurationError(
+            f"{label} names provider(s) not in the chain: {', '.join(map(repr, unknown))}; "
+            f"the chain is: {', '.join(names)}"
+        )
+    return value

@@ -8,7 +8,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from broadcastio.core.chain import check_chain, check_orchestrator_arguments
+from broadcastio.core.chain import check_chain, check_orchestrator_arguments, check_per_provider
 from broadcastio.core.clock import Clock, SystemClock
 from broadcastio.core.codes import ErrorCode
 from broadcastio.core.delivery_error import DeliveryError
@@ -16,6 +16,7 @@ from broadcastio.core.health import HealthCache, ProviderHealth
 from broadcastio.core.ids import new_trace_id
 from broadcastio.core.message import Message
 from broadcastio.core.observers import ObserverSnapshot, Observers, notify
+from broadcastio.core.rate_limit import ProviderGate, RateLimit
 from broadcastio.core.result import DeliveryResult
 from broadcastio.core.retry import RetryPolicy
 from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
@@ -60,6 +61,13 @@ class Orchestrator:
     mean misuse: an invalid message (``ValidationError``), a missing attachment file
     (``AttachmentError``), or a provider raising a ``BroadcastioError``.
 
+    ``retry_policies`` maps a provider name to the ``RetryPolicy`` it uses,
+    overriding the provider's own and the default. ``rate_limits`` maps a provider
+    name to a ``RateLimit`` (or its text, ``"20/minute"``): every send through that
+    provider, from any thread, waits for its slot. A ``RATE_LIMITED`` failure with
+    a ``retry_after`` pauses that provider for every thread; a send that finds it
+    paused for longer than its policy's ``max_delay`` falls back without calling it.
+
     ``on_attempt(attempt, message)``, ``on_success(result, message)`` and
     ``on_failure(result, message)`` are observers, as are the plugin hooks: what
     they raise is logged and ignored. ``clock`` and ``rng`` exist so tests can run
@@ -75,6 +83,8 @@ class Orchestrator:
         retry_policy: RetryPolicy | None = None,
         health_ttl: float | None = 30,
         require_healthy: bool = False,
+        retry_policies: Mapping[str, RetryPolicy] | None = None,
+        rate_limits: Mapping[str, RateLimit | str] | None = None,
         on_attempt: Callable[..., Any] | None = None,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
@@ -96,14 +106,23 @@ class Orchestrator:
             clock=clock,
             rng=rng,
         )
+        policy_overrides, limits = check_per_provider(chain, retry_policies, rate_limits)
 
         self.providers: tuple[MessageProvider, ...] = chain
         self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
-        # Each provider's effective policy, fixed when the chain is built (a
-        # provider's own retry_policy, read once, overrides the default).
+        # Each provider's effective policy, fixed when the chain is built: an
+        # explicit retry_policies entry, else the provider's own retry_policy
+        # (read once), else the default.
         self._policies = {
-            provider.name: own if own is not None else self.retry_policy
+            provider.name: policy_overrides.get(
+                provider.name, own if own is not None else self.retry_policy
+            )
             for provider, own in zip(chain, policies, strict=True)
+        }
+        self.rate_limits: dict[str, RateLimit] = limits
+        # Gates of paced providers; a provider that asks to slow down gets one too.
+        self._gates: dict[str, ProviderGate] = {
+            name: ProviderGate(limit) for name, limit in limits.items()
         }
         self.require_healthy = require_healthy
         self.plugin_manager = plugin_manager if plugin_manager is not None else PluginManager()
@@ -145,6 +164,29 @@ class Orchestrator:
             order, settings, plugin_manager, os.environ if environ is None else environ
         )
         return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **orchestrator_kwargs: Any,
+    ) -> Orchestrator:
+        """Build an orchestrator from a TOML configuration file and the installed plugins.
+
+        ``path`` unset looks the file up like the command line does:
+        ``$BROADCASTIO_CONFIG``, ``./broadcastio.toml``, then the user config
+        directory; no file at all means every installed provider with its
+        defaults. ``environ`` replaces ``os.environ`` for ``${VAR}`` interpolation,
+        the lookup and the plugin filters. Keyword arguments (``order``,
+        ``on_attempt``, ``clock``...) override or extend what the file says.
+        Every problem is a ``ConfigurationError`` naming the file and the key.
+        """
+        from broadcastio.config import build_orchestrator, load_config
+
+        config = load_config(path, environ=environ)
+        return build_orchestrator(config, environ=environ, **orchestrator_kwargs)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -250,12 +292,15 @@ class Orchestrator:
         observe = run.record or bool(observers.on_attempt)
         clock = self._clock
         attempt_number = 0
+        gates = self._gates
         while True:
             attempt_number += 1
+            gate = gates.get(name)
+            held_back = None if gate is None else self._wait_for_slot(gate, name, policy)
             if observe:
                 started_at = clock.now()
                 started = clock.monotonic()
-            result = self._attempt(provider, name, message)
+            result = self._attempt(provider, name, message) if held_back is None else held_back
             if observe:
                 finished = clock.monotonic()
                 attempt = DeliveryAttempt(
@@ -277,6 +322,12 @@ class Orchestrator:
             error = result.error
             assert error is not None
             run.last_error = error
+            if error.code is ErrorCode.RATE_LIMITED:
+                retry_after = _retry_after(error)
+                if retry_after is not None:
+                    gates.setdefault(name, ProviderGate()).pause(
+                        min(retry_after, _LONGEST_SLEEP), clock.monotonic()
+                    )
             if attempt_number >= policy.max_attempts or not policy.should_retry(error.code):
                 return None
             delay = self._delay_before_retry(policy, attempt_number, error)
@@ -332,18 +383,41 @@ class Orchestrator:
         """
         delay = policy.delay_for(attempt_number, self._rng)
         if error.code is ErrorCode.RATE_LIMITED:
-            retry_after = error.details.get("retry_after")
-            if (
-                isinstance(retry_after, (int, float))
-                and not isinstance(retry_after, bool)
-                and retry_after > 0
-            ):
+            retry_after = _retry_after(error)
+            if retry_after is not None:
                 if policy.max_delay is not None and retry_after > policy.max_delay:
                     return None
-                delay = max(delay, float(retry_after))
+                delay = max(delay, retry_after)
         # One bound for every source of wait: NaN, infinity and anything over a
         # day (an uncapped back-off, an absurd Retry-After) mean fall back.
         return delay if delay <= _LONGEST_SLEEP else None
+
+    def _wait_for_slot(
+        self, gate: ProviderGate, name: str, policy: RetryPolicy
+    ) -> DeliveryResult | None:
+        """Wait for this provider's next slot; a failed result if it is paused too long.
+
+        The failure is what the provider itself would say (``RATE_LIMITED`` with the
+        remaining pause as ``retry_after``), so the usual retry rules decide what
+        happens next, without spending a request the provider already refused.
+        """
+        clock = self._clock
+        now = clock.monotonic()
+        longest = policy.max_delay if policy.max_delay is not None else _LONGEST_SLEEP
+        wait = gate.reserve(now, max_pause=longest)
+        if wait is None:
+            remaining = gate.paused_for(now)
+            return DeliveryResult.failed(
+                name,
+                ErrorCode.RATE_LIMITED,
+                f"provider {name!r} is paused for another {remaining:.3g}s "
+                "after it asked to slow down",
+                retry_after=remaining,
+                paused=True,
+            )
+        if wait > 0:
+            clock.sleep(wait)
+        return None
 
     # -- health --------------------------------------------------------------------------
 
@@ -359,6 +433,14 @@ class Orchestrator:
     def __repr__(self) -> str:
         names = ", ".join(provider.name for provider in self.providers)
         return f"Orchestrator([{names}], require_healthy={self.require_healthy})"
+
+
+def _retry_after(error: DeliveryError) -> float | None:
+    """The positive number of seconds a ``RATE_LIMITED`` error asks us to wait, if any."""
+    value = error.details.get("retry_after")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _health_reason(health: ProviderHealth) -> str:

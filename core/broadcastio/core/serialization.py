@@ -24,9 +24,10 @@ import binascii
 import datetime as _dt
 import enum
 import math
+import types
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 import cattrs
 from cattrs.errors import (
@@ -180,8 +181,27 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def _is_literal(kind: Any) -> bool:
+    return get_origin(kind) is Literal
+
+
+def _is_union(kind: Any) -> bool:
+    return get_origin(kind) in (Union, types.UnionType)
+
+
+def _structure_literal(value: Any, kind: Any) -> Any:
+    choices = get_args(kind)
+    if value in choices and type(value) in {type(choice) for choice in choices}:
+        return value
+    raise ValueError(f"expected one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
 converter.register_structure_hook_func(_is_collection, _structure_collection)
+converter.register_structure_hook_func(_is_literal, _structure_literal)
 converter.register_unstructure_hook_func(_is_free_form_dict, _json_safe)
+# A field declared ``X | None`` is unstructured by what it holds at run time, so an
+# optional frozenset or tuple gets the same JSON-safe treatment as a plain one.
+converter.register_unstructure_hook_func(_is_union, lambda value: converter.unstructure(value))
 converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(v) for v in value])
 converter.register_unstructure_hook(
     frozenset, lambda value: sorted(converter.unstructure(v) for v in value)
