@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from broadcastio.core.serialization import converter, describe_structure_error
@@ -41,10 +42,14 @@ def structure_settings(
         return converter.structure(dict(settings or {}), settings_type)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
         problems = describe_structure_error(exc)
+        known = [field.name for field in attrs.fields(settings_type)] if attrs.has(
+            settings_type
+        ) else []
         raise ConfigurationError(
             f"invalid settings for provider {name!r}: "
-            + "; ".join(f"setting {problem}" for problem in problems),
-            details={"provider": name, "problems": problems},
+            + "; ".join(f"setting {problem}" for problem in problems)
+            + (f" (known settings: {', '.join(known)})" if known else ""),
+            details={"provider": name, "problems": problems, "known": known},
         ) from exc
 
 
@@ -63,12 +68,29 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
     except ConfigurationError:
         raise
     except BroadcastioError as exc:
+        details = {"provider": name, **exc.details}
+        setting = _setting_named_by(exc.message, provider_class.settings_type)
+        if setting is not None:
+            details["setting"] = setting
         raise ConfigurationError(
-            f"provider {name!r} rejected its settings: {exc.message}",
-            details={"provider": name, **exc.details},
+            f"provider {name!r} rejected its settings: {exc.message}", details=details
         ) from exc
     except Exception as exc:
         raise ConfigurationError(
             f"provider {name!r} could not be created: {type(exc).__name__}: {exc}",
             details={"provider": name},
         ) from exc
+
+
+def _setting_named_by(message: str, settings_type: type[Any] | None) -> str | None:
+    """The settings field a constructor's error message starts with, if any.
+
+    Settings classes word their checks as "<field> must be ...", so the field can
+    be recovered and a configuration error can point at the exact key.
+    """
+    if settings_type is None or not attrs.has(settings_type):
+        return None
+    for field in attrs.fields(settings_type):
+        if message.startswith((f"{field.name} ", f"{field.name}:")):
+            return str(field.name)
+    return None

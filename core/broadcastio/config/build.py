@@ -1,0 +1,137 @@
+"""From a ``BroadcastioConfig`` to a working ``Orchestrator``, through the installed plugins.
+
+Provider settings are checked here, against the plugin's own settings type,
+because only an installed plugin knows them. Errors from plugin assembly are
+re-worded to name the configuration key (``providers.whatsapp.timeout``) and the
+file, so a CLI user sees where to look instead of which function failed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from broadcastio.config.model import BroadcastioConfig, redact
+from broadcastio.core.serialization import converter
+from broadcastio.errors import ConfigurationError
+from broadcastio.plugins.assembly import assemble_providers
+from broadcastio.plugins.manager import PluginManager
+from broadcastio.plugins.registry import collect_providers
+from broadcastio.plugins.settings import structure_settings
+
+if TYPE_CHECKING:
+    from broadcastio.core.orchestrator import Orchestrator
+
+__all__ = ["build_orchestrator", "resolved_providers"]
+
+# How describe_structure_error words a table with keys its class does not have.
+_UNKNOWN_FIELDS = "unknown field(s) "
+
+
+def build_orchestrator(
+    config: BroadcastioConfig,
+    *,
+    order: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **orchestrator_kwargs: Any,
+) -> Orchestrator:
+    """An orchestrator for ``config``; ``order`` and keyword arguments override the file.
+
+    ``retry`` and ``rate_limit`` of providers that are configured but not in the
+    chain are checked and then left out, so a file can keep settings for a
+    provider that is switched off.
+    """
+    from broadcastio.core.orchestrator import Orchestrator
+
+    environ = os.environ if environ is None else environ
+    plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
+    chosen = order if order is not None else config.orchestrator.order
+    settings = {name: provider.settings for name, provider in config.providers.items()}
+    try:
+        providers = assemble_providers(chosen, settings, plugin_manager, environ)
+    except ConfigurationError as exc:
+        raise _locate(exc, config, from_order=order is None) from None
+    names = {provider.name for provider in providers}
+    arguments: dict[str, Any] = {
+        "health_ttl": config.orchestrator.health_ttl,
+        "require_healthy": config.orchestrator.require_healthy,
+        "retry_policy": config.orchestrator.retry,
+        "retry_policies": {k: v for k, v in config.retry_policies.items() if k in names},
+        "rate_limits": {k: v for k, v in config.rate_limits.items() if k in names},
+    }
+    arguments.update(orchestrator_kwargs)
+    return Orchestrator(providers, plugin_manager=plugin_manager, **arguments)
+
+
+def resolved_providers(
+    config: BroadcastioConfig,
+    *,
+    environ: Mapping[str, str] | None = None,
+    plugin_manager: PluginManager | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every installed provider's effective settings (file values over defaults), redacted."""
+    plugin_manager = plugin_manager or PluginManager()
+    plugin_manager.load_entry_points(os.environ if environ is None else environ)
+    resolved = {}
+    for name, registration in sorted(collect_providers(plugin_manager).items()):
+        configured = config.providers.get(name)
+        try:
+            settings = structure_settings(
+                registration, configured.settings if configured else None
+            )
+        except ConfigurationError as exc:
+            raise _locate(exc, config, from_order=True) from None
+        table: dict[str, Any] = {} if settings is None else dict(converter.unstructure(settings))
+        if configured is not None and configured.retry is not None:
+            table["retry"] = converter.unstructure(configured.retry)
+        if configured is not None and configured.rate_limit is not None:
+            table["rate_limit"] = str(configured.rate_limit)
+        resolved[name] = redact(table)
+    return resolved
+
+
+def _locate(
+    error: ConfigurationError, config: BroadcastioConfig, *, from_order: bool
+) -> ConfigurationError:
+    """Re-word an assembly error with the configuration key (and file) it comes from."""
+    details = error.details
+    provider = details.get("provider")
+    if "problems" in details and provider:
+        # "timeout: expected a list, got str" -> "providers.whatsapp.timeout: ..."
+        lines = []
+        known = ", ".join(details.get("known", []))
+        for problem in details["problems"]:
+            field, _, text = str(problem).partition(": ")
+            if text.startswith(_UNKNOWN_FIELDS):
+                for unknown in text[len(_UNKNOWN_FIELDS) :].split(", "):
+                    lines.append(
+                        f"providers.{provider}.{unknown}: unknown setting for {provider!r}"
+                        + (f"; expected one of: {known}, retry, rate_limit" if known else "")
+                    )
+                continue
+            if field == "<root>":
+                # A settings class's own check: "health_timeout must be > 0".
+                named = [name for name in details.get("known", []) if text.startswith(name + " ")]
+                field = named[0] if named else ""
+            key = f"providers.{provider}.{field}" if field else f"providers.{provider}"
+            lines.append(f"{key}: {text}")
+        message = "; ".join(lines)
+    elif "unknown" in details:
+        available = ", ".join(details.get("available", [])) or "none"
+        message = "; ".join(
+            f"providers.{name}: no installed plugin provides {name!r} (available: {available})"
+            for name in details["unknown"]
+        )
+    elif provider and "available" in details:
+        where = "orchestrator.order" if from_order else "--provider"
+        message = f"{where}: {error.message}"
+    elif provider and "setting" in details:
+        message = f"providers.{provider}.{details['setting']}: {error.message}"
+    elif provider:
+        message = f"providers.{provider}: {error.message}"
+    else:
+        message = error.message
+    if config.source.path is not None:
+        message = f"{config.source.path}: {message}"
+    return ConfigurationError(message, code=error.code, details=dict(details))

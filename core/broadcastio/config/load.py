@@ -1,0 +1,169 @@
+"""Reading a TOML file into a ``BroadcastioConfig``, with errors that name file and key.
+
+Every problem is a ``ConfigurationError`` whose message starts with the file and
+the dotted key path (``broadcastio.toml: providers.whatsapp.retry.backoff:``) and
+then says what was expected, so a user can fix it without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from broadcastio.config.interpolation import interpolate
+from broadcastio.config.locate import ConfigLocation, find_config
+from broadcastio.config.model import BroadcastioConfig, OrchestratorConfig, ProviderConfig
+from broadcastio.core.rate_limit import RateLimit
+from broadcastio.core.retry import RetryPolicy
+from broadcastio.core.serialization import converter, describe_structure_error
+from broadcastio.errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+__all__ = ["load_config", "parse_config"]
+
+_TOP_LEVEL = ("orchestrator", "providers")
+# Keys of a provider table that configure the orchestrator, not the provider.
+_ORCHESTRATION_KEYS = ("retry", "rate_limit")
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> BroadcastioConfig:
+    """Find (see ``find_config``), read and check the configuration.
+
+    No file anywhere is not an error: the result holds the defaults, and every
+    installed provider is used.
+    """
+    environ = os.environ if environ is None else environ
+    location = find_config(path, environ=environ, cwd=cwd)
+    if location.path is None:
+        return BroadcastioConfig(source=location)
+    try:
+        with open(location.path, "rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{location.path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{location.path}: cannot be read: {exc}") from None
+    return parse_config(data, source=location, environ=environ)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    source: ConfigLocation | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> BroadcastioConfig:
+    """Check an already-parsed configuration (a TOML document as a dict)."""
+    source = source if source is not None else ConfigLocation(None, "dict")
+    label = str(source.path) if source.path is not None else "configuration"
+    try:
+        return _parse(data, source, os.environ if environ is None else environ)
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            f"{label}: {exc.message}", code=exc.code, details={"file": label, **exc.details}
+        ) from None
+
+
+def _parse(
+    data: Mapping[str, Any], source: ConfigLocation, environ: Mapping[str, str]
+) -> BroadcastioConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigurationError(f"expected a table at the top level, got {type(data).__name__}")
+    _reject_unknown(data, _TOP_LEVEL, "")
+    data = interpolate(dict(data), environ)
+    orchestrator_table = _table(data.get("orchestrator", {}), "orchestrator")
+    _reject_unknown(orchestrator_table, _field_names(OrchestratorConfig), "orchestrator")
+    if isinstance(orchestrator_table.get("retry"), dict):
+        _reject_unknown(
+            orchestrator_table["retry"], _field_names(RetryPolicy), "orchestrator.retry"
+        )
+    orchestrator = _structure(orchestrator_table, OrchestratorConfig, "orchestrator")
+    providers_table = _table(data.get("providers", {}), "providers")
+    providers = {
+        name: _provider(_table(table, f"providers.{name}"), f"providers.{name}")
+        for name, table in providers_table.items()
+    }
+    return BroadcastioConfig(source=source, orchestrator=orchestrator, providers=providers)
+
+
+def _provider(table: dict[str, Any], key: str) -> ProviderConfig:
+    settings = {name: value for name, value in table.items() if name not in _ORCHESTRATION_KEYS}
+    retry = None
+    if "retry" in table:
+        retry_table = _table(table["retry"], f"{key}.retry")
+        retry = _structure(retry_table, RetryPolicy, f"{key}.retry")
+    rate_limit = None
+    if "rate_limit" in table:
+        rate_limit = _rate_limit(table["rate_limit"], f"{key}.rate_limit")
+    return ProviderConfig(settings=settings, retry=retry, rate_limit=rate_limit)
+
+
+def _rate_limit(value: Any, key: str) -> RateLimit:
+    """``"20/minute"``, or a table ``{ rate = "20/minute", burst = 5 }``."""
+    try:
+        if isinstance(value, dict):
+            _reject_unknown(value, ("rate", "burst"), key)
+            if "rate" not in value:
+                raise ValueError("a rate_limit table needs rate = 'COUNT/UNIT'")
+            return RateLimit.parse(value["rate"], burst=value.get("burst", 1))
+        return RateLimit.parse(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"{key}: {exc}", details={"key": key}) from None
+
+
+def _table(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigurationError(
+            f"{key}: expected a table, got {_kind(value)}", details={"key": key}
+        )
+    return value
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(cls))
+
+
+def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], key: str) -> None:
+    for name in table:
+        if name not in known:
+            path = f"{key}.{name}" if key else str(name)
+            raise ConfigurationError(
+                f"{path}: unknown key; expected one of: {', '.join(known)}",
+                details={"key": path},
+            )
+
+
+def _structure(table: dict[str, Any], cls: type[Any], key: str) -> Any:
+    if cls is RetryPolicy:
+        _reject_unknown(table, _field_names(RetryPolicy), key)
+    try:
+        return converter.structure(table, cls)
+    except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
+        problem = describe_structure_error(exc)[0]
+        field, _, text = problem.partition(": ")
+        if field == "<root>":
+            # A check of the class itself words it "<field> must be ...".
+            named = [name for name in _field_names(cls) if text.startswith(name + " ")]
+            field = named[0] if named else ""
+        path = f"{key}.{field}" if field else key
+        raise ConfigurationError(f"{path}: {text}", details={"key": path}) from None
+
+
+def _kind(value: Any) -> str:
+    return {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(
+        type(value), type(value).__name__
+    )

@@ -1,0 +1,120 @@
+"""The typed shape of a configuration file, independent of where it came from.
+
+``[orchestrator]`` holds what the ``Orchestrator`` constructor takes; each
+``[providers.NAME]`` table holds that provider's own settings plus two keys the
+orchestrator consumes on its behalf: ``retry`` (a table, the provider's
+``RetryPolicy``) and ``rate_limit`` (``"20/minute"``). Provider settings stay a
+plain dict here because only the installed plugin knows their type; they are
+checked against it when an orchestrator is built.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+
+from broadcastio.config.locate import ConfigLocation
+from broadcastio.core.checks import check_number
+from broadcastio.core.rate_limit import RateLimit
+from broadcastio.core.retry import RetryPolicy
+from broadcastio.core.serialization import converter
+
+__all__ = [
+    "BroadcastioConfig",
+    "OrchestratorConfig",
+    "ProviderConfig",
+    "REDACTED",
+    "redact",
+]
+
+REDACTED = "***"
+# Keys whose values are secrets wherever they appear: shown as REDACTED.
+_SECRET_KEY = re.compile(r"key|token|secret|password|passwd|credential", re.IGNORECASE)
+
+
+def _check_ttl(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if check_number(attribute.name, value) < 0:
+        raise ValueError(f"expected a number of seconds >= 0, got {value}")
+
+
+@attrs.frozen
+class OrchestratorConfig:
+    """The ``[orchestrator]`` table: chain order, health caching and the default retry policy.
+
+    ``order`` unset means every installed provider, highest priority first.
+    """
+
+    order: tuple[str, ...] | None = None
+    health_ttl: float = attrs.field(default=30.0, validator=_check_ttl)
+    require_healthy: bool = False
+    retry: RetryPolicy | None = None
+
+
+@attrs.frozen(unsafe_hash=False)
+class ProviderConfig:
+    """One ``[providers.NAME]`` table, split into the provider's settings and ours."""
+
+    settings: dict[str, Any] = attrs.field(factory=dict)
+    retry: RetryPolicy | None = None
+    rate_limit: RateLimit | None = None
+
+
+@attrs.frozen(unsafe_hash=False)
+class BroadcastioConfig:
+    """A whole configuration: where it came from, the orchestrator and the providers.
+
+    Build one with ``load_config`` (or ``parse_config`` for a dict), then an
+    orchestrator with ``Orchestrator.from_config`` or ``build_orchestrator``.
+    """
+
+    source: ConfigLocation = ConfigLocation(None, "defaults")
+    orchestrator: OrchestratorConfig = OrchestratorConfig()
+    providers: dict[str, ProviderConfig] = attrs.field(factory=dict)
+
+    @property
+    def retry_policies(self) -> dict[str, RetryPolicy]:
+        """The per-provider retry policies the file sets."""
+        return {name: p.retry for name, p in self.providers.items() if p.retry is not None}
+
+    @property
+    def rate_limits(self) -> dict[str, RateLimit]:
+        """The per-provider rate limits the file sets."""
+        return {
+            name: p.rate_limit for name, p in self.providers.items() if p.rate_limit is not None
+        }
+
+    def to_dict(self, *, redact_secrets: bool = True) -> dict[str, Any]:
+        """The configuration as plain data (what ``broadcastio config --json`` prints)."""
+        providers = {}
+        for name, provider in sorted(self.providers.items()):
+            table: dict[str, Any] = dict(converter.unstructure(provider.settings))
+            if provider.retry is not None:
+                table["retry"] = converter.unstructure(provider.retry)
+            if provider.rate_limit is not None:
+                table["rate_limit"] = str(provider.rate_limit)
+            providers[name] = table
+        data = {
+            "source": {
+                "path": None if self.source.path is None else str(self.source.path),
+                "origin": self.source.origin,
+            },
+            "orchestrator": converter.unstructure(self.orchestrator),
+            "providers": providers,
+        }
+        return redact(data) if redact_secrets else data
+
+
+def redact(value: Any) -> Any:
+    """``value`` with every secret-looking key's value replaced by ``REDACTED``."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if isinstance(key, str) and _SECRET_KEY.search(key) and item not in (None, "")
+            else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
