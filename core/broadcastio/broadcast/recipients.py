@@ -1,0 +1,247 @@
+"""Recipient lists (CSV or JSON Lines) and the message template filled from each row.
+
+A broadcast reads its recipients twice: once to check every row before anything
+is sent (a typo in row 9,000 must not be found after 8,999 messages went out),
+and once to send. Both passes stream the file, so memory does not grow with its
+size; standard input is first copied to a temporary file so it can be read twice.
+
+Templates use ``str.format`` fields restricted to plain names (``Hello {name}``;
+``{{`` and ``}}`` for literal braces). Attribute and index lookups
+(``{name.__class__}``) are refused: a template comes from a user, and a
+recipient file from anyone.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import string
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import attrs
+
+from broadcastio.errors import ValidationError
+
+__all__ = ["RecipientFile", "RecipientRow", "Template", "open_recipient_file"]
+
+RECIPIENT_COLUMN = "recipient"
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+
+
+@attrs.frozen
+class RecipientRow:
+    """One recipient and the template variables that came with it.
+
+    ``line`` is where the row starts in the file (1-based), for error messages.
+    """
+
+    line: int
+    recipient: str
+    variables: dict[str, str] = attrs.field(hash=False)
+
+
+class Template:
+    """A message text with ``{name}`` fields filled from a recipient's row."""
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise ValidationError(f"the message template must be text, got {type(text).__name__}")
+        fields: list[str] = []
+        try:
+            parsed = list(string.Formatter().parse(text))
+        except ValueError as exc:
+            raise ValidationError(
+                f"invalid message template: {exc} (write {{{{ and }}}} for literal braces)"
+            ) from None
+        for _, field, spec, conversion in parsed:
+            if field is None:
+                continue
+            if not field.isidentifier():
+                raise ValidationError(
+                    f"invalid template field {{{field}}}: use a plain column name such as {{name}}"
+                )
+            if spec or conversion:
+                raise ValidationError(
+                    f"template field {{{field}}} has a format spec or conversion; "
+                    "only plain {name} fields are supported"
+                )
+            fields.append(field)
+        self.text = text
+        self.fields = tuple(dict.fromkeys(fields))
+
+    def missing(self, variables: dict[str, str]) -> list[str]:
+        """The template's fields that ``variables`` lacks."""
+        return [field for field in self.fields if field not in variables]
+
+    def render(self, variables: dict[str, str]) -> str:
+        """The text for one row (its fields must all be present: see ``missing``)."""
+        return self.text.format_map(variables)
+
+    def __repr__(self) -> str:
+        return f"Template({self.text!r})"
+
+
+class RecipientFile:
+    """A recipient list on disk, read row by row as many times as needed."""
+
+    def __init__(self, path: Path, kind: str, label: str) -> None:
+        self.path = path
+        self.kind = kind  # "csv" or "jsonl"
+        self.label = label
+
+    def rows(self) -> Iterator[RecipientRow]:
+        """Every row, checked for shape (a recipient that is not blank), lazily."""
+        with open(self.path, encoding="utf-8-sig", newline="") as handle:
+            if self.kind == "csv":
+                yield from self._csv_rows(handle)
+            else:
+                yield from self._jsonl_rows(handle)
+
+    def check(self, template: Template | None) -> int:
+        """Read every row once and raise on the first bad one; return the row count.
+
+        This is the pass before the first send: nothing goes out if any row is
+        unusable.
+        """
+        count = 0
+        for row in self.rows():
+            if template is not None:
+                missing = template.missing(row.variables)
+                if missing:
+                    raise self._error(
+                        row.line,
+                        f"the template uses {', '.join('{' + m + '}' for m in missing)} "
+                        f"but this row has no such "
+                        f"{'column' if self.kind == 'csv' else 'key'}",
+                    )
+            count += 1
+        return count
+
+    def _csv_rows(self, handle: IO[str]) -> Iterator[RecipientRow]:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise self._error(1, f"not valid CSV: {exc}") from None
+        columns = [column.strip() for column in header]
+        if RECIPIENT_COLUMN not in columns:
+            raise self._error(
+                1,
+                f"the CSV header has no {RECIPIENT_COLUMN!r} column "
+                f"(found: {', '.join(columns) or 'nothing'})",
+            )
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if duplicated:
+            raise self._error(1, f"the CSV header repeats column(s) {', '.join(duplicated)}")
+        index = columns.index(RECIPIENT_COLUMN)
+        line = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise self._error(line, f"not valid CSV: {exc}") from None
+            if not values or all(not value.strip() for value in values):
+                line = reader.line_num + 1
+                continue  # blank lines are not recipients
+            if len(values) != len(columns):
+                raise self._error(
+                    line, f"has {len(values)} fields but the header has {len(columns)}"
+                )
+            yield self._row(line, values[index], dict(zip(columns, values, strict=True)))
+            line = reader.line_num + 1
+
+    def _jsonl_rows(self, handle: IO[str]) -> Iterator[RecipientRow]:
+        for line, text in enumerate(handle, 1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise self._error(line, f"not valid JSON: {exc.msg}") from None
+            if not isinstance(data, dict):
+                raise self._error(line, f"expected a JSON object, got {type(data).__name__}")
+            recipient = data.get(RECIPIENT_COLUMN)
+            if not isinstance(recipient, str):
+                raise self._error(
+                    line, f"needs a {RECIPIENT_COLUMN!r} key holding text, got {recipient!r}"
+                )
+            variables = {}
+            for key, value in data.items():
+                if isinstance(value, (dict, list)):
+                    raise self._error(line, f"key {key!r} holds a {type(value).__name__}; "
+                                      "template variables must be text, numbers or booleans")
+                variables[key] = "" if value is None else _text(value)
+            yield self._row(line, recipient, variables)
+
+    def _row(self, line: int, recipient: str, variables: dict[str, str]) -> RecipientRow:
+        recipient = recipient.strip()
+        if not recipient:
+            raise self._error(line, "the recipient is empty")
+        return RecipientRow(line, recipient, variables)
+
+    def _error(self, line: int, problem: str) -> ValidationError:
+        return ValidationError(
+            f"{self.label}, line {line}: {problem}; nothing was sent",
+            details={"file": self.label, "line": line},
+        )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def open_recipient_file(
+    source: str | os.PathLike[str], *, kind: str | None = None, stdin: IO[bytes] | None = None
+) -> RecipientFile:
+    """A ``RecipientFile`` for a path, or for ``"-"`` (standard input, spooled to disk).
+
+    ``kind`` is ``"csv"`` or ``"jsonl"``; by default ``.jsonl``/``.ndjson``/``.json``
+    files are JSON Lines and anything else CSV. Standard input is JSON Lines when
+    its first non-blank character is ``{``.
+    """
+    if kind not in (None, "csv", "jsonl"):
+        raise ValidationError(f"recipient file format must be 'csv' or 'jsonl', got {kind!r}")
+    if str(source) == "-":
+        return _spool_stdin(kind, stdin if stdin is not None else sys.stdin.buffer)
+    path = Path(source)
+    if not path.is_file():
+        raise ValidationError(
+            f"recipient file {str(path)!r} "
+            + ("is not a file" if path.exists() else "does not exist")
+        )
+    if kind is None:
+        kind = "jsonl" if path.suffix.lower() in _JSONL_SUFFIXES else "csv"
+    return RecipientFile(path, kind, str(path))
+
+
+def _spool_stdin(kind: str | None, stream: IO[bytes]) -> RecipientFile:
+    # Deleted when the process exits; a broadcast of stdin reads it twice.
+    spool = tempfile.NamedTemporaryFile(prefix="broadcastio-recipients-", delete=False)
+    with spool:
+        shutil.copyfileobj(stream, spool)
+    path = Path(spool.name)
+    _remove_at_exit(path)
+    if kind is None:
+        with open(path, "rb") as handle:
+            head = io.BufferedReader(handle).peek(4096)
+        kind = "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+    return RecipientFile(path, kind, "<stdin>")
+
+
+def _remove_at_exit(path: Path) -> None:
+    import atexit
+
+    atexit.register(lambda: path.unlink(missing_ok=True))

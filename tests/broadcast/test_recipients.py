@@ -1,0 +1,132 @@
+"""Recipient files and templates: every row is checked before anything is sent."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broadcastio import ValidationError
+from broadcastio.broadcast.recipients import Template, open_recipient_file
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_rows_carry_their_variables_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "r.csv", "recipient,name\n+1555 , Ada\n\n+1556,\"Grace\nHopper\"\n")
+    rows = list(open_recipient_file(path).rows())
+    assert [(r.line, r.recipient, r.variables["name"]) for r in rows] == [
+        (2, "+1555", " Ada"),
+        (4, "+1556", "Grace\nHopper"),
+    ]
+
+
+def test_excel_bom_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes("recipient\n+1555\n".encode("utf-8-sig"))
+    assert [r.recipient for r in open_recipient_file(path).rows()] == ["+1555"]
+
+
+def test_jsonl_rows(tmp_path: Path) -> None:
+    first = '{"recipient": "+1", "name": "Ada", "n": 3, "vip": true, "x": null}'
+    text = first + '\n\n{"recipient": "+2"}\n'
+    rows = list(open_recipient_file(write(tmp_path, "r.jsonl", text)).rows())
+    assert rows[0].variables == {"recipient": "+1", "name": "Ada", "n": "3", "vip": "true", "x": ""}
+    assert (rows[1].line, rows[1].recipient) == (3, "+2")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("r.csv", "name\nAda\n", "line 1: the CSV header has no 'recipient' column (found: name)"),
+        ("r.csv", "recipient,a,a\n1,2,3\n", "line 1: the CSV header repeats column(s) a"),
+        ("r.csv", "recipient,name\n+1,Ada\n  ,Bob\n", "line 3: the recipient is empty"),
+        ("r.csv", "recipient,name\n+1,Ada,extra\n", "line 2: has 3 fields but the header has 2"),
+        ("r.jsonl", '{"recipient": "+1"}\n[1]\n', "line 2: expected a JSON object, got list"),
+        ("r.jsonl", '{"recipient": "+1"}\n{oops\n', "line 2: not valid JSON"),
+        ("r.jsonl", '{"name": "Ada"}\n', "line 1: needs a 'recipient' key holding text"),
+        ("r.jsonl", '{"recipient": 15551234}\n', "line 1: needs a 'recipient' key holding text"),
+        ("r.jsonl", '{"recipient": "+1", "tags": ["a"]}\n', "line 1: key 'tags' holds a list"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    path = write(tmp_path, name, text)
+    with pytest.raises(ValidationError) as caught:
+        open_recipient_file(path).check(None)
+    assert caught.value.message.startswith(f"{path}, {expected}")
+    assert caught.value.message.endswith("; nothing was sent")
+    assert caught.value.details["line"] == int(expected.split(":")[0].split()[1])
+
+
+def test_check_finds_a_missing_template_variable_before_sending(tmp_path: Path) -> None:
+    rows = [json.dumps({"recipient": f"+{n}", "name": "x"}) for n in range(5)]
+    text = "\n".join([*rows, '{"recipient": "+9"}'])
+    recipients = open_recipient_file(write(tmp_path, "r.jsonl", text))
+    with pytest.raises(ValidationError, match=r"line 6: the template uses \{name\} but this row"):
+        recipients.check(Template("Hello {name}"))
+    assert recipients.check(Template("Hello")) == 6
+
+
+def test_missing_column_is_reported_on_the_first_data_row(tmp_path: Path) -> None:
+    recipients = open_recipient_file(write(tmp_path, "r.csv", "recipient\n+1\n+2\n"))
+    with pytest.raises(ValidationError, match=r"line 2: the template uses \{name\}, \{day\}"):
+        recipients.check(Template("Hi {name}, {day}"))
+
+
+def test_stdin_is_spooled_and_sniffed() -> None:
+    jsonl = open_recipient_file("-", stdin=io.BytesIO(b'\n {"recipient": "+1"}\n'))
+    assert jsonl.kind == "jsonl" and jsonl.label == "<stdin>"
+    assert [r.recipient for r in jsonl.rows()] == ["+1"]
+    assert [r.recipient for r in jsonl.rows()] == ["+1"]  # readable twice
+    csv_file = open_recipient_file("-", stdin=io.BytesIO(b"recipient\n+2\n"))
+    assert csv_file.kind == "csv" and [r.recipient for r in csv_file.rows()] == ["+2"]
+
+
+def test_missing_file_and_bad_kind(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="does not exist"):
+        open_recipient_file(tmp_path / "nope.csv")
+    with pytest.raises(ValidationError, match="is not a file"):
+        open_recipient_file(tmp_path)
+    with pytest.raises(ValidationError, match="'csv' or 'jsonl'"):
+        open_recipient_file(tmp_path, kind="xlsx")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{name.__class__}", "use a plain column name"),
+        ("{0}", "use a plain column name"),
+        ("{}", "use a plain column name"),
+        ("{name!r}", "format spec or conversion"),
+        ("{name:>10}", "format spec or conversion"),
+        ("{name", "invalid message template"),
+        ("}", "invalid message template"),
+    ],
+)
+def test_templates_accept_only_plain_fields(text: str, expected: str) -> None:
+    with pytest.raises(ValidationError, match=expected):
+        Template(text)
+
+
+def test_template_rendering() -> None:
+    template = Template("Hi {name}, {{literal}} {name}")
+    assert template.fields == ("name",)
+    assert template.render({"name": "Ada", "other": "x"}) == "Hi Ada, {literal} Ada"
+    assert Template("no fields {{}}").render({}) == "no fields {}"
+
+
+NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@given(st.dictionaries(NAMES, st.text(), max_size=4))
+def test_render_substitutes_every_field_verbatim(variables: dict[str, str]) -> None:
+    template = Template(" | ".join("{" + name + "}" for name in variables))
+    assert template.render(variables) == " | ".join(variables.values())
