@@ -48,6 +48,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_whatsapp.py
+	$(BIN)/python bench/bench_cli.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules

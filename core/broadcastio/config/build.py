@@ -123,9 +123,13 @@ def _locate(
             f"providers.{name}: no installed plugin provides {name!r} (available: {available})"
             for name in details["unknown"]
         )
-    elif provider and "available" in details:
-        where = "orchestrator.order" if from_order else "--provider"
-        message = f"{where}: {error.message}"
+    elif "order" in details or (provider and "available" in details):
+        if not from_order:
+            # The order came from the caller (order=, --provider), not the file.
+            return ConfigurationError(
+                f"order: {error.message}", code=error.code, details={**details, "key": "order"}
+            )
+        message = f"orchestrator.order: {error.message}"
     elif provider and "setting" in details:
         message = f"providers.{provider}.{details['setting']}: {error.message}"
     elif provider:

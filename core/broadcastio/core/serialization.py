@@ -129,6 +129,10 @@ def _is_collection(kind: Any) -> bool:
     return get_origin(kind) in (tuple, list, frozenset, set)
 
 
+def _is_sequence(kind: Any) -> bool:
+    return get_origin(kind) in (tuple, list)
+
+
 def _structure_collection(value: Any, kind: Any) -> Any:
     if isinstance(value, (str, bytes, bytearray, Mapping)) or not isinstance(value, Iterable):
         raise TypeError(f"expected a list, got {type(value).__name__}")
@@ -203,6 +207,10 @@ converter.register_unstructure_hook_func(_is_free_form_dict, _json_safe)
 # optional frozenset or tuple gets the same JSON-safe treatment as a plain one.
 converter.register_unstructure_hook_func(_is_union, lambda value: converter.unstructure(value))
 converter.register_unstructure_hook(tuple, lambda value: [converter.unstructure(v) for v in value])
+# ``tuple[float, float]`` and friends are dispatched by their generic type, not by ``tuple``.
+converter.register_unstructure_hook_func(
+    _is_sequence, lambda value: [converter.unstructure(v) for v in value]
+)
 converter.register_unstructure_hook(
     frozenset, lambda value: sorted(converter.unstructure(v) for v in value)
 )

@@ -59,7 +59,10 @@ def assemble_providers(
                     details={"provider": name, "available": sorted(registrations)},
                 )
             if registrations[name] in chosen:
-                raise ConfigurationError(f"provider {name!r} is listed twice in order")
+                raise ConfigurationError(
+                    f"provider {name!r} is listed twice in order",
+                    details={"order": names, "provider": name},
+                )
             chosen.append(registrations[name])
     if not chosen:
         broken = "; ".join(f"{p.name}: {p.error}" for p in plugin_manager.broken_plugins)
@@ -83,6 +86,11 @@ def _check_order(order: Any) -> list[str] | None:
     if isinstance(order, (str, bytes)) or not isinstance(order, Iterable):
         raise ConfigurationError(f"order must be a list of provider names, got {order!r}")
     names = list(order)
+    if not names:
+        raise ConfigurationError(
+            "order is empty; list at least one provider, or leave order out to use them all",
+            details={"order": names},
+        )
     for name in names:
         if not isinstance(name, str):
             raise ConfigurationError(f"order must hold provider names (strings), got {name!r}")

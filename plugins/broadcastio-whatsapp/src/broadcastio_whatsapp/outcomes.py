@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import math
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from broadcastio import DeliveryResult, ErrorCode
+
+if TYPE_CHECKING:
+    # Only for annotations: importing requests costs more than the rest of the
+    # plugin, and listing plugins (``broadcastio plugins``) must not pay for it.
+    import requests
 
 __all__ = ["result_from_exception", "result_from_response"]
 
@@ -46,6 +49,8 @@ _BRIDGE_CODES = {
 
 def result_from_exception(error: requests.RequestException, url: str) -> DeliveryResult:
     """A request that got no HTTP answer at all."""
+    import requests  # already imported by whoever made the request; see the module top
+
     details: dict[str, Any] = {
         "exception_type": type(error).__name__,
         "exception": _short(error),

@@ -5,10 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING, Any
 
 from broadcastio import (
     AttachmentError,
@@ -21,6 +18,9 @@ from broadcastio import (
 from broadcastio.providers.base import settings_from_arguments
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
 from broadcastio_whatsapp.settings import DEFAULT_BASE_URL, WhatsAppSettings, check_base_url
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "WhatsAppProvider", "idempotency_key"]
 
@@ -58,6 +58,10 @@ class WhatsAppProvider(MessageProvider):
     bridge are reused (keep-alive), and the pool holds ``pool_size`` of them for
     senders on several threads. Every outcome, including the bridge being down, is
     returned as a ``DeliveryResult``; nothing is retried here.
+
+    ``requests`` is imported when a provider is created, not when the plugin is
+    loaded: discovering plugins (``broadcastio plugins``, ``--help``) then costs
+    no HTTP stack.
     """
 
     name = "whatsapp"
@@ -81,7 +85,12 @@ class WhatsAppProvider(MessageProvider):
         self._messages_url = f"{self.base_url}/v1/messages"
         self._health_url = f"{self.base_url}/health"
         api_key = settings.api_key or os.environ.get(API_KEY_ENV) or None
-        self._session = requests.Session()
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        # Kept so send() and health() can catch it without importing requests again.
+        self._request_error = requests.RequestException
+        self._session: requests.Session = requests.Session()
         # No transport-level retries: retrying is the orchestrator's decision.
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=settings.pool_size, max_retries=0)
         self._session.mount("http://", adapter)
@@ -118,7 +127,7 @@ class WhatsAppProvider(MessageProvider):
                 headers={"Idempotency-Key": idempotency_key(message)},
                 timeout=self.settings.timeout,
             )
-        except requests.RequestException as error:
+        except self._request_error as error:
             return result_from_exception(error, self._messages_url)
         result = result_from_response(response)
         if result.error is not None and result.error.code == "AUTHENTICATION_FAILED":
@@ -139,7 +148,7 @@ class WhatsAppProvider(MessageProvider):
                     self.settings.health_timeout,
                 ),
             )
-        except requests.RequestException as error:
+        except self._request_error as error:
             return ProviderHealth(
                 self.name,
                 False,

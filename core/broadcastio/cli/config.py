@@ -1,0 +1,87 @@
+"""``broadcastio config``: which file was used, and what it resolves to, secrets redacted.
+
+Beyond printing, it builds the chain the way ``send`` would (without sending or
+checking health), so it doubles as a configuration check: a bad setting, an
+unknown provider or a plugin that cannot start exits 2 with the file and key.
+The human form is written in the file's own syntax (TOML), so what you read is
+what you would write; ``--json`` is the same data for programs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from broadcastio.cli.options import json_option
+from broadcastio.cli.output import echo_json, toml_assignment
+from broadcastio.cli.state import CliState, pass_state
+from broadcastio.core.serialization import unstructure
+
+__all__ = ["config", "resolved_configuration"]
+
+
+def resolved_configuration(state: CliState) -> dict[str, Any]:
+    """Source, orchestrator settings, effective chain and every provider's settings."""
+    from broadcastio.config import build_orchestrator, resolved_providers
+    from broadcastio.plugins.manager import PluginManager
+
+    configuration = state.load_config()
+    # One plugin manager for both: the plugins are imported once.
+    plugin_manager = PluginManager()
+    providers = resolved_providers(configuration, plugin_manager=plugin_manager)
+    orchestrator = build_orchestrator(configuration, plugin_manager=plugin_manager)
+    file_view = configuration.to_dict()
+    settings = dict(file_view["orchestrator"])
+    # Unset in the file means the default policy: show the policy that applies.
+    settings["retry"] = unstructure(orchestrator.retry_policy)
+    return {
+        "source": file_view["source"],
+        "orchestrator": settings,
+        "chain": [provider.name for provider in orchestrator.providers],
+        "providers": providers,
+    }
+
+
+def _as_toml(data: dict[str, Any]) -> str:
+    source = data["source"]
+    where = source["path"] or "no file"
+    lines = [
+        f"# configuration: {where} ({source['origin']})",
+        f"# chain: {', '.join(data['chain'])}",
+        "",
+        "[orchestrator]",
+    ]
+    if data["orchestrator"].get("order") is None:
+        lines.append("# order is not set: every installed provider, highest priority first")
+    lines += [
+        toml_assignment(key, value)
+        for key, value in data["orchestrator"].items()
+        if not (key == "order" and value is None)
+    ]
+    for name, table in data["providers"].items():
+        unused = "" if name in data["chain"] else "  # not in the chain"
+        lines += ["", f"[providers.{name}]{unused}"]
+        lines += [toml_assignment(key, value) for key, value in table.items()]
+    return "\n".join(lines)
+
+
+@click.command(short_help="Show the configuration in use, secrets redacted.")
+@json_option
+@pass_state
+def config(state: CliState, as_json: bool) -> None:
+    """Show where the configuration came from and what it resolves to.
+
+    Secrets (keys named like key, token, secret, password) are shown as ***.
+    Exit 2, with the file and key, if the configuration is invalid.
+
+    \b
+    Examples:
+      broadcastio config
+      broadcastio --config ./prod.toml config --json | jq .chain
+    """
+    data = resolved_configuration(state)
+    if as_json:
+        echo_json(data)
+    else:
+        click.echo(_as_toml(data))

@@ -1,0 +1,225 @@
+"""``broadcastio send``: one message through the configured chain of providers.
+
+The text comes from ``--text``, ``--text-file`` (``-`` is stdin), or, when
+neither is given, from stdin if it is not a terminal: ``echo hi | broadcastio
+send --to ...`` works, and an interactive shell with no text is a usage error
+rather than a silent wait for input (unless ``--attach`` is sent on its own).
+Text read from a file or stdin loses its trailing newlines, as ``$(...)`` in a
+shell would: ``echo`` adds one nobody means to send.
+
+The send always records a trace so the summary can say how many attempts it
+took and how long; ``--json`` includes the trace only with ``--trace``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from broadcastio.cli.exit_codes import ExitCode
+from broadcastio.cli.options import json_option, provider_option, require_healthy_option
+from broadcastio.cli.output import (
+    echo_json,
+    format_details,
+    format_duration,
+    plural,
+    render_table,
+)
+from broadcastio.cli.state import CliState, pass_state
+from broadcastio.core.message import Attachment, Message
+from broadcastio.core.result import DeliveryResult
+
+__all__ = ["read_text", "send", "summary"]
+
+logger = logging.getLogger("broadcastio")
+
+
+def _stdin_is_terminal() -> bool:
+    # No stdin at all (a closed descriptor) is treated like a terminal: nothing to read.
+    return sys.stdin is None or sys.stdin.isatty()
+
+
+def _read_stdin() -> str:
+    """All of stdin as UTF-8 text, like ``--text-file`` (whatever the locale says)."""
+    stdin = sys.stdin
+    if stdin is None:
+        raise click.UsageError("no message text: there is no stdin to read it from")
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is None:  # pragma: no cover - a text-only stream someone put in sys.stdin
+        return stdin.read()
+    try:
+        text: str = buffer.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise click.UsageError("no message text: stdin is not UTF-8 text") from None
+    return text.replace("\r\n", "\n")
+
+
+def read_text(text: str | None, text_file: Path | None, attach: Path | None) -> str | None:
+    """The message text from ``--text``, ``--text-file`` or stdin; ``None`` for none."""
+    if text is not None and text_file is not None:
+        raise click.UsageError("--text and --text-file cannot be used together")
+    if text is not None:
+        return text
+    if text_file is not None and str(text_file) != "-":
+        try:
+            return text_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise click.BadParameter(
+                f"{str(text_file)!r} is not UTF-8 text", param_hint="'--text-file'"
+            ) from None
+        except OSError as error:
+            raise click.BadParameter(
+                f"cannot read {str(text_file)!r}: {error.strerror or error}",
+                param_hint="'--text-file'",
+            ) from None
+    if text_file is None and _stdin_is_terminal():
+        if attach is not None:
+            return None
+        raise click.UsageError(
+            "no message text: give --text or --text-file, or pipe the text on stdin"
+        )
+    content = _read_stdin().rstrip("\r\n")
+    if not content.strip() and attach is None:
+        raise click.UsageError("no message text: stdin was empty")
+    return content
+
+
+def summary(result: DeliveryResult) -> str:
+    """One line for a person: who delivered (or why not), attempts and elapsed time."""
+    trace = result.trace
+    attempts = plural(len(trace.attempts), "attempt") if trace is not None else "? attempts"
+    elapsed = format_duration(trace.duration_ms) if trace is not None else "?"
+    skipped = [health.provider for health in trace.skipped] if trace is not None else []
+    notes = f"; skipped {', '.join(skipped)} (not ready)" if skipped else ""
+    if result.success:
+        fallback = [name for name in result.providers_tried if name != result.provider]
+        after = f" after {', '.join(fallback)} failed" if fallback else ""
+        via = f"via {result.provider}{after}"
+        return (
+            f"delivered {via}: message id {result.message_id}; "
+            f"{attempts} in {elapsed}{notes}"
+        )
+    error = result.error
+    reason = f"{error.code}: {' '.join(error.message.split())}" if error is not None else "unknown"
+    tried = ", ".join(result.providers_tried) or "no provider"
+    return f"not delivered: {reason}; tried {tried}; {attempts} in {elapsed}{notes}"
+
+
+def _trace_lines(result: DeliveryResult) -> str:
+    """The attempts (and skipped providers) under the summary, for ``--trace`` without JSON."""
+    trace = result.trace
+    if trace is None:  # pragma: no cover - send() always traces
+        return ""
+    rows = []
+    for attempt in trace.attempts:
+        if attempt.success:
+            outcome, what = "delivered", attempt.message_id or "-"
+        else:
+            error = attempt.error
+            outcome = "failed"
+            what = f"{error.code}: {error.message}" if error is not None else "-"
+        rows.append(
+            [
+                f"{attempt.provider} #{attempt.attempt}",
+                outcome,
+                format_duration(attempt.duration_ms),
+                " ".join(what.split()),
+            ]
+        )
+    for health in trace.skipped:
+        rows.append([health.provider, "skipped", "-", format_details(health.details)])
+    table = render_table(["ATTEMPT", "OUTCOME", "TOOK", "DETAILS"], rows, indent="  ")
+    return f"  trace {trace.trace_id}\n{table}"
+
+
+@click.command(short_help="Send one message through the provider chain.")
+@click.option("--to", "recipient", required=True, metavar="RECIPIENT", help="Who gets it.")
+@click.option("--text", metavar="TEXT", help="The message text.")
+@click.option(
+    "--text-file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="FILE",
+    help="Read the text from FILE (UTF-8; - for stdin).",
+)
+@click.option(
+    "--attach",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Attach this file (the text, if any, is its caption).",
+)
+@click.option(
+    "--reference-id",
+    metavar="ID",
+    help="The message's reference id. Providers derive idempotency keys from it: "
+    "re-running a send with the same id (and recipient) is not delivered twice "
+    "by providers that deduplicate, such as WhatsApp.",
+)
+@provider_option
+@click.option("--trace", is_flag=True, help="Show every attempt (and include the trace in --json).")
+@json_option
+@require_healthy_option
+@pass_state
+def send(
+    state: CliState,
+    recipient: str,
+    text: str | None,
+    text_file: Path | None,
+    attach: Path | None,
+    reference_id: str | None,
+    providers: tuple[str, ...],
+    trace: bool,
+    as_json: bool,
+    require_healthy: bool | None,
+) -> None:
+    """Send one message. Exit 0 if delivered, 1 if not.
+
+    \b
+    Examples:
+      broadcastio send --to +15551234567 --text "Backup finished"
+      df -h | broadcastio send --to +15551234567 --provider whatsapp
+      broadcastio send --to +15551234567 --attach report.pdf --json | jq .message_id
+    """
+    repeated = sorted({name for name in providers if providers.count(name) > 1})
+    if repeated:
+        raise click.BadParameter(
+            f"{', '.join(map(repr, repeated))} given more than once; each provider is "
+            "tried once, with its own retries",
+            param_hint="'--provider'",
+        )
+    content = read_text(text, text_file, attach)
+    message = Message(
+        recipient,
+        content,
+        metadata=None if reference_id is None else {"reference_id": reference_id},
+        attachment=None if attach is None else Attachment(attach),
+    )
+    # Checked before loading any plugin: a typo in a path is the quickest error to report.
+    if message.attachment is not None:
+        message.attachment.ensure_readable()
+
+    overrides: dict[str, Any] = {}
+    if require_healthy is not None:
+        overrides["require_healthy"] = require_healthy
+    orchestrator = state.build_orchestrator(providers, **overrides)
+    logger.info(
+        "sending to %s through %s",
+        message.recipient,
+        ", ".join(provider.name for provider in orchestrator.providers),
+    )
+    result = orchestrator.send(message, trace=True)
+
+    if as_json:
+        data = result.to_dict()
+        if not trace:
+            data["trace"] = None
+        echo_json(data)
+    elif not (state.quiet and result.success):
+        click.echo(summary(result))
+        if trace:
+            click.echo(_trace_lines(result))
+    if not result.success:
+        raise click.exceptions.Exit(ExitCode.FAILED)

@@ -1,0 +1,57 @@
+"""What the global options decided, handed to every command through the click context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+if TYPE_CHECKING:
+    from broadcastio.config import BroadcastioConfig
+    from broadcastio.core.orchestrator import Orchestrator
+
+__all__ = ["CliState", "pass_state"]
+
+
+@attrs.define
+class CliState:
+    """The global options, as the commands need them.
+
+    ``config_path`` is ``--config`` (``None``: the usual lookup). ``verbosity``
+    counts ``-v``; ``quiet`` is ``-q``. Commands read the configuration through
+    ``load_config`` so that every command finds the same file the same way.
+    """
+
+    config_path: Path | None = None
+    verbosity: int = 0
+    quiet: bool = False
+
+    def load_config(self) -> BroadcastioConfig:
+        """The configuration by the documented lookup order (``--config`` first)."""
+        # Imported here: ``broadcastio --version`` and ``--help`` read no configuration.
+        from broadcastio.config import load_config
+
+        return load_config(self.config_path)
+
+    def build_orchestrator(self, providers: Sequence[str] = (), **overrides: Any) -> Orchestrator:
+        """The configured orchestrator; ``providers`` (``--provider``) replaces the file's order."""
+        from broadcastio.config import build_orchestrator
+        from broadcastio.errors import ConfigurationError
+
+        try:
+            return build_orchestrator(
+                self.load_config(), order=list(providers) or None, **overrides
+            )
+        except ConfigurationError as exc:
+            if exc.details.get("key") == "order":
+                raise ConfigurationError(
+                    "--provider" + exc.message[len("order") :], code=exc.code, details=exc.details
+                ) from None
+            raise
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+"""Decorator: pass the command the ``CliState`` (a default one when run on its own)."""
