@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_whatsapp.py
 	$(BIN)/python bench/bench_cli.py
+	$(BIN)/python bench/bench_broadcast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules

@@ -21,7 +21,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_csv_rows_carry_their_variables_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path, "r.csv", "recipient,name\n+1555 , Ada\n\n+1556,\"Grace\nHopper\"\n")
+    path = write(tmp_path, "r.csv", 'recipient,name\n+1555 , Ada\n\n+1556,"Grace\nHopper"\n')
     rows = list(open_recipient_file(path).rows())
     assert [(r.line, r.recipient, r.variables["name"]) for r in rows] == [
         (2, "+1555", " Ada"),

@@ -112,17 +112,19 @@ class RecipientFile:
         """
         count = 0
         for row in self.rows():
-            if template is not None:
-                missing = template.missing(row.variables)
-                if missing:
-                    raise self._error(
-                        row.line,
-                        f"the template uses {', '.join('{' + m + '}' for m in missing)} "
-                        f"but this row has no such "
-                        f"{'column' if self.kind == 'csv' else 'key'}",
-                    )
+            self.check_row(row, template)
             count += 1
         return count
+
+    def check_row(self, row: RecipientRow, template: Template | None) -> None:
+        """Raise ``ValidationError`` naming the line if ``row`` cannot fill ``template``."""
+        missing = [] if template is None else template.missing(row.variables)
+        if missing:
+            raise self.error(
+                row.line,
+                f"the template uses {', '.join('{' + m + '}' for m in missing)} "
+                f"but this row has no such {'column' if self.kind == 'csv' else 'key'}",
+            )
 
     def _csv_rows(self, handle: IO[str]) -> Iterator[RecipientRow]:
         reader = csv.reader(handle)
@@ -131,17 +133,17 @@ class RecipientFile:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise self._error(1, f"not valid CSV: {exc}") from None
+            raise self.error(1, f"not valid CSV: {exc}") from None
         columns = [column.strip() for column in header]
         if RECIPIENT_COLUMN not in columns:
-            raise self._error(
+            raise self.error(
                 1,
                 f"the CSV header has no {RECIPIENT_COLUMN!r} column "
                 f"(found: {', '.join(columns) or 'nothing'})",
             )
         duplicated = sorted({c for c in columns if columns.count(c) > 1})
         if duplicated:
-            raise self._error(1, f"the CSV header repeats column(s) {', '.join(duplicated)}")
+            raise self.error(1, f"the CSV header repeats column(s) {', '.join(duplicated)}")
         index = columns.index(RECIPIENT_COLUMN)
         line = reader.line_num + 1
         while True:
@@ -150,12 +152,12 @@ class RecipientFile:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise self._error(line, f"not valid CSV: {exc}") from None
+                raise self.error(line, f"not valid CSV: {exc}") from None
             if not values or all(not value.strip() for value in values):
                 line = reader.line_num + 1
                 continue  # blank lines are not recipients
             if len(values) != len(columns):
-                raise self._error(
+                raise self.error(
                     line, f"has {len(values)} fields but the header has {len(columns)}"
                 )
             yield self._row(line, values[index], dict(zip(columns, values, strict=True)))
@@ -168,18 +170,18 @@ class RecipientFile:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise self._error(line, f"not valid JSON: {exc.msg}") from None
+                raise self.error(line, f"not valid JSON: {exc.msg}") from None
             if not isinstance(data, dict):
-                raise self._error(line, f"expected a JSON object, got {type(data).__name__}")
+                raise self.error(line, f"expected a JSON object, got {type(data).__name__}")
             recipient = data.get(RECIPIENT_COLUMN)
             if not isinstance(recipient, str):
-                raise self._error(
+                raise self.error(
                     line, f"needs a {RECIPIENT_COLUMN!r} key holding text, got {recipient!r}"
                 )
             variables = {}
             for key, value in data.items():
                 if isinstance(value, (dict, list)):
-                    raise self._error(line, f"key {key!r} holds a {type(value).__name__}; "
+                    raise self.error(line, f"key {key!r} holds a {type(value).__name__}; "
                                       "template variables must be text, numbers or booleans")
                 variables[key] = "" if value is None else _text(value)
             yield self._row(line, recipient, variables)
@@ -187,10 +189,11 @@ class RecipientFile:
     def _row(self, line: int, recipient: str, variables: dict[str, str]) -> RecipientRow:
         recipient = recipient.strip()
         if not recipient:
-            raise self._error(line, "the recipient is empty")
+            raise self.error(line, "the recipient is empty")
         return RecipientRow(line, recipient, variables)
 
-    def _error(self, line: int, problem: str) -> ValidationError:
+    def error(self, line: int, problem: str) -> ValidationError:
+        """The error for a bad row: file, line, the problem, and that nothing was sent."""
         return ValidationError(
             f"{self.label}, line {line}: {problem}; nothing was sent",
             details={"file": self.label, "line": line},

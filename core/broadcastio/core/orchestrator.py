@@ -6,7 +6,7 @@ import logging
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadcastio.core.chain import check_chain, check_orchestrator_arguments, check_per_provider
 from broadcastio.core.clock import Clock, SystemClock
@@ -23,6 +23,13 @@ from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
 from broadcastio.errors import BroadcastioError, OrchestrationError, ValidationError
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
+
+if TYPE_CHECKING:
+    import threading
+
+    from broadcastio.broadcast.report import BroadcastReport
+    from broadcastio.broadcast.run import BroadcastRun, OnResult
+    from broadcastio.broadcast.runner import JournalArgument
 
 __all__ = ["Orchestrator"]
 
@@ -418,6 +425,67 @@ class Orchestrator:
         if wait > 0:
             clock.sleep(wait)
         return None
+
+    # -- broadcasts ----------------------------------------------------------------------
+
+    def broadcast(
+        self,
+        messages: Iterable[Message],
+        *,
+        concurrency: int = 4,
+        journal: JournalArgument = None,
+        broadcast_id: str | None = None,
+        retry_failed: bool = False,
+        on_result: OnResult | None = None,
+        stop: threading.Event | None = None,
+    ) -> BroadcastReport:
+        """Send every message of ``messages`` concurrently; the run's ``BroadcastReport``.
+
+        ``journal`` (a path or a ``Journal``) makes the broadcast crash-safe and
+        resumable under ``broadcast_id``. See ``iter_broadcast`` and docs/broadcasts.md.
+        """
+        from broadcastio.broadcast.runner import broadcast
+
+        return broadcast(
+            self,
+            messages,
+            concurrency=concurrency,
+            journal=journal,
+            broadcast_id=broadcast_id,
+            retry_failed=retry_failed,
+            on_result=on_result,
+            stop=stop,
+        )
+
+    def iter_broadcast(
+        self,
+        messages: Iterable[Message],
+        *,
+        concurrency: int = 4,
+        journal: JournalArgument = None,
+        broadcast_id: str | None = None,
+        retry_failed: bool = False,
+        on_result: OnResult | None = None,
+        stop: threading.Event | None = None,
+    ) -> BroadcastRun:
+        """Like ``broadcast``, as a ``BroadcastRun`` yielding each ``RecipientOutcome``.
+
+        ``messages`` is read lazily with a bounded number in flight, so a generator
+        over a huge file keeps memory flat. Details:
+        ``broadcastio.broadcast.runner.iter_broadcast``.
+        """
+        from broadcastio.broadcast.runner import iter_broadcast
+
+        return iter_broadcast(
+            self,
+            messages,
+            concurrency=concurrency,
+            journal=journal,
+            broadcast_id=broadcast_id,
+            retry_failed=retry_failed,
+            on_result=on_result,
+            stop=stop,
+        )
 
     # -- health --------------------------------------------------------------------------
 

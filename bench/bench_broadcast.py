@@ -1,0 +1,234 @@
+"""Broadcast throughput and memory through ``DummyProvider``: ``make bench``.
+
+Throughput: ``broadcast()`` of N generated messages (default 10,000; building
+each ``Message`` is part of the cost, as it is for a real input file) through
+``DummyProvider``, journal off and journal on (a fresh SQLite file per
+repeat). Best of several repeats: the least disturbed run on a shared machine.
+Targets from issue 5, on the reference 2-core machine: >= 10,000 msg/s journal
+off, >= 3,000 msg/s journal on.
+
+Dispatch: the same N pre-admitted tasks through the two ways of running them on
+threads that the runner could use: our worker threads pulling from a queue, and
+a ``ThreadPoolExecutor`` with a bounded number of futures. This is the
+measurement behind ``broadcastio.broadcast.pool``'s choice.
+
+Memory: peak RSS (``ru_maxrss``) of a child process that broadcasts a
+generated 100,000-row input with the journal on, next to a child that only
+imports everything (the interpreter's own share). Target: under 100 MB.
+``DummyProvider`` keeps every message it delivered in ``.sent`` (that is its
+job in tests); the second memory row clears that list as it goes, so it shows
+what the broadcast engine itself holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from broadcastio import Message, Orchestrator
+from broadcastio.broadcast import RecipientTask, broadcast, reference_id_for
+from broadcastio.broadcast.admission import with_reference_id
+from broadcastio.broadcast.pool import WorkerPool
+from broadcastio.broadcast.task import RecipientOutcome, send_recipient
+from broadcastio_dummy import DummyProvider
+
+TEXT = "Store closes early today: 6 pm. Reply STOP to opt out."
+
+
+def messages(count: int) -> Iterator[Message]:
+    """A lazily generated input, as a reader over a large file would produce it."""
+    for number in range(count):
+        yield Message(f"+1555{number:07d}", TEXT)
+
+
+def best_rate(run: Callable[[], int], repeats: int) -> float:
+    """Messages per second: the best of ``repeats`` runs."""
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        handled = run()
+        best = max(best, handled / (time.perf_counter() - started))
+    return best
+
+
+def broadcast_rate(count: int, concurrency: int, journal: bool, repeats: int) -> float:
+    def run() -> int:
+        provider = DummyProvider()
+        with tempfile.TemporaryDirectory() as folder:
+            report = broadcast(
+                Orchestrator([provider]),
+                messages(count),
+                concurrency=concurrency,
+                journal=Path(folder) / "journal.sqlite" if journal else None,
+            )
+        assert report.delivered == count, report
+        return count
+
+    return best_rate(run, repeats)
+
+
+def tasks(count: int) -> list[RecipientTask]:
+    """Tasks as admission would make them (journal off: nothing to claim)."""
+    return [
+        RecipientTask(
+            "bench", 1, number, with_reference_id(m, reference_id_for("bench", m.recipient))
+        )
+        for number, m in enumerate(messages(count))
+    ]
+
+
+def dispatch_rate_pool(count: int, concurrency: int, repeats: int) -> float:
+    orchestrator = Orchestrator([DummyProvider()])
+    prepared = tasks(count)
+
+    def run() -> int:
+        pool = WorkerPool(orchestrator, None, concurrency)
+        window, in_flight, done = 2 * concurrency, 0, 0
+        feed = iter(prepared)
+        exhausted = False
+        while done < count:
+            while not exhausted and in_flight < window:
+                task = next(feed, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pool.submit(task)
+                in_flight += 1
+            event = pool.next_event(1.0)
+            if isinstance(event, RecipientOutcome):
+                in_flight -= 1
+                done += 1
+        pool.close()
+        while pool.running:
+            pool.next_event(1.0)
+        return count
+
+    return best_rate(run, repeats)
+
+
+def dispatch_rate_executor(count: int, concurrency: int, repeats: int) -> float:
+    orchestrator = Orchestrator([DummyProvider()])
+    prepared = tasks(count)
+
+    def run() -> int:
+        window = 2 * concurrency
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as executor:
+            pending: set[concurrent.futures.Future[RecipientOutcome]] = set()
+            for task in prepared:
+                if len(pending) >= window:
+                    _, pending = concurrent.futures.wait(
+                        pending, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                pending.add(executor.submit(send_recipient, orchestrator, task, None))
+            concurrent.futures.wait(pending)
+        return count
+
+    return best_rate(run, repeats)
+
+
+def rss_child(rows: int, clear_sent: bool, imports_only: bool) -> None:
+    """Runs in a subprocess: print peak RSS in MB after the broadcast (or just the imports)."""
+    if not imports_only:
+        provider = DummyProvider()
+
+        def forget(_: object) -> None:
+            provider.sent.clear()
+
+        with tempfile.TemporaryDirectory() as folder:
+            report = broadcast(
+                Orchestrator([provider]),
+                messages(rows),
+                concurrency=4,
+                journal=Path(folder) / "journal.sqlite",
+                on_result=forget if clear_sent else None,
+            )
+        assert report.delivered == rows, report
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+
+
+def peak_rss(rows: int, *flags: str) -> float:
+    command = [sys.executable, __file__, "--rss-child", str(rows), *flags]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return float(output.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--count", type=int, default=10_000, help="messages per run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case; the best is kept")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rss-rows", type=int, default=100_000, help="rows of the memory run")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the memory runs")
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--clear-sent", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--imports-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child is not None:
+        rss_child(args.rss_child, args.clear_sent, args.imports_only)
+        return 0
+
+    failed = False
+    # First, while this process is small: on Linux a child's ru_maxrss starts
+    # from its parent's RSS at fork time (the high-water mark survives exec).
+    if not args.skip_rss:
+        rows_count = args.rss_rows
+        print(f"peak RSS, {rows_count:,}-row generated input, journal on (child processes)")
+        baseline = peak_rss(0, "--imports-only")
+        engine = peak_rss(rows_count, "--clear-sent")
+        with_sent = peak_rss(rows_count)
+        print(f"  {'imports only (interpreter baseline)':<40} {baseline:>10.1f} MB")
+        print(
+            f"  {'broadcast (DummyProvider.sent cleared)':<40} {engine:>10.1f} MB  "
+            f"< 100 {'ok' if engine < 100 else 'MISSED'}"
+        )
+        print(
+            f"  {'broadcast (DummyProvider keeps .sent)':<40} {with_sent:>10.1f} MB  "
+            f"< 100 {'ok' if with_sent < 100 else 'MISSED'}"
+        )
+        failed |= engine >= 100
+    count, concurrency, repeats = args.count, args.concurrency, args.repeats
+    print(
+        f"broadcast through DummyProvider: {count:,} messages, concurrency {concurrency}, "
+        f"best of {repeats}"
+    )
+    cases: list[tuple[str, Callable[[], float], int | None]] = [
+        (
+            "broadcast, journal off",
+            lambda: broadcast_rate(count, concurrency, False, repeats),
+            10_000,
+        ),
+        ("broadcast, journal on", lambda: broadcast_rate(count, concurrency, True, repeats), 3_000),
+        (
+            "dispatch: worker threads + queue",
+            lambda: dispatch_rate_pool(count, concurrency, repeats),
+            None,
+        ),
+        (
+            "dispatch: ThreadPoolExecutor futures",
+            lambda: dispatch_rate_executor(count, concurrency, repeats),
+            None,
+        ),
+    ]
+    for label, measure, target in cases:
+        rate = measure()
+        verdict = ""
+        if target is not None:
+            missed = rate < target
+            failed |= missed
+            verdict = f">= {target:,} {'MISSED' if missed else 'ok'}"
+        print(f"  {label:<40} {rate:>10,.0f} msg/s  {verdict}", flush=True)
+
+    if failed:
+        print("a target was missed; rerun on a quiet machine before concluding anything")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

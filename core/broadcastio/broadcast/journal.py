@@ -1,0 +1,273 @@
+"""``Journal``: every recipient of every broadcast, and its state, in one SQLite file.
+
+One connection, guarded by one lock, is shared by the thread reading the input
+and the threads sending; SQLite serializes writers anyway. A commit in WAL mode
+with ``synchronous=NORMAL`` is an append to the WAL file without an fsync
+(about 15 us on the reference machine), so commits are not what costs: each
+statement releases the GIL, and on a multi-core machine every such release can
+hand the interpreter to another thread and back, which costs more than the
+commit. Hence the shape of the writing methods: ``admit`` and ``mark_in_flight``
+take a batch of rows and use a few multi-row statements for the whole batch
+(``pending`` inserts are batched that way), and the one write a sending thread
+makes per recipient, its outcome, is a single self-committing statement.
+
+Durability (``durable=False``, the default: WAL + ``synchronous=NORMAL``): a
+committed transaction survives the process being killed, SIGKILL included,
+because it is already in the WAL file in the operating system's cache. It does
+*not* necessarily survive an operating-system crash or a power cut: the WAL is
+fsynced only at checkpoints, so the last transactions before the cut may be
+lost (the database stays consistent; recent rows fall back to an earlier
+state). ``durable=True`` sets ``synchronous=FULL``, an fsync per commit: slower,
+but then a committed transition survives power loss too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from broadcastio.broadcast import journal_sql as sql
+from broadcastio.broadcast.journal_file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal_reading import JournalReading
+from broadcastio.broadcast.journal_records import Admission
+from broadcastio.broadcast.report import BroadcastReport
+from broadcastio.broadcast.states import RecipientState
+from broadcastio.broadcast.task import RecipientTask, message_digest
+from broadcastio.core.checks import check_bool
+from broadcastio.core.message import Message
+from broadcastio.core.result import DeliveryResult
+from broadcastio.errors import ValidationError
+
+__all__ = ["Journal"]
+
+_NEW = Admission(None)
+_DUPLICATE_OF_NEW = Admission(None, duplicate=True)
+
+
+class Journal(JournalReading):
+    """A SQLite journal of broadcasts, safe to share between threads.
+
+    ``path`` is the journal file, created (with its tables) on first use unless
+    ``create=False``, which is what an inspection command wants: a typo in the
+    path is then an error, not a new empty journal. See the module docstring for
+    what ``durable`` buys. Use it as a context manager, or call ``close()``.
+
+    The writing methods (``begin_run``, ``admit``, ``mark_in_flight``,
+    ``record_outcome``, ``end_run``) are what ``broadcast`` and
+    ``deliver_recipient`` use. The reading methods (``broadcasts``, ``info``,
+    ``summary``, ``rows``, ``row``, ``export_csv``) are for people and tools
+    looking at a journal, possibly while another process writes to it; they raise
+    ``ValidationError`` for a broadcast id the journal does not know.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], *, durable: bool = False, create: bool = True
+    ) -> None:
+        self.durable = check_bool("durable", durable)
+        self._file = JournalFile(path, durable=durable, create=check_bool("create", create))
+
+    @property
+    def path(self) -> Path:
+        """Where the journal file is."""
+        return self._file.path
+
+    # -- writing -------------------------------------------------------------------------
+
+    def begin_run(self, broadcast_id: str) -> int:
+        """Record that a run of ``broadcast_id`` starts; its number (1 for the first)."""
+        file = self._file
+        with file.lock:
+            key = file.key_locked(broadcast_id, create=True)
+            (runs,) = file.connection.execute(sql.START_RUN, (utc_now_text(), key)).fetchone()
+        return int(runs)
+
+    def admit(
+        self, broadcast_id: str, run: int, rows: Sequence[tuple[int, Message]]
+    ) -> list[Admission]:
+        """Record input rows ``(index, message)`` as read by run ``run``; one ``Admission`` each.
+
+        New recipients are inserted as ``pending``. Known ones are marked as read
+        by this run, so a second occurrence in the same input (in this batch or a
+        later one) comes back as a duplicate. A batch is one transaction of a few
+        multi-row statements, however many rows it has.
+
+        Raises ``ValidationError`` (and records nothing of the batch) when an
+        earlier run journaled a different message (``message_digest``) for a
+        recipient: one broadcast id stands for one set of messages, and the
+        provider's idempotency key would map the new content onto the old send.
+        """
+        prepared = [
+            (index, message.recipient, message.metadata.reference_id, message_digest(message))
+            for index, message in rows
+        ]
+        now = utc_now_text()
+        admissions: list[Admission] = []
+        file = self._file
+        with file.lock:
+            key = file.key_locked(broadcast_id, create=True)
+            with file.transaction_locked() as connection:
+                for start in range(0, len(prepared), sql.MAX_ROWS_PER_STATEMENT):
+                    chunk = prepared[start : start + sql.MAX_ROWS_PER_STATEMENT]
+                    admissions += self._admit_locked(connection, broadcast_id, key, run, chunk, now)
+        return admissions
+
+    def _admit_locked(
+        self,
+        connection: sqlite3.Connection,
+        broadcast_id: str,
+        key: int,
+        run: int,
+        chunk: list[tuple[int, str, str, str]],
+        now: str,
+    ) -> list[Admission]:
+        values: list[Any] = []
+        for index, recipient, reference_id, digest in chunk:
+            values += (key, recipient, index, reference_id, digest, run, now)
+        found = connection.execute(sql.insert_pending(len(chunk)), values).fetchall()
+        inserted = {recipient for (recipient,) in found}
+        others = list(dict.fromkeys(row[1] for row in chunk if row[1] not in inserted))
+        known: dict[str, tuple[str, int, str, int]] = {}
+        if others:
+            query = sql.select_admissions(len(others))
+            for recipient, *facts in connection.execute(query, (key, *others)):
+                known[recipient] = tuple(facts)
+        admissions: list[Admission] = []
+        claimed: set[str] = set()
+        to_mark: list[str] = []
+        for index, recipient, _, digest in chunk:
+            if recipient in inserted:
+                admissions.append(_DUPLICATE_OF_NEW if recipient in claimed else _NEW)
+                claimed.add(recipient)
+                continue
+            state, row_run, row_digest, attempts = known[recipient]
+            previous = RecipientState(state)
+            if row_run == run or recipient in claimed:
+                admissions.append(Admission(previous, duplicate=True, attempts=attempts))
+                continue
+            if row_digest != digest:
+                raise ValidationError(
+                    f"broadcast {broadcast_id!r}: the message for {recipient!r} (input index "
+                    f"{index}) differs from the one an earlier run journaled in "
+                    f"{self._file.path}; a broadcast id stands for one set of messages: "
+                    "resume with the same input, or start a new broadcast id",
+                    details={"broadcast_id": broadcast_id, "recipient": recipient, "index": index},
+                )
+            claimed.add(recipient)
+            to_mark.append(recipient)
+            admissions.append(Admission(previous, attempts=attempts))
+        if to_mark:
+            connection.execute(sql.mark_read(len(to_mark)), (run, key, *to_mark))
+        return admissions
+
+    def mark_in_flight(self, tasks: Sequence[RecipientTask]) -> list[bool]:
+        """Commit ``tasks``' rows as ``in_flight``, before any is sent; which may be sent.
+
+        ``False`` for a task whose row is ``delivered`` (a task queue may deliver
+        a task twice, a resume may race another process): it must not be sent.
+        Each claimed row's ``attempts`` goes up by one. A row the journal does
+        not have is created: a task-queue worker may get tasks from elsewhere.
+        Tasks must be of one broadcast and distinct recipients.
+        """
+        if not tasks:
+            return []
+        now = utc_now_text()
+        claimed: set[str] = set()
+        file = self._file
+        with file.lock:
+            key = file.key_locked(tasks[0].broadcast_id, create=True)
+            for start in range(0, len(tasks), sql.MAX_ROWS_PER_STATEMENT):
+                chunk = tasks[start : start + sql.MAX_ROWS_PER_STATEMENT]
+                values: list[Any] = []
+                for task in chunk:
+                    message = task.message
+                    values += (
+                        key,
+                        message.recipient,
+                        task.index,
+                        message.metadata.reference_id,
+                        message_digest(message),
+                        task.run,
+                        now,
+                        now,
+                    )
+                # One statement, so one transaction, committed when it returns.
+                found = file.connection.execute(sql.claim(len(chunk)), values).fetchall()
+                claimed.update(recipient for (recipient,) in found)
+        return [task.message.recipient in claimed for task in tasks]
+
+    def release(self, tasks: Sequence[RecipientTask]) -> None:
+        """Undo ``mark_in_flight`` for tasks that were never sent (a run stopped while queued).
+
+        Each row goes back to the state it had before (``task.previous_state``,
+        or ``pending``), so the journal does not claim a send that never started.
+        """
+        if not tasks:
+            return
+        file = self._file
+        with file.lock:
+            key = file.key_locked(tasks[0].broadcast_id, create=True)
+            with file.transaction_locked() as connection:
+                connection.executemany(
+                    sql.RELEASE,
+                    [
+                        (
+                            (task.previous_state or RecipientState.PENDING).value,
+                            key,
+                            task.message.recipient,
+                        )
+                        for task in tasks
+                    ],
+                )
+
+    def record_outcome(
+        self, task: RecipientTask, state: RecipientState, result: DeliveryResult
+    ) -> None:
+        """Commit the final ``state`` of ``task``'s row, with the result's provider and error.
+
+        For a failure, ``provider`` is the last provider tried: the one whose
+        error is recorded.
+        """
+        error = result.error
+        if result.success:
+            provider = result.provider
+        else:
+            provider = result.providers_tried[-1] if result.providers_tried else None
+        values = (
+            state.value,
+            provider,
+            result.message_id,
+            None if error is None else error.code.value,
+            None if error is None else error.message,
+            utc_now_text(),
+        )
+        file = self._file
+        with file.lock:
+            key = file.key_locked(task.broadcast_id, create=True)
+            file.connection.execute(sql.RECORD_OUTCOME, (*values, key, task.message.recipient))
+
+    def end_run(self, report: BroadcastReport) -> None:
+        """Keep ``report`` as its broadcast's last report."""
+        text = json.dumps(report.to_dict(), separators=(",", ":"))
+        file = self._file
+        with file.lock:
+            key = file.key_locked(report.broadcast_id, create=True)
+            file.connection.execute(sql.END_RUN, (text, utc_now_text(), key))
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file (every change is committed as it is made)."""
+        self._file.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r}, durable={self.durable})"

@@ -1,0 +1,133 @@
+"""Reading a journal: the methods people and tools use to look at broadcasts.
+
+A mixin of ``Journal``, kept apart from the writing side because the two have
+different jobs and different callers: these run in a CLI or a dashboard,
+possibly while another process is broadcasting into the same file, so they
+only ever hold the lock for one short query and never hold a read transaction
+open between pages.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from broadcastio.broadcast import journal_sql as sql
+from broadcastio.broadcast.journal_file import JournalFile
+from broadcastio.broadcast.journal_records import (
+    JOURNAL_COLUMNS,
+    BroadcastInfo,
+    JournalRow,
+    info_from_values,
+    row_from_values,
+)
+from broadcastio.broadcast.states import RecipientState
+from broadcastio.errors import ValidationError
+
+__all__ = ["JournalReading"]
+
+# Rows fetched per lock acquisition by the lazy readers.
+_PAGE_SIZE = 500
+
+
+class JournalReading:
+    """The questions a journal answers; an unknown broadcast id raises ``ValidationError``."""
+
+    _file: JournalFile
+
+    def broadcasts(self) -> list[BroadcastInfo]:
+        """Every broadcast in the journal, oldest first."""
+        with self._file.lock:
+            found = self._file.connection.execute(sql.SELECT_BROADCASTS).fetchall()
+        return [info_from_values(*values) for values in found]
+
+    def info(self, broadcast_id: str) -> BroadcastInfo:
+        """One broadcast's entry: when it started, how many runs, the last run's report."""
+        file = self._file
+        with file.lock:
+            file.key_locked(broadcast_id, create=False)
+            found = file.connection.execute(sql.SELECT_BROADCAST, (broadcast_id,)).fetchone()
+        return info_from_values(*found)
+
+    def summary(self, broadcast_id: str) -> dict[RecipientState, int]:
+        """How many recipients of ``broadcast_id`` are in each state (every state listed)."""
+        file = self._file
+        with file.lock:
+            key = file.key_locked(broadcast_id, create=False)
+            found = file.connection.execute(sql.COUNT_STATES, (key,)).fetchall()
+        counts = dict.fromkeys(RecipientState, 0)
+        for state, count in found:
+            counts[RecipientState(state)] = count
+        return counts
+
+    def row(self, broadcast_id: str, recipient: str) -> JournalRow | None:
+        """The row of one recipient, or ``None`` if this broadcast never read it."""
+        file = self._file
+        with file.lock:
+            key = file.key_locked(broadcast_id, create=False)
+            found = file.connection.execute(sql.SELECT_ROW, (key, recipient)).fetchone()
+        return None if found is None else row_from_values(broadcast_id, found)
+
+    def rows(
+        self, broadcast_id: str, *, state: RecipientState | str | None = None
+    ) -> Iterator[JournalRow]:
+        """The rows of ``broadcast_id`` (only those in ``state``, if given), by recipient.
+
+        Lazy: rows are fetched a page at a time, so a million-row broadcast is
+        never in memory at once, and no read transaction is held between pages.
+        An unknown broadcast id or state is reported by this call, not at the
+        first row.
+        """
+        pages = self._pages(broadcast_id, state)
+        return (row_from_values(broadcast_id, values) for page in pages for values in page)
+
+    def export_csv(
+        self,
+        broadcast_id: str,
+        file: TextIO,
+        *,
+        state: RecipientState | str | None = None,
+    ) -> int:
+        """Write ``rows(broadcast_id, state=state)`` to ``file`` as CSV; how many rows.
+
+        The header is ``JOURNAL_COLUMNS`` (``JournalRow``'s fields); times are
+        ISO-8601 UTC and missing values are empty. Open ``file`` with
+        ``newline=""``, as the csv module asks.
+        """
+        pages = self._pages(broadcast_id, state)
+        writer = csv.writer(file)
+        writer.writerow(JOURNAL_COLUMNS)
+        written = 0
+        for page in pages:
+            writer.writerows((broadcast_id, *values) for values in page)
+            written += len(page)
+        return written
+
+    def _pages(
+        self, broadcast_id: str, state: RecipientState | str | None
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Checks the arguments now; the returned generator fetches lazily."""
+        file = self._file
+        with file.lock:
+            key = file.key_locked(broadcast_id, create=False)
+        if state is None:
+            return self._paginate(sql.PAGE, (key,))
+        try:
+            wanted = RecipientState(state)
+        except ValueError:
+            names = ", ".join(item.value for item in RecipientState)
+            raise ValidationError(f"state must be one of {names}; got {state!r}") from None
+        return self._paginate(sql.PAGE_IN_STATE, (key, wanted.value))
+
+    def _paginate(self, query: str, arguments: tuple[Any, ...]) -> Iterator[list[tuple[Any, ...]]]:
+        file = self._file
+        after = ""  # recipients are never empty, so "" sorts before every one
+        while True:
+            with file.lock:
+                page = file.connection.execute(query, (*arguments, after, _PAGE_SIZE)).fetchall()
+            if page:
+                yield page
+            if len(page) < _PAGE_SIZE:
+                return
+            after = page[-1][0]

@@ -1,0 +1,127 @@
+"""The records the journal hands out: a recipient's row, a broadcast's entry, an admission."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from typing import Any
+
+import attrs
+
+from broadcastio.broadcast.report import BroadcastReport
+from broadcastio.broadcast.states import RecipientState
+from broadcastio.core.checks import parse_error_code
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.serialization import JsonRecord
+
+__all__ = [
+    "Admission",
+    "BroadcastInfo",
+    "JOURNAL_COLUMNS",
+    "JournalRow",
+    "info_from_values",
+    "row_from_values",
+]
+
+
+@attrs.frozen
+class JournalRow(JsonRecord):
+    """One recipient of one broadcast, as the journal has it.
+
+    ``position`` is the recipient's index in the input of the run that first read
+    it. ``attempts`` counts sends (calls of the provider chain, each of which
+    may make several provider attempts per its retry policy) across all runs.
+    ``provider`` is the provider that delivered, or for a failure the last one
+    tried (the one that produced ``error_code``). ``sent_at`` is when the row last
+    went ``in_flight``, ``completed_at`` when its last outcome was recorded.
+    """
+
+    broadcast_id: str
+    recipient: str
+    position: int
+    reference_id: str
+    state: RecipientState
+    run: int
+    attempts: int
+    provider: str | None
+    message_id: str | None
+    error_code: ErrorCode | None
+    error_message: str | None
+    created_at: _dt.datetime
+    sent_at: _dt.datetime | None
+    completed_at: _dt.datetime | None
+
+
+# The CSV export's header, in JournalRow's field order (one name, one meaning).
+JOURNAL_COLUMNS: tuple[str, ...] = tuple(field.name for field in attrs.fields(JournalRow))
+
+
+@attrs.frozen(unsafe_hash=False)  # holds a report, which holds dicts
+class BroadcastInfo(JsonRecord):
+    """A broadcast the journal knows: when it started, how many runs, the last run's report.
+
+    ``last_report`` is ``None`` until a run has finished (or been interrupted)
+    cleanly; a run killed outright leaves the previous one in place, so
+    ``last_report.run < runs`` (or no report at all) means the latest run did
+    not finish: it crashed, or it is still going.
+    """
+
+    broadcast_id: str
+    created_at: _dt.datetime
+    updated_at: _dt.datetime
+    runs: int
+    last_report: BroadcastReport | None = None
+
+
+@attrs.frozen
+class Admission:
+    """What the journal knew of a recipient when a run read it from the input.
+
+    ``previous`` is the journal state before this run (``None``: a new
+    recipient, now recorded as pending). ``duplicate`` means this run had already
+    read the same recipient. ``attempts`` counts earlier sends.
+    """
+
+    previous: RecipientState | None
+    duplicate: bool = False
+    attempts: int = 0
+
+
+def _time(text: str | None) -> _dt.datetime | None:
+    return None if text is None else _dt.datetime.fromisoformat(text)
+
+
+def row_from_values(broadcast_id: str, values: tuple[Any, ...]) -> JournalRow:
+    """A ``JournalRow`` from the columns of ``journal_sql.SELECT_ROW`` / ``PAGE``."""
+    recipient, position, reference_id, state, run, attempts, provider, message_id = values[:8]
+    error_code, error_message, created_at, sent_at, completed_at = values[8:]
+    return JournalRow(
+        broadcast_id=broadcast_id,
+        recipient=recipient,
+        position=position,
+        reference_id=reference_id,
+        state=RecipientState(state),
+        run=run,
+        attempts=attempts,
+        provider=provider,
+        message_id=message_id,
+        error_code=None if error_code is None else parse_error_code(error_code),
+        error_message=error_message,
+        created_at=_dt.datetime.fromisoformat(created_at),
+        sent_at=_time(sent_at),
+        completed_at=_time(completed_at),
+    )
+
+
+def info_from_values(
+    broadcast_id: str, created_at: str, updated_at: str, runs: int, last_report: str | None
+) -> BroadcastInfo:
+    """A ``BroadcastInfo`` from the columns of ``journal_sql.SELECT_BROADCAST(S)``."""
+    report = None if last_report is None else BroadcastReport.from_dict(json.loads(last_report))
+    return BroadcastInfo(
+        broadcast_id,
+        _dt.datetime.fromisoformat(created_at),
+        _dt.datetime.fromisoformat(updated_at),
+        runs,
+        report,
+    )

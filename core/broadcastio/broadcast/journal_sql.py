@@ -1,0 +1,179 @@
+"""The journal's schema and statements, kept apart from the Python that runs them.
+
+Two tables. ``broadcasts`` has one row per broadcast id, with an integer key so
+that the (possibly long) id is not repeated in every recipient row.
+``recipients`` has one row per (broadcast, recipient): the primary key is what
+deduplicates recipients, and ``WITHOUT ROWID`` makes each state transition a
+single b-tree lookup. ``run`` is the run that last read the row from its input,
+which is how a second occurrence in the same input is told apart from a
+recipient journaled by an earlier run. ``digest`` fingerprints the message so a
+resume with different content is caught.
+"""
+
+from __future__ import annotations
+
+import functools
+
+__all__ = [
+    "COUNT_STATES",
+    "COUNT_TABLES",
+    "END_RUN",
+    "INSERT_BROADCAST",
+    "MAX_ROWS_PER_STATEMENT",
+    "PAGE",
+    "PAGE_IN_STATE",
+    "RECORD_OUTCOME",
+    "RELEASE",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "SELECT_BROADCAST",
+    "SELECT_BROADCASTS",
+    "SELECT_KEY",
+    "SELECT_ROW",
+    "START_RUN",
+    "claim",
+    "insert_pending",
+    "mark_read",
+    "select_admissions",
+]
+
+SCHEMA_VERSION = 1
+
+SCHEMA = f"""
+BEGIN;
+CREATE TABLE IF NOT EXISTS broadcasts (
+    key          INTEGER PRIMARY KEY,
+    broadcast_id TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    runs         INTEGER NOT NULL DEFAULT 0,
+    last_report  TEXT
+);
+CREATE TABLE IF NOT EXISTS recipients (
+    broadcast     INTEGER NOT NULL REFERENCES broadcasts (key),
+    recipient     TEXT NOT NULL,
+    position      INTEGER NOT NULL,
+    reference_id  TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    run           INTEGER NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    provider      TEXT,
+    message_id    TEXT,
+    error_code    TEXT,
+    error_message TEXT,
+    created_at    TEXT NOT NULL,
+    sent_at       TEXT,
+    completed_at  TEXT,
+    PRIMARY KEY (broadcast, recipient)
+) WITHOUT ROWID;
+PRAGMA user_version = {SCHEMA_VERSION};
+COMMIT;
+"""
+
+COUNT_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+
+SELECT_KEY = "SELECT key FROM broadcasts WHERE broadcast_id = ?"
+INSERT_BROADCAST = (
+    "INSERT INTO broadcasts (broadcast_id, created_at, updated_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (broadcast_id) DO NOTHING"
+)
+START_RUN = "UPDATE broadcasts SET runs = runs + 1, updated_at = ? WHERE key = ? RETURNING runs"
+END_RUN = "UPDATE broadcasts SET last_report = ?, updated_at = ? WHERE key = ?"
+
+# Admission works on a batch of rows per statement: each statement is one
+# round trip into SQLite, during which the GIL is released and a sending thread
+# may take it, so fewer statements mean fewer thread hand-offs (measured: the
+# hand-offs, not the commits, are what a journaled broadcast spends its time on).
+# 7 parameters a row stays far below SQLite's 32766-parameter limit.
+MAX_ROWS_PER_STATEMENT = 500
+
+
+@functools.lru_cache(maxsize=64)
+def insert_pending(rows: int) -> str:
+    """Insert ``rows`` new recipients as pending; returns the recipients actually inserted.
+
+    Parameters per row: broadcast, recipient, position, reference_id, digest,
+    run, created_at. A recipient already journaled is left alone (and not
+    returned), as is the second occurrence of a recipient within the batch.
+    """
+    values = ", ".join(["(?, ?, ?, ?, ?, 'pending', ?, 0, ?)"] * rows)
+    return (
+        "INSERT INTO recipients "
+        "(broadcast, recipient, position, reference_id, digest, state, run, attempts, created_at) "
+        f"VALUES {values} ON CONFLICT (broadcast, recipient) DO NOTHING RETURNING recipient"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def select_admissions(rows: int) -> str:
+    """What the journal knows of ``rows`` recipients: parameters broadcast, then recipients."""
+    marks = ", ".join(["?"] * rows)
+    return (
+        "SELECT recipient, state, run, digest, attempts FROM recipients "
+        f"WHERE broadcast = ? AND recipient IN ({marks})"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def mark_read(rows: int) -> str:
+    """Mark ``rows`` recipients as read by a run: parameters run, broadcast, then recipients."""
+    marks = ", ".join(["?"] * rows)
+    return f"UPDATE recipients SET run = ? WHERE broadcast = ? AND recipient IN ({marks})"
+
+
+@functools.lru_cache(maxsize=64)
+def claim(rows: int) -> str:
+    """Mark ``rows`` recipients in flight; returns those claimed (all but delivered ones).
+
+    Parameters per row: broadcast, recipient, position, reference_id, digest,
+    run, created_at, sent_at. A row the journal does not have is created (a
+    task-queue worker may hold a task that was never admitted); a delivered row
+    is left alone and not returned, which tells the caller not to send it.
+    """
+    values = ", ".join(["(?, ?, ?, ?, ?, 'in_flight', ?, 1, ?, ?)"] * rows)
+    return (
+        "INSERT INTO recipients "
+        "(broadcast, recipient, position, reference_id, digest, state, run, attempts, "
+        f"created_at, sent_at) VALUES {values} "
+        "ON CONFLICT (broadcast, recipient) DO UPDATE SET "
+        "state = 'in_flight', attempts = attempts + 1, sent_at = excluded.sent_at "
+        "WHERE state <> 'delivered' RETURNING recipient"
+    )
+
+
+# Undo a claim whose send never started (the run was stopped while it was queued).
+RELEASE = (
+    "UPDATE recipients SET state = ?, attempts = attempts - 1 "
+    "WHERE broadcast = ? AND recipient = ? AND state = 'in_flight'"
+)
+RECORD_OUTCOME = (
+    "UPDATE recipients SET state = ?, provider = ?, message_id = ?, error_code = ?, "
+    "error_message = ?, completed_at = ? WHERE broadcast = ? AND recipient = ?"
+)
+
+SELECT_BROADCASTS = (
+    "SELECT broadcast_id, created_at, updated_at, runs, last_report FROM broadcasts "
+    "ORDER BY created_at, key"
+)
+SELECT_BROADCAST = (
+    "SELECT broadcast_id, created_at, updated_at, runs, last_report FROM broadcasts "
+    "WHERE broadcast_id = ?"
+)
+COUNT_STATES = "SELECT state, count(*) FROM recipients WHERE broadcast = ? GROUP BY state"
+
+_ROW_COLUMNS = (
+    "recipient, position, reference_id, state, run, attempts, provider, message_id, "
+    "error_code, error_message, created_at, sent_at, completed_at"
+)
+SELECT_ROW = f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND recipient = ?"
+# Keyset pagination on the primary key: each page is one short read, and a
+# writer committing between pages is never blocked or confused by it.
+PAGE = (
+    f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND recipient > ? "
+    "ORDER BY recipient LIMIT ?"
+)
+PAGE_IN_STATE = (
+    f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND state = ? "
+    "AND recipient > ? ORDER BY recipient LIMIT ?"
+)

@@ -1,0 +1,328 @@
+"""``BroadcastRun``: the loop that reads the input, feeds the senders and yields outcomes.
+
+Only the thread consuming the run reads the input, admits rows and commits
+them as in flight (a batch at a time), counts and calls ``on_result``; the
+pool's threads only run ``send_recipient`` (send, then commit the outcome). At
+most ``2 * concurrency`` recipients are between "read from the input" and
+"outcome yielded": that bound keeps memory flat for a million-row input and
+lets a run stop within a couple of sends.
+
+However a run ends early (stop event, the consumer closing it,
+``KeyboardInterrupt``, an exception), nothing more is read or sent, the sends
+under way finish and are journaled, queued ones are dropped (their rows go back
+to ``pending``, or to what they were before), and ``report`` is set before the
+exception, if any, propagates. A problem with the input itself (a row that is
+not a ``Message``, an error raised by the iterator) is gentler: the rows read
+before it are all sent, then it is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from broadcastio.broadcast.admission import Admitter, check_message
+from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
+from broadcastio.broadcast.report import BroadcastReport, ReportTally
+from broadcastio.broadcast.states import RecipientStatus
+from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.message import Message
+
+if TYPE_CHECKING:
+    from broadcastio.broadcast.journal import Journal
+    from broadcastio.core.orchestrator import Orchestrator
+
+__all__ = ["BroadcastRun", "OnResult"]
+
+logger = logging.getLogger("broadcastio")
+
+OnResult = Callable[[RecipientOutcome], object]
+
+# How often a consumer waiting for sends looks at the stop event.
+_POLL_SECONDS = 0.05
+
+
+class BroadcastRun:
+    """One run of a broadcast: an iterator of ``RecipientOutcome``, then its report.
+
+    Made by ``iter_broadcast``. Outcomes come in completion order, one per input
+    row read. ``report`` is ``None`` until the run ends, then the run's
+    ``BroadcastReport`` (``interrupted=True`` unless the input was exhausted).
+    ``run`` is the run's number for its broadcast id, known once iteration has
+    started. Use it as a context manager, or call ``close()``, when you may stop
+    iterating early: the run then winds down at a known point.
+    """
+
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        messages: Iterator[Any],
+        *,
+        concurrency: int,
+        journal: Journal | None,
+        owns_journal: bool,
+        broadcast_id: str,
+        retry_failed: bool,
+        on_result: OnResult | None,
+        stop: threading.Event | None,
+    ) -> None:
+        self.broadcast_id = broadcast_id
+        self.journal = journal
+        self.concurrency = concurrency
+        self.retry_failed = retry_failed
+        self.run: int | None = None
+        self.report: BroadcastReport | None = None
+        self._orchestrator = orchestrator
+        self._messages = messages
+        self._owns_journal = owns_journal
+        self._on_result = on_result
+        self._stop = stop
+        # At most ``window`` rows between "read" and "outcome yielded"; reading
+        # resumes once ``refill`` of them have completed.
+        self._window = 2 * concurrency
+        self._refill = concurrency
+        self._in_flight = 0
+        self._tally = ReportTally()
+        self._warned_codes: set[ErrorCode] = set()
+        self._input_error: Exception | None = None
+        self._started = False
+        self._outcomes = self._generate()
+
+    def __iter__(self) -> BroadcastRun:
+        return self
+
+    def __next__(self) -> RecipientOutcome:
+        return next(self._outcomes)
+
+    def close(self) -> None:
+        """End the run now: nothing more is read or sent; sends under way finish first."""
+        self._outcomes.close()
+        if not self._started and self._owns_journal and self.journal is not None:
+            self._owns_journal = False
+            self.journal.close()
+
+    def __enter__(self) -> BroadcastRun:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "done" if self.report is not None else "running" if self._started else "new"
+        return f"BroadcastRun({self.broadcast_id!r}, run={self.run}, {state})"
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _generate(self) -> Generator[RecipientOutcome, None, None]:
+        self._started = True
+        started = time.perf_counter()
+        started_at = _dt.datetime.now(_dt.timezone.utc)
+        journal = self.journal
+        pool: WorkerPool | None = None
+        interrupted = failing = False
+        try:
+            self.run = journal.begin_run(self.broadcast_id) if journal is not None else 1
+            logger.info(
+                "broadcast %s: run %d starting (concurrency %d, journal %s)",
+                self.broadcast_id,
+                self.run,
+                self.concurrency,
+                None if journal is None else journal.path,
+            )
+            admit = Admitter(self.broadcast_id, self.run, journal, self.retry_failed)
+            pool = WorkerPool(self._orchestrator, journal, self.concurrency)
+            interrupted = yield from self._dispatch(pool, admit)
+            pool.close()
+            while pool.running:
+                outcome = self._settle(pool.next_event(_POLL_SECONDS))
+                if outcome is not None:
+                    self._notify(outcome)
+                    yield outcome
+            if self._input_error is not None:
+                raise self._input_error
+        except BaseException:
+            interrupted = failing = True
+            if pool is not None:
+                self._drain_quietly(pool)
+            raise
+        finally:
+            self._finish(started, started_at, interrupted, failing, pool)
+
+    def _dispatch(
+        self, pool: WorkerPool, admit: Admitter
+    ) -> Generator[RecipientOutcome, None, bool]:
+        """Feed the pool from the input; returns whether the stop event ended it.
+
+        The input is read in batches that refill the window once half of it has
+        completed, so admission (a journal round trip) happens once per batch
+        rather than once per row. A bad row, or an error raised by the input
+        itself, ends the reading: it is raised once the rows read before it
+        have been sent (see ``_generate``).
+        """
+        messages, stop, window, refill = self._messages, self._stop, self._window, self._refill
+        index = -1
+        exhausted = False
+        while True:
+            outcome = self._settle(pool.ready_event())
+            while outcome is not None:
+                self._notify(outcome)
+                yield outcome
+                outcome = self._settle(pool.ready_event())
+            if stop is not None and stop.is_set():
+                logger.info("broadcast %s: stop requested", self.broadcast_id)
+                pool.cancel()
+                return True
+            if exhausted:
+                return False
+            room = window - self._in_flight
+            if room < refill:
+                outcome = self._settle(pool.next_event(_POLL_SECONDS))
+                if outcome is not None:
+                    self._notify(outcome)
+                    yield outcome
+                continue
+            rows: list[tuple[int, Message]] = []
+            while len(rows) < room:
+                try:
+                    item = next(messages)
+                    index += 1
+                    rows.append((index, check_message(index, item)))
+                except StopIteration:
+                    exhausted = True
+                    break
+                except Exception as error:  # noqa: BLE001 - raised after the rows before it
+                    self._input_error = error
+                    exhausted = True
+                    break
+            skipped: list[RecipientOutcome] = []
+            for admitted in admit(rows) if rows else ():
+                if isinstance(admitted, RecipientTask):
+                    pool.submit(admitted)
+                    self._in_flight += 1
+                else:
+                    skipped.append(admitted)
+            # Yielded only once the whole batch is with the senders, so a consumer
+            # that stops here leaves no claimed row unsent.
+            for outcome in skipped:
+                self._tally.add(outcome)
+                self._notify(outcome)
+                yield outcome
+
+    def _settle(self, event: PoolEvent | None) -> RecipientOutcome | None:
+        """Account for one pool event; the outcome to yield, if it is one."""
+        if event is None:
+            return None
+        if isinstance(event, RecipientOutcome):
+            outcome = event
+        elif isinstance(event, NotSent):
+            if self.journal is not None:
+                self.journal.release([event.task])
+            outcome = RecipientOutcome.unsent(event.task, RecipientStatus.NOT_SENT)
+        elif isinstance(event, WorkerCrashed):
+            self._in_flight -= 1
+            raise event.error
+        else:
+            return None
+        self._in_flight -= 1
+        self._tally.add(outcome)
+        result = outcome.result
+        if result is not None and result.error is not None:
+            self._warn_once(outcome, result.error.code, result.error.message)
+        return outcome
+
+    def _notify(self, outcome: RecipientOutcome) -> None:
+        on_result = self._on_result
+        if on_result is None:
+            return
+        try:
+            on_result(outcome)
+        except Exception:  # noqa: BLE001 - an observer must not change delivery
+            logger.warning("broadcast %s: on_result raised", self.broadcast_id, exc_info=True)
+
+    def _warn_once(self, outcome: RecipientOutcome, code: ErrorCode, text: str) -> None:
+        # One warning per error code and run: a dead channel must not log a
+        # million lines, and the report and the journal have every failure.
+        if code not in self._warned_codes:
+            self._warned_codes.add(code)
+            logger.warning(
+                "broadcast %s: %s for %r: %s (further %s failures are not logged)",
+                self.broadcast_id,
+                code.value,
+                outcome.recipient,
+                text,
+                code.value,
+            )
+
+    def _drain_quietly(self, pool: WorkerPool) -> None:
+        """After an exception: send nothing more, wait for the sends under way, count them."""
+        pool.cancel()
+        pool.close()
+        while pool.running:
+            event = pool.next_event(_POLL_SECONDS)
+            if isinstance(event, WorkerCrashed):
+                logger.error(
+                    "broadcast %s: a send failed while stopping",
+                    self.broadcast_id,
+                    exc_info=event.error,
+                )
+            else:
+                self._settle(event)
+
+    def _finish(
+        self,
+        started: float,
+        started_at: _dt.datetime,
+        interrupted: bool,
+        failing: bool,
+        pool: WorkerPool | None,
+    ) -> None:
+        journal = self.journal
+        report = self._tally.report(
+            broadcast_id=self.broadcast_id,
+            run=self.run or 0,
+            started_at=started_at,
+            finished_at=_dt.datetime.now(_dt.timezone.utc),
+            elapsed_seconds=time.perf_counter() - started,
+            interrupted=interrupted,
+            journal=None if journal is None else str(journal.path),
+        )
+        self.report = report
+        logger.info(
+            "broadcast %s: run %d %s: %d read, %d delivered, %d failed, %d ambiguous, %d not sent",
+            self.broadcast_id,
+            report.run,
+            "interrupted" if interrupted else "finished",
+            report.total,
+            report.delivered,
+            report.failed,
+            report.ambiguous,
+            report.skipped,
+        )
+        if journal is None:
+            return
+        try:
+            if self.run is not None:
+                journal.end_run(report)
+        except Exception:
+            if not failing:
+                raise
+            logger.warning(
+                "broadcast %s: could not journal the report", self.broadcast_id, exc_info=True
+            )
+        finally:
+            # Threads still sending (a second Ctrl-C cut the wait short) keep using
+            # the journal; the process is ending anyway, so leave it open for them.
+            if self._owns_journal and (pool is None or pool.running == 0):
+                self._owns_journal = False
+                journal.close()

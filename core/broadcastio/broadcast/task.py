@@ -1,0 +1,206 @@
+"""The unit of work of a broadcast: one recipient's send and its journal transitions.
+
+``deliver_recipient`` is a plain function of serializable inputs (a
+``RecipientTask`` round-trips through ``to_dict`` / ``from_dict``), so the
+in-process thread pool of ``broadcast`` is only one way to run it: a task-queue
+worker can receive the task's dict, rebuild it and call the same function
+against the same journal file. ``broadcast`` itself commits the ``in_flight``
+transitions a batch at a time and runs the second half, ``send_recipient``, in
+its threads: fewer journal round trips from the sending threads, which is where
+a journaled broadcast spends its time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+import attrs
+
+from broadcastio.broadcast.states import RecipientState, RecipientStatus, state_of
+from broadcastio.core.delivery_error import DeliveryError
+from broadcastio.core.message import Message
+from broadcastio.core.result import DeliveryResult
+from broadcastio.core.serialization import JsonRecord
+from broadcastio.errors import BroadcastioError
+
+if TYPE_CHECKING:
+    from broadcastio.broadcast.journal import Journal
+    from broadcastio.core.orchestrator import Orchestrator
+
+__all__ = [
+    "RecipientOutcome",
+    "RecipientTask",
+    "deliver_recipient",
+    "message_digest",
+    "reference_id_for",
+    "send_recipient",
+]
+
+logger = logging.getLogger("broadcastio")
+
+
+def reference_id_for(broadcast_id: str, recipient: str) -> str:
+    """The ``metadata.reference_id`` of ``recipient``'s message in broadcast ``broadcast_id``.
+
+    Derived, never random: every retry, every resume and every worker computes the
+    same value, so a provider that keys idempotency on it (the WhatsApp bridge's
+    ``Idempotency-Key``) recognises a resend after a crash as the same message.
+    The formula is part of the journal's contract; changing it would make every
+    resume of an existing broadcast send under new keys.
+    """
+    digest = hashlib.blake2b(
+        f"{broadcast_id}\x00{recipient}".encode(), digest_size=16, person=b"bio-broadcast"
+    )
+    return digest.hexdigest()
+
+
+def message_digest(message: Message) -> str:
+    """A short fingerprint of what a recipient would see: text and attachment identity.
+
+    The journal keeps it per recipient so a resume that hands in *different*
+    content under the same broadcast id is caught (the provider would otherwise
+    map it onto the old idempotency key). Attachments count by filename, MIME
+    type and path (or size, for in-memory data) rather than by content: hashing a
+    large attachment once per recipient would cost more than the send.
+    """
+    attachment = message.attachment
+    if attachment is None:
+        attachment_part = "-"
+    else:
+        where = (
+            f"path:{attachment.path}"
+            if attachment.path is not None
+            else f"size:{len(attachment.data or b'')}"
+        )
+        attachment_part = f"{attachment.filename}\x00{attachment.mime_type}\x00{where}"
+    content = "-" if message.content is None else f"+{message.content}"
+    return hashlib.blake2b(f"{content}\x00{attachment_part}".encode(), digest_size=12).hexdigest()
+
+
+@attrs.frozen(unsafe_hash=False)  # holds a Message, which holds dicts
+class RecipientTask(JsonRecord):
+    """One recipient's share of a broadcast, ready to send.
+
+    ``message`` already carries the derived ``reference_id``. ``index`` is the
+    row's position in the input (0-based), ``run`` the run of the broadcast that
+    created the task (1 for the first, 2 for the first resume…).
+    ``previous_state`` is what the journal said before this run (``None`` for a
+    recipient it had never seen) and ``attempts`` how many sends were made for
+    this recipient before this one.
+    """
+
+    broadcast_id: str
+    run: int
+    index: int
+    message: Message
+    previous_state: RecipientState | None = None
+    attempts: int = 0
+
+
+@attrs.frozen(unsafe_hash=False)  # holds a DeliveryResult, which holds dicts
+class RecipientOutcome(JsonRecord):
+    """What a broadcast did with one row of its input; ``iter_broadcast`` yields these.
+
+    ``result`` is the orchestrator's ``DeliveryResult`` when the message was sent
+    in this run, and ``None`` when it was skipped (see ``status``). ``attempts``
+    counts sends of this recipient across all runs, this one included.
+    """
+
+    broadcast_id: str
+    index: int
+    recipient: str
+    reference_id: str
+    status: RecipientStatus
+    result: DeliveryResult | None = None
+    attempts: int = 0
+
+    @property
+    def sent(self) -> bool:
+        """Whether this run handed the message to the provider chain."""
+        return self.result is not None
+
+    @classmethod
+    def unsent(cls, task: RecipientTask, status: RecipientStatus) -> RecipientOutcome:
+        """The outcome of not sending ``task``, for the reason ``status`` gives."""
+        message = task.message
+        return cls(
+            task.broadcast_id,
+            task.index,
+            message.recipient,
+            message.metadata.reference_id,
+            status,
+            None,
+            task.attempts,
+        )
+
+
+_STATUS_OF_STATE = {
+    RecipientState.DELIVERED: RecipientStatus.DELIVERED,
+    RecipientState.FAILED: RecipientStatus.FAILED,
+    RecipientState.AMBIGUOUS: RecipientStatus.AMBIGUOUS,
+}
+
+
+def deliver_recipient(
+    orchestrator: Orchestrator, task: RecipientTask, journal: Journal | None = None
+) -> RecipientOutcome:
+    """Send ``task.message`` through ``orchestrator``, journaling each transition.
+
+    This is the whole unit of work, for a task-queue worker: with a journal, the
+    row goes ``in_flight`` (committed) before the provider chain is called, then
+    ``send_recipient`` sends and commits the outcome. A row the journal already
+    has as ``delivered`` is not sent again (a task queue may deliver a task
+    twice) and comes back as ``ALREADY_DELIVERED``.
+    """
+    if journal is not None and not journal.mark_in_flight([task])[0]:
+        return RecipientOutcome.unsent(task, RecipientStatus.ALREADY_DELIVERED)
+    return send_recipient(orchestrator, task, journal)
+
+
+def send_recipient(
+    orchestrator: Orchestrator, task: RecipientTask, journal: Journal | None = None
+) -> RecipientOutcome:
+    """The second half of ``deliver_recipient``: send a claimed task, commit its outcome.
+
+    For callers that commit the ``in_flight`` transition themselves, a batch at
+    a time (``Journal.mark_in_flight``), as ``broadcast`` does: the outcome is
+    committed right after the send returns, as ``delivered``, ``failed`` or
+    ``ambiguous`` (``TIMEOUT``).
+
+    A ``BroadcastioError`` raised by ``send()`` for this one message (no healthy
+    provider in strict mode, an attachment file gone missing, a provider
+    reporting misconfiguration) is recorded as this recipient's failure, with the
+    exception's code, rather than raised: one bad row must not end a broadcast of
+    a million, and ``retry_failed=True`` resends it once the cause is fixed. Any
+    other exception is a bug and propagates, leaving the row ``in_flight``.
+    """
+    message = task.message
+    try:
+        result = orchestrator.send(message)
+    except BroadcastioError as error:
+        logger.debug(
+            "broadcast %s: send to %r raised %s", task.broadcast_id, message.recipient, error
+        )
+        result = _result_from_error(error)
+    state = state_of(result)
+    if journal is not None:
+        journal.record_outcome(task, state, result)
+    return RecipientOutcome(
+        task.broadcast_id,
+        task.index,
+        message.recipient,
+        message.metadata.reference_id,
+        _STATUS_OF_STATE[state],
+        result,
+        task.attempts + 1,
+    )
+
+
+def _result_from_error(error: BroadcastioError) -> DeliveryResult:
+    details = {**error.details, "exception_type": type(error).__name__}
+    return DeliveryResult(
+        success=False,
+        error=DeliveryError(code=error.code, message=error.message, details=details),
+    )
