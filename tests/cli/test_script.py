@@ -182,7 +182,9 @@ def test_completion_of_commands_and_provider_names(run_script) -> None:
         assert result.returncode == 0, result.stderr
         return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
 
-    assert complete("broadcastio ") == ["send", "health", "plugins", "config"]
+    assert complete("broadcastio ") == [
+        "send", "health", "plugins", "config", "broadcast", "journal"
+    ]  # fmt: skip
     assert complete("broadcastio send --provider ") == ["dummy", "whatsapp"]
     assert complete("broadcastio send --provider w") == ["whatsapp"]
 

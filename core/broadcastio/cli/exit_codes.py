@@ -32,7 +32,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     """Bad arguments or configuration: nothing was attempted."""
     INTERNAL = 3
-    """An unexpected exception: a bug in broadcastio or a plugin (the traceback is shown)."""
+    """An unexpected exception: a bug in broadcastio or a plugin (-vv shows the traceback)."""
     INTERRUPTED = 130
     """Ctrl-C (SIGINT), the shell's 128 + 2."""
 

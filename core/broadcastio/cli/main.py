@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "health": "broadcastio.cli.health:health",
     "plugins": "broadcastio.cli.plugins:plugins",
     "config": "broadcastio.cli.config:config",
+    "broadcast": "broadcastio.cli.broadcast:broadcast",
+    "journal": "broadcastio.cli.journal:journal",
 }
 
 
