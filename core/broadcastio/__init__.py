@@ -10,6 +10,14 @@ from __future__ import annotations
 import logging
 
 from broadcastio._version import __version__
+from broadcastio.broadcast import (
+    BroadcastReport,
+    BroadcastRun,
+    Journal,
+    RecipientOutcome,
+    RecipientState,
+    RecipientStatus,
+)
 from broadcastio.core.codes import ErrorCode
 from broadcastio.core.delivery_error import DeliveryError
 from broadcastio.core.health import ProviderHealth
@@ -37,6 +45,8 @@ logging.getLogger("broadcastio").addHandler(logging.NullHandler())
 __all__ = [
     "Attachment",
     "AttachmentError",
+    "BroadcastReport",
+    "BroadcastRun",
     "BroadcastioError",
     "ConfigurationError",
     "DeliveryAttempt",
@@ -44,6 +54,7 @@ __all__ = [
     "DeliveryResult",
     "DeliveryTrace",
     "ErrorCode",
+    "Journal",
     "Message",
     "MessageMetadata",
     "MessageProvider",
@@ -52,6 +63,9 @@ __all__ = [
     "PluginManager",
     "ProviderHealth",
     "RateLimit",
+    "RecipientOutcome",
+    "RecipientState",
+    "RecipientStatus",
     "RetryPolicy",
     "ValidationError",
     "__version__",

@@ -71,9 +71,10 @@ def list_broadcasts(journal_path: Path | None, as_json: bool) -> None:
         for info in infos:
             counts = opened.summary(info.broadcast_id)
             states = ", ".join(f"{count} {state}" for state, count in counts.items() if count)
-            if info.last_report is None:
-                states += " (a run did not finish: crashed, or still running)"
-            elif info.last_report.interrupted:
+            report = info.last_report
+            if report is None or report.run < info.runs:
+                states += " (the last run did not finish: crashed, or still running)"
+            elif report.interrupted:
                 states += " (last run interrupted)"
             updated = f"{info.updated_at:%Y-%m-%d %H:%M:%S}"
             rows.append([info.broadcast_id, updated, str(info.runs), states])
