@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["build_orchestrator", "resolved_providers"]
 
-# How describe_structure_error words a table with keys its class does not have.
-_UNKNOWN_FIELDS = "unknown field(s) "
-
 
 def build_orchestrator(
     config: BroadcastioConfig,
@@ -99,22 +96,17 @@ def _locate(
     provider = details.get("provider")
     if "problems" in details and provider:
         # "timeout: expected a list, got str" -> "providers.whatsapp.timeout: ..."
-        lines = []
         known = ", ".join(details.get("known", []))
+        lines = [
+            f"providers.{provider}.{unknown}: unknown setting for {provider!r}"
+            + (f"; expected one of: {known}, retry, rate_limit" if known else "")
+            for unknown in details.get("unknown_settings", [])
+        ]
         for problem in details["problems"]:
             field, _, text = str(problem).partition(": ")
-            if text.startswith(_UNKNOWN_FIELDS):
-                for unknown in text[len(_UNKNOWN_FIELDS) :].split(", "):
-                    lines.append(
-                        f"providers.{provider}.{unknown}: unknown setting for {provider!r}"
-                        + (f"; expected one of: {known}, retry, rate_limit" if known else "")
-                    )
-                continue
-            if field == "<root>":
-                # A settings class's own check: "health_timeout must be > 0".
-                named = [name for name in details.get("known", []) if text.startswith(name + " ")]
-                field = named[0] if named else ""
-            key = f"providers.{provider}.{field}" if field else f"providers.{provider}"
+            if field == "<root>" and details.get("unknown_settings"):
+                continue  # the unknown settings, already listed one by one
+            key = f"providers.{provider}" if field == "<root>" else f"providers.{provider}.{field}"
             lines.append(f"{key}: {text}")
         message = "; ".join(lines)
     elif "unknown" in details:

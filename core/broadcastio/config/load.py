@@ -86,7 +86,6 @@ def _parse(
     _reject_unknown(data, _TOP_LEVEL, "")
     data = interpolate(dict(data), environ)
     orchestrator_table = _table(data.get("orchestrator", {}), "orchestrator")
-    _reject_unknown(orchestrator_table, _field_names(OrchestratorConfig), "orchestrator")
     if isinstance(orchestrator_table.get("retry"), dict):
         _reject_unknown(
             orchestrator_table["retry"], _field_names(RetryPolicy), "orchestrator.retry"
@@ -148,18 +147,12 @@ def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], key: str) 
 
 
 def _structure(table: dict[str, Any], cls: type[Any], key: str) -> Any:
-    if cls is RetryPolicy:
-        _reject_unknown(table, _field_names(RetryPolicy), key)
+    _reject_unknown(table, _field_names(cls), key)
     try:
         return converter.structure(table, cls)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-        problem = describe_structure_error(exc)[0]
-        field, _, text = problem.partition(": ")
-        if field == "<root>":
-            # A check of the class itself words it "<field> must be ...".
-            named = [name for name in _field_names(cls) if text.startswith(name + " ")]
-            field = named[0] if named else ""
-        path = f"{key}.{field}" if field else key
+        field, _, text = describe_structure_error(exc, cls)[0].partition(": ")
+        path = key if field == "<root>" else f"{key}.{field}"
         raise ConfigurationError(f"{path}: {text}", details={"key": path}) from None
 
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
+import attrs
 import cattrs
 from cattrs.errors import (
     ClassValidationError,
@@ -45,6 +46,7 @@ __all__ = [
     "as_tuple",
     "converter",
     "describe_structure_error",
+    "field_named_by",
     "structure",
     "structure_or_raise",
     "unstructure",
@@ -231,12 +233,28 @@ def structure(data: Any, cls: type[T]) -> T:
     return converter.structure(data, cls)
 
 
-def describe_structure_error(exc: BaseException) -> list[str]:
+def field_named_by(message: str, cls: Any) -> str | None:
+    """The field of attrs class ``cls`` that an error message starts with, if any.
+
+    A class's own checks (``__attrs_post_init__``) word their errors as
+    ``"<field> must be ..."``; cattrs can only place them at the class itself.
+    Recovering the field lets a configuration error point at the exact key.
+    """
+    if cls is None or not attrs.has(cls):
+        return None
+    for field in attrs.fields(cls):
+        if message.startswith((f"{field.name} ", f"{field.name}:")):
+            return str(field.name)
+    return None
+
+
+def describe_structure_error(exc: BaseException, cls: Any = None) -> list[str]:
     """Flatten a cattrs validation error into ``"field: problem"`` lines a person can act on.
 
     cattrs reports nested failures as exception groups with the failing path in
     notes; this walks them so an error can name ``fail_first`` rather than say
-    "an exception group occurred".
+    "an exception group occurred". With ``cls`` (the class being built), a
+    problem its own checks raised is placed at the field it names.
     """
     problems: list[str] = []
 
@@ -263,7 +281,9 @@ def describe_structure_error(exc: BaseException) -> list[str]:
         if isinstance(error, KeyError):
             problems.append(f"{path}: required field missing")
             return
-        problems.append(f"{path or '<root>'}: {error}")
+        if not path:
+            path = field_named_by(str(error), cls) or "<root>"
+        problems.append(f"{path}: {error}")
 
     walk(exc, "")
     return problems

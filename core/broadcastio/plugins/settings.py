@@ -8,7 +8,11 @@ from typing import Any
 import attrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from broadcastio.core.serialization import converter, describe_structure_error
+from broadcastio.core.serialization import (
+    converter,
+    describe_structure_error,
+    field_named_by,
+)
 from broadcastio.errors import BroadcastioError, ConfigurationError
 from broadcastio.plugins.registry import ProviderRegistration
 from broadcastio.providers.base import MessageProvider
@@ -41,15 +45,19 @@ def structure_settings(
     try:
         return converter.structure(dict(settings or {}), settings_type)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-        problems = describe_structure_error(exc)
-        known = [field.name for field in attrs.fields(settings_type)] if attrs.has(
-            settings_type
-        ) else []
+        problems = describe_structure_error(exc, settings_type)
+        unknown = sorted(set(settings or {}) - set(_field_names(settings_type)))
+        known = _field_names(settings_type)
         raise ConfigurationError(
             f"invalid settings for provider {name!r}: "
             + "; ".join(f"setting {problem}" for problem in problems)
             + (f" (known settings: {', '.join(known)})" if known else ""),
-            details={"provider": name, "problems": problems, "known": known},
+            details={
+                "provider": name,
+                "problems": problems,
+                "known": known,
+                "unknown_settings": unknown,
+            },
         ) from exc
 
 
@@ -69,7 +77,7 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
         raise
     except BroadcastioError as exc:
         details = {"provider": name, **exc.details}
-        setting = _setting_named_by(exc.message, provider_class.settings_type)
+        setting = field_named_by(exc.message, provider_class.settings_type)
         if setting is not None:
             details["setting"] = setting
         raise ConfigurationError(
@@ -82,15 +90,5 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
         ) from exc
 
 
-def _setting_named_by(message: str, settings_type: type[Any] | None) -> str | None:
-    """The settings field a constructor's error message starts with, if any.
-
-    Settings classes word their checks as "<field> must be ...", so the field can
-    be recovered and a configuration error can point at the exact key.
-    """
-    if settings_type is None or not attrs.has(settings_type):
-        return None
-    for field in attrs.fields(settings_type):
-        if message.startswith((f"{field.name} ", f"{field.name}:")):
-            return str(field.name)
-    return None
+def _field_names(settings_type: type[Any]) -> list[str]:
+    return [field.name for field in attrs.fields(settings_type)] if attrs.has(settings_type) else []
