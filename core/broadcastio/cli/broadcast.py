@@ -24,6 +24,7 @@ import click
 
 from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option, provider_option, require_healthy_option
+from broadcastio.cli.send import read_text_file
 from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def broadcast(
         raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
     if text is not None and text_file is not None:
         raise click.UsageError("give the template with --text or --text-file, not both")
-    template_text = text if text_file is None else _read_template(text_file)
+    template_text = text if text_file is None else read_text_file(text_file)
     if template_text is None and attach is None:
         raise click.UsageError("nothing to send: give --text, --text-file or --attach")
     template = None if template_text is None else Template(template_text)
@@ -213,6 +214,8 @@ def _run(
     )
     show_progress = not state.quiet and sys.stderr.isatty()
     with contextlib.ExitStack() as stack:
+        if journal is not None:
+            stack.callback(journal.close)  # also when the run ends in an exception
         stack.enter_context(_first_interrupt_stops(stop))
         results = stack.enter_context(_open_results(results_path))
         progress = stack.enter_context(_Progress(total, show_progress))
@@ -222,8 +225,6 @@ def _run(
                 if results is not None:
                     results.write(json.dumps(outcome.to_dict(), ensure_ascii=False) + "\n")
                     results.flush()
-        if journal is not None:
-            journal.close()
     assert run.report is not None
     return run.report
 
@@ -243,19 +244,6 @@ def _messages(
         except ValidationError as exc:
             raise recipients.error(row.line, exc.message) from None
         yield message
-
-
-def _read_template(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").rstrip("\n")
-    except FileNotFoundError:
-        raise click.BadParameter(
-            f"{str(path)!r} does not exist", param_hint="'--text-file'"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise click.BadParameter(
-            f"cannot read {str(path)!r}: {exc}", param_hint="'--text-file'"
-        ) from None
 
 
 def _open_journal(journal_path: Path | None, resume_id: str | None) -> Any:

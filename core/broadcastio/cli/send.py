@@ -33,7 +33,7 @@ from broadcastio.cli.state import CliState, pass_state
 from broadcastio.core.message import Attachment, Message
 from broadcastio.core.result import DeliveryResult
 
-__all__ = ["read_text", "send", "summary"]
+__all__ = ["read_text", "read_text_file", "send", "summary"]
 
 logger = logging.getLogger("broadcastio")
 
@@ -58,6 +58,20 @@ def _read_stdin() -> str:
     return text.replace("\r\n", "\n")
 
 
+def read_text_file(path: Path) -> str:
+    """``--text-file``: the file as UTF-8 text without trailing newlines; errors name the file."""
+    try:
+        return path.read_text(encoding="utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise click.BadParameter(
+            f"{str(path)!r} is not UTF-8 text", param_hint="'--text-file'"
+        ) from None
+    except OSError as error:
+        raise click.BadParameter(
+            f"cannot read {str(path)!r}: {error.strerror or error}", param_hint="'--text-file'"
+        ) from None
+
+
 def read_text(text: str | None, text_file: Path | None, attach: Path | None) -> str | None:
     """The message text from ``--text``, ``--text-file`` or stdin; ``None`` for none."""
     if text is not None and text_file is not None:
@@ -65,17 +79,7 @@ def read_text(text: str | None, text_file: Path | None, attach: Path | None) -> 
     if text is not None:
         return text
     if text_file is not None and str(text_file) != "-":
-        try:
-            return text_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            raise click.BadParameter(
-                f"{str(text_file)!r} is not UTF-8 text", param_hint="'--text-file'"
-            ) from None
-        except OSError as error:
-            raise click.BadParameter(
-                f"cannot read {str(text_file)!r}: {error.strerror or error}",
-                param_hint="'--text-file'",
-            ) from None
+        return read_text_file(text_file)
     if text_file is None and _stdin_is_terminal():
         if attach is not None:
             return None
