@@ -10,6 +10,7 @@ developer configuration file, plugin filter or WhatsApp variable leaks in.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -190,3 +191,40 @@ def run_script(
         )
 
     return run
+
+
+@pytest.fixture
+def start_script(
+    tmp_path: Path, script: Path, script_env: dict[str, str]
+) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start the console script in the background, ready to hear a real Ctrl-C (SIGINT).
+
+    A shell's background job ignores SIGINT, and an ignored signal stays ignored
+    across exec; a handled one is reset to the default. So while starting the
+    child this process handles SIGINT: the child then hears Ctrl-C whatever
+    started the test run. Children still running at the end are killed.
+    """
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> subprocess.Popen[str]:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(
+                [str(script), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=tmp_path,
+                env=script_env,
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -191,48 +191,31 @@ def test_default_journal_lives_in_the_state_directory(
 
 
 def test_ctrl_c_finishes_sends_under_way_and_the_run_resumes(
-    script: Path, script_env: dict[str, str], tmp_path: Path, dummy_config, recipients, journal
-) -> None:
+    start_script, script: Path, script_env: dict[str, str], tmp_path: Path, dummy_config,
+    recipients, journal,
+) -> None:  # fmt: skip
     """SIGINT to a real process: exit 130, a clean journal, and a resume that completes it."""
     dummy_config(latency=0.05)
     path = recipients([f"+{1000 + n},n{n}" for n in range(200)])
     args = [
-        str(script), "--config", "dummy.toml", "broadcast", "--recipients", str(path),
+        "--config", "dummy.toml", "broadcast", "--recipients", str(path),
         "--text", "Hi {name}", "--journal", str(journal), "--concurrency", "2",
     ]  # fmt: skip
-    # See test_script.py: make sure the child does not inherit an ignored SIGINT.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        process = subprocess.Popen(
-            [*args, "--id", "nightly"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-            env=script_env,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if journal.exists():
-                try:
-                    states = journal_rows(journal, "nightly")
-                except (ValidationError, sqlite3.OperationalError):
-                    states = {}  # the broadcast is not recorded yet
-                if sum(state == "delivered" for state, _ in states.values()) >= 10:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the broadcast never got going")
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    process = start_script(*args, "--id", "nightly")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if journal.exists():
+            try:
+                states = journal_rows(journal, "nightly")
+            except (ValidationError, sqlite3.OperationalError):
+                states = {}  # the broadcast is not recorded yet
+            if sum(state == "delivered" for state, _ in states.values()) >= 10:
+                break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the broadcast never got going")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert "--resume nightly" in stderr
     states = journal_rows(journal, "nightly")
@@ -241,7 +224,7 @@ def test_ctrl_c_finishes_sends_under_way_and_the_run_resumes(
     assert 10 <= delivered_before < 200
 
     resumed = subprocess.run(
-        [*args, "--resume", "nightly", "--json"],
+        [str(script), *args, "--resume", "nightly", "--json"],
         capture_output=True, text=True, cwd=tmp_path, env=script_env, timeout=60,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr

@@ -97,40 +97,19 @@ def test_terminal_without_text_is_a_usage_error(script, script_env, tmp_path, du
     )
 
 
-def test_exit_130_on_sigint_while_sending(script, script_env, tmp_path, dummy_config) -> None:
+def test_exit_130_on_sigint_while_sending(start_script, dummy_config) -> None:
     dummy_config(latency=30)
-    # A shell's background job ignores SIGINT, and an ignored signal stays ignored
-    # across exec. A handled one is reset to the default, so while starting the
-    # child this process handles SIGINT: the child then hears Ctrl-C whatever
-    # started the test run.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        process = subprocess.Popen(
-            [str(script), "-v", *DUMMY, "send", "--to", "+1555", "--text", "hi"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-            env=script_env,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
-        assert process.stderr is not None
-        for line in process.stderr:  # logged just before the (30 s) send starts
-            if "sending to +1555 through dummy" in line:
-                break
-        else:
-            pytest.fail("the send never started")
-        time.sleep(0.2)
-        started = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    process = start_script("-v", *DUMMY, "send", "--to", "+1555", "--text", "hi")
+    assert process.stderr is not None
+    for line in process.stderr:  # logged just before the (30 s) send starts
+        if "sending to +1555 through dummy" in line:
+            break
+    else:
+        pytest.fail("the send never started")
+    time.sleep(0.2)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=20)
     assert process.returncode == 130
     assert time.monotonic() - started < 10
     assert stdout == ""
