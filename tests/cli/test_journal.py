@@ -75,3 +75,10 @@ def test_unknown_broadcast_and_missing_journal_are_usage_errors(invoke, journal,
     missing = invoke("journal", "list", "--journal", str(tmp_path / "nope.sqlite"))
     assert missing.exit_code == 2
     assert "nope.sqlite" in missing.stderr
+
+
+def test_an_unwritable_output_is_a_usage_error(invoke, journal, tmp_path) -> None:
+    target = tmp_path / "no-such-dir" / "export.csv"
+    result = invoke("journal", "export", "weekly", "--journal", str(journal), "-o", str(target))
+    assert result.exit_code == 2
+    assert "cannot write" in result.stderr and "no-such-dir" in result.stderr

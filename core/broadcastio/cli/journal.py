@@ -131,7 +131,13 @@ def export(
         if output is None:
             opened.export_csv(broadcast_id, sys.stdout, state=state)
             return
-        with open(output, "w", encoding="utf-8", newline="") as handle:
+        try:
+            handle = open(output, "w", encoding="utf-8", newline="")
+        except OSError as error:
+            raise click.BadParameter(
+                f"cannot write {str(output)!r}: {error.strerror or error}", param_hint="'--output'"
+            ) from None
+        with handle:
             count = opened.export_csv(broadcast_id, handle, state=state)
     click.echo(f"wrote {count} rows to {output}", err=True)
 
