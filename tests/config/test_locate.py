@@ -66,3 +66,10 @@ def test_a_named_file_must_exist(tmp_path: Path, where: str) -> None:
 def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is not a file"):
         find_config(tmp_path, environ={})
+
+
+def test_arguments_of_the_wrong_kind_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="must be a str or a path, got int"):
+        find_config(123)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="environ must be a mapping"):
+        load_config(environ=5)  # type: ignore[arg-type]

@@ -50,6 +50,14 @@ def find_config(
 ) -> ConfigLocation:
     """Pick the configuration file by the documented lookup order."""
     environ = os.environ if environ is None else environ
+    if not isinstance(environ, Mapping):
+        raise ConfigurationError(
+            f"environ must be a mapping of variable names to values, got {type(environ).__name__}"
+        )
+    if explicit is not None and not isinstance(explicit, (str, os.PathLike)):
+        raise ConfigurationError(
+            f"the configuration path must be a str or a path, got {type(explicit).__name__}"
+        )
     if explicit is not None:
         return ConfigLocation(_must_exist(Path(explicit), "the configuration file"), "--config")
     from_env = environ.get(CONFIG_ENV)
