@@ -57,23 +57,66 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None) -> int:
-    """``value`` must be an int (not a bool, not a float), at least ``minimum``."""
+def _shown(value: Any) -> str:
+    """``repr(value)``, except that an integer of hundreds of digits is described, not printed."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**21:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
+def _bounds(minimum: float | None, maximum: float | None, *, exclusive: bool = False) -> str:
+    """``between 1 and 100``, ``>= 0``, ``> 0 and <= 3600``: the range as a user reads it."""
+    low = None if minimum is None else f"{'>' if exclusive else '>='} {minimum:g}"
+    if maximum is None:
+        return low or "a number"
+    if low is None:
+        return f"<= {maximum:g}"
+    return f"{low} and <= {maximum:g}" if exclusive else f"between {minimum:g} and {maximum:g}"
+
+
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """``value`` must be an int (not a bool, not a float), within ``minimum``..``maximum``.
+
+    An upper bound is worth giving wherever an absurd count is never meant: it
+    would otherwise surface as a hang or an exhausted machine, far from the
+    setting that caused it.
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{name} must be an integer, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValidationError(f"{name} must be >= {minimum}, got {value}")
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValidationError(f"{name} must be {_bounds(minimum, maximum)}, got {_shown(value)}")
     return value
 
 
-def check_number(name: str, value: Any, *, minimum: float = 0.0, exclusive: bool = False) -> float:
-    """``value`` must be a finite int or float, >= ``minimum`` (> with ``exclusive``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float = 0.0,
+    exclusive: bool = False,
+    maximum: float | None = None,
+) -> float:
+    """``value`` must be a finite int or float within ``minimum`` (``exclusive``?) and ``maximum``.
+
+    The upper bound matters for durations: seconds past any sane bound overflow
+    ``time.sleep`` or a timestamp much later, as a traceback instead of an error
+    naming the setting. An int too large for a float is out of range, not a crash.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationError(f"{name} must be a finite number, got {value!r}")
-    if value < minimum or (exclusive and value == minimum):
-        relation = ">" if exclusive else ">="
-        raise ValidationError(f"{name} must be {relation} {minimum:g}, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf if value > 0 else -math.inf
+    if not math.isfinite(number) and (isinstance(value, float) or maximum is None):
+        raise ValidationError(f"{name} must be a finite number, got {_shown(value)}")
+    too_low = number < minimum or (exclusive and number == minimum)
+    if too_low or (maximum is not None and number > maximum):
+        bounds = _bounds(minimum, maximum, exclusive=exclusive)
+        raise ValidationError(f"{name} must be {bounds}, got {_shown(value)}")
+    return number
 
 
 def check_text(name: str, value: Any, *, allow_blank: bool = False) -> str:
