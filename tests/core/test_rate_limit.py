@@ -64,6 +64,40 @@ def test_burst_must_be_a_positive_int(burst: Any) -> None:
         RateLimit(10, 1, burst)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ((1_000_001, 1), r"rate limit count must be > 0 and <= 1000000, got 1000001"),
+        ((0, 1), r"rate limit count must be > 0 and <= 1000000"),
+        ((10**400, 1), r"rate limit count must be > 0 and <= 1000000, got an integer of 401"),
+        ((1, 86401), r"rate limit period \(seconds\) must be > 0 and <= 86400"),
+        ((1, 1, 10_001), r"rate limit burst must be between 1 and 10000, got 10001"),
+    ],
+)
+def test_a_rate_limit_out_of_range_names_the_part_and_the_range(
+    arguments: tuple[Any, ...], match: str
+) -> None:
+    with pytest.raises(ValidationError, match=match):
+        RateLimit(*arguments)
+
+
+@pytest.mark.parametrize("text", ["1000001/s", "1/2d", "1/86401s"])
+def test_parse_refuses_a_rate_outside_the_ranges(text: str) -> None:
+    with pytest.raises(ValidationError, match=r"must be > 0 and <= (1000000|86400)"):
+        RateLimit.parse(text)
+
+
+@given(
+    count=st.floats(min_value=0.001, max_value=1_000_000),
+    period=st.floats(min_value=0.001, max_value=86400),
+    burst=st.integers(min_value=1, max_value=10_000),
+)
+def test_every_rate_in_the_documented_ranges_is_accepted(
+    count: float, period: float, burst: int
+) -> None:
+    assert RateLimit(count, period, burst).burst == burst
+
+
 @given(
     count=st.integers(min_value=1, max_value=50),
     burst=st.integers(min_value=1, max_value=5),

@@ -28,14 +28,20 @@ def test_policy_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"max_attempts": 0}, "max_attempts must be >= 1"),
+        ({"max_attempts": 0}, "max_attempts must be between 1 and 100, got 0"),
+        ({"max_attempts": 101}, "max_attempts must be between 1 and 100, got 101"),
+        ({"max_attempts": 10**400}, "max_attempts must be between 1 and 100, got an integer"),
         ({"max_attempts": 1.5}, "max_attempts must be an integer"),
         ({"max_attempts": True}, "max_attempts must be an integer"),
         ({"backoff": "linear"}, "backoff must be one of"),
-        ({"base_delay": -1}, "base_delay must be >= 0"),
+        ({"base_delay": -1}, "base_delay must be between 0 and 86400, got -1"),
+        ({"base_delay": 86400.5}, "base_delay must be between 0 and 86400, got 86400.5"),
+        ({"base_delay": 2**63 - 1}, "base_delay must be between 0 and 86400"),
+        ({"base_delay": 10**400}, "base_delay must be between 0 and 86400, got an integer"),
         ({"base_delay": float("nan")}, "base_delay must be a finite number"),
         ({"base_delay": "1"}, "base_delay must be a finite number"),
-        ({"max_delay": -1}, "max_delay must be >= 0"),
+        ({"max_delay": -1}, "max_delay must be between 0 and 86400"),
+        ({"max_delay": 1e9}, "max_delay must be between 0 and 86400"),
         ({"base_delay": 2, "max_delay": 1}, "max_delay .* must be >= base_delay"),
         ({"retry_on": ["NOT_A_CODE"]}, "not an error code"),
         ({"retry_on": "TIMEOUT"}, "retry_on must be a list of error codes"),
@@ -46,6 +52,20 @@ def test_policy_is_frozen() -> None:
 def test_invalid_policies_raise(kwargs: dict, match: str) -> None:
     with pytest.raises(ValidationError, match=match):
         RetryPolicy(**kwargs)
+
+
+@given(
+    max_attempts=st.integers(min_value=1, max_value=100),
+    base_delay=st.floats(min_value=0, max_value=86400),
+    spread=st.floats(min_value=0, max_value=1),
+)
+def test_every_value_in_the_documented_ranges_is_accepted(
+    max_attempts: int, base_delay: float, spread: float
+) -> None:
+    # The bounds must not reject what docs/configuration.md promises to accept.
+    max_delay = base_delay + (86400 - base_delay) * spread
+    policy = RetryPolicy(max_attempts=max_attempts, base_delay=base_delay, max_delay=max_delay)
+    assert policy.max_attempts == max_attempts
 
 
 def test_retry_on_accepts_codes_and_their_names() -> None:

@@ -64,14 +64,23 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
+def _number(value: float) -> str:
+    """``86400``, not ``86400.0`` nor ``1e+06``: a bound as a person would write it."""
+    if float(value).is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return f"{value:g}"
+
+
 def _bounds(minimum: float | None, maximum: float | None, *, exclusive: bool = False) -> str:
     """``between 1 and 100``, ``>= 0``, ``> 0 and <= 3600``: the range as a user reads it."""
-    low = None if minimum is None else f"{'>' if exclusive else '>='} {minimum:g}"
+    if minimum is None:
+        return "a number" if maximum is None else f"<= {_number(maximum)}"
+    low = f"{'>' if exclusive else '>='} {_number(minimum)}"
     if maximum is None:
-        return low or "a number"
-    if low is None:
-        return f"<= {maximum:g}"
-    return f"{low} and <= {maximum:g}" if exclusive else f"between {minimum:g} and {maximum:g}"
+        return low
+    if exclusive:
+        return f"{low} and <= {_number(maximum)}"
+    return f"between {_number(minimum)} and {_number(maximum)}"
 
 
 def check_int(

@@ -38,6 +38,12 @@ _UNITS = {
     "d": 86400.0,
     "day": 86400.0,
 }
+# Sane ranges, checked at construction (and so when a configuration is loaded):
+# no channel takes a million messages in one period, a period longer than a day
+# is a schedule rather than a pace, and a burst above ten thousand is no limit.
+COUNT_LIMIT = 1_000_000.0
+PERIOD_LIMIT = 86400.0
+BURST_LIMIT = 10_000
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)?\s*([a-z]+?)s?\s*\Z")
 
 
@@ -51,6 +57,10 @@ class RateLimit:
     to reason about. ``RateLimit.parse("20/minute")`` reads the configuration
     form; units are second, minute, hour and day (``s``, ``m``/``min``, ``h``,
     ``d``, plural allowed), optionally with a number: ``"1/5s"``.
+
+    Ranges: ``count`` above 0 and at most 1,000,000; ``period`` above 0 and at
+    most 86400 seconds (a day); ``burst`` 1..10,000. Anything outside is a
+    ``ValidationError`` that names the part and the range.
     """
 
     count: float
@@ -58,15 +68,13 @@ class RateLimit:
     burst: int = 1
 
     def __attrs_post_init__(self) -> None:
-        count = check_number("rate limit count", self.count)
-        period = check_number("rate limit period", self.period)
-        if count <= 0 or period <= 0:
-            raise ValidationError(
-                f"a rate limit needs a count and a period above 0, got {count}/{period}s"
-            )
+        count = check_number("rate limit count", self.count, exclusive=True, maximum=COUNT_LIMIT)
+        period = check_number(
+            "rate limit period (seconds)", self.period, exclusive=True, maximum=PERIOD_LIMIT
+        )
         object.__setattr__(self, "count", count)
         object.__setattr__(self, "period", period)
-        check_int("rate limit burst", self.burst, minimum=1)
+        check_int("rate limit burst", self.burst, minimum=1, maximum=BURST_LIMIT)
 
     @property
     def interval(self) -> float:

@@ -23,6 +23,11 @@ __all__ = ["Backoff", "RetryPolicy"]
 Backoff = Literal["none", "fixed", "exponential"]
 _BACKOFFS = ("none", "fixed", "exponential")
 _DEFAULT_RETRY_ON = frozenset({ErrorCode.PROVIDER_UNAVAILABLE})
+# Sane ranges, checked at construction (and so when a configuration is loaded).
+# A hundred attempts of one provider for one message is already a retry storm,
+# and a wait of more than a day is a scheduling job, not a retry.
+MAX_ATTEMPTS_LIMIT = 100
+DELAY_LIMIT = 86400.0
 
 
 def _to_codes(value: Iterable[ErrorCode | str] | None) -> frozenset[ErrorCode] | None:
@@ -47,6 +52,9 @@ class RetryPolicy:
     ``base_delay * 2**(n-1)``; both are capped by ``max_delay``. ``jitter=True``
     replaces the wait with a uniform draw from ``[0, wait]`` ("full jitter"), which
     keeps many senders that failed together from retrying together.
+
+    Ranges: ``max_attempts`` 1..100; ``base_delay`` and ``max_delay`` 0..86400
+    seconds (one day). Anything outside is a ``ValidationError`` naming the field.
     """
 
     max_attempts: int = 1
@@ -58,14 +66,16 @@ class RetryPolicy:
 
     def __attrs_post_init__(self) -> None:
         # max_attempts counts the first attempt, so 1 means "never retry".
-        check_int("max_attempts", self.max_attempts, minimum=1)
+        check_int("max_attempts", self.max_attempts, minimum=1, maximum=MAX_ATTEMPTS_LIMIT)
         if self.backoff not in _BACKOFFS:
             raise ValidationError(
                 f"backoff must be one of {', '.join(_BACKOFFS)}; got {self.backoff!r}"
             )
-        object.__setattr__(self, "base_delay", check_number("base_delay", self.base_delay))
+        object.__setattr__(
+            self, "base_delay", check_number("base_delay", self.base_delay, maximum=DELAY_LIMIT)
+        )
         if self.max_delay is not None:
-            max_delay = check_number("max_delay", self.max_delay)
+            max_delay = check_number("max_delay", self.max_delay, maximum=DELAY_LIMIT)
             if max_delay < self.base_delay:
                 raise ValidationError(
                     f"max_delay ({max_delay}) must be >= base_delay ({self.base_delay})"
