@@ -9,19 +9,151 @@ honouring pluggy's opt-in arguments and call order).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from broadcastio.errors import ConfigurationError
 from broadcastio.plugins.manager import PluginManager
 
-__all__ = ["Listener", "ObserverSnapshot", "Observers"]
+__all__ = ["Binding", "Listener", "ObserverSnapshot", "Observers", "match_arguments", "notify"]
 
 logger = logging.getLogger("broadcastio")
 
-Listener = tuple[Callable[..., Any], tuple[str, ...], str]
-"""A callable, the argument names it takes (in order), and a label for logs."""
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_NAMEABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+class Binding:
+    """How to call one observer: which event arguments go where, worked out once.
+
+    ``positional`` lists, per positional slot, the event argument's name, or
+    ``None`` and the parameter's own default (a slot that takes nothing but sits
+    in front of others that do). ``keywords`` pairs a parameter with the event
+    argument it receives.
+    """
+
+    __slots__ = ("function", "keywords", "positional")
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        positional: Sequence[tuple[str | None, Any]] = (),
+        keywords: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.function = function
+        self.positional = tuple(positional)
+        self.keywords = tuple(keywords)
+
+    @classmethod
+    def by_position(cls, function: Callable[..., Any], argnames: Sequence[str]) -> Binding:
+        """Pass ``argnames`` in this order by position (what pluggy does with a hookimpl)."""
+        return cls(function, [(name, None) for name in argnames])
+
+    def call(self, arguments: Mapping[str, Any]) -> Any:
+        """Call the observer with the arguments it takes out of this event's ``arguments``."""
+        return self.function(
+            *[arguments[name] if name is not None else value for name, value in self.positional],
+            **{parameter: arguments[source] for parameter, source in self.keywords},
+        )
+
+
+Listener = tuple[Binding, str]
+"""How to call one observer, and a label for logs."""
+
+
+def match_arguments(
+    function: Callable[..., Any], available: Sequence[str], label: str
+) -> Binding:
+    """Work out how ``function`` takes an event's arguments; ``ConfigurationError`` if it cannot.
+
+    ``available`` are the event's argument names, in the order the event passes
+    them (``("attempt", "message")``). The rule, in order:
+
+    1. a parameter named like an event argument receives that argument (pluggy's
+       opt-in rule, so a callback can ask for ``message`` alone);
+    2. every other positional parameter without a default receives the next
+       event argument not yet given, in order (so the 0.3.0a2 style
+       ``def log_attempt(attempt)`` or ``lambda a: ...`` gets the first one);
+    3. ``*args`` receives every argument still left, in order; failing that,
+       ``**kwargs`` receives them by name;
+    4. arguments still left are simply not passed: adding an argument to an
+       event later never breaks an observer.
+
+    A parameter without a default that gets nothing by these rules (a third
+    positional parameter, a keyword-only one with an unknown name) means the
+    observer could never be called, which is reported now, naming it and what
+    it can receive, rather than as a warning on every send. A callable whose
+    signature Python cannot inspect (some builtins) gets every argument by
+    position, as before.
+    """
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return Binding.by_position(function, available)
+    parameters = list(signature.parameters.values())
+    named = {
+        parameter.name
+        for parameter in parameters
+        if parameter.kind in _NAMEABLE and parameter.name in available
+    }
+    left = [name for name in available if name not in named]
+    slots: list[tuple[inspect.Parameter, str | None]] = []
+    keywords: list[tuple[str, str]] = []
+    unfilled: list[str] = []
+    extra_positional: list[str] = []
+    for parameter in parameters:
+        kind = parameter.kind
+        if kind in _POSITIONAL:
+            if parameter.name in named and kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                slots.append((parameter, parameter.name))
+            elif parameter.default is inspect.Parameter.empty and left:
+                slots.append((parameter, left.pop(0)))
+            elif parameter.default is inspect.Parameter.empty:
+                unfilled.append(parameter.name)
+            else:
+                slots.append((parameter, None))
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            extra_positional, left = left, []
+        elif kind is inspect.Parameter.KEYWORD_ONLY:
+            if parameter.name in named:
+                keywords.append((parameter.name, parameter.name))
+            elif parameter.default is inspect.Parameter.empty:
+                unfilled.append(parameter.name)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            keywords.extend((name, name) for name in left)
+            left = []
+    if unfilled:
+        name = getattr(function, "__qualname__", None) or repr(function)
+        raise ConfigurationError(
+            f"{label} {name}{signature} cannot be called: it can receive "
+            f"{', '.join(available)} (by position in that order, or by those names), "
+            f"which leaves nothing for parameter(s) {', '.join(unfilled)}; "
+            f"accept at most {len(available)} positional argument(s) or give "
+            "the others defaults",
+            details={"observer": label, "parameters": unfilled, "arguments": list(available)},
+        )
+    # Slots go by position up to the first one that takes nothing, unless *args
+    # needs every slot before it filled (with the parameters' own defaults).
+    positional: list[tuple[str | None, Any]] = []
+    if extra_positional:
+        positional = [
+            (source, None) if source is not None else (None, parameter.default)
+            for parameter, source in slots
+        ]
+        positional += [(name, None) for name in extra_positional]
+    else:
+        by_position = True
+        for parameter, source in slots:
+            if source is None:
+                by_position = False
+            elif by_position:
+                positional.append((source, None))
+            else:
+                keywords.append((parameter.name, source))
+    return Binding(function, positional, keywords)
 
 _HOOK_ARGUMENTS = {
     "before_send": ("message",),
@@ -52,10 +184,10 @@ class ObserverSnapshot:
 
 
 def notify(listeners: tuple[Listener, ...], arguments: dict[str, Any]) -> None:
-    """Call every listener with the arguments it names; log and swallow what they raise."""
-    for function, argnames, label in listeners:
+    """Call every listener with the arguments it takes; log and swallow what they raise."""
+    for binding, label in listeners:
         try:
-            function(*[arguments[name] for name in argnames])
+            binding.call(arguments)
         except Exception:  # noqa: BLE001 - observers must never affect delivery
             logger.warning("broadcastio observer %s raised; ignored", label, exc_info=True)
 
@@ -117,13 +249,14 @@ class Observers:
             if unknown:
                 logger.warning("%s asks for unknown argument(s) %s; skipped", label, unknown)
                 continue
-            listeners.append((impl.function, tuple(impl.argnames), label))
+            listeners.append((Binding.by_position(impl.function, impl.argnames), label))
         return tuple(listeners)
 
 
 def _callback(
     function: Callable[..., Any] | None, label: str, argnames: tuple[str, ...]
 ) -> tuple[Listener, ...]:
+    """A constructor callback as a listener, taking the arguments its signature accepts."""
     if function is None:
         return ()
-    return ((function, argnames, f"callback {label}"),)
+    return ((match_arguments(function, argnames, f"callback {label}"), f"callback {label}"),)
