@@ -16,7 +16,9 @@ from broadcastio import (
     DeliveryResult,
     ErrorCode,
     Message,
+    MessageProvider,
     Orchestrator,
+    ProviderHealth,
 )
 
 
@@ -253,13 +255,11 @@ def test_any_signature_gets_what_the_rule_says_or_is_refused(
 MESSAGE = Message("+15551234567", "hi")
 
 
-class _Provider:
+class _Provider(MessageProvider):
     name = "p"
 
     def send(self, message: Message) -> DeliveryResult:
         return DeliveryResult.delivered(self.name, "id")
 
-    def health(self) -> Any:
-        from broadcastio import ProviderHealth
-
+    def health(self) -> ProviderHealth:
         return ProviderHealth(self.name, True)
