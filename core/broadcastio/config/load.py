@@ -32,6 +32,14 @@ else:  # pragma: no cover - exercised on 3.10 only
 __all__ = ["load_config", "parse_config"]
 
 _TOP_LEVEL = ("orchestrator", "providers")
+# No setting needs more than a handful of levels; a limit far below Python's
+# recursion limit keeps every recursive step after parsing (interpolation,
+# structuring, printing) safe, and a limit at all answers a hostile file with
+# an error instead of a RecursionError.
+MAX_DEPTH = 32
+# TOML integers are 64-bit (the spec requires an error beyond); tomllib reads
+# any size, and a float setting given 10**400 would overflow on conversion.
+_INT64 = range(-(2**63), 2**63)
 # Keys of a provider table that configure the orchestrator, not the provider.
 _ORCHESTRATION_KEYS = ("retry", "rate_limit")
 
@@ -56,6 +64,18 @@ def load_config(
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{location.path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise ConfigurationError(
+            f"{location.path}: invalid TOML: arrays or tables nested too deeply to read "
+            f"(a configuration needs at most {MAX_DEPTH} levels)"
+        ) from None
+    except ValueError:
+        # Not a TOMLDecodeError: Python refuses to read an integer of thousands of digits.
+        raise ConfigurationError(
+            f"{location.path}: invalid TOML: an integer has thousands of digits; "
+            "TOML integers are 64-bit"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"{location.path}: cannot be read: {exc}") from None
     return parse_config(data, source=location, environ=environ)
@@ -83,20 +103,61 @@ def _parse(
 ) -> BroadcastioConfig:
     if not isinstance(data, Mapping):
         raise ConfigurationError(f"expected a table at the top level, got {type(data).__name__}")
+    _check_shape(data)
     _reject_unknown(data, _TOP_LEVEL, "")
     data = interpolate(dict(data), environ)
-    orchestrator_table = _table(data.get("orchestrator", {}), "orchestrator")
-    if isinstance(orchestrator_table.get("retry"), dict):
-        _reject_unknown(
-            orchestrator_table["retry"], _field_names(RetryPolicy), "orchestrator.retry"
-        )
+    orchestrator_table = dict(_table(data.get("orchestrator", {}), "orchestrator"))
+    # The default policy is structured on its own so that its errors name the
+    # field (orchestrator.retry.max_attempts), as a provider's retry table's do.
+    retry = None
+    if "retry" in orchestrator_table:
+        retry_table = _table(orchestrator_table.pop("retry"), "orchestrator.retry")
+        retry = _structure(retry_table, RetryPolicy, "orchestrator.retry")
     orchestrator = _structure(orchestrator_table, OrchestratorConfig, "orchestrator")
+    if retry is not None:
+        orchestrator = attrs.evolve(orchestrator, retry=retry)
     providers_table = _table(data.get("providers", {}), "providers")
     providers = {
         name: _provider(_table(table, f"providers.{name}"), f"providers.{name}")
         for name, table in providers_table.items()
     }
     return BroadcastioConfig(source=source, orchestrator=orchestrator, providers=providers)
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` and integers outside 64 bits, naming the key.
+
+    Iterative on purpose: this is the check that must not itself recurse too deep.
+    """
+    pending: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while pending:
+        value, key, depth = pending.pop()
+        if isinstance(value, Mapping):
+            children = [
+                (item, f"{key}.{name}" if key else str(name)) for name, item in value.items()
+            ]
+        elif isinstance(value, list):
+            children = [(item, f"{key}[{index}]") for index, item in enumerate(value)]
+        else:
+            if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+                raise ConfigurationError(
+                    f"{key}: integer out of range: TOML integers are 64-bit "
+                    f"(-2**63 to 2**63-1), got {_digits(value)}",
+                    details={"key": key},
+                )
+            continue
+        if depth >= MAX_DEPTH:
+            raise ConfigurationError(
+                f"{key}: nested more than {MAX_DEPTH} levels deep; no setting needs that many",
+                details={"key": key},
+            )
+        pending.extend((item, path, depth + 1) for item, path in children)
+
+
+def _digits(value: int) -> str:
+    """A huge integer described by its size: printing 400 digits helps nobody."""
+    digits = len(str(abs(value)))
+    return f"an integer of {digits} digits" if digits > 21 else str(value)
 
 
 def _provider(table: dict[str, Any], key: str) -> ProviderConfig:

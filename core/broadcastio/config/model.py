@@ -34,9 +34,12 @@ REDACTED = "***"
 _SECRET_KEY = re.compile(r"key|token|secret|password|passwd|credential", re.IGNORECASE)
 
 
+# A health answer cached for more than a day is no longer an answer about now.
+HEALTH_TTL_LIMIT = 86400.0
+
+
 def _check_ttl(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if check_number(attribute.name, value) < 0:
-        raise ValueError(f"expected a number of seconds >= 0, got {value}")
+    check_number(attribute.name, value, maximum=HEALTH_TTL_LIMIT)
 
 
 @attrs.frozen
@@ -44,6 +47,7 @@ class OrchestratorConfig:
     """The ``[orchestrator]`` table: chain order, health caching and the default retry policy.
 
     ``order`` unset means every installed provider, highest priority first.
+    ``health_ttl`` is 0..86400 seconds (0: ask the providers before every send).
     """
 
     order: tuple[str, ...] | None = None
