@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from os import PathLike
 from pathlib import Path
@@ -98,7 +99,10 @@ class MessageMetadata:
         return cls(**known, extra={**unknown, **extra})
 
 
-@attrs.frozen
+_UNSET: Any = object()
+
+
+@attrs.frozen(init=False)
 class Attachment:
     """A file to send with a message: from a path on disk, or from bytes in memory.
 
@@ -107,12 +111,50 @@ class Attachment:
     when a provider sends it, not when it is created, and the orchestrator checks
     that the file exists before any attempt; use :meth:`from_bytes` for content
     that is not on disk (or is on another host's disk).
+
+    0.3.0a2's keywords still work, with a ``DeprecationWarning``: ``host_path`` is
+    ``path``, and ``provider_path`` (where the bridge's container would find the
+    file) is ignored, because providers now send the file's bytes.
     """
 
     path: Path | None = attrs.field(default=None)
     filename: str | None = None
     mime_type: str | None = None
     data: bytes | None = attrs.field(default=None, kw_only=True, repr=False)
+
+    def __init__(
+        self,
+        path: str | PathLike[str] | None = None,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        *,
+        data: bytes | None = None,
+        host_path: str | PathLike[str] | None = _UNSET,
+        provider_path: str | PathLike[str] | None = _UNSET,
+    ) -> None:
+        # A hand-written __init__ only to accept the 0.3.0a2 keywords; attrs still
+        # builds the fields (__attrs_init__) and runs the checks below.
+        if host_path is not _UNSET:
+            if path is not None:
+                raise ValidationError(
+                    "give the attachment's path as path (or host_path, its 0.3.0a2 name), "
+                    "not both"
+                )
+            warnings.warn(
+                "Attachment(host_path=...) is deprecated: use Attachment(path=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            path = host_path
+        if provider_path is not _UNSET:
+            warnings.warn(
+                f"Attachment(provider_path={provider_path!r}) is ignored: the provider now "
+                "sends the file's bytes to the bridge, which no longer reads paths; "
+                "drop provider_path",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.__attrs_init__(path, filename, mime_type, data=data)  # type: ignore[arg-type]
 
     def __attrs_post_init__(self) -> None:
         path = self.path
@@ -137,7 +179,13 @@ class Attachment:
                 f"attachment filename must be a non-empty string, got {filename!r}"
             )
         if "/" in filename or "\\" in filename:
-            raise ValidationError(f"attachment filename must not contain a path: {filename!r}")
+            hint = ""
+            if filename.startswith("/"):
+                # Attachment(host_path, provider_path, filename) was the 0.3.0a2 order.
+                hint = "; 0.3.0a2's Attachment(host_path, provider_path) is Attachment(path) now"
+            raise ValidationError(
+                f"attachment filename must not contain a path: {filename!r}{hint}"
+            )
         object.__setattr__(self, "filename", filename)
         if self.mime_type is None:
             guessed, _ = mimetypes.guess_type(filename)
