@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
+import attrs
 import click
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import broadcastio
 from broadcastio.cli import health as health_module
 from broadcastio.cli.main import COMMANDS, cli, main
+from broadcastio.cli.state import CliState
 
 
 def test_version(invoke) -> None:
@@ -161,3 +169,148 @@ def test_usage_errors_point_at_the_help(invoke, argv) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("broadcastio: error: ")
     assert "--help')" in result.stderr
+
+
+# --- python -m broadcastio -------------------------------------------------------------
+
+
+def _python_m(
+    module: str, *args: str, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("module", ["broadcastio", "broadcastio.cli"])
+def test_python_m_broadcastio_is_the_same_command(
+    module: str, tmp_path: Path, script_env: dict[str, str], dummy_config
+) -> None:
+    # For when the console script is not on PATH (.venv not activated).
+    version = _python_m(module, "--version", cwd=tmp_path, env=script_env)
+    assert (version.returncode, version.stdout) == (0, f"broadcastio {broadcastio.__version__}\n")
+    dummy_config()
+    sent = _python_m(
+        module,
+        *("send", "--to", "+1555", "--text", "hi", "--config", "dummy.toml", "--json"),
+        cwd=tmp_path,
+        env=script_env,
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["provider"] == "dummy"
+    # Its name in help and errors is broadcastio, not __main__.py.
+    wrong = _python_m(module, "sned", cwd=tmp_path, env=script_env)
+    assert wrong.returncode == 2
+    assert wrong.stderr == (
+        "broadcastio: error: No such command 'sned'. (see 'broadcastio --help')\n"
+    )
+
+
+# --- global options after the command --------------------------------------------------
+
+SEND = ("send", "--to", "+1555", "--text", "hi")
+
+
+def test_quiet_after_the_command_silences_a_successful_send(run_script, dummy_config) -> None:
+    dummy_config(healthy=False)  # not ready: the orchestrator warns, then tries anyway
+    loud = run_script(*SEND, "--config", "dummy.toml")
+    assert loud.returncode == 0
+    assert "broadcastio: warning: no healthy provider" in loud.stderr
+    quiet = run_script(*SEND, "--config", "dummy.toml", "-q")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+def test_config_after_the_command(run_script, dummy_config) -> None:
+    dummy_config("other.toml", fail_first=1)
+    result = run_script("health", "--config", "other.toml", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [p["provider"] for p in json.loads(result.stdout)["providers"]] == ["dummy"]
+    shown = run_script("config", "--json", "--config", "other.toml")
+    assert json.loads(shown.stdout)["providers"]["dummy"]["fail_first"] == 1
+
+
+def test_config_given_twice_the_one_after_the_command_wins(run_script, dummy_config) -> None:
+    dummy_config("failing.toml", fail_first=1)
+    dummy_config("working.toml")
+    after_wins = run_script("--config", "failing.toml", *SEND, "--config", "working.toml")
+    assert after_wins.returncode == 0
+    assert run_script("--config", "working.toml", *SEND, "--config", "failing.toml").returncode == 1
+
+
+def test_verbose_after_the_command_logs_once_at_the_combined_level(
+    run_script, dummy_config
+) -> None:
+    dummy_config()
+    info = run_script(*SEND, "-v", "--config", "dummy.toml")
+    assert info.returncode == 0
+    lines = [line for line in info.stderr.splitlines() if "sending to" in line]
+    # One handler, installed once: a line logged once appears once.
+    assert lines == ["broadcastio: info: sending to +1555 through dummy"]
+    debug = run_script("-v", *SEND, "-v", "--config", "dummy.toml")
+    lines = [line for line in debug.stderr.splitlines() if "sending to" in line]
+    assert len(lines) == 1 and lines[0][:4].isdigit()  # -v + -v = -vv: debug, timestamps
+
+
+def test_verbose_and_quiet_in_different_places_still_exclude_each_other(run_script) -> None:
+    result = run_script("-v", "plugins", "-q")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "broadcastio: error: --verbose and --quiet cannot be used together "
+        "(see 'broadcastio plugins --help')\n"
+    )
+
+
+def test_global_options_after_a_journal_subcommand(run_script) -> None:
+    result = run_script("journal", "list", "--journal", "missing.sqlite", "-vv")
+    assert result.returncode == 2
+    assert "missing.sqlite" in result.stderr
+    assert "Traceback (most recent call last)" in result.stderr  # -vv took effect
+
+
+def test_every_command_lists_the_global_options_in_its_help(invoke) -> None:
+    for name in COMMANDS:
+        help_text = invoke(name, "--help").stdout
+        for option in ("--config PATH", "-v, --verbose", "-q, --quiet"):
+            assert option in help_text, (name, option)
+        assert "--broadcastio-start-logging" not in help_text
+
+
+_PLACES = st.sampled_from(["before", "after"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(config=_PLACES, verbose=st.lists(_PLACES, max_size=3), quiet=st.one_of(st.none(), _PLACES))
+def test_a_global_option_means_the_same_before_or_after_the_command(
+    config: str, verbose: list[str], quiet: str | None
+) -> None:
+    # In-process (hypothesis runs many examples): the state a command receives
+    # depends on which options were given, never on where.
+    before: list[str] = []
+    after: list[str] = []
+    (before if config == "before" else after).extend(["--config", "x.toml"])
+    for place in verbose:
+        (before if place == "before" else after).append("-v")
+    if quiet is not None:
+        (before if quiet == "before" else after).append("-q")
+    seen: list[CliState] = []
+    original = health_module.health.callback
+
+    def spy(state: CliState, *args: object, **kwargs: object) -> None:
+        seen.append(attrs.evolve(state))
+
+    health_module.health.callback = click.pass_obj(spy)
+    try:
+        code = main([*before, "health", *after])
+    finally:
+        health_module.health.callback = original
+    if verbose and quiet is not None:
+        assert code == 2 and seen == []
+        return
+    assert code == 0
+    assert seen == [CliState(config_path=Path("x.toml"), verbosity=len(verbose), quiet=bool(quiet))]

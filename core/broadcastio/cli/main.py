@@ -8,6 +8,13 @@ Every error becomes an exit code in one place, ``BroadcastioGroup.main``: a
 known problem is one line on stderr (``broadcastio: error: ...``), never a
 traceback (``-vv`` adds one). Results go to stdout, logs and errors to
 stderr.
+
+The global options (``--config``, ``-v``, ``-q``) are accepted before the
+command and after it (``broadcastio send ... -q``): people add ``-q`` at the end
+of a cron line, and an error saying "No such option" there helps nobody. The
+group adds them to every command it hands out; they only write into
+``CliState``, and logging is configured once, after the command's own options
+are parsed, with the level they add up to.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from broadcastio.cli.exit_codes import ExitCode, exit_code_for
 from broadcastio.cli.state import CliState
 from broadcastio.errors import BroadcastioError
 
-__all__ = ["COMMANDS", "BroadcastioGroup", "cli", "configure_logging", "main"]
+__all__ = ["COMMANDS", "BroadcastioGroup", "cli", "configure_logging", "global_options", "main"]
 
 PROG_NAME = "broadcastio"
 
@@ -80,6 +87,108 @@ def configure_logging(verbosity: int, quiet: bool) -> Callable[[], None]:
     return undo
 
 
+def _state(ctx: click.Context) -> CliState:
+    return ctx.ensure_object(CliState)
+
+
+def _remember_config(ctx: click.Context, _: click.Parameter, value: Path | None) -> None:
+    # Given before and after the command, the later one (the command's) wins,
+    # as a later option overrides an earlier one in most command lines.
+    if value is not None:
+        _state(ctx).config_path = value
+
+
+def _remember_verbosity(ctx: click.Context, _: click.Parameter, value: int) -> None:
+    _state(ctx).verbosity += value  # -v before and -v after the command: -vv
+
+
+def _remember_quiet(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value:
+        _state(ctx).quiet = True
+
+
+def _start_logging(ctx: click.Context, _: click.Parameter, __: Any) -> None:
+    """Check the combined global options and configure logging, once per run."""
+    if ctx.resilient_parsing or ctx.meta.get(_LOGGING_STARTED):
+        return  # shell completion logs nothing; a nested group's command starts it once
+    state = _state(ctx)
+    if state.verbosity and state.quiet:
+        raise click.UsageError("--verbose and --quiet cannot be used together", ctx=ctx)
+    ctx.meta[_LOGGING_STARTED] = True
+    ctx.call_on_close(configure_logging(state.verbosity, state.quiet))
+
+
+_LOGGING_STARTED = "broadcastio.logging_started"
+
+
+class _AfterEveryOption(click.Option):
+    """A parameter no one types, whose callback runs after the command's options are parsed.
+
+    click processes the options given on the command line first, then the
+    others in declaration order; appended last and never on the command line
+    (it is not added to the parser), this one comes after all of them, when
+    every ``-v``/``-q`` wherever placed has been counted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["--broadcastio-start-logging"],
+            hidden=True,
+            expose_value=False,
+            is_flag=True,
+            callback=_start_logging,
+        )
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        """Not an option of the command line: nothing to add."""
+
+
+def _global_parameters() -> list[click.Parameter]:
+    """``--config``, ``-v``, ``-q``, as new objects: a click parameter belongs to one command."""
+    return [
+        click.Option(
+            ["--config", "config_path"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="PATH",
+            expose_value=False,
+            callback=_remember_config,
+            help="Configuration file. Default: $BROADCASTIO_CONFIG, ./broadcastio.toml, "
+            "then the user config directory.",
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            expose_value=False,
+            callback=_remember_verbosity,
+            help="Log more to stderr: -v info, -vv debug.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_remember_quiet,
+            help="Log only errors, and print nothing when send or health succeeds.",
+        ),
+    ]
+
+
+def global_options(command: click.Command) -> click.Command:
+    """Give ``command`` (and, for a group, each of its commands) the global options.
+
+    Idempotent, so a command fetched twice is not given them twice. Only a
+    command that runs (not a group) gets the parameter that starts logging.
+    """
+    names = {param.name for param in command.params}
+    if "config_path" not in names:
+        command.params.extend(_global_parameters())
+        if not isinstance(command, click.Group):
+            command.params.append(_AfterEveryOption())
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            global_options(subcommand)
+    return command
+
+
 class BroadcastioGroup(click.Group):
     """A click group with lazily imported commands and one exception-to-exit-code policy."""
 
@@ -95,7 +204,7 @@ class BroadcastioGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         if not isinstance(command, click.Command):  # pragma: no cover - a wiring mistake
             raise TypeError(f"{target} is not a click command")
-        return command
+        return global_options(command)
 
     def main(
         self,
@@ -169,34 +278,18 @@ def _report(error: BaseException, verbosity: int) -> int:
     epilog="Exit codes: 0 ok, 1 not delivered / none healthy, 2 usage or configuration "
     "error, 3 internal error, 130 interrupted. Results go to stdout, logs to stderr.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
-    help="Configuration file. Default: $BROADCASTIO_CONFIG, ./broadcastio.toml, "
-    "then the user config directory.",
-)
-@click.option(
-    "-v", "--verbose", count=True, help="Log more to stderr: -v info, -vv debug."
-)
-@click.option(
-    "-q",
-    "--quiet",
-    is_flag=True,
-    help="Log only errors, and print nothing when send or health succeeds.",
-)
 @click.version_option(__version__, "--version", prog_name=PROG_NAME, message="%(prog)s %(version)s")
-@click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, verbose: int, quiet: bool) -> None:
-    """Deliver messages through the configured chain of providers."""
-    if verbose and quiet:
-        raise click.UsageError("--verbose and --quiet cannot be used together", ctx=ctx)
-    state = ctx.ensure_object(CliState)
-    state.config_path = config_path
-    state.verbosity = verbose
-    state.quiet = quiet
-    ctx.call_on_close(configure_logging(verbose, quiet))
+def cli() -> None:
+    """Deliver messages through the configured chain of providers.
+
+    The options below (--config, -v, -q) may also follow the command:
+    `broadcastio send ... -q` is `broadcastio -q send ...`. -v given in both
+    places adds up; --config given twice: the one after the command wins.
+    """
+
+
+# Before the command, the same options as after it (see ``global_options``).
+cli.params[:0] = _global_parameters()
 
 
 def main(args: Sequence[str] | None = None) -> int:
