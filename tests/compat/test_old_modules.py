@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterator
 
 import pytest
 
@@ -35,23 +34,6 @@ TODAY = {
     "DummyProvider": DummyProvider,
     "WhatsAppProvider": WhatsAppProvider,
 }
-
-
-def forget(module: str) -> None:
-    """Make the next ``import module`` run the module again, as in a fresh process."""
-    sys.modules.pop(module, None)
-    parent, _, child = module.rpartition(".")
-    if parent in sys.modules and hasattr(sys.modules[parent], child):
-        delattr(sys.modules[parent], child)
-
-
-@pytest.fixture(autouse=True)
-def fresh_old_modules() -> Iterator[None]:
-    for module in OLD_MODULES:
-        forget(module)
-    yield
-    for module in OLD_MODULES:
-        forget(module)
 
 
 def import_with_statement(module: str) -> None:
