@@ -201,7 +201,8 @@ def test_no_provider_plugins_is_a_usage_error(invoke, monkeypatch) -> None:
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "")
     result = invoke("send", "--to", "+1555", "--text", "hi")
     assert result.exit_code == 2
-    assert result.stderr.startswith("broadcastio: error: no provider plugins are available")
+    assert result.stderr.startswith("broadcastio: error: no provider is configured: ")
+    assert "no real provider is installed" in result.stderr
 
 
 def test_bad_provider_setting_names_file_and_key(invoke, write_config) -> None:

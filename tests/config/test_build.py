@@ -24,9 +24,17 @@ def test_the_example_file_is_valid() -> None:
     assert shown["whatsapp"]["api_key"] == "***"
 
 
-def test_no_file_means_every_installed_provider_by_priority() -> None:
-    orchestrator = Orchestrator.from_config(environ={})
-    assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
+def test_no_file_and_no_environment_means_no_provider_is_configured() -> None:
+    with pytest.raises(ConfigurationError, match="^no provider is configured: "):
+        Orchestrator.from_config(environ={})
+
+
+def test_without_order_the_configured_real_providers_are_used_by_priority(
+    write_config: Callable[..., Path],
+) -> None:
+    path = write_config("[providers.dummy]\nlatency = 0\n[providers.whatsapp]\n")
+    orchestrator = Orchestrator.from_config(path, environ={})
+    assert [p.name for p in orchestrator.providers] == ["whatsapp"]
     assert orchestrator.rate_limits == {}
 
 
@@ -88,7 +96,7 @@ def test_file_retry_table_beats_the_providers_own_policy(
     [
         ("[providers.dummy]\nfail_frist = 1", "providers.dummy.fail_frist", "unknown setting"),
         ("[providers.dummy]\nfail_first = 'x'", "providers.dummy.fail_first", "expected int"),
-        ("[providers.dummy]\nfail_first = -1", "providers.dummy.fail_first", "must be >= 0"),
+        ("[providers.dummy]\nfail_first = -1", "providers.dummy.fail_first", "must be between 0"),
         ("[providers.whatsapp]\ntimeout = 's'", "providers.whatsapp.timeout", "expected a list"),
         ("[providers.sms]\nfrom = 'x'", "providers.sms", "no installed plugin provides 'sms'"),
         ("[orchestrator]\norder = ['sms']", "orchestrator.order", "unknown provider 'sms'"),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from broadcastio import ConfigurationError, ErrorCode, Message, OrchestrationError, Orchestrator
+from broadcastio import ConfigurationError, ErrorCode, Message, Orchestrator
 from broadcastio.plugins.manager import PluginManager
 
 
@@ -15,19 +15,39 @@ def test_installed_plugins_are_discovered_via_their_entry_points() -> None:
     from broadcastio_dummy import DummyProvider
     from broadcastio_whatsapp import WhatsAppProvider
 
-    orchestrator = Orchestrator.from_plugins()
-    # Both real packages, ordered by registered priority (whatsapp 100, dummy 0).
+    orchestrator = Orchestrator.from_plugins(["whatsapp", "dummy"])
     assert [type(p) for p in orchestrator.providers] == [WhatsAppProvider, DummyProvider]
     (info,) = [i for i in orchestrator.plugin_manager.describe() if i.name == "dummy"]
     assert info.distribution == "broadcastio-dummy"
     assert info.version
     assert info.hooks == ("register_providers",)
-    assert orchestrator.send(Message("+1555", "hi")).provider == "dummy"
+
+
+def test_without_order_the_chain_is_the_configured_real_providers() -> None:
+    from broadcastio_whatsapp import WhatsAppProvider
+
+    # Both have settings, but the dummy is a test double: it joins only when named.
+    orchestrator = Orchestrator.from_plugins(settings={"whatsapp": {}, "dummy": {}})
+    assert [type(p) for p in orchestrator.providers] == [WhatsAppProvider]
+
+
+def test_nothing_configured_says_how_to_configure_a_provider() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Orchestrator.from_plugins(environ={})
+    message = info.value.message
+    assert message.startswith("no provider is configured: ")
+    assert "--provider NAME" in message and "[providers.whatsapp]" in message
+    assert "installed providers: whatsapp" in message
+    assert "test doubles, used only when named: dummy" in message
+    assert info.value.code is ErrorCode.NO_PROVIDERS
+    # A settings table does not make a test double part of an unnamed chain.
+    with pytest.raises(ConfigurationError, match="no provider is configured"):
+        Orchestrator.from_plugins(settings={"dummy": {}}, environ={})
 
 
 def test_load_plugins_empty_loads_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "")
-    with pytest.raises(OrchestrationError, match="no provider plugins") as info:
+    with pytest.raises(ConfigurationError, match="no real provider is installed") as info:
         Orchestrator.from_plugins()
     assert info.value.code is ErrorCode.NO_PROVIDERS
 
@@ -37,9 +57,16 @@ def test_load_plugins_allow_list(install_distribution, provider_module, monkeypa
         "bio-alpha", {"alpha": "bio_alpha"}, {"bio_alpha": provider_module("alpha")}
     )
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "alpha")
-    assert [p.name for p in Orchestrator.from_plugins().providers] == ["alpha"]
+    assert [p.name for p in Orchestrator.from_plugins(settings={"alpha": {}}).providers] == [
+        "alpha"
+    ]
+    with pytest.raises(ConfigurationError, match="unknown provider 'dummy'"):
+        Orchestrator.from_plugins(["alpha", "dummy"])
     monkeypatch.setenv("BROADCASTIO_LOAD_PLUGINS", "bio-alpha, broadcastio-dummy")
-    assert [p.name for p in Orchestrator.from_plugins().providers] == ["alpha", "dummy"]
+    assert [p.name for p in Orchestrator.from_plugins(["alpha", "dummy"]).providers] == [
+        "alpha",
+        "dummy",
+    ]
 
 
 def test_disabled_plugins_are_never_imported(install_distribution, monkeypatch) -> None:
@@ -49,11 +76,11 @@ def test_disabled_plugins_are_never_imported(install_distribution, monkeypatch) 
         {"bio_explosive": "raise RuntimeError('imported!')"},
     )
     monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "explosive")
-    orchestrator = Orchestrator.from_plugins()
+    orchestrator = Orchestrator.from_plugins(["dummy"])
     assert "bio_explosive" not in sys.modules
     assert orchestrator.plugin_manager.broken_plugins == []
     monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive")
-    with pytest.raises(OrchestrationError):
+    with pytest.raises(ConfigurationError, match="no real provider is installed"):
         Orchestrator.from_plugins()
 
 
@@ -64,7 +91,7 @@ def test_plugin_failing_to_import_is_skipped_and_recorded(
         "bio-broken", {"broken": "bio_broken"}, {"bio_broken": "import no_such_module_here"}
     )
     with caplog.at_level(logging.WARNING, logger="broadcastio"):
-        orchestrator = Orchestrator.from_plugins()
+        orchestrator = Orchestrator.from_plugins(["whatsapp", "dummy"])
     assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "broken"
@@ -86,7 +113,7 @@ def test_plugin_whose_registration_raises_is_skipped(install_distribution) -> No
     """
         },
     )
-    orchestrator = Orchestrator.from_plugins()
+    orchestrator = Orchestrator.from_plugins(["whatsapp", "dummy"])
     assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "raiser"
@@ -107,7 +134,7 @@ def test_plugin_registering_a_non_provider_is_skipped(install_distribution) -> N
     """
         },
     )
-    orchestrator = Orchestrator.from_plugins()
+    orchestrator = Orchestrator.from_plugins(["dummy"])
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert "expects a MessageProvider subclass" in broken.error
 
@@ -125,7 +152,7 @@ def test_misspelled_hook_marks_the_plugin_broken(install_distribution, provider_
     """
         },
     )
-    orchestrator = Orchestrator.from_plugins()
+    orchestrator = Orchestrator.from_plugins(["dummy"])
     (broken,) = orchestrator.plugin_manager.broken_plugins
     assert broken.name == "typo"
     assert "register_provider" in broken.error
@@ -197,8 +224,9 @@ def test_priority_then_name_orders_providers(install_distribution, provider_modu
             .replace("def register_providers", "def register_low"),
         },
     )
-    names = [p.name for p in Orchestrator.from_plugins().providers]
-    assert names == ["whatsapp", "alpha", "zeta", "dummy", "low"]
+    configured = {name: {} for name in ("low", "zeta", "dummy", "alpha", "whatsapp")}
+    names = [p.name for p in Orchestrator.from_plugins(settings=configured).providers]
+    assert names == ["whatsapp", "alpha", "zeta", "low"]  # no dummy: a test double
 
 
 def test_order_picks_and_orders_by_name(install_distribution, provider_module) -> None:
@@ -241,7 +269,7 @@ def test_in_process_plugin_needs_no_installation(monkeypatch: pytest.MonkeyPatch
     manager = PluginManager()
     manager.register(LocalPlugin(), name="local-plugin")
     try:
-        orchestrator = Orchestrator.from_plugins(plugin_manager=manager)
+        orchestrator = Orchestrator.from_plugins(["local"], plugin_manager=manager)
         assert orchestrator.plugin_manager is manager
         assert orchestrator.send(Message("+1555", "hi")).provider == "local"
     finally:

@@ -16,7 +16,10 @@ import click
 from broadcastio.cli.options import json_option
 from broadcastio.cli.output import echo_json, toml_assignment
 from broadcastio.cli.state import CliState, pass_state
+from broadcastio.core.codes import ErrorCode
+from broadcastio.core.retry import RetryPolicy
 from broadcastio.core.serialization import unstructure
+from broadcastio.errors import ConfigurationError
 
 __all__ = ["config", "resolved_configuration"]
 
@@ -30,15 +33,29 @@ def resolved_configuration(state: CliState) -> dict[str, Any]:
     # One plugin manager for both: the plugins are imported once.
     plugin_manager = PluginManager()
     providers = resolved_providers(configuration, plugin_manager=plugin_manager)
-    orchestrator = build_orchestrator(configuration, plugin_manager=plugin_manager)
     file_view = configuration.to_dict()
     settings = dict(file_view["orchestrator"])
+    try:
+        orchestrator = build_orchestrator(configuration, plugin_manager=plugin_manager)
+    except ConfigurationError as error:
+        if error.code is not ErrorCode.NO_PROVIDERS:
+            raise
+        # Showing the configuration is still useful when it names no provider:
+        # the empty chain and the reason say what to add.
+        chain: list[str] = []
+        problem: str | None = error.message
+        retry_policy = configuration.orchestrator.retry or RetryPolicy()
+    else:
+        chain = [provider.name for provider in orchestrator.providers]
+        problem = None
+        retry_policy = orchestrator.retry_policy
     # Unset in the file means the default policy: show the policy that applies.
-    settings["retry"] = unstructure(orchestrator.retry_policy)
+    settings["retry"] = unstructure(retry_policy)
     return {
         "source": file_view["source"],
         "orchestrator": settings,
-        "chain": [provider.name for provider in orchestrator.providers],
+        "chain": chain,
+        "chain_problem": problem,
         "providers": providers,
     }
 
@@ -48,12 +65,16 @@ def _as_toml(data: dict[str, Any]) -> str:
     where = source["path"] or "no file"
     lines = [
         f"# configuration: {where} ({source['origin']})",
-        f"# chain: {', '.join(data['chain'])}",
-        "",
-        "[orchestrator]",
+        f"# chain: {', '.join(data['chain']) or 'none'}",
     ]
+    if data["chain_problem"]:
+        lines.append(f"# {data['chain_problem']}")
+    lines += ["", "[orchestrator]"]
     if data["orchestrator"].get("order") is None:
-        lines.append("# order is not set: every installed provider, highest priority first")
+        lines.append(
+            "# order is not set: every configured provider that is not a test double, "
+            "highest priority first"
+        )
     lines += [
         toml_assignment(key, value)
         for key, value in data["orchestrator"].items()

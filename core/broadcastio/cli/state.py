@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from broadcastio.config import BroadcastioConfig
     from broadcastio.core.orchestrator import Orchestrator
 
-__all__ = ["CliState", "pass_state"]
+__all__ = ["DEFAULT_SEND_TIMEOUT", "CliState", "pass_state"]
+
+DEFAULT_SEND_TIMEOUT = 300.0
+"""Seconds a send may take from the command line when nothing else says: a cron job must end."""
 
 
 @attrs.define
@@ -37,14 +40,19 @@ class CliState:
         return load_config(self.config_path)
 
     def build_orchestrator(self, providers: Sequence[str] = (), **overrides: Any) -> Orchestrator:
-        """The configured orchestrator; ``providers`` (``--provider``) replaces the file's order."""
+        """The configured orchestrator; ``providers`` (``--provider``) replaces the file's order.
+
+        A command never waits for ever: without ``--timeout`` or
+        ``orchestrator.timeout`` every send gets ``DEFAULT_SEND_TIMEOUT``.
+        """
         from broadcastio.config import build_orchestrator
         from broadcastio.errors import ConfigurationError
 
+        config = self.load_config()
+        if overrides.get("timeout") is None:
+            overrides["timeout"] = config.orchestrator.timeout or DEFAULT_SEND_TIMEOUT
         try:
-            return build_orchestrator(
-                self.load_config(), order=list(providers) or None, **overrides
-            )
+            return build_orchestrator(config, order=list(providers) or None, **overrides)
         except ConfigurationError as exc:
             if exc.details.get("key") == "order":
                 raise ConfigurationError(

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from broadcastio.config.locate import ConfigLocation
+from broadcastio.core.deadline import check_timeout
 from broadcastio.core.checks import check_number
 from broadcastio.core.rate_limit import RateLimit
 from broadcastio.core.retry import RetryPolicy
@@ -42,11 +43,18 @@ def _check_ttl(_: Any, attribute: attrs.Attribute[Any], value: float) -> None:
     check_number(attribute.name, value, maximum=HEALTH_TTL_LIMIT)
 
 
+def _check_send_timeout(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    check_timeout(attribute.name, value)
+
+
 @attrs.frozen
 class OrchestratorConfig:
     """The ``[orchestrator]`` table: chain order, health caching and the default retry policy.
 
-    ``order`` unset means every installed provider, highest priority first.
+    ``order`` unset means every configured provider that is not a test double
+    (it has a ``[providers.NAME]`` table or its environment variables are set),
+    highest priority first. ``timeout`` is the whole-send deadline in seconds
+    (unset: none in Python; the command line then uses its own default).
     ``health_ttl`` is 0..86400 seconds (0: ask the providers before every send).
     """
 
@@ -54,6 +62,7 @@ class OrchestratorConfig:
     health_ttl: float = attrs.field(default=30.0, validator=_check_ttl)
     require_healthy: bool = False
     retry: RetryPolicy | None = None
+    timeout: float | None = attrs.field(default=None, validator=_check_send_timeout)
 
 
 @attrs.frozen(unsafe_hash=False)

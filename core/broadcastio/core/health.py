@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from broadcastio.core.clock import Clock
+from broadcastio.core.deadline import BoundedCaller
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -61,6 +62,16 @@ class ProviderHealth:
     details: dict[str, Any] = attrs.field(factory=dict, converter=_to_details)
 
 
+class _PendingCheck:
+    """A health check under way in the background, shared by everyone waiting for it."""
+
+    __slots__ = ("done", "health")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.health: ProviderHealth | None = None
+
+
 class HealthCache:
     """Remembers each provider's last health report for ``ttl`` seconds.
 
@@ -92,10 +103,21 @@ class HealthCache:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._notifying = threading.local()
+        # Checks bounded by a deadline run here, one per provider at a time.
+        self._pending: dict[str, _PendingCheck] = {}
+        self._background = BoundedCaller(name="broadcastio-health")
 
-    def get(self, provider: MessageProvider) -> ProviderHealth:
-        """The provider's health, from the cache while fresh, else from ``provider.health()``."""
+    def get(self, provider: MessageProvider, *, wait: float | None = None) -> ProviderHealth:
+        """The provider's health, from the cache while fresh, else from ``provider.health()``.
+
+        ``wait`` bounds how long the caller waits for a check (a send's deadline):
+        past it the provider counts as not ready for this caller, and the check
+        goes on in the background and is cached when it answers. Without
+        ``wait`` the caller waits as long as ``health()`` takes.
+        """
         name = provider.name
+        if wait is not None:
+            return self._get_within(provider, wait)
         if self.ttl is None:
             health = self._check(provider)
         else:
@@ -110,6 +132,45 @@ class HealthCache:
                 self._entries[name] = (health, self._clock.monotonic() + self.ttl)
         self._notify(health)
         return health
+
+    def _get_within(self, provider: MessageProvider, wait: float) -> ProviderHealth:
+        name = provider.name
+        entry = self._entries.get(name)
+        if self.ttl is not None and entry is not None and entry[1] > self._clock.monotonic():
+            return entry[0]
+        with self._locks_guard:
+            pending = self._pending.get(name)
+            start = pending is None
+            if pending is None:
+                pending = self._pending[name] = _PendingCheck()
+        if start:
+            self._background.start(lambda: self._check_for(provider, pending))
+        if pending.done.wait(max(0.0, wait)):
+            assert pending.health is not None
+            return pending.health
+        return ProviderHealth(
+            provider=name,
+            ready=False,
+            details={
+                "reason": f"health() did not answer within {wait:.3g}s "
+                "(its share of the send's deadline)",
+                "timed_out": True,
+            },
+        )
+
+    def _check_for(self, provider: MessageProvider, pending: _PendingCheck) -> None:
+        """Run one check for every caller waiting on ``pending``; cache and announce it."""
+        name = provider.name
+        try:
+            health = self._check(provider)
+            if self.ttl is not None:
+                self._entries[name] = (health, self._clock.monotonic() + self.ttl)
+            pending.health = health
+        finally:
+            with self._locks_guard:
+                self._pending.pop(name, None)
+            pending.done.set()
+        self._notify(health)
 
     def _notify(self, health: ProviderHealth) -> None:
         if self._on_fresh is None or getattr(self._notifying, "active", False):

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from broadcastio.core.chain import check_chain, check_orchestrator_arguments, check_per_provider
 from broadcastio.core.clock import Clock, SystemClock
 from broadcastio.core.codes import ErrorCode
+from broadcastio.core.deadline import BoundedCaller, CallTimedOut, check_timeout
 from broadcastio.core.delivery_error import DeliveryError
 from broadcastio.core.health import HealthCache, ProviderHealth
 from broadcastio.core.ids import new_trace_id
@@ -20,7 +21,12 @@ from broadcastio.core.rate_limit import ProviderGate, RateLimit
 from broadcastio.core.result import DeliveryResult
 from broadcastio.core.retry import RetryPolicy
 from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
-from broadcastio.errors import BroadcastioError, OrchestrationError, ValidationError
+from broadcastio.errors import (
+    BroadcastioError,
+    ConfigurationError,
+    OrchestrationError,
+    ValidationError,
+)
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
@@ -42,16 +48,30 @@ _LONGEST_SLEEP = 86_400.0
 
 
 class _Run:
-    """The bookkeeping of one ``send``: what was tried, and the trace when one is kept."""
+    """The bookkeeping of one ``send``: what was tried, the trace, and the deadline."""
 
-    __slots__ = ("attempts", "last_error", "record", "skipped", "tried")
+    __slots__ = (
+        "attempts",
+        "deadline",
+        "deadline_passed",
+        "last_error",
+        "record",
+        "skipped",
+        "timeout",
+        "tried",
+    )
 
-    def __init__(self, record: bool) -> None:
+    def __init__(self, record: bool, timeout: float | None, now: float) -> None:
         self.record = record
         self.tried: list[str] = []
         self.attempts: list[DeliveryAttempt] | None = [] if record else None
         self.skipped: list[ProviderHealth] = []
         self.last_error: DeliveryError | None = None
+        self.timeout = timeout
+        # Monotonic time by which the send must end; None: no deadline.
+        self.deadline = None if timeout is None else now + timeout
+        # Where the deadline ran out, for the result's message; None while it has not.
+        self.deadline_passed: str | None = None
 
 
 class Orchestrator:
@@ -75,6 +95,14 @@ class Orchestrator:
     a ``retry_after`` pauses that provider for every thread; a send that finds it
     paused for longer than its policy's ``max_delay`` falls back without calling it.
 
+    ``timeout`` is the default whole-send deadline in seconds (``send`` can set
+    its own): it bounds the chain including health checks, retries, back-off and
+    rate-limit waits. An attempt still running when it passes ends as
+    ``TIMEOUT`` (it may yet deliver), and the result says the deadline was
+    reached; a health check is waited for at most half of the time left, so a
+    hung probe leaves time for the next provider. Without a deadline only the
+    providers' own timeouts bound a send.
+
     ``on_attempt(attempt, message)``, ``on_success(result, message)`` and
     ``on_failure(result, message)`` are observers, as are the plugin hooks: what
     they raise is logged and ignored. ``clock`` and ``rng`` exist so tests can run
@@ -92,6 +120,7 @@ class Orchestrator:
         require_healthy: bool = False,
         retry_policies: Mapping[str, RetryPolicy] | None = None,
         rate_limits: Mapping[str, RateLimit | str] | None = None,
+        timeout: float | None = None,
         on_attempt: Callable[..., Any] | None = None,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
@@ -114,6 +143,10 @@ class Orchestrator:
             rng=rng,
         )
         policy_overrides, limits = check_per_provider(chain, retry_policies, rate_limits)
+        try:
+            self.timeout = check_timeout("timeout", timeout)
+        except ValidationError as exc:
+            raise ConfigurationError(exc.message) from None
 
         self.providers: tuple[MessageProvider, ...] = chain
         self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
@@ -144,6 +177,8 @@ class Orchestrator:
         self.health_cache = HealthCache(
             None if health_ttl is None else float(health_ttl), self._clock, self._health_checked
         )
+        # Attempts under a deadline run here, so a hung provider cannot hold the caller.
+        self._bounded = BoundedCaller(name="broadcastio-send")
 
     @classmethod
     def from_plugins(
@@ -197,13 +232,18 @@ class Orchestrator:
 
     # -- sending -------------------------------------------------------------------------
 
-    def send(self, message: Message, *, trace: bool = False) -> DeliveryResult:
+    def send(
+        self, message: Message, *, trace: bool = False, timeout: float | None = None
+    ) -> DeliveryResult:
         """Deliver ``message`` through the chain and say what happened.
 
         With ``trace=True`` the result carries a ``DeliveryTrace`` of every attempt.
+        ``timeout`` (seconds) is this send's deadline, replacing the
+        orchestrator's ``timeout``; see the class docstring for what it bounds.
         """
         if not isinstance(message, Message):
             raise ValidationError(f"send() expects a Message, got {type(message).__name__}")
+        limit = self.timeout if timeout is None else check_timeout("timeout", timeout)
         if message.attachment is not None:
             message.attachment.ensure_readable()
         observers = self._observers.current()
@@ -211,11 +251,11 @@ class Orchestrator:
             notify(observers.before_send, {"message": message})
 
         clock = self._clock
-        run = _Run(bool(trace))
+        run = _Run(bool(trace), limit, clock.monotonic())
         if trace:
             started_at = clock.now()
         result = self._walk(message, self.providers, run, observers, skip_unhealthy=True)
-        if result is None and not run.tried:
+        if result is None and not run.tried and run.deadline_passed is None:
             # Nobody was healthy, so nothing has been attempted yet.
             if self.require_healthy:
                 raise OrchestrationError(
@@ -254,9 +294,10 @@ class Orchestrator:
             )
             listeners = self._observers.on_success
         else:
-            final = DeliveryResult(
-                False, None, None, run.last_error, tuple(run.tried), trace_record
-            )
+            error = run.last_error
+            if run.deadline_passed is not None:
+                error = _past_deadline(error, run)
+            final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
             listeners = self._observers.on_failure
         if observers.after_send or listeners:
             arguments = {"result": final, "message": message}
@@ -275,15 +316,28 @@ class Orchestrator:
     ) -> DeliveryResult | None:
         """Try providers in order; the first successful result, or ``None`` if all failed."""
         health_cache = self.health_cache
+        deadline = run.deadline
         for provider in providers:
+            if deadline is not None:
+                remaining = deadline - self._clock.monotonic()
+                if remaining <= 0:
+                    run.deadline_passed = f"before {provider.name!r} could be tried"
+                    return None
             if skip_unhealthy:
-                health = health_cache.get(provider)
+                if deadline is None:
+                    health = health_cache.get(provider)
+                else:
+                    # Half of what is left at most: a hung probe must leave time
+                    # for the providers after it.
+                    health = health_cache.get(provider, wait=remaining / 2)
                 if not health.ready:
                     run.skipped.append(health)
                     continue
             result = self._deliver_with_retries(provider, message, run, observers)
             if result is not None:
                 return result
+            if run.deadline_passed is not None:
+                return None
         return None
 
     def _deliver_with_retries(
@@ -303,11 +357,18 @@ class Orchestrator:
         while True:
             attempt_number += 1
             gate = gates.get(name)
-            held_back = None if gate is None else self._wait_for_slot(gate, name, policy)
+            held_back = None if gate is None else self._wait_for_slot(gate, name, policy, run)
+            if run.deadline_passed is not None:
+                return None
             if observe:
                 started_at = clock.now()
                 started = clock.monotonic()
-            result = self._attempt(provider, name, message) if held_back is None else held_back
+            if held_back is not None:
+                result = held_back
+            elif run.deadline is None:
+                result = self._attempt(provider, name, message)
+            else:
+                result = self._attempt_before_deadline(provider, name, message, run)
             if observe:
                 finished = clock.monotonic()
                 attempt = DeliveryAttempt(
@@ -335,6 +396,8 @@ class Orchestrator:
                     gates.setdefault(name, ProviderGate()).pause(
                         min(retry_after, _LONGEST_SLEEP), clock.monotonic()
                     )
+            if run.deadline_passed is not None:
+                return None
             if attempt_number >= policy.max_attempts or not policy.should_retry(error.code):
                 return None
             delay = self._delay_before_retry(policy, attempt_number, error)
@@ -345,6 +408,10 @@ class Orchestrator:
                     error.details.get("retry_after"),
                 )
                 return None
+            if run.deadline is not None and delay >= run.deadline - clock.monotonic():
+                # Sleeping only to give up when we wake would just waste the caller's time.
+                run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
+                return None
             clock.sleep(delay)
 
     def _attempt(self, provider: MessageProvider, name: str, message: Message) -> DeliveryResult:
@@ -354,7 +421,11 @@ class Orchestrator:
         except BroadcastioError:
             raise
         except Exception as exc:  # noqa: BLE001 - a provider bug is a failed attempt, not a crash
-            logger.warning("provider %r raised during send", name, exc_info=True)
+            # One line at the default level; the traceback is for -vv (debug).
+            logger.warning(
+                "provider %r raised %s during send: %s", name, type(exc).__name__, exc
+            )
+            logger.debug("traceback of provider %r's send", name, exc_info=True)
             return DeliveryResult.failed(
                 name,
                 ErrorCode.UNKNOWN,
@@ -378,6 +449,33 @@ class Orchestrator:
             )
         return result
 
+    def _attempt_before_deadline(
+        self, provider: MessageProvider, name: str, message: Message, run: _Run
+    ) -> DeliveryResult:
+        """``_attempt``, but the caller stops waiting when the send's deadline passes."""
+        assert run.deadline is not None and run.timeout is not None
+        remaining = run.deadline - self._clock.monotonic()
+        try:
+            return self._bounded.call(lambda: self._attempt(provider, name, message), remaining)
+        except CallTimedOut:
+            pass
+        run.deadline_passed = f"while {name!r} was sending"
+        # The result says it too; a broadcast to a hung provider must not log a line per row.
+        logger.info(
+            "provider %r did not answer within the send deadline of %gs; the attempt is "
+            "abandoned and may still deliver",
+            name,
+            run.timeout,
+        )
+        return DeliveryResult.failed(
+            name,
+            ErrorCode.TIMEOUT,
+            f"provider {name!r} did not answer before the send deadline of {run.timeout:g}s; "
+            "the message may or may not have been delivered",
+            deadline_reached=True,
+            timeout=run.timeout,
+        )
+
     def _delay_before_retry(
         self, policy: RetryPolicy, attempt_number: int, error: DeliveryError
     ) -> float | None:
@@ -400,20 +498,26 @@ class Orchestrator:
         return delay if delay <= _LONGEST_SLEEP else None
 
     def _wait_for_slot(
-        self, gate: ProviderGate, name: str, policy: RetryPolicy
+        self, gate: ProviderGate, name: str, policy: RetryPolicy, run: _Run
     ) -> DeliveryResult | None:
         """Wait for this provider's next slot; a failed result if it is paused too long.
 
         The failure is what the provider itself would say (``RATE_LIMITED`` with the
         remaining pause as ``retry_after``), so the usual retry rules decide what
-        happens next, without spending a request the provider already refused.
+        happens next, without spending a request the provider already refused. A
+        slot past the send's deadline is not booked: the run notes where the
+        deadline passed and returns ``None``.
         """
         clock = self._clock
         now = clock.monotonic()
         longest = policy.max_delay if policy.max_delay is not None else _LONGEST_SLEEP
-        wait = gate.reserve(now, max_pause=longest)
+        max_wait = None if run.deadline is None else run.deadline - now
+        wait = gate.reserve(now, max_pause=longest, max_wait=max_wait)
         if wait is None:
             remaining = gate.paused_for(now)
+            if remaining <= longest:
+                run.deadline_passed = f"while waiting for a rate-limit slot of {name!r}"
+                return None
             return DeliveryResult.failed(
                 name,
                 ErrorCode.RATE_LIMITED,
@@ -509,6 +613,33 @@ def _retry_after(error: DeliveryError) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
+    """The final error of a send whose deadline passed, saying so.
+
+    An attempt cut off by the deadline is already a ``TIMEOUT`` saying so. An
+    error from an attempt that did finish keeps its code (the message did not go
+    out; a resume may send it again) and gains where the deadline passed. With
+    no attempt at all nothing can have gone out, so that is
+    ``PROVIDER_UNAVAILABLE``, not an ambiguous ``TIMEOUT``.
+    """
+    timeout = run.timeout
+    if error is not None and error.details.get("deadline_reached"):
+        return error
+    if error is None:
+        return DeliveryError(
+            ErrorCode.PROVIDER_UNAVAILABLE,
+            f"the send deadline of {timeout:g}s was reached {run.deadline_passed} and no "
+            "provider was attempted",
+            {"deadline_reached": True, "timeout": timeout},
+        )
+    return DeliveryError(
+        error.code,
+        f"{error.message}; then the send deadline of {timeout:g}s was reached "
+        f"{run.deadline_passed}",
+        {**error.details, "deadline_reached": True, "timeout": timeout},
+    )
 
 
 def _health_reason(health: ProviderHealth) -> str:

@@ -133,19 +133,25 @@ class ProviderGate:
         """Seconds left in the current pause (0 when not paused)."""
         return max(0.0, self._paused_until - now)
 
-    def reserve(self, now: float, *, max_pause: float | None = None) -> float | None:
+    def reserve(
+        self, now: float, *, max_pause: float | None = None, max_wait: float | None = None
+    ) -> float | None:
         """Book the next slot; return the seconds to wait for it.
 
         Returns ``None`` without booking when the provider is paused for longer
         than ``max_pause``: the caller should not wait that long (its retry
         policy's ``max_delay``) and falls back to the next provider instead.
-        Pacing waits are never refused; they are what the limit is for.
+        Pacing waits are refused only past ``max_wait`` (what is left of a send's
+        deadline): a slot the caller could not use would hold back everyone
+        queued behind it for nothing.
         """
         with self._lock:
             paused_until = self._paused_until
             if max_pause is not None and paused_until - now > max_pause:
                 return None
             start = max(now, self._next - self._tolerance, paused_until)
+            if max_wait is not None and start - now > max_wait:
+                return None
             self._next = max(self._next, start) + self._interval
         return start - now
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from broadcastio.core.codes import ErrorCode
-from broadcastio.errors import ConfigurationError, OrchestrationError
+from broadcastio.errors import ConfigurationError
 from broadcastio.plugins.manager import PluginManager
-from broadcastio.plugins.registry import collect_providers
+from broadcastio.plugins.registry import ProviderRegistration, collect_providers
 from broadcastio.plugins.settings import build_provider, structure_settings
 from broadcastio.providers.base import MessageProvider
 
@@ -23,11 +23,16 @@ def assemble_providers(
 ) -> list[MessageProvider]:
     """Load plugins into ``plugin_manager`` and build the chosen providers, in order.
 
-    ``order`` picks and orders providers by name; without it every discovered
-    provider is used, highest registered priority first, then by name, never by
-    load order. Every settings table is checked, including those of providers left
-    out of ``order``: a typo in a provider that is switched off today still
-    deserves an error.
+    ``order`` picks and orders providers by name, test doubles included. Without
+    it the chain is every installed provider that is *configured* (it has a
+    settings table, or ``configured_by_environment`` says its environment
+    variables set it up) and is not a test double, highest registered priority
+    first, then by name, never by load order. Nothing configured is a
+    ``ConfigurationError`` saying how to configure a provider: guessing would
+    send through a channel nobody set up, or "deliver" through a test double.
+    Every settings table is checked, including those of providers left out of
+    ``order``: a typo in a provider that is switched off today still deserves an
+    error.
     """
     names = _check_order(order)
     settings = _check_settings(settings)
@@ -49,7 +54,7 @@ def assemble_providers(
         name: structure_settings(registrations[name], table) for name, table in settings.items()
     }
     if names is None:
-        chosen = sorted(registrations.values(), key=lambda reg: (-reg.priority, reg.name))
+        chosen = _configured(registrations, settings, environ, plugin_manager)
     else:
         chosen = []
         for name in names:
@@ -64,20 +69,52 @@ def assemble_providers(
                     details={"order": names, "provider": name},
                 )
             chosen.append(registrations[name])
-    if not chosen:
-        broken = "; ".join(f"{p.name}: {p.error}" for p in plugin_manager.broken_plugins)
-        raise OrchestrationError(
-            "no provider plugins are available"
-            + (f" (broken plugins: {broken})" if broken else "")
-            + "; install one (e.g. broadcastio-dummy) or check BROADCASTIO_LOAD_PLUGINS",
-            code=ErrorCode.NO_PROVIDERS,
-        )
     providers = []
     for registration in chosen:
         if registration.name not in structured:
             structured[registration.name] = structure_settings(registration, None)
         providers.append(build_provider(registration, structured[registration.name]))
     return providers
+
+
+def _configured(
+    registrations: Mapping[str, ProviderRegistration],
+    settings: Mapping[str, Any],
+    environ: Mapping[str, str],
+    plugin_manager: PluginManager,
+) -> list[ProviderRegistration]:
+    """The chain when no order is given: configured real providers, by priority then name."""
+    chosen = [
+        registration
+        for registration in registrations.values()
+        if not registration.provider_class.test_double
+        and (
+            registration.name in settings
+            or registration.provider_class.configured_by_environment(environ)
+        )
+    ]
+    if chosen:
+        return sorted(chosen, key=lambda reg: (-reg.priority, reg.name))
+    real = sorted(name for name, reg in registrations.items() if not reg.provider_class.test_double)
+    doubles = sorted(name for name, reg in registrations.items() if reg.provider_class.test_double)
+    if real:
+        installed = f"installed providers: {', '.join(real)}"
+        example = real[0]
+    else:
+        installed = "no real provider is installed (pip install broadcastio-whatsapp, ...)"
+        example = "whatsapp"
+    if doubles:
+        installed += f"; test doubles, used only when named: {', '.join(doubles)}"
+    broken = "; ".join(f"{p.name}: {p.error}" for p in plugin_manager.broken_plugins)
+    if broken:
+        installed += f"; broken plugins: {broken}"
+    raise ConfigurationError(
+        "no provider is configured: choose the chain with --provider NAME (order=[...] in "
+        "Python) or with order in the configuration's [orchestrator] table, or add a "
+        f"[providers.{example}] table (see docs/configuration.md); {installed}",
+        code=ErrorCode.NO_PROVIDERS,
+        details={"available": real, "test_doubles": doubles},
+    )
 
 
 def _check_order(order: Any) -> list[str] | None:

@@ -39,11 +39,29 @@ class MessageProvider(abc.ABC):
       settings. ``Orchestrator.from_plugins`` structures the user's settings dict
       into it (rejecting unknown, missing or mistyped fields) and calls
       ``ProviderClass(settings)``; without it the class is called with no argument.
+    * ``test_double``: ``True`` for a provider that delivers nothing (the dummy).
+      A test double joins a chain only when it is named (``order``,
+      ``--provider``): a message must never count as delivered by accident.
+
+    A provider class may also override ``configured_by_environment`` to say that
+    environment variables alone configure it, so that it joins a chain built
+    without an explicit order even when the configuration has no table for it.
     """
 
     name: ClassVar[str]
     retry_policy: RetryPolicy | None = None
     settings_type: ClassVar[type[Any] | None] = None
+    test_double: ClassVar[bool] = False
+
+    @classmethod
+    def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:
+        """Whether ``environ`` alone configures this provider (its own variables are set).
+
+        Used only when no order is given: the chain is then every installed real
+        provider that is configured, by a settings table or by the environment.
+        The default is ``False``: a provider nobody configured is not guessed at.
+        """
+        return False
 
     @abc.abstractmethod
     def send(self, message: Message) -> DeliveryResult:
