@@ -32,8 +32,15 @@ $(NODE_MODULES): node-bridge/package.json node-bridge/package-lock.json
 	cd node-bridge && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 	touch $@
 
+# The closing hint: the command is in .venv/bin, which is not on PATH, so the
+# README's `broadcastio send ...` would otherwise be "command not found".
 demo: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python examples/demo.py
+	@echo
+	@echo "Next: the broadcastio command is in $(BIN), which is not on your PATH. Either"
+	@echo "  . $(BIN)/activate && broadcastio send --to +15551234567 --text hi --provider dummy"
+	@echo "or, without activating: $(BIN)/broadcastio --help (the same: $(BIN)/python -m broadcastio)."
+	@echo "To install it outside this checkout (pipx or pip), see 'Quick start' in README.md."
 
 test: $(VENV)/.installed-test $(NODE_MODULES)
 	$(BIN)/python -m ruff check core plugins tests bench scripts examples

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -314,3 +315,28 @@ def test_a_global_option_means_the_same_before_or_after_the_command(
         return
     assert code == 0
     assert seen == [CliState(config_path=Path("x.toml"), verbosity=len(verbose), quiet=bool(quiet))]
+
+
+# --- the README's own command lines ----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_readme_quick_start_shell_lines_run_as_written(run_script) -> None:
+    # The quick start's shell block must say how to get the command and then work.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines[0] == ". .venv/bin/activate"
+    commands = [shlex.split(line) for line in lines[1:]]
+    assert commands and all(command[0] == "broadcastio" for command in commands)
+    for command in commands:
+        result = run_script(*command[1:])
+        assert result.returncode == 0, (command, result.stderr)
+
+
+def test_make_demo_ends_by_saying_how_to_run_the_command() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/activate" in recipe
+    assert "python -m broadcastio" in recipe
