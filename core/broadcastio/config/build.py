@@ -53,6 +53,7 @@ def build_orchestrator(
     arguments: dict[str, Any] = {
         "health_ttl": config.orchestrator.health_ttl,
         "require_healthy": config.orchestrator.require_healthy,
+        "timeout": config.orchestrator.timeout,
         "retry_policy": config.orchestrator.retry,
         "retry_policies": {k: v for k, v in config.retry_policies.items() if k in names},
         "rate_limits": {k: v for k, v in config.rate_limits.items() if k in names},
@@ -67,15 +68,20 @@ def resolved_providers(
     environ: Mapping[str, str] | None = None,
     plugin_manager: PluginManager | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every installed provider's effective settings (file values over defaults), redacted."""
+    """Every installed provider's effective settings, redacted.
+
+    File values win over the environment variables a plugin falls back to
+    (``with_environment`` on its settings type), which win over defaults.
+    """
     plugin_manager = plugin_manager or PluginManager()
-    plugin_manager.load_entry_points(os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    plugin_manager.load_entry_points(environ)
     resolved = {}
     for name, registration in sorted(collect_providers(plugin_manager).items()):
         configured = config.providers.get(name)
         try:
             settings = structure_settings(
-                registration, configured.settings if configured else None
+                registration, configured.settings if configured else None, environ
             )
         except ConfigurationError as exc:
             raise _locate(exc, config, from_order=True) from None

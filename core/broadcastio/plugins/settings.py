@@ -21,12 +21,20 @@ __all__ = ["build_provider", "structure_settings"]
 
 
 def structure_settings(
-    registration: ProviderRegistration, settings: Mapping[str, Any] | None
+    registration: ProviderRegistration,
+    settings: Mapping[str, Any] | None,
+    environ: Mapping[str, str] | None = None,
 ) -> Any:
     """Check a provider's settings dict and build its settings object (``None`` if it has none).
 
     Unknown, missing and mistyped settings are a ``ConfigurationError`` that names
     the provider and the field, raised before anything is sent.
+
+    With ``environ``, a settings type that has a ``with_environment(environ)``
+    method gets it applied: the plugin fills the fields its own environment
+    variables provide, in the one place it decides that, so ``broadcastio config``
+    shows the values the provider will actually use. A bad variable is a
+    ``ConfigurationError`` naming the provider.
     """
     name = registration.name
     settings_type = registration.provider_class.settings_type
@@ -43,7 +51,7 @@ def structure_settings(
             )
         return None
     try:
-        return converter.structure(dict(settings or {}), settings_type)
+        structured = converter.structure(dict(settings or {}), settings_type)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
         problems = describe_structure_error(exc, settings_type)
         unknown = sorted(set(settings or {}) - set(_field_names(settings_type)))
@@ -58,6 +66,16 @@ def structure_settings(
                 "known": known,
                 "unknown_settings": unknown,
             },
+        ) from exc
+    resolve = getattr(structured, "with_environment", None)
+    if environ is None or not callable(resolve):
+        return structured
+    try:
+        return resolve(environ)
+    except BroadcastioError as exc:
+        raise ConfigurationError(
+            f"provider {name!r} rejected its environment: {exc.message}",
+            details={"provider": name, **exc.details},
         ) from exc
 
 
