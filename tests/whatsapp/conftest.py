@@ -106,3 +106,71 @@ def scripted_server() -> Iterator[ScriptedServer]:
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+BRIDGE_API_KEY = "whatsapp-tests-key-7d2e"
+
+
+@pytest.fixture(scope="session")
+def real_bridge() -> Iterator[Any]:
+    """The real node-bridge with its fake WhatsApp driver and an API key, on loopback.
+
+    Auth and health are the bridge's own behaviour, so they are tested against
+    it rather than against a script of what we think it answers.
+    """
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from local_bridge import BridgeStartError, LocalBridge
+
+    try:
+        bridge = LocalBridge({"BRIDGE_API_KEY": BRIDGE_API_KEY})
+    except BridgeStartError as error:
+        pytest.fail(str(error))
+    try:
+        yield bridge
+    finally:
+        bridge.stop()
+
+
+@pytest.fixture
+def bridge(real_bridge: Any) -> Any:
+    """The session's real bridge, reset to a READY fake WhatsApp with nothing sent."""
+    real_bridge.reset()
+    return real_bridge
+
+
+@pytest.fixture
+def run_broadcastio(tmp_path: Any) -> Any:
+    """Run the installed ``broadcastio`` script in an empty directory with a sealed environment.
+
+    No BROADCASTIO_* variable and no user configuration leak in; ``env`` adds
+    exactly the variables a test is about.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("broadcastio")
+    if not script.is_file():
+        pytest.fail(f"{script} is missing: run `pip install -e .` in the project")
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BROADCASTIO_", "_BROADCASTIO_"))
+    }
+    base.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path / "home"))
+    base.pop("PYTHONPATH", None)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args],
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**base, **(env or {})},
+            timeout=60,
+        )
+
+    return run

@@ -105,7 +105,11 @@ def test_status_mapping(scripted_server, status, body, headers, code, details) -
     assert result.error.details["bridge_code"] == body["error"]["code"]
     for key, value in details.items():
         assert result.error.details[key] == value
-    assert result.error.message == body["error"]["message"]
+    if code in ("AUTHENTICATION_FAILED", "INVALID_RECIPIENT") and status != 422:
+        # Reworded to say what to fix; the bridge's words are kept beside it.
+        assert result.error.details["bridge_message"] == body["error"]["message"]
+    else:
+        assert result.error.message == body["error"]["message"]
 
 
 def test_retry_after_as_http_date(scripted_server) -> None:
@@ -143,15 +147,22 @@ def test_connection_refused_is_provider_unavailable() -> None:
     result = provider.send(MESSAGE)
     assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
     assert result.error.details["exception_type"] == "ConnectionError"
+    assert "unreachable: Connection refused" in result.error.message
     health = provider.health()
-    assert not health.ready and "unreachable" in health.details["reason"]
+    assert not health.ready
+    assert health.details["reason"] == (
+        f"bridge unreachable at http://127.0.0.1:{port}: Connection refused"
+    )
 
 
-def test_read_timeout_is_timeout(scripted_server) -> None:
+def test_read_timeout_is_timeout_and_says_how_long(scripted_server) -> None:
     scripted_server.script(201, {"id": "late"}, delay=0.5)
     result = provider_for(scripted_server, timeout=(1.0, 0.1)).send(MESSAGE)
     assert result.error.code is ErrorCode.TIMEOUT
+    assert "did not answer in 0.1 s" in result.error.message
     assert "may have been sent" in result.error.message
+    assert "unreachable" not in result.error.message
+    assert result.error.details["timeout_seconds"] == 0.1
 
 
 def test_connections_are_reused(scripted_server) -> None:
@@ -169,11 +180,22 @@ def test_api_key_from_the_environment(scripted_server, monkeypatch) -> None:
 
 def test_missing_api_key_says_how_to_set_it(scripted_server, monkeypatch) -> None:
     monkeypatch.delenv(API_KEY_ENV, raising=False)
-    scripted_server.script(401, error_body("UNAUTHORIZED", "missing API key"))
+    scripted_server.script(401, error_body("UNAUTHORIZED", "Missing X-Api-Key header"))
     result = WhatsAppProvider(base_url=scripted_server.url).send(MESSAGE)
     assert "X-Api-Key" not in scripted_server.requests[0]["headers"]
     assert result.error.code is ErrorCode.AUTHENTICATION_FAILED
-    assert API_KEY_ENV in result.error.message
+    assert result.error.message == (
+        f"no API key is configured and the bridge requires one (set api_key / {API_KEY_ENV})"
+    )
+    assert result.error.details["bridge_message"] == "Missing X-Api-Key header"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_api_key_names_the_setting_to_fix(scripted_server, status) -> None:
+    scripted_server.script(status, error_body("UNAUTHORIZED", "Invalid API key"))
+    result = provider_for(scripted_server).send(MESSAGE)
+    assert result.error.code is ErrorCode.AUTHENTICATION_FAILED
+    assert result.error.message == f"the bridge refused the API key (set api_key / {API_KEY_ENV})"
 
 
 def test_idempotency_key_is_stable_per_message_and_recipient() -> None:
@@ -211,12 +233,28 @@ def test_health_reflects_the_session_state(scripted_server, state, ready, reason
     assert health.details["state"] == state
     if reason:
         assert reason in health.details["reason"]
-    assert scripted_server.requests[0]["path"] == "/health"
+    (request,) = scripted_server.requests
+    # The authenticated route, so a wrong key cannot look ready.
+    assert request["path"] == "/v1/session"
+    assert request["headers"]["X-Api-Key"] == "k"
 
 
-def test_health_with_a_bad_answer_is_not_ready(scripted_server) -> None:
-    scripted_server.script(500, b"nope")
-    assert not provider_for(scripted_server).health().ready
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (500, b"nope", "answered HTTP 500 with a body that is not JSON"),
+        (200, b"<html>a web server</html>", "is base_url the broadcastio bridge?"),
+        (200, {"status": "ok"}, "answered without a session state"),
+        (404, error_body("NOT_FOUND", "Route GET /v1/session not found"), "HTTP 404"),
+        (500, error_body("INTERNAL", "Internal error"), "HTTP 500: Internal error"),
+    ],
+)
+def test_health_with_a_bad_answer_says_what_came_back(scripted_server, status, body, reason):
+    scripted_server.script(status, body)
+    health = provider_for(scripted_server).health()
+    assert not health.ready
+    assert reason in health.details["reason"]
+    assert health.details["http_status"] == status
 
 
 @pytest.mark.parametrize(
@@ -228,7 +266,7 @@ def test_health_with_a_bad_answer_is_not_ready(scripted_server) -> None:
         ({"timeout": [5, 6, 7]}, "setting timeout"),
         ({"base_url": "http://h:99999"}, "invalid port"),
         ({"timeout": 5}, "setting timeout"),
-        ({"pool_size": 0}, "pool_size"),
+        ({"pool_size": 0}, "pool_size must be between 1 and 1000, got 0"),
         ({"api_key": "  "}, "api_key"),
         ({"retry_policy": {"max_attempts": 0}}, "max_attempts"),
         ({"base_url": "http://x", "colour": "red"}, "unknown field"),
@@ -314,7 +352,10 @@ def test_health_gives_up_after_health_timeout(scripted_server) -> None:
     scripted_server.script(200, {"state": "READY", "ready": True}, delay=1.0)
     health = provider_for(scripted_server, health_timeout=0.1).health()
     assert not health.ready
-    assert "ReadTimeout" in health.details["error"]
+    assert (
+        health.details["reason"] == f"the bridge at {scripted_server.url} did not answer in 0.1 s"
+    )
+    assert health.details["exception_type"] == "ReadTimeout"
 
 
 def test_connection_reset_is_provider_unavailable(scripted_server) -> None:
@@ -341,3 +382,32 @@ def test_replayed_failure_is_marked(scripted_server) -> None:
     result = provider_for(scripted_server).send(MESSAGE)
     assert result.error.code is ErrorCode.TIMEOUT
     assert result.error.details["replayed"] is True
+
+
+def test_send_and_health_share_one_connection(scripted_server) -> None:
+    provider = provider_for(scripted_server)
+    for _ in range(5):
+        scripted_server.script(200, {"state": "READY", "ready": True})
+        assert provider.health().ready
+        scripted_server.script(201, {"id": "x"})
+        assert provider.send(MESSAGE).success
+    # Error answers give the connection back too.
+    scripted_server.script(401, error_body("UNAUTHORIZED"))
+    provider.health()
+    scripted_server.script(503, b"<html>down</html>")
+    provider.send(MESSAGE)
+    scripted_server.script(200, {"state": "READY", "ready": True})
+    provider.health()
+    assert len(scripted_server.requests) == 13
+    assert len(scripted_server.connections) == 1
+
+
+def test_a_closed_provider_opens_no_new_connection(scripted_server) -> None:
+    with provider_for(scripted_server) as provider:
+        assert provider.send(MESSAGE).success
+    result = provider.send(MESSAGE)
+    health = provider.health()
+    assert len(scripted_server.requests) == 1
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    assert "was closed" in result.error.message
+    assert not health.ready and "was closed" in health.details["reason"]

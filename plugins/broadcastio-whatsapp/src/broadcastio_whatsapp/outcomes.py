@@ -13,13 +13,20 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from broadcastio import DeliveryResult, ErrorCode
+from broadcastio_whatsapp.settings import API_KEY_ENV
 
 if TYPE_CHECKING:
     # Only for annotations: importing requests costs more than the rest of the
     # plugin, and listing plugins (``broadcastio plugins``) must not pay for it.
     import requests
 
-__all__ = ["result_from_exception", "result_from_response"]
+__all__ = [
+    "RECIPIENT_FORMAT",
+    "authentication_problem",
+    "result_from_exception",
+    "result_from_response",
+    "root_cause",
+]
 
 PROVIDER = "whatsapp"
 
@@ -41,14 +48,36 @@ _STATUS_CODES = {
 # Finer mapping by the bridge's error code, where the status alone is too coarse.
 _BRIDGE_CODES = {
     "IDEMPOTENCY_KEY_MISMATCH": ErrorCode.INVALID_MESSAGE,
+    "INVALID_RECIPIENT": ErrorCode.INVALID_RECIPIENT,
     "NOT_ON_WHATSAPP": ErrorCode.INVALID_RECIPIENT,
     # WhatsApp Web took the message but gave no id: as ambiguous as a timeout.
     "SEND_UNCONFIRMED": ErrorCode.TIMEOUT,
 }
 
 
-def result_from_exception(error: requests.RequestException, url: str) -> DeliveryResult:
-    """A request that got no HTTP answer at all."""
+# What the bridge's `to` pattern (node-bridge/src/recipient.js) accepts, in words.
+RECIPIENT_FORMAT = (
+    "a phone number in international format, 6 to 20 digits with an optional leading + "
+    "and no spaces or dashes (e.g. +15551234567), a chat id (15551234567@c.us) "
+    "or a group id (...@g.us)"
+)
+
+
+def authentication_problem(api_key_set: bool) -> str:
+    """Why the bridge answered 401/403, with the setting that fixes it.
+
+    The same words for a send and for health, so a user who sees either knows
+    what to change without reading the bridge's logs.
+    """
+    if api_key_set:
+        return f"the bridge refused the API key (set api_key / {API_KEY_ENV})"
+    return f"no API key is configured and the bridge requires one (set api_key / {API_KEY_ENV})"
+
+
+def result_from_exception(
+    error: requests.RequestException, url: str, timeout: tuple[float, float]
+) -> DeliveryResult:
+    """A request that got no HTTP answer at all; ``timeout`` is the (connect, read) it had."""
     import requests  # already imported by whoever made the request; see the module top
 
     details: dict[str, Any] = {
@@ -61,21 +90,25 @@ def result_from_exception(error: requests.RequestException, url: str) -> Deliver
         return DeliveryResult.failed(
             PROVIDER,
             ErrorCode.PROVIDER_UNAVAILABLE,
-            f"could not connect to the WhatsApp bridge at {url} in time",
+            f"the WhatsApp bridge at {url} is unreachable: no connection within {timeout[0]:g} s",
+            timeout_seconds=timeout[0],
             **details,
         )
     if isinstance(error, requests.ReadTimeout):
+        # The request reached the bridge; whether WhatsApp got the message is unknown.
         return DeliveryResult.failed(
             PROVIDER,
             ErrorCode.TIMEOUT,
-            "the WhatsApp bridge did not answer in time; the message may have been sent",
+            f"the WhatsApp bridge at {url} did not answer in {timeout[1]:g} s; "
+            "the message may have been sent",
+            timeout_seconds=timeout[1],
             **details,
         )
     if isinstance(error, requests.ConnectionError):
         return DeliveryResult.failed(
             PROVIDER,
             ErrorCode.PROVIDER_UNAVAILABLE,
-            f"cannot reach the WhatsApp bridge at {url}: {_root_cause(error)}",
+            f"the WhatsApp bridge at {url} is unreachable: {root_cause(error)}",
             **details,
         )
     return DeliveryResult.failed(
@@ -86,8 +119,16 @@ def result_from_exception(error: requests.RequestException, url: str) -> Deliver
     )
 
 
-def result_from_response(response: requests.Response) -> DeliveryResult:
-    """A request the bridge answered, successfully or not."""
+def result_from_response(
+    response: requests.Response, *, api_key_set: bool, recipient: str
+) -> DeliveryResult:
+    """A request the bridge answered, successfully or not.
+
+    ``api_key_set`` and ``recipient`` only shape the words of two failures: a
+    refused key names the setting to fix, a refused recipient shows what was
+    sent and what the bridge accepts. The bridge's own words stay in
+    ``details["bridge_message"]``.
+    """
     status = response.status_code
     body = _json_or_none(response)
     if status == 201:
@@ -131,8 +172,18 @@ def result_from_response(response: requests.Response) -> DeliveryResult:
         retry_after = _retry_after(response, error)
         if retry_after is not None:
             details["retry_after"] = retry_after
-    text = bridge_message or f"the WhatsApp bridge answered HTTP {status}"
-    return DeliveryResult.failed(PROVIDER, code, str(text), **details)
+    text = str(bridge_message or f"the WhatsApp bridge answered HTTP {status}")
+    if code is ErrorCode.AUTHENTICATION_FAILED:
+        details["bridge_message"] = text
+        text = authentication_problem(api_key_set)
+    elif code is ErrorCode.INVALID_RECIPIENT and bridge_code != "NOT_ON_WHATSAPP":
+        # NOT_ON_WHATSAPP is a well-formed number without an account; the
+        # format hint is for a recipient the bridge could not even parse.
+        details["bridge_message"] = text
+        text = (
+            f"the WhatsApp bridge rejected the recipient {recipient!r}: expected {RECIPIENT_FORMAT}"
+        )
+    return DeliveryResult.failed(PROVIDER, code, text, **details)
 
 
 def _retry_after(response: requests.Response, error: Any) -> float | None:
@@ -177,7 +228,7 @@ def _short(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _root_cause(error: BaseException) -> str:
+def root_cause(error: BaseException) -> str:
     """The innermost OS-level reason (e.g. "Connection refused") behind urllib3's wrapping."""
     seen: set[int] = set()
     current: BaseException | None = error

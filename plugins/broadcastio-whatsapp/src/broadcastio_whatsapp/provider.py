@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from broadcastio import (
     AttachmentError,
+    ConfigurationError,
     DeliveryResult,
     ErrorCode,
     Message,
@@ -17,24 +20,22 @@ from broadcastio import (
 )
 from broadcastio.providers.base import settings_from_arguments
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
-from broadcastio_whatsapp.settings import DEFAULT_BASE_URL, WhatsAppSettings, check_base_url
+from broadcastio_whatsapp.session_health import (
+    SESSION_PATH,
+    health_from_exception,
+    health_from_response,
+)
+from broadcastio_whatsapp.settings import (
+    API_KEY_ENV,
+    BASE_URL_ENV,
+    DEFAULT_BASE_URL,
+    WhatsAppSettings,
+)
 
 if TYPE_CHECKING:
     import requests
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "WhatsAppProvider", "idempotency_key"]
-
-API_KEY_ENV = "BROADCASTIO_WHATSAPP_API_KEY"
-BASE_URL_ENV = "BROADCASTIO_WHATSAPP_BASE_URL"
-
-_STATE_REASONS = {
-    "STARTING": "the bridge is starting WhatsApp Web",
-    "QR": "QR: scan the code (GET /v1/session/qr, or the bridge's terminal) with "
-    "WhatsApp > Linked devices",
-    "AUTHENTICATED": "authenticated; WhatsApp Web is still loading",
-    "DISCONNECTED": "the WhatsApp session is disconnected; the bridge is reconnecting",
-    "FAILED": "the WhatsApp session failed; see last_error",
-}
 
 
 def idempotency_key(message: Message) -> str:
@@ -56,35 +57,42 @@ class WhatsAppProvider(MessageProvider):
 
     One ``requests.Session`` is kept for the provider's lifetime: connections to the
     bridge are reused (keep-alive), and the pool holds ``pool_size`` of them for
-    senders on several threads. Every outcome, including the bridge being down, is
-    returned as a ``DeliveryResult``; nothing is retried here.
+    senders on several threads; ``send()`` and ``health()`` share it. ``close()``
+    (or leaving a ``with`` block) closes them, after which the provider answers
+    every call with a failure instead of quietly opening new connections. Every
+    outcome, including the bridge being down, is returned as a
+    ``DeliveryResult``; nothing is retried here.
 
     ``requests`` is imported when a provider is created, not when the plugin is
     loaded: discovering plugins (``broadcastio plugins``, ``--help``) then costs
     no HTTP stack.
+
+    The 0.3.0a2 spellings ``WhatsAppProvider("http://host:3000")`` (a positional
+    URL, optionally followed by a timeout) and a single-number ``timeout=`` still
+    work, with a ``DeprecationWarning`` naming the new spelling.
     """
 
     name = "whatsapp"
     settings_type = WhatsAppSettings
 
-    def __init__(self, settings: WhatsAppSettings | None = None, /, **overrides: Any) -> None:
+    def __init__(
+        self,
+        settings: WhatsAppSettings | str | None = None,
+        legacy_timeout: float | None = None,
+        /,
+        **overrides: Any,
+    ) -> None:
+        settings, overrides = _upgrade_legacy_arguments(settings, legacy_timeout, overrides)
         settings = settings_from_arguments(
             WhatsAppSettings, settings, overrides, owner="WhatsAppProvider"
-        )
+        ).with_environment(os.environ)
         self.settings = settings
         self.retry_policy = settings.retry_policy
-        base_url = settings.base_url
-        if base_url is None:
-            environment_url = os.environ.get(BASE_URL_ENV)
-            base_url = (
-                check_base_url(environment_url, BASE_URL_ENV)
-                if environment_url
-                else DEFAULT_BASE_URL
-            )
-        self.base_url = base_url.rstrip("/")
+        # with_environment always sets base_url; the default is only for the type checker.
+        self.base_url = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
         self._messages_url = f"{self.base_url}/v1/messages"
-        self._health_url = f"{self.base_url}/health"
-        api_key = settings.api_key or os.environ.get(API_KEY_ENV) or None
+        self._session_url = f"{self.base_url}{SESSION_PATH}"
+        self._closed = False
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -96,10 +104,23 @@ class WhatsAppProvider(MessageProvider):
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers["Accept"] = "application/json"
-        if api_key:
-            self._session.headers["X-Api-Key"] = api_key
+        if settings.api_key:
+            self._session.headers["X-Api-Key"] = settings.api_key
+
+    @classmethod
+    def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:
+        """True when ``BROADCASTIO_WHATSAPP_API_KEY`` or ``..._BASE_URL`` is set (non-empty).
+
+        Either variable is a deliberate sign that WhatsApp is meant to be used,
+        which a bare installed plugin is not.
+        """
+        return bool(environ.get(API_KEY_ENV) or environ.get(BASE_URL_ENV))
 
     def send(self, message: Message) -> DeliveryResult:
+        if self._closed:
+            return DeliveryResult.failed(
+                self.name, ErrorCode.PROVIDER_UNAVAILABLE, _CLOSED, url=self._messages_url
+            )
         body: dict[str, Any] = {"to": message.recipient}
         if message.content is not None:
             body["text"] = message.content
@@ -120,69 +141,43 @@ class WhatsAppProvider(MessageProvider):
                 "mimetype": attachment.mime_type,
                 "filename": attachment.filename,
             }
+        timeout = self.settings.timeout
         try:
+            # Not streamed: requests reads the whole answer and hands the
+            # connection back to the pool before returning, whatever the status.
             response = self._session.post(
                 self._messages_url,
                 json=body,
                 headers={"Idempotency-Key": idempotency_key(message)},
-                timeout=self.settings.timeout,
+                timeout=timeout,
             )
         except self._request_error as error:
-            return result_from_exception(error, self._messages_url)
-        result = result_from_response(response)
-        if result.error is not None and result.error.code == "AUTHENTICATION_FAILED":
-            if "X-Api-Key" not in self._session.headers:
-                hint = f"no API key configured: set the api_key setting or {API_KEY_ENV}"
-                return DeliveryResult.failed(
-                    self.name, result.error.code, hint, **result.error.details
-                )
-        return result
+            return result_from_exception(error, self._messages_url, timeout)
+        return result_from_response(
+            response, api_key_set="X-Api-Key" in self._session.headers, recipient=message.recipient
+        )
 
     def health(self) -> ProviderHealth:
+        """Ready only when the bridge answers, accepts the API key, and WhatsApp is ``READY``.
+
+        One authenticated ``GET /v1/session``, bounded on both ends by
+        ``health_timeout``: health is asked before sends and must not stall them.
+        """
+        if self._closed:
+            return ProviderHealth(provider=self.name, ready=False, details={"reason": _CLOSED})
+        timeout = (
+            min(self.settings.timeout[0], self.settings.health_timeout),
+            self.settings.health_timeout,
+        )
         try:
-            response = self._session.get(
-                self._health_url,
-                # Short on both ends: health is asked before sends and must not stall them.
-                timeout=(
-                    min(self.settings.timeout[0], self.settings.health_timeout),
-                    self.settings.health_timeout,
-                ),
-            )
+            response = self._session.get(self._session_url, timeout=timeout)
         except self._request_error as error:
-            return ProviderHealth(
-                self.name,
-                False,
-                {
-                    "reason": f"bridge unreachable at {self.base_url}",
-                    "error": f"{type(error).__name__}: {error}",
-                },
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code != 200 or not isinstance(body, dict):
-            return ProviderHealth(
-                self.name,
-                False,
-                {
-                    "reason": f"unexpected answer from {self._health_url}",
-                    "http_status": response.status_code,
-                },
-            )
-        state = body.get("state")
-        ready = body.get("ready") is True and state == "READY"
-        details: dict[str, Any] = {"state": state}
-        if body.get("lastError"):
-            details["last_error"] = body["lastError"]
-        if body.get("since"):
-            details["since"] = body["since"]
-        if not ready:
-            details["reason"] = _STATE_REASONS.get(str(state), f"session state {state!r}")
-        return ProviderHealth(self.name, ready, details)
+            return health_from_exception(error, self.base_url, timeout)
+        return health_from_response(response, api_key_set="X-Api-Key" in self._session.headers)
 
     def close(self) -> None:
-        """Close the pooled connections to the bridge."""
+        """Close the pooled connections to the bridge; later calls fail without connecting."""
+        self._closed = True
         self._session.close()
 
     def __enter__(self) -> WhatsAppProvider:
@@ -190,3 +185,56 @@ class WhatsAppProvider(MessageProvider):
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+_CLOSED = "this WhatsAppProvider was closed; create a new one to send again"
+
+
+def _upgrade_legacy_arguments(
+    settings: WhatsAppSettings | str | None,
+    legacy_timeout: float | None,
+    overrides: dict[str, Any],
+) -> tuple[WhatsAppSettings | None, dict[str, Any]]:
+    """Turn 0.3.0a2's ``WhatsAppProvider(base_url, timeout=5)`` into today's arguments.
+
+    0.3.0a2 took the URL positionally and one number for both the connect and
+    the read timeout (requests' meaning of a scalar). That meaning is kept, as
+    ``(t, t)``, so an upgraded program times out exactly as before; the warning
+    shows how to say it now.
+    """
+    overrides = dict(overrides)
+    if isinstance(settings, str):
+        if "base_url" in overrides:
+            raise ConfigurationError(
+                "WhatsAppProvider got base_url twice: positionally and as base_url="
+            )
+        warnings.warn(
+            "WhatsAppProvider(url) with a positional URL is deprecated since broadcastio "
+            "0.1; write WhatsAppProvider(base_url=url)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        overrides["base_url"] = settings
+        settings = None
+    elif legacy_timeout is not None:
+        raise ConfigurationError(
+            "WhatsAppProvider takes one positional argument (a WhatsAppSettings); "
+            "pass timeout=(connect, read) by keyword"
+        )
+    if legacy_timeout is not None:
+        if "timeout" in overrides:
+            raise ConfigurationError(
+                "WhatsAppProvider got timeout twice: positionally and as timeout="
+            )
+        overrides["timeout"] = legacy_timeout
+    timeout = overrides.get("timeout")
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        warnings.warn(
+            f"WhatsAppProvider(timeout={timeout!r}) with one number is deprecated since "
+            f"broadcastio 0.1; write timeout=(connect, read), e.g. "
+            f"timeout=({timeout!r}, {timeout!r}) for the same meaning",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        overrides["timeout"] = (timeout, timeout)
+    return settings, overrides

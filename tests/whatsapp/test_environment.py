@@ -1,0 +1,94 @@
+"""Settings from BROADCASTIO_WHATSAPP_* are resolved once, and shown as what is used."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from broadcastio import ValidationError
+from broadcastio_whatsapp import API_KEY_ENV, BASE_URL_ENV, WhatsAppProvider, WhatsAppSettings
+
+URL = "http://10.1.2.3:3999"
+
+
+def whatsapp_settings(completed) -> dict:
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)["providers"]["whatsapp"]
+
+
+def test_config_shows_the_environment_values_with_the_key_masked(run_broadcastio) -> None:
+    shown = whatsapp_settings(
+        run_broadcastio("config", "--json", env={API_KEY_ENV: "s3cret-key", BASE_URL_ENV: URL})
+    )
+    assert shown["base_url"] == URL
+    assert shown["api_key"] == "***"
+    assert "s3cret-key" not in json.dumps(shown)
+
+
+def test_config_shows_the_default_address_and_no_key_when_nothing_is_set(run_broadcastio) -> None:
+    shown = whatsapp_settings(run_broadcastio("config", "--json"))
+    assert shown["base_url"] == "http://127.0.0.1:3000"
+    assert shown["api_key"] is None
+    assert shown["timeout"] == [5.0, 40.0]
+
+
+def test_config_file_values_win_over_the_environment(run_broadcastio, tmp_path) -> None:
+    (tmp_path / "broadcastio.toml").write_text(
+        '[providers.whatsapp]\nbase_url = "http://127.0.0.1:4000"\n'
+    )
+    shown = whatsapp_settings(
+        run_broadcastio("config", "--json", env={API_KEY_ENV: "k", BASE_URL_ENV: URL})
+    )
+    assert shown["base_url"] == "http://127.0.0.1:4000"
+    assert shown["api_key"] == "***"
+
+
+def test_a_bad_environment_url_is_a_one_line_error_naming_the_variable(run_broadcastio) -> None:
+    completed = run_broadcastio("config", env={BASE_URL_ENV: "localhost:3000"})
+    assert completed.returncode == 2
+    (line,) = completed.stderr.strip().splitlines()
+    assert line.startswith("broadcastio: error: ")
+    assert f"{BASE_URL_ENV} must be an http(s) URL" in line
+
+
+def test_a_bad_environment_key_names_the_variable() -> None:
+    with pytest.raises(ValidationError, match=f"{API_KEY_ENV} must not have surrounding blanks"):
+        WhatsAppSettings().with_environment({API_KEY_ENV: "key\n"})
+
+
+@given(
+    explicit_url=st.sampled_from([None, "http://127.0.0.1:4000"]),
+    explicit_key=st.sampled_from([None, "from-settings"]),
+    environment_url=st.sampled_from(["", URL]),
+    environment_key=st.sampled_from(["", "from-env"]),
+)
+def test_explicit_beats_environment_beats_default(
+    explicit_url, explicit_key, environment_url, environment_key
+) -> None:
+    environ = {BASE_URL_ENV: environment_url, API_KEY_ENV: environment_key}
+    resolved = WhatsAppSettings(base_url=explicit_url, api_key=explicit_key).with_environment(
+        environ
+    )
+    assert resolved.base_url == (explicit_url or environment_url or "http://127.0.0.1:3000")
+    assert resolved.api_key == (explicit_key or environment_key or None)
+    # Resolving twice changes nothing: the provider may resolve settings it was
+    # handed already resolved.
+    assert resolved.with_environment(environ) == resolved
+
+
+@pytest.mark.parametrize(
+    ("environ", "configured"),
+    [
+        ({}, False),
+        ({API_KEY_ENV: ""}, False),
+        ({BASE_URL_ENV: "", API_KEY_ENV: ""}, False),
+        ({API_KEY_ENV: "k"}, True),
+        ({BASE_URL_ENV: URL}, True),
+        ({"BROADCASTIO_OTHER": "x"}, False),
+    ],
+)
+def test_configured_by_environment(environ, configured) -> None:
+    assert WhatsAppProvider.configured_by_environment(environ) is configured
