@@ -92,3 +92,16 @@ def test_explicit_beats_environment_beats_default(
 )
 def test_configured_by_environment(environ, configured) -> None:
     assert WhatsAppProvider.configured_by_environment(environ) is configured
+
+
+def test_an_orchestrator_built_with_an_environment_uses_it(monkeypatch) -> None:
+    from broadcastio.config import build_orchestrator, parse_config
+
+    monkeypatch.delenv(API_KEY_ENV, raising=False)
+    monkeypatch.delenv(BASE_URL_ENV, raising=False)
+    environ = {API_KEY_ENV: "from-given-env", BASE_URL_ENV: URL}
+    orchestrator = build_orchestrator(parse_config({}), order=["whatsapp"], environ=environ)
+    (provider,) = orchestrator.providers
+    assert provider.base_url == URL
+    assert provider.settings.api_key == "from-given-env"
+    provider.close()

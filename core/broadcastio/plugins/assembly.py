@@ -51,7 +51,8 @@ def assemble_providers(
             details={"unknown": unknown_settings, "available": sorted(registrations)},
         )
     structured = {
-        name: structure_settings(registrations[name], table) for name, table in settings.items()
+        name: structure_settings(registrations[name], table, environ)
+        for name, table in settings.items()
     }
     if names is None:
         chosen = _configured(registrations, settings, environ, plugin_manager)
@@ -72,7 +73,7 @@ def assemble_providers(
     providers = []
     for registration in chosen:
         if registration.name not in structured:
-            structured[registration.name] = structure_settings(registration, None)
+            structured[registration.name] = structure_settings(registration, None, environ)
         providers.append(build_provider(registration, structured[registration.name]))
     return providers
 
