@@ -49,7 +49,6 @@ def health_from_exception(
     else:
         reason = f"the request to the bridge at {base_url} failed: {root_cause(error)}"
     details["reason"] = reason
-    details["error"] = f"{type(error).__name__}: {root_cause(error)}"
     return ProviderHealth(provider=PROVIDER, ready=False, details=details)
 
 
