@@ -1,8 +1,12 @@
-"""The demo `make demo` runs: WhatsApp through the node-bridge, with the dummy as fallback.
+"""The demo `make demo` runs: WhatsApp through the node-bridge, with a fallback.
+
+The fallback here is the dummy provider, a *test double*: it delivers nothing,
+and is used only because the chain names it. It stands in for the real second
+channel (email) a production chain would have; the output says so.
 
 1. Starts the node-bridge with its fake WhatsApp driver on a free loopback port.
 2. Builds the orchestrator as an application would: providers discovered through
-   their entry points, WhatsApp first, the dummy provider as fallback.
+   their entry points, WhatsApp first, the dummy test double as fallback.
 3. Sends a message; it goes out through WhatsApp (the fake records it).
 4. Stops the bridge and sends again: WhatsApp is now unreachable, the attempt
    and its retry fail with PROVIDER_UNAVAILABLE, and the dummy delivers. The trace
@@ -28,6 +32,8 @@ from broadcastio import DeliveryResult, Message, Orchestrator, RetryPolicy  # no
 def show(title: str, result: DeliveryResult) -> None:
     print(f"\n== {title}")
     status = "delivered" if result.success else "FAILED"
+    if result.provider == "dummy":
+        status = "accepted (the dummy is a test double: nothing was sent)"
     print(f"{status} via {result.provider}; message id {result.message_id}")
     assert result.trace is not None
     for attempt in result.trace.attempts:
@@ -55,6 +61,7 @@ def main() -> int:
     try:
         print(f"bridge listening at {bridge.url}")
         orchestrator = Orchestrator.from_plugins(
+            # The dummy as fallback is for trying things out: it delivers nothing.
             ["whatsapp", "dummy"],
             settings={"whatsapp": {"base_url": bridge.url, "api_key": api_key}},
             retry_policy=RetryPolicy(max_attempts=2, backoff="fixed", base_delay=0.2),
@@ -80,7 +87,7 @@ def main() -> int:
         bridge.stop()
 
     second = orchestrator.send(Message("+15551234567", "Disk 91% full on db-1"), trace=True)
-    show("send 2: bridge down, fallback to dummy", second)
+    show("send 2: bridge down, fallback to the dummy test double", second)
     print("\ntrace of send 2 as JSON:")
     print(json.dumps(second.to_dict(), indent=2))
     return 0 if first.success and second.success and second.provider == "dummy" else 1

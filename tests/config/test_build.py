@@ -18,7 +18,8 @@ def test_the_example_file_is_valid() -> None:
     example = REPO / "broadcastio.example.toml"
     environ = {"BROADCASTIO_WHATSAPP_API_KEY": "example-key"}
     orchestrator = Orchestrator.from_config(example, environ=environ)
-    assert [p.name for p in orchestrator.providers] == ["whatsapp", "dummy"]
+    assert [p.name for p in orchestrator.providers] == ["whatsapp"]
+    assert orchestrator.timeout == 120
     assert orchestrator.rate_limits == {"whatsapp": RateLimit(20, 60)}
     shown = resolved_providers(load_config(example, environ=environ), environ=environ)
     assert shown["whatsapp"]["api_key"] == "***"
