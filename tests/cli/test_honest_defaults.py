@@ -149,3 +149,22 @@ def test_a_bad_timeout_setting_names_the_key(run_script, write_config) -> None:
     result = run_script("send", "--to", "+1555", "--text", "hi")
     assert result.returncode == 2
     assert "broadcastio.toml: orchestrator.timeout: " in result.stderr
+
+
+def test_health_checks_only_the_chain_and_fails_when_none_of_it_is_ready(
+    run_script, write_config, closed_port: int
+) -> None:
+    # The dummy is installed and always ready, but it is not in this chain: an
+    # always-ready test double must not make a dead WhatsApp look healthy.
+    write_config(
+        f"""
+        [providers.whatsapp]
+        base_url = "http://127.0.0.1:{closed_port}"
+        api_key = "not-a-real-key"
+        """
+    )
+    result = run_script("health", "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert [entry["provider"] for entry in data["providers"]] == ["whatsapp"]
+    assert data["any_ready"] is False
