@@ -26,7 +26,7 @@ def test_settings_configure_the_provider() -> None:
         ({"healthy": "no"}, "provider 'dummy'.*setting healthy: expected bool"),
         ({"latency": True}, "provider 'dummy'.*setting latency: expected float, got bool"),
         ({"fail_code": "NOPE"}, "provider 'dummy'.*setting fail_code"),
-        ({"fail_first": -1}, "provider 'dummy'.*fail_first must be >= 0"),
+        ({"fail_first": -1}, "provider 'dummy'.*fail_first must be between 0 and 1000000"),
     ],
 )
 def test_bad_settings_name_provider_and_field(settings: dict, match: str) -> None:

@@ -30,9 +30,21 @@ from broadcastio.providers.base import settings_from_arguments
 __all__ = ["DummyProvider", "DummySettings"]
 
 
+# Sane ranges (issue 10): a latency beyond an hour is a hang, not a simulation,
+# and past ~9.2e18 seconds ``time.sleep`` overflows with a traceback mid-send.
+FAIL_FIRST_LIMIT = 1_000_000
+LATENCY_LIMIT = 3600.0
+RETRY_AFTER_LIMIT = 86400.0
+
+
 @attrs.frozen
 class DummySettings:
-    """How the dummy behaves; every field has a default so ``DummyProvider()`` just works."""
+    """How the dummy behaves; every field has a default so ``DummyProvider()`` just works.
+
+    Ranges, checked when the settings are built (so when a configuration is
+    loaded): ``fail_first`` 0..1,000,000, ``latency`` 0..3600 seconds,
+    ``retry_after`` 0..86400 seconds.
+    """
 
     fail_first: int = 0
     fail_code: ErrorCode = ErrorCode.PROVIDER_UNAVAILABLE
@@ -42,12 +54,12 @@ class DummySettings:
     name: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_int("fail_first", self.fail_first, minimum=0)
+        check_int("fail_first", self.fail_first, minimum=0, maximum=FAIL_FIRST_LIMIT)
         object.__setattr__(self, "fail_code", check_error_code("fail_code", self.fail_code))
         if self.retry_after is not None:
-            check_number("retry_after", self.retry_after)
+            check_number("retry_after", self.retry_after, maximum=RETRY_AFTER_LIMIT)
         check_bool("healthy", self.healthy)
-        check_number("latency", self.latency)
+        check_number("latency", self.latency, maximum=LATENCY_LIMIT)
         if self.name is not None:
             check_text("name", self.name)
 
