@@ -1,6 +1,6 @@
-"""The 0.3.0a2 README's examples run unchanged against this release and the real bridge.
+"""The 0.3.0a2 README's examples and examples/minimal.py run unchanged against the real bridge.
 
-The code is the seed's, verbatim (tests/compat/seed_readme.py). What a 0.3.0a2
+The code is the seed's, verbatim (tests/compat/seed_readme.py, seed_minimal.py). What a 0.3.0a2
 user has to do besides is what docs/migrating.md tells them: run this
 release's bridge and give the provider its API key through
 ``BROADCASTIO_WHATSAPP_API_KEY``. The bridge listens on the seed's
@@ -10,12 +10,14 @@ is substituted.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from broadcastio import DeliveryResult
 from local_bridge import LocalBridge
+from seed_minimal import MINIMAL_EXAMPLE
 from seed_readme import ATTACHMENTS, ERROR_HANDLING, OBSERVABILITY, QUICK_START, SEED_URL
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,35 @@ def test_error_handling_example_reports_a_failed_send(
     assert code == "INVALID_RECIPIENT"
     assert text == result.error.message
     assert bridge.sent() == []
+
+
+@pytest.mark.parametrize(
+    ("state", "provider"),
+    [("READY", "whatsapp"), ("QR", "dummy")],
+    ids=["whatsapp-delivers", "falls-back-to-dummy-while-whatsapp-shows-a-qr"],
+)
+def test_minimal_example_runs_unchanged(
+    state: str,
+    provider: str,
+    seed_environment: LocalBridge,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bridge = seed_environment
+    bridge.set_state(state)
+    monkeypatch.chdir(tmp_path)  # no stray .env for its optional load_dotenv()
+    monkeypatch.setenv("BROADCASTIO_TEST_RECIPIENT", RECIPIENT)
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    with pytest.warns(DeprecationWarning) as caught:
+        run(MINIMAL_EXAMPLE, namespace, bridge, "examples/minimal.py")
+    warned = messages_of(caught)
+    assert any("broadcastio.providers.dummy is deprecated" in text for text in warned)
+    assert any("broadcastio.providers.whatsapp is deprecated" in text for text in warned)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["Success: True", f"Provider: {provider}"]
+    assert lines[2].startswith("Message ID: ") and len(lines) == 3
+    assert namespace["result"].message_id in lines[2]
+    delivered = [m["text"] for m in bridge.sent()]
+    expected = ["Hello from broadcastio \N{WAVING HAND SIGN}"] if state == "READY" else []
+    assert delivered == expected
