@@ -154,7 +154,7 @@ class WhatsAppProvider(MessageProvider):
         except self._request_error as error:
             return result_from_exception(error, self._messages_url, timeout)
         return result_from_response(
-            response, api_key_set="X-Api-Key" in self._session.headers, recipient=message.recipient
+            response, api_key_set=self.settings.api_key is not None, recipient=message.recipient
         )
 
     def health(self) -> ProviderHealth:
@@ -173,7 +173,7 @@ class WhatsAppProvider(MessageProvider):
             response = self._session.get(self._session_url, timeout=timeout)
         except self._request_error as error:
             return health_from_exception(error, self.base_url, timeout)
-        return health_from_response(response, api_key_set="X-Api-Key" in self._session.headers)
+        return health_from_response(response, api_key_set=self.settings.api_key is not None)
 
     def close(self) -> None:
         """Close the pooled connections to the bridge; later calls fail without connecting."""
