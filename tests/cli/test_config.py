@@ -39,9 +39,10 @@ def config_json(invoke, *args: str) -> dict:
 def test_no_file_means_defaults(invoke) -> None:
     data = config_json(invoke)
     assert data["source"] == {"path": None, "origin": "defaults (no configuration file found)"}
-    # No order: every installed provider, highest priority first.
+    # No order and nothing configured: no chain, and the reason says what to add.
     assert data["orchestrator"]["order"] is None
-    assert data["chain"] == ["whatsapp", "dummy"]
+    assert data["chain"] == []
+    assert data["chain_problem"].startswith("no provider is configured: ")
     assert set(data["providers"]) == {"dummy", "whatsapp"}
     assert data["orchestrator"]["retry"]["max_attempts"] == 1  # the default policy, spelled out
 

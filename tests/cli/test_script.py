@@ -32,7 +32,9 @@ def test_exit_0_delivered(run_script, dummy_config) -> None:
     dummy_config()
     result = run_script(*DUMMY, "send", "--to", "+1555", "--text", "hi")
     assert result.returncode == 0
-    assert result.stdout.startswith("delivered via dummy: message id dummy-")
+    assert result.stdout.startswith(
+        "delivered via dummy (dummy is a test double: nothing was sent): message id dummy-"
+    )
     assert result.stderr == ""
 
 

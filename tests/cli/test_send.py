@@ -21,7 +21,8 @@ def test_delivered_prints_a_one_line_summary(invoke, dummy_config) -> None:
     result = invoke(*SEND, "--text", "Backup finished")
     assert result.exit_code == 0
     assert re.fullmatch(
-        r"delivered via dummy: message id dummy-[0-9a-f]{32}; 1 attempt in [0-9.]+ m?s\n",
+        r"delivered via dummy \(dummy is a test double: nothing was sent\): "
+        r"message id dummy-[0-9a-f]{32}; 1 attempt in [0-9.]+ m?s\n",
         result.stdout,
     )
     assert result.stderr == ""
@@ -80,8 +81,16 @@ def test_json_is_the_delivery_result_without_trace(invoke, dummy_config) -> None
     assert data["providers_tried"] == ["dummy"]
     assert data["trace"] is None
     assert set(data) == {
-        "success", "provider", "message_id", "error", "providers_tried", "trace", "details"
+        "success",
+        "provider",
+        "message_id",
+        "error",
+        "providers_tried",
+        "trace",
+        "details",
+        "test_double",
     }
+    assert data["test_double"] is True
 
 
 def test_json_with_trace(invoke, dummy_config) -> None:
@@ -158,7 +167,9 @@ def test_fallback_is_in_the_summary(invoke, write_config, closed_port) -> None:
     )
     result = invoke("send", "--to", "+1555", "--text", "hi")
     assert result.exit_code == 0
-    assert result.stdout.startswith("delivered via dummy: message id ")
+    assert result.stdout.startswith(
+        "delivered via dummy (dummy is a test double: nothing was sent): message id "
+    )
     assert "skipped whatsapp (not ready)" in result.stdout
 
 

@@ -41,6 +41,9 @@ def test_duplicate_provider_names_are_rejected(make_provider) -> None:
         ({"retry_policy": {"max_attempts": 3}}, "retry_policy must be a RetryPolicy"),
         ({"health_ttl": -1}, "health_ttl"),
         ({"health_ttl": "30"}, "health_ttl"),
+        ({"health_ttl": 10**400}, "health_ttl must be .* got a huge number"),
+        ({"health_ttl": float("inf")}, "health_ttl"),
+        ({"health_ttl": 86_401}, "from 0 to 86400"),
         ({"on_attempt": "print"}, "on_attempt must be callable"),
     ],
 )

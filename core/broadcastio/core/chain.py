@@ -91,10 +91,13 @@ def check_orchestrator_arguments(
     if health_ttl is not None and (
         isinstance(health_ttl, bool)
         or not isinstance(health_ttl, (int, float))
-        or not health_ttl >= 0
+        # The same day-long bound as the configuration's: past it a cached answer
+        # says nothing about now, and a huge int would overflow the float clock.
+        or not 0 <= health_ttl <= 86_400
     ):
+        shown = repr(health_ttl) if len(repr(health_ttl)) <= 40 else "a huge number"
         raise ConfigurationError(
-            f"health_ttl must be a number of seconds >= 0 or None, got {health_ttl!r}"
+            f"health_ttl must be a number of seconds from 0 to 86400, or None; got {shown}"
         )
     for label, callback in callbacks.items():
         if callback is not None and not callable(callback):

@@ -76,6 +76,8 @@ class DummyProvider(MessageProvider):
 
     name = "dummy"
     settings_type = DummySettings
+    # Nothing leaves the machine: the dummy joins a chain only when it is named.
+    test_double = True
 
     def __init__(self, settings: DummySettings | None = None, /, **overrides: Any) -> None:
         self.settings = settings_from_arguments(
