@@ -134,12 +134,27 @@ def test_timeout_then_retry_with_the_same_key_sends_once(bridge) -> None:
 
 def test_wrong_api_key_is_authentication_failed_without_retry(bridge) -> None:
     policy = RetryPolicy(max_attempts=3, retry_on=["PROVIDER_UNAVAILABLE", "TIMEOUT"])
-    orchestrator = chain(bridge, whatsapp={"api_key": "wrong-key"}, retry_policy=policy)
+    orchestrator = chain(
+        bridge, whatsapp={"api_key": "wrong-key"}, order=["whatsapp"], retry_policy=policy
+    )
     result = orchestrator.send(Message(RECIPIENT, "hi"), trace=True)
-    first = result.trace.attempts[0]
+    (first,) = result.trace.attempts  # tried although unhealthy: nobody else to try; no retry
     assert (first.provider, first.error.code) == ("whatsapp", ErrorCode.AUTHENTICATION_FAILED)
     assert first.error.details["http_status"] == 401
-    assert [a.provider for a in result.trace.attempts] == ["whatsapp", "dummy"]
+    assert "set api_key / BROADCASTIO_WHATSAPP_API_KEY" in first.error.message
+    assert bridge.sent() == []
+
+
+def test_wrong_api_key_makes_health_not_ready_so_the_fallback_is_used(bridge) -> None:
+    orchestrator = chain(bridge, whatsapp={"api_key": "wrong-key"})
+    (whatsapp, _) = orchestrator.health()
+    assert not whatsapp.ready
+    assert whatsapp.details["reason"] == (
+        "the bridge refused the API key (set api_key / BROADCASTIO_WHATSAPP_API_KEY)"
+    )
+    result = orchestrator.send(Message(RECIPIENT, "hi"), trace=True)
+    assert [a.provider for a in result.trace.attempts] == ["dummy"]
+    assert [h.provider for h in result.trace.skipped] == ["whatsapp"]
     assert bridge.sent() == []
 
 
