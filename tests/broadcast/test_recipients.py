@@ -130,3 +130,91 @@ NAMES = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 def test_render_substitutes_every_field_verbatim(variables: dict[str, str]) -> None:
     template = Template(" | ".join("{" + name + "}" for name in variables))
     assert template.render(variables) == " | ".join(variables.values())
+
+
+# -- input that defeats the parsers: every case is a bad row with its line ----------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("r.jsonl", b'{"recipient": "+1"}\n{"recipient": "+2\xff"}\n', "line 2: not UTF-8 text"),
+        ("r.csv", b"recipient,name\n+1,Ada\n+2,B\xe9a\n", "line 3: not UTF-8 text"),
+        ("r.csv", b"recipient,name\n+1,\"A\nd\xc3a\"\n", "line 3: not UTF-8 text"),
+        ("r.jsonl", b'{"recipient": "+1", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n",
+         "line 1: JSON nested too deeply"),
+        ("r.jsonl", b'\n{"recipient": "+1", "n": ' + b"9" * 5000 + b"}\n",
+         "line 2: a number has more than"),
+    ],
+)  # fmt: skip
+def test_undecodable_input_is_a_bad_row(
+    tmp_path: Path, name: str, data: bytes, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ValidationError) as caught:
+        open_recipient_file(path).check(None)
+    assert caught.value.message.startswith(f"{path}, {expected}")
+    assert caught.value.details == {"file": str(path), "line": int(expected.split()[1][:-1])}
+
+
+def test_the_bad_byte_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"recipient\n+1\xfe\n")
+    expected = r"line 2: not UTF-8 text \(byte 0xfe at character 3\)"
+    with pytest.raises(ValidationError, match=expected):
+        open_recipient_file(path).check(None)
+
+
+def test_a_template_that_is_not_utf8_is_refused() -> None:
+    # What a command-line argument holding a Latin-1 byte becomes under surrogateescape.
+    with pytest.raises(ValidationError, match="template is not UTF-8 text \\(character 4"):
+        Template("Hi \udce9 {name}")
+
+
+GOOD_ROWS = st.lists(
+    st.builds(lambda n: json.dumps({"recipient": f"+{n}", "name": "Ada"}), st.integers(0, 999)),
+    min_size=1,
+    max_size=4,
+)
+MALFORMED_LINES = st.one_of(
+    st.binary(max_size=40).filter(lambda b: b"\n" not in b and b"\r" not in b),
+    st.builds(lambda depth: b"[" * depth + b"]" * depth, st.integers(1, 50_000)),
+    st.builds(lambda depth: b'{"recipient": "+1", "a": ' + b"[" * depth, st.integers(1, 50_000)),
+    st.builds(lambda digits: b'{"recipient": "+1", "n": ' + b"7" * digits + b"}",
+              st.integers(1, 9000)),
+    st.sampled_from([b"\xff", b'{"recipient": "\xc3"}', b'{"recipient": "+1\xed\xa0\x80"}',
+                     b'{"recipient": "\\ud800"}', b"\xef\xbb\xbf", b"null", b'"text"']),
+)  # fmt: skip
+
+
+@given(before=GOOD_ROWS, bad=MALFORMED_LINES, after=GOOD_ROWS)
+def test_a_malformed_jsonl_line_is_reported_at_its_own_line(
+    tmp_path_factory: pytest.TempPathFactory, before: list[str], bad: bytes, after: list[str]
+) -> None:
+    """Whatever one line holds, reading either accepts it or names exactly that line."""
+    path = tmp_path_factory.mktemp("jsonl") / "r.jsonl"
+    lines = [row.encode() for row in before] + [bad] + [row.encode() for row in after]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    try:
+        count = open_recipient_file(path).check(Template("Hi {name}"))
+    except ValidationError as error:
+        assert error.details == {"file": str(path), "line": len(before) + 1}
+        assert error.message.endswith("; nothing was sent")
+    else:
+        blank = not bad.decode("utf-8", "replace").strip()
+        assert count == len(before) + len(after) + (0 if blank else 1)
+
+
+@given(bad=MALFORMED_LINES, after=GOOD_ROWS)
+def test_a_malformed_csv_line_is_a_validation_error(
+    tmp_path_factory: pytest.TempPathFactory, bad: bytes, after: list[str]
+) -> None:
+    """CSV quotes may join lines, so the error may come later, but never earlier, never a crash."""
+    path = tmp_path_factory.mktemp("csv") / "r.csv"
+    rows = [b"recipient,name", b"+1,Ada", bad, *(b"+%d,Bob" % n for n in range(len(after)))]
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    try:
+        open_recipient_file(path).check(None)
+    except ValidationError as error:
+        assert 3 <= error.details["line"] <= len(rows)

@@ -53,6 +53,14 @@ class Template:
     def __init__(self, text: str) -> None:
         if not isinstance(text, str):
             raise ValidationError(f"the message template must be text, got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # A command-line argument holding bytes that are not UTF-8 arrives this way.
+            raise ValidationError(
+                f"the message template is not UTF-8 text (character {exc.start + 1} is a "
+                "lone surrogate or an undecodable byte)"
+            ) from None
         fields: list[str] = []
         try:
             parsed = list(string.Formatter().parse(text))
@@ -97,12 +105,38 @@ class RecipientFile:
         self.label = label
 
     def rows(self) -> Iterator[RecipientRow]:
-        """Every row, checked for shape (a recipient that is not blank), lazily."""
-        with open(self.path, encoding="utf-8-sig", newline="") as handle:
+        """Every row, checked for shape (a recipient that is not blank), lazily.
+
+        The file is decoded with ``surrogateescape`` and each physical line is
+        then checked on its own (``_utf8_lines``): a strict decoder would fail
+        somewhere inside a 8 KiB chunk, with no line to name.
+        """
+        with open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+            lines = self._utf8_lines(handle)
             if self.kind == "csv":
-                yield from self._csv_rows(handle)
+                yield from self._csv_rows(lines)
             else:
-                yield from self._jsonl_rows(handle)
+                yield from self._jsonl_rows(lines)
+
+    def _utf8_lines(self, handle: IO[str]) -> Iterator[str]:
+        """The lines of ``handle``; the first one holding a byte that is not UTF-8 is an error.
+
+        Under ``surrogateescape`` such a byte arrives as a lone surrogate, and a
+        surrogate can arrive no other way from a file (UTF-8 cannot encode one),
+        so encoding the line back strictly finds exactly the bad bytes.
+        """
+        for line, text in enumerate(handle, 1):
+            if not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    byte = text[exc.start].encode("utf-8", "surrogateescape")
+                    raise self.error(
+                        line,
+                        f"not UTF-8 text (byte 0x{byte.hex()} at character {exc.start + 1}); "
+                        "save the file as UTF-8",
+                    ) from None
+            yield text
 
     def check(self, template: Template | None) -> int:
         """Read every row once and raise on the first bad one; return the row count.
@@ -126,8 +160,8 @@ class RecipientFile:
                 f"but this row has no such {'column' if self.kind == 'csv' else 'key'}",
             )
 
-    def _csv_rows(self, handle: IO[str]) -> Iterator[RecipientRow]:
-        reader = csv.reader(handle)
+    def _csv_rows(self, lines: Iterator[str]) -> Iterator[RecipientRow]:
+        reader = csv.reader(lines)
         try:
             header = next(reader)
         except StopIteration:
@@ -163,14 +197,11 @@ class RecipientFile:
             yield self._row(line, values[index], dict(zip(columns, values, strict=True)))
             line = reader.line_num + 1
 
-    def _jsonl_rows(self, handle: IO[str]) -> Iterator[RecipientRow]:
-        for line, text in enumerate(handle, 1):
+    def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[RecipientRow]:
+        for line, text in enumerate(lines, 1):
             if not text.strip():
                 continue
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise self.error(line, f"not valid JSON: {exc.msg}") from None
+            data = self._parse_json(line, text)
             if not isinstance(data, dict):
                 raise self.error(line, f"expected a JSON object, got {type(data).__name__}")
             recipient = data.get(RECIPIENT_COLUMN)
@@ -181,10 +212,36 @@ class RecipientFile:
             variables = {}
             for key, value in data.items():
                 if isinstance(value, (dict, list)):
-                    raise self.error(line, f"key {key!r} holds a {type(value).__name__}; "
-                                      "template variables must be text, numbers or booleans")
+                    raise self.error(
+                        line,
+                        f"key {key!r} holds a {type(value).__name__}; "
+                        "template variables must be text, numbers or booleans",
+                    )
                 variables[key] = "" if value is None else _text(value)
             yield self._row(line, recipient, variables)
+
+    def _parse_json(self, line: int, text: str) -> Any:
+        """One JSON Lines line, with every way ``json.loads`` can refuse it named for a person.
+
+        Besides malformed JSON, the decoder gives up on nesting deeper than the
+        interpreter's recursion limit (``RecursionError``) and on integers longer
+        than ``sys.get_int_max_str_digits()`` (a ``ValueError``, CVE-2020-10735).
+        Neither can be a usable row, so both are bad rows like any other.
+        """
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self.error(line, f"not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise self.error(
+                line, "JSON nested too deeply; a row is one object of plain values"
+            ) from None
+        except ValueError:
+            # The only other ValueError json.loads raises: an integer too long to convert.
+            raise self.error(
+                line,
+                f"a number has more than {_max_int_digits()} digits; quote it to pass it as text",
+            ) from None
 
     def _row(self, line: int, recipient: str, variables: dict[str, str]) -> RecipientRow:
         recipient = recipient.strip()
@@ -198,6 +255,11 @@ class RecipientFile:
             f"{self.label}, line {line}: {problem}; nothing was sent",
             details={"file": self.label, "line": line},
         )
+
+
+def _max_int_digits() -> int:
+    limit: int = getattr(sys, "get_int_max_str_digits", lambda: 4300)()
+    return limit
 
 
 def _text(value: Any) -> str:
