@@ -21,14 +21,19 @@ import attrs
 
 from broadcastio.broadcast.journal_records import Admission
 from broadcastio.broadcast.states import RecipientState, RecipientStatus
-from broadcastio.broadcast.task import RecipientOutcome, RecipientTask, reference_id_for
+from broadcastio.broadcast.task import (
+    RecipientOutcome,
+    RecipientTask,
+    message_digest,
+    reference_id_for,
+)
 from broadcastio.core.message import Message
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
-__all__ = ["Admitter", "check_message", "skip_status", "with_reference_id"]
+__all__ = ["Admitter", "check_message", "prepare_message", "skip_status", "with_reference_id"]
 
 _NEW = Admission(None)
 _DUPLICATE = Admission(None, duplicate=True)
@@ -39,6 +44,33 @@ def with_reference_id(message: Message, reference_id: str) -> Message:
     if message.metadata.reference_id == reference_id:
         return message
     return attrs.evolve(message, metadata=attrs.evolve(message.metadata, reference_id=reference_id))
+
+
+def prepare_message(broadcast_id: str, message: Message) -> Message:
+    """``message`` as a run of ``broadcast_id`` sends and journals it: its reference id derived.
+
+    Everything a run computes from a row before the journal stores it is
+    computed here: the derived reference id (``reference_id_for``, the
+    provider's idempotency key), the content fingerprint (``message_digest``),
+    and the UTF-8 encoding SQLite applies to the text it stores. ``Admitter``
+    prepares every row through this function, and the command line calls it for
+    every row before the first send, so a row that would fail mid-broadcast
+    (and again on every resume) fails that check instead, and the two cannot
+    drift apart. Raises ``ValidationError`` saying what is wrong.
+    """
+    try:
+        reference_id = reference_id_for(broadcast_id, message.recipient)
+        prepared = with_reference_id(message, reference_id)
+        message_digest(prepared)
+        for text in (broadcast_id, prepared.recipient, reference_id):
+            text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"broadcast {broadcast_id!r}: the message for {message.recipient!r} cannot be "
+            f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
+            details={"broadcast_id": broadcast_id, "recipient": message.recipient},
+        ) from None
+    return prepared
 
 
 def skip_status(admission: Admission, retry_failed: bool) -> RecipientStatus | None:
@@ -91,10 +123,7 @@ class Admitter:
     ) -> list[RecipientTask | RecipientOutcome]:
         """Each input row ``(index, message)`` as a task to send, or the outcome of skipping it."""
         broadcast_id, run, journal = self._broadcast_id, self._run, self._journal
-        prepared = [
-            (index, with_reference_id(message, reference_id_for(broadcast_id, message.recipient)))
-            for index, message in rows
-        ]
+        prepared = [(index, prepare_message(broadcast_id, message)) for index, message in rows]
         if journal is not None:
             admissions = journal.admit(broadcast_id, run, prepared)
         else:

@@ -76,7 +76,11 @@ def message_digest(message: Message) -> str:
         )
         attachment_part = f"{attachment.filename}\x00{attachment.mime_type}\x00{where}"
     content = "-" if message.content is None else f"+{message.content}"
-    return hashlib.blake2b(f"{content}\x00{attachment_part}".encode(), digest_size=12).hexdigest()
+    # ``surrogatepass``: the same bytes as strict UTF-8 for every encodable text
+    # (``Message`` only holds such text), and still a fingerprint for an
+    # attachment whose file name is not UTF-8 (it arrives with escaped bytes).
+    text = f"{content}\x00{attachment_part}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=12).hexdigest()
 
 
 @attrs.frozen(unsafe_hash=False)  # holds a Message, which holds dicts

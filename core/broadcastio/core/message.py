@@ -31,6 +31,7 @@ def _to_tags(value: Iterable[str]) -> tuple[str, ...]:
     for tag in tags:
         if not isinstance(tag, str) or not tag.strip():
             raise ValidationError(f"tags must be non-empty strings, got {tag!r}")
+        _check_utf8("tags", tag)
     return tags
 
 
@@ -67,6 +68,7 @@ class MessageMetadata:
             raise ValidationError(
                 f"reference_id must be a non-empty string, got {self.reference_id!r}"
             )
+        _check_utf8("reference_id", self.reference_id)
 
     @classmethod
     def coerce(cls, value: MessageMetadata | Mapping[str, Any] | None) -> MessageMetadata:
@@ -231,10 +233,33 @@ def _to_metadata(value: MessageMetadata | Mapping[str, Any] | None) -> MessageMe
 converter.register_structure_hook(MessageMetadata, lambda value, _: MessageMetadata.coerce(value))
 
 
+def _check_utf8(name: str, value: str) -> str:
+    """``value`` if it can be encoded as UTF-8; a ``ValidationError`` naming ``name`` if not.
+
+    Python strings may hold lone surrogates (``"\\ud800"`` in JSON, bytes that are
+    not UTF-8 in a command-line argument), which UTF-8 cannot encode. Every wire
+    format a provider speaks and every store (the journal's SQLite, JSON results,
+    the idempotency key's hash) encodes text as UTF-8, so such a string would
+    fail somewhere in the middle of a send or a broadcast. It is refused here,
+    where the message is made, so the caller hears about it first.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{name} is not valid Unicode text: character {exc.start + 1} is a lone "
+            f"surrogate (U+{ord(value[exc.start]):04X}), which cannot be encoded as UTF-8",
+            details={"field": name, "position": exc.start},
+        ) from None
+    return value
+
+
 def _to_recipient(value: str) -> str:
     if not isinstance(value, str):
         raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
-    recipient = value.strip()
+    recipient = _check_utf8("recipient", value).strip()
     if not recipient:
         raise ValidationError("recipient must not be empty or blank")
     return recipient
@@ -245,6 +270,7 @@ def _to_content(value: str | None) -> str | None:
         return None
     if not isinstance(value, str):
         raise ValidationError(f"content must be a string or None, got {type(value).__name__}")
+    _check_utf8("content", value)
     # Blank text is no content: sending only whitespace is never what the caller meant.
     return value if value.strip() else None
 
