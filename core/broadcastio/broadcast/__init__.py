@@ -9,6 +9,7 @@ task-queue worker can run on its own. See ``docs/broadcasts.md``.
 from __future__ import annotations
 
 from broadcastio.broadcast.journal import Journal
+from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
 from broadcastio.broadcast.journal_records import JOURNAL_COLUMNS, BroadcastInfo, JournalRow
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun
@@ -28,6 +29,8 @@ __all__ = [
     "BroadcastRun",
     "JOURNAL_COLUMNS",
     "Journal",
+    "JournalError",
+    "JournalProblem",
     "JournalRow",
     "RecipientOutcome",
     "RecipientState",

@@ -31,18 +31,23 @@ from pathlib import Path
 from typing import Any
 
 from broadcastio.broadcast import journal_sql as sql
+from broadcastio.broadcast.journal_claim import RunClaim
+from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
 from broadcastio.broadcast.journal_file import JournalFile, utc_now_text
 from broadcastio.broadcast.journal_reading import JournalReading
 from broadcastio.broadcast.journal_records import Admission
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.states import RecipientState
-from broadcastio.broadcast.task import RecipientTask, message_digest
-from broadcastio.core.checks import check_bool
+from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
+from broadcastio.core.checks import check_bool, check_number
 from broadcastio.core.message import Message
 from broadcastio.core.result import DeliveryResult
 from broadcastio.errors import ValidationError
 
 __all__ = ["Journal"]
+
+# A day: long enough for any writer, short enough to stay a sane number of seconds.
+_MAX_BUSY_TIMEOUT = 86_400.0
 
 _NEW = Admission(None)
 _DUPLICATE_OF_NEW = Admission(None, duplicate=True)
@@ -52,23 +57,48 @@ class Journal(JournalReading):
     """A SQLite journal of broadcasts, safe to share between threads.
 
     ``path`` is the journal file, created (with its tables) on first use unless
-    ``create=False``, which is what an inspection command wants: a typo in the
-    path is then an error, not a new empty journal. See the module docstring for
-    what ``durable`` buys. Use it as a context manager, or call ``close()``.
+    ``create=False``: a typo in the path is then an error, not a new empty
+    journal. ``read_only=True`` (which implies ``create=False``) is what an
+    inspection command wants: SQLite opens the file read-only, so nothing done
+    through this object can change it, and the writing methods raise. See the
+    module docstring for what ``durable`` buys. ``busy_timeout`` is how many
+    seconds to wait for another process's write lock before giving up with a
+    ``JournalError`` (``BUSY``). Use it as a context manager, or call ``close()``.
 
     The writing methods (``begin_run``, ``admit``, ``mark_in_flight``,
-    ``record_outcome``, ``end_run``) are what ``broadcast`` and
+    ``record_outcome``, ``end_run``, ``abandon_run``) are what ``broadcast`` and
     ``deliver_recipient`` use. The reading methods (``broadcasts``, ``info``,
     ``summary``, ``rows``, ``row``, ``export_csv``) are for people and tools
     looking at a journal, possibly while another process writes to it; they raise
     ``ValidationError`` for a broadcast id the journal does not know.
+
+    Any method raises ``JournalError`` (a ``ValidationError``) when the file
+    itself is the problem: missing, read-only, full, damaged, locked for longer
+    than ``busy_timeout``, deleted while in use, or claimed by another run.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, durable: bool = False, create: bool = True
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = False,
+        create: bool = True,
+        read_only: bool = False,
+        busy_timeout: float = 30.0,
     ) -> None:
         self.durable = check_bool("durable", durable)
-        self._file = JournalFile(path, durable=durable, create=check_bool("create", create))
+        self.read_only = check_bool("read_only", read_only)
+        check_number("busy_timeout", busy_timeout, minimum=0, maximum=_MAX_BUSY_TIMEOUT)
+        self._file = JournalFile(
+            path,
+            durable=durable,
+            create=check_bool("create", create),
+            read_only=read_only,
+            busy_timeout=busy_timeout,
+        )
+        self._claims: dict[str, RunClaim] = {}
+        # broadcast id -> (its run number, the updated_at that begin_run replaced)
+        self._started: dict[str, tuple[int, str]] = {}
 
     @property
     def path(self) -> Path:
@@ -78,12 +108,92 @@ class Journal(JournalReading):
     # -- writing -------------------------------------------------------------------------
 
     def begin_run(self, broadcast_id: str) -> int:
-        """Record that a run of ``broadcast_id`` starts; its number (1 for the first)."""
-        file = self._file
-        with file.lock:
-            key = file.key_locked(broadcast_id, create=True)
-            (runs,) = file.connection.execute(sql.START_RUN, (utc_now_text(), key)).fetchone()
+        """Record that a run of ``broadcast_id`` starts; its number (1 for the first).
+
+        First the run claims the broadcast id: while this journal object holds
+        the claim (until ``end_run``, ``abandon_run`` or ``close``), another
+        ``begin_run`` of the same id on the same file, from any process, raises
+        ``JournalError`` (``IN_USE``). A claim dies with its process, so a
+        killed run never blocks its resume. Then, when the id is already in the
+        journal (this run is a resume), SQLite checks the whole file and a
+        damaged journal raises ``JournalError`` (``DAMAGED``): a resume trusts
+        every row to decide what not to send again.
+        """
+        claim = self._claims.get(broadcast_id)
+        new_claim = claim is None
+        if claim is None:
+            claim = RunClaim(self._file.path, broadcast_id)
+        try:
+            file = self._file
+            with file.locked(broadcast_id) as connection:
+                file.check_in_place(broadcast_id)
+                if file.known_locked(broadcast_id):
+                    file.integrity_check_locked(broadcast_id)
+                    self._check_rows_locked(broadcast_id)
+                key = file.key_locked(broadcast_id, create=True)
+                (_, replaced) = connection.execute(sql.SELECT_RUNS, (key,)).fetchone()
+                (runs,) = connection.execute(sql.START_RUN, (utc_now_text(), key)).fetchone()
+        except BaseException:
+            if new_claim:
+                claim.release()
+            raise
+        self._claims[broadcast_id] = claim
+        self._started[broadcast_id] = (int(runs), str(replaced))
         return int(runs)
+
+    def _check_rows_locked(self, broadcast_id: str) -> None:
+        """Damage SQLite's check cannot see: a row whose values changed but stayed well-formed.
+
+        Each row's reference id is derived from the broadcast id and the
+        recipient (``reference_id_for``), so it doubles as a checksum of the
+        recipient: a changed recipient no longer matches the input, and the
+        resume would take the real one for new and send it again. A state
+        outside the vocabulary is damage too.
+        """
+        file = self._file
+        key = file.key_locked(broadcast_id, create=False)
+        known = {state.value for state in RecipientState}
+        for recipient, reference_id, state in file.connection.execute(sql.SELECT_CHECKED, (key,)):
+            if state not in known:
+                problem = f"the row of {recipient!r} has an unknown state {state!r}"
+            elif reference_id != reference_id_for(broadcast_id, recipient):
+                problem = f"the row of {recipient!r} does not match its reference id"
+            else:
+                continue
+            raise JournalError(
+                file.path,
+                JournalProblem.DAMAGED,
+                detail=f"broadcast {broadcast_id!r}: {problem}",
+                broadcast_id=broadcast_id,
+            )
+
+    def abandon_run(self, broadcast_id: str, run: int) -> None:
+        """Forget run ``run``, refused before it journaled any row, and release its claim.
+
+        A resume refused at its first rows (a different message for a journaled
+        recipient) did nothing: it must not count as a run nor replace the last
+        run's report. The run count and ``updated_at`` go back to what they were;
+        a broadcast that only this run had created disappears.
+        """
+        started = self._started.pop(broadcast_id, None)
+        try:
+            if started is None or started[0] != run:
+                return
+            file = self._file
+            with file.locked(broadcast_id) as connection:
+                key = file.key_locked(broadcast_id, create=False)
+                with file.transaction_locked():
+                    connection.execute(sql.UNDO_RUN, (started[1], key, run))
+                    deleted = connection.execute(sql.DELETE_UNUSED_BROADCAST, (key, key)).rowcount
+                if deleted:
+                    file.forget_key_locked(broadcast_id)
+        finally:
+            self._release(broadcast_id)
+
+    def _release(self, broadcast_id: str) -> None:
+        claim = self._claims.pop(broadcast_id, None)
+        if claim is not None:
+            claim.release()
 
     def admit(
         self, broadcast_id: str, run: int, rows: Sequence[tuple[int, Message]]
@@ -93,7 +203,9 @@ class Journal(JournalReading):
         New recipients are inserted as ``pending``. Known ones are marked as read
         by this run, so a second occurrence in the same input (in this batch or a
         later one) comes back as a duplicate. A batch is one transaction of a few
-        multi-row statements, however many rows it has.
+        multi-row statements, however many rows it has. A row's reference id is
+        always ``reference_id_for(broadcast_id, recipient)``, the one the
+        broadcast sends it with: a resume checks every row against it.
 
         Raises ``ValidationError`` (and records nothing of the batch) when an
         earlier run journaled a different message (``message_digest``) for a
@@ -101,13 +213,20 @@ class Journal(JournalReading):
         provider's idempotency key would map the new content onto the old send.
         """
         prepared = [
-            (index, message.recipient, message.metadata.reference_id, message_digest(message))
+            (
+                index,
+                message.recipient,
+                reference_id_for(broadcast_id, message.recipient),
+                message_digest(message),
+            )
             for index, message in rows
         ]
         now = utc_now_text()
         admissions: list[Admission] = []
         file = self._file
-        with file.lock:
+        # Once per batch: a journal deleted under the run stops it here.
+        file.check_in_place(broadcast_id)
+        with file.locked(broadcast_id):
             key = file.key_locked(broadcast_id, create=True)
             with file.transaction_locked() as connection:
                 for start in range(0, len(prepared), sql.MAX_ROWS_PER_STATEMENT):
@@ -169,7 +288,8 @@ class Journal(JournalReading):
         ``False`` for a task whose row is ``delivered`` (a task queue may deliver
         a task twice, a resume may race another process): it must not be sent.
         Each claimed row's ``attempts`` goes up by one. A row the journal does
-        not have is created: a task-queue worker may get tasks from elsewhere.
+        not have is created: a task-queue worker may get tasks from elsewhere
+        (with the derived reference id, as ``RecipientTask`` requires).
         Tasks must be of one broadcast and distinct recipients.
         """
         if not tasks:
@@ -177,7 +297,7 @@ class Journal(JournalReading):
         now = utc_now_text()
         claimed: set[str] = set()
         file = self._file
-        with file.lock:
+        with file.locked(tasks[0].broadcast_id) as connection:
             key = file.key_locked(tasks[0].broadcast_id, create=True)
             for start in range(0, len(tasks), sql.MAX_ROWS_PER_STATEMENT):
                 chunk = tasks[start : start + sql.MAX_ROWS_PER_STATEMENT]
@@ -188,14 +308,14 @@ class Journal(JournalReading):
                         key,
                         message.recipient,
                         task.index,
-                        message.metadata.reference_id,
+                        reference_id_for(task.broadcast_id, message.recipient),
                         message_digest(message),
                         task.run,
                         now,
                         now,
                     )
                 # One statement, so one transaction, committed when it returns.
-                found = file.connection.execute(sql.claim(len(chunk)), values).fetchall()
+                found = connection.execute(sql.claim(len(chunk)), values).fetchall()
                 claimed.update(recipient for (recipient,) in found)
         return [task.message.recipient in claimed for task in tasks]
 
@@ -208,7 +328,7 @@ class Journal(JournalReading):
         if not tasks:
             return
         file = self._file
-        with file.lock:
+        with file.locked(tasks[0].broadcast_id):
             key = file.key_locked(tasks[0].broadcast_id, create=True)
             with file.transaction_locked() as connection:
                 connection.executemany(
@@ -245,22 +365,34 @@ class Journal(JournalReading):
             utc_now_text(),
         )
         file = self._file
-        with file.lock:
+        with file.locked(task.broadcast_id) as connection:
             key = file.key_locked(task.broadcast_id, create=True)
-            file.connection.execute(sql.RECORD_OUTCOME, (*values, key, task.message.recipient))
+            connection.execute(sql.RECORD_OUTCOME, (*values, key, task.message.recipient))
 
     def end_run(self, report: BroadcastReport) -> None:
-        """Keep ``report`` as its broadcast's last report."""
+        """Keep ``report`` as its broadcast's last report, and release the run's claim.
+
+        Raises ``JournalError`` (``GONE``) when the file was deleted or replaced
+        during the run: the report, and every row of the run, went with it.
+        """
+        broadcast_id = report.broadcast_id
         text = json.dumps(report.to_dict(), separators=(",", ":"))
         file = self._file
-        with file.lock:
-            key = file.key_locked(report.broadcast_id, create=True)
-            file.connection.execute(sql.END_RUN, (text, utc_now_text(), key))
+        try:
+            file.check_in_place(broadcast_id)
+            with file.locked(broadcast_id) as connection:
+                key = file.key_locked(broadcast_id, create=True)
+                connection.execute(sql.END_RUN, (text, utc_now_text(), key))
+        finally:
+            self._started.pop(broadcast_id, None)
+            self._release(broadcast_id)
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the file (every change is committed as it is made)."""
+        """Release any run claim and close the file (every change is committed as it is made)."""
+        for broadcast_id in list(self._claims):
+            self._release(broadcast_id)
         self._file.close()
 
     def __enter__(self) -> Journal:
@@ -270,4 +402,5 @@ class Journal(JournalReading):
         self.close()
 
     def __repr__(self) -> str:
-        return f"Journal({str(self.path)!r}, durable={self.durable})"
+        mode = ", read_only=True" if self.read_only else ""
+        return f"Journal({str(self.path)!r}, durable={self.durable}{mode})"

@@ -5,8 +5,16 @@ broadcast semantics on top. The rules kept in one place:
 
 * the path must be a file (not a directory) in an existing directory, and an
   existing file must be a broadcastio journal of a schema version we know;
+* a journal opened ``read_only`` is opened by SQLite read-only (``mode=ro``):
+  an inspection command cannot change, let alone destroy, the file it reads;
+* a journal opened for writing is proved writable at once (a no-op write), so a
+  read-only file is reported when it is opened, not at the first send;
 * WAL mode, ``synchronous=NORMAL`` (``FULL`` when durable), a 30 s busy timeout
   so another process writing the same journal waits instead of failing;
+* every SQLite error that is about the file (read-only, full, damaged, locked
+  too long, an I/O error) leaves as a ``JournalError`` naming the file, through
+  ``locked()``; and the file's identity (device, inode) is kept, so a journal
+  deleted or replaced under a running broadcast is noticed (``check_in_place``);
 * no implicit transactions (``isolation_level=None``): a single statement is
   its own transaction, committed when it returns, so a state transition is
   durable exactly where the journal's contract says; the few multi-statement
@@ -22,18 +30,28 @@ import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cattrs.errors import BaseValidationError
+
 from broadcastio.broadcast import journal_sql as sql
-from broadcastio.errors import ValidationError
+from broadcastio.broadcast.journal_errors import JournalError, JournalProblem, sqlite_problem
+from broadcastio.errors import BroadcastioError, ValidationError
 
 __all__ = ["JournalFile", "utc_now_text"]
 
 logger = logging.getLogger("broadcastio")
 
 _UTC = _dt.timezone.utc
+
+# What every SQLite database file starts with: tells "not a database at all"
+# apart from "a database with damaged pages".
+_SQLITE_HEADER = b"SQLite format 3\x00"
+# The problems SQLite's integrity_check lists before we stop reading them.
+_INTEGRITY_CHECK_LINES = 5
 
 
 def utc_now_text() -> str:
@@ -44,11 +62,103 @@ def utc_now_text() -> str:
 class JournalFile:
     """One open journal file: the connection, the lock that guards it, the broadcast keys."""
 
-    def __init__(self, path: str | os.PathLike[str], *, durable: bool, create: bool) -> None:
-        self.path = _check_path(path, create=create)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool,
+        create: bool,
+        read_only: bool = False,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.path = _check_path(path, create=create and not read_only)
+        self.read_only = read_only
         self.lock = threading.Lock()
-        self.connection = _connect(self.path, durable)
+        self.connection = _connect(self.path, durable, read_only, busy_timeout)
+        self._identity = _identity(self.path)
         self._keys: dict[str, int] = {}
+
+    @contextmanager
+    def locked(self, broadcast_id: str | None = None) -> Iterator[sqlite3.Connection]:
+        """Hold ``lock`` and use the connection; SQLite's file errors become ``JournalError``.
+
+        An error SQLite does not attribute to the file (a bad statement: a bug)
+        propagates unchanged. If the file is gone, that is said rather than
+        SQLite's consequence of it.
+        """
+        with self.lock:
+            try:
+                yield self.connection
+            except BroadcastioError:
+                raise
+            except sqlite3.Error as error:
+                problem = sqlite_problem(error)
+                if problem is None:
+                    raise
+                if not self.in_place():
+                    problem = JournalProblem.GONE
+                raise JournalError(
+                    self.path, problem, detail=str(error), broadcast_id=broadcast_id
+                ) from error
+
+    @contextmanager
+    def decoding(self, broadcast_id: str | None = None) -> Iterator[None]:
+        """Around turning stored values into records: one that cannot be is damage.
+
+        The journal only stores what its own records produce, so a state, a
+        time or a report that does not parse back was changed on disk.
+        """
+        try:
+            yield
+        except BroadcastioError:
+            raise
+        except (ValueError, TypeError, KeyError, BaseValidationError) as error:
+            raise JournalError(
+                self.path,
+                JournalProblem.DAMAGED,
+                detail=f"a stored value cannot be read back: {error}",
+                broadcast_id=broadcast_id,
+            ) from error
+
+    def in_place(self) -> bool:
+        """Whether the path still names the file that was opened (not deleted or replaced)."""
+        return _identity(self.path) == self._identity
+
+    def check_in_place(self, broadcast_id: str | None = None) -> None:
+        """Raise ``JournalError`` (``GONE``) if the file was deleted, moved or replaced.
+
+        SQLite keeps writing to a deleted file's inode without complaint, so a
+        broadcast whose journal directory was removed would otherwise finish
+        "successfully" with no journal at all.
+        """
+        if not self.in_place():
+            raise JournalError(
+                self.path,
+                JournalProblem.GONE,
+                detail="the path no longer names the file this run opened",
+                broadcast_id=broadcast_id,
+            )
+
+    def integrity_check_locked(self, broadcast_id: str | None = None) -> None:
+        """Raise ``JournalError`` (``DAMAGED``) unless SQLite's ``integrity_check`` finds nothing.
+
+        It reads every page: b-tree structure, record format, key order, the
+        free list, NOT NULL. ``quick_check`` is cheaper but skips the key order,
+        and a damaged journal that passed it was seen making a resume send a
+        delivered recipient again. Neither can see a byte changed inside a value
+        that leaves the record well-formed and in order (SQLite keeps no page
+        checksums); ``Journal`` checks the rows themselves for that.
+        """
+        query = f"PRAGMA integrity_check({_INTEGRITY_CHECK_LINES})"
+        found = self.connection.execute(query).fetchall()
+        problems = [str(line) for (line,) in found if line != "ok"]
+        if problems:
+            raise JournalError(
+                self.path,
+                JournalProblem.DAMAGED,
+                detail="; ".join(problems),
+                broadcast_id=broadcast_id,
+            )
 
     def key_locked(self, broadcast_id: str, *, create: bool) -> int:
         """The integer key of ``broadcast_id``; made if ``create``, else unknown ids raise."""
@@ -72,6 +182,16 @@ class JournalFile:
         self._keys[broadcast_id] = key
         return key
 
+    def forget_key_locked(self, broadcast_id: str) -> None:
+        """Drop the cached key of a broadcast whose row was deleted."""
+        self._keys.pop(broadcast_id, None)
+
+    def known_locked(self, broadcast_id: str) -> bool:
+        """Whether the journal has ``broadcast_id`` (without creating it)."""
+        if broadcast_id in self._keys:
+            return True
+        return self.connection.execute(sql.SELECT_KEY, (broadcast_id,)).fetchone() is not None
+
     @contextmanager
     def transaction_locked(self) -> Iterator[sqlite3.Connection]:
         """Run several statements as one transaction: all committed, or none."""
@@ -80,7 +200,8 @@ class JournalFile:
         try:
             yield connection
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite may have rolled back already (a full disk)
+                connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
 
@@ -101,39 +222,103 @@ def _check_path(path: str | os.PathLike[str], *, create: bool) -> Path:
         )
     if not resolved.exists():
         if not create:
-            raise ValidationError(f"no journal at {resolved}")
+            raise JournalError(resolved, JournalProblem.MISSING)
         if not resolved.parent.is_dir():
             raise ValidationError(
                 f"cannot create journal {resolved}: directory {resolved.parent} does not exist"
             )
+    elif not _starts_like_sqlite(resolved):
+        raise JournalError(
+            resolved,
+            JournalProblem.NOT_A_JOURNAL,
+            detail="it is not an SQLite database",
+            advice="give the path of a journal file, or a new file to create one",
+        )
     return resolved
 
 
-def _connect(path: Path, durable: bool) -> sqlite3.Connection:
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+def _starts_like_sqlite(path: Path) -> bool:
+    """Whether ``path`` is empty (SQLite makes it a database) or has SQLite's header."""
     try:
-        (version,) = connection.execute("PRAGMA user_version").fetchone()
-        if version == 0:
-            (tables,) = connection.execute(sql.COUNT_TABLES).fetchone()
-            if tables:
-                raise ValidationError(f"{path} is an SQLite database but not a broadcastio journal")
-        elif version > sql.SCHEMA_VERSION:
-            raise ValidationError(
-                f"journal {path} has schema version {version}, newer than this broadcastio "
-                f"understands ({sql.SCHEMA_VERSION}); upgrade broadcastio to read it"
+        with open(path, "rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        raise JournalError(
+            path, JournalProblem.CANNOT_OPEN, detail=error.strerror or str(error)
+        ) from None
+    return head in (b"", _SQLITE_HEADER)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
+
+
+def _connect(path: Path, durable: bool, read_only: bool, busy_timeout: float) -> sqlite3.Connection:
+    try:
+        if read_only:
+            uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
+            connection = sqlite3.connect(
+                uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-        (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
-        if mode != "wal":
-            logger.warning(
-                "journal %s: WAL mode unavailable (got %r); commits are slower", path, mode
+        else:
+            connection = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-        connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-        if version == 0:
-            connection.executescript(sql.SCHEMA)
-    except sqlite3.DatabaseError as error:
+    except sqlite3.Error as error:
+        raise _file_error(path, error) from error
+    try:
+        _prepare(connection, path, durable, read_only)
+    except sqlite3.Error as error:
         connection.close()
-        raise ValidationError(f"{path} is not a usable broadcastio journal: {error}") from None
+        raise _file_error(path, error) from error
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_only: bool) -> None:
+    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    if version == 0:
+        (tables,) = connection.execute(sql.COUNT_TABLES).fetchone()
+        if tables:
+            raise JournalError(
+                path,
+                JournalProblem.NOT_A_JOURNAL,
+                detail="an SQLite database with other tables",
+                advice="give the path of a journal file, or a new file to create one",
+            )
+        if read_only:
+            raise JournalError(
+                path, JournalProblem.NOT_A_JOURNAL, detail="an empty file", advice=""
+            )
+    elif version > sql.SCHEMA_VERSION:
+        raise JournalError(
+            path,
+            JournalProblem.NEWER_SCHEMA,
+            detail=f"schema version {version}; this broadcastio reads up to {sql.SCHEMA_VERSION}",
+            advice="upgrade broadcastio to use it",
+        )
+    if read_only:
+        return
+    (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+    if mode != "wal":
+        logger.warning("journal %s: WAL mode unavailable (got %r); commits are slower", path, mode)
+    connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    if version == 0:
+        connection.executescript(sql.SCHEMA)
+    else:
+        # A write that changes nothing: SQLite opens a file it may not write
+        # read-only without a word, and would say so only at the first real write.
+        connection.execute(sql.PROVE_WRITABLE)
+
+
+def _file_error(path: Path, error: sqlite3.Error) -> BroadcastioError:
+    problem = sqlite_problem(error)
+    if problem is None:
+        return ValidationError(f"{path} is not a usable broadcastio journal: {error}")
+    return JournalError(path, problem, detail=str(error))

@@ -10,6 +10,7 @@ open between pages.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -23,12 +24,37 @@ from broadcastio.broadcast.journal_records import (
     row_from_values,
 )
 from broadcastio.broadcast.states import RecipientState
+from broadcastio.core.checks import check_bool
 from broadcastio.errors import ValidationError
 
-__all__ = ["JournalReading"]
+__all__ = ["JournalReading", "spreadsheet_cell"]
 
 # Rows fetched per lock acquisition by the lazy readers.
 _PAGE_SIZE = 500
+
+# What makes a spreadsheet read a cell as a formula (tab and CR: some strip them first).
+_FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+# A number, or a phone number written with a sign, spaces, dots, dashes or
+# parentheses: no letters, quotes or operators a formula could use to call
+# anything, so it is left as it is (every E.164 recipient starts with "+").
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9][0-9 ().-]*")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """``value``, with a leading ``'`` if a spreadsheet would take the text as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    prefixed, unless it is a plain number such as ``+15551234567`` or
+    ``-3``: those cannot call a function, and the recipient column is mostly
+    made of them. Anything that is not text is returned as it is.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_LEADS)
+        and _PLAIN_NUMBER.fullmatch(value) is None
+    ):
+        return "'" + value
+    return value
 
 
 class JournalReading:
@@ -38,36 +64,37 @@ class JournalReading:
 
     def broadcasts(self) -> list[BroadcastInfo]:
         """Every broadcast in the journal, oldest first."""
-        with self._file.lock:
-            found = self._file.connection.execute(sql.SELECT_BROADCASTS).fetchall()
-        return [info_from_values(*values) for values in found]
+        file = self._file
+        with file.decoding(), file.locked() as connection:
+            found = connection.execute(sql.SELECT_BROADCASTS).fetchall()
+            return [info_from_values(*values) for values in found]
 
     def info(self, broadcast_id: str) -> BroadcastInfo:
         """One broadcast's entry: when it started, how many runs, the last run's report."""
         file = self._file
-        with file.lock:
+        with file.decoding(broadcast_id), file.locked(broadcast_id) as connection:
             file.key_locked(broadcast_id, create=False)
-            found = file.connection.execute(sql.SELECT_BROADCAST, (broadcast_id,)).fetchone()
-        return info_from_values(*found)
+            found = connection.execute(sql.SELECT_BROADCAST, (broadcast_id,)).fetchone()
+            return info_from_values(*found)
 
     def summary(self, broadcast_id: str) -> dict[RecipientState, int]:
         """How many recipients of ``broadcast_id`` are in each state (every state listed)."""
         file = self._file
-        with file.lock:
+        with file.decoding(broadcast_id), file.locked(broadcast_id) as connection:
             key = file.key_locked(broadcast_id, create=False)
-            found = file.connection.execute(sql.COUNT_STATES, (key,)).fetchall()
-        counts = dict.fromkeys(RecipientState, 0)
-        for state, count in found:
-            counts[RecipientState(state)] = count
+            found = connection.execute(sql.COUNT_STATES, (key,)).fetchall()
+            counts = dict.fromkeys(RecipientState, 0)
+            for state, count in found:
+                counts[RecipientState(state)] = count
         return counts
 
     def row(self, broadcast_id: str, recipient: str) -> JournalRow | None:
         """The row of one recipient, or ``None`` if this broadcast never read it."""
         file = self._file
-        with file.lock:
+        with file.decoding(broadcast_id), file.locked(broadcast_id) as connection:
             key = file.key_locked(broadcast_id, create=False)
-            found = file.connection.execute(sql.SELECT_ROW, (key, recipient)).fetchone()
-        return None if found is None else row_from_values(broadcast_id, found)
+            found = connection.execute(sql.SELECT_ROW, (key, recipient)).fetchone()
+            return None if found is None else row_from_values(broadcast_id, found)
 
     def rows(
         self, broadcast_id: str, *, state: RecipientState | str | None = None
@@ -80,7 +107,15 @@ class JournalReading:
         first row.
         """
         pages = self._pages(broadcast_id, state)
-        return (row_from_values(broadcast_id, values) for page in pages for values in page)
+        return self._decoded_rows(broadcast_id, pages)
+
+    def _decoded_rows(
+        self, broadcast_id: str, pages: Iterator[list[tuple[Any, ...]]]
+    ) -> Iterator[JournalRow]:
+        with self._file.decoding(broadcast_id):
+            for page in pages:
+                for values in page:
+                    yield row_from_values(broadcast_id, values)
 
     def export_csv(
         self,
@@ -88,20 +123,35 @@ class JournalReading:
         file: TextIO,
         *,
         state: RecipientState | str | None = None,
+        spreadsheet_safe: bool = True,
     ) -> int:
         """Write ``rows(broadcast_id, state=state)`` to ``file`` as CSV; how many rows.
 
         The header is ``JOURNAL_COLUMNS`` (``JournalRow``'s fields); times are
         ISO-8601 UTC and missing values are empty. Open ``file`` with
         ``newline=""``, as the csv module asks.
+
+        With ``spreadsheet_safe`` (the default) a cell a spreadsheet would run
+        as a formula gets a leading ``'`` (see ``spreadsheet_cell``): recipients
+        and error messages come from files and providers, and a CSV export is
+        made to be opened in a spreadsheet. ``spreadsheet_safe=False`` writes
+        every value verbatim, for programs that read the CSV.
         """
+        check_bool("spreadsheet_safe", spreadsheet_safe)
         pages = self._pages(broadcast_id, state)
         writer = csv.writer(file)
         writer.writerow(JOURNAL_COLUMNS)
         written = 0
-        for page in pages:
-            writer.writerows((broadcast_id, *values) for values in page)
-            written += len(page)
+        with self._file.decoding(broadcast_id):
+            for page in pages:
+                if spreadsheet_safe:
+                    writer.writerows(
+                        (broadcast_id, *(spreadsheet_cell(value) for value in values))
+                        for values in page
+                    )
+                else:
+                    writer.writerows((broadcast_id, *values) for values in page)
+                written += len(page)
         return written
 
     def _pages(
@@ -109,23 +159,25 @@ class JournalReading:
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Checks the arguments now; the returned generator fetches lazily."""
         file = self._file
-        with file.lock:
+        with file.locked(broadcast_id):
             key = file.key_locked(broadcast_id, create=False)
         if state is None:
-            return self._paginate(sql.PAGE, (key,))
+            return self._paginate(broadcast_id, sql.PAGE, (key,))
         try:
             wanted = RecipientState(state)
         except ValueError:
             names = ", ".join(item.value for item in RecipientState)
             raise ValidationError(f"state must be one of {names}; got {state!r}") from None
-        return self._paginate(sql.PAGE_IN_STATE, (key, wanted.value))
+        return self._paginate(broadcast_id, sql.PAGE_IN_STATE, (key, wanted.value))
 
-    def _paginate(self, query: str, arguments: tuple[Any, ...]) -> Iterator[list[tuple[Any, ...]]]:
+    def _paginate(
+        self, broadcast_id: str, query: str, arguments: tuple[Any, ...]
+    ) -> Iterator[list[tuple[Any, ...]]]:
         file = self._file
         after = ""  # recipients are never empty, so "" sorts before every one
         while True:
-            with file.lock:
-                page = file.connection.execute(query, (*arguments, after, _PAGE_SIZE)).fetchall()
+            with file.locked(broadcast_id) as connection:
+                page = connection.execute(query, (*arguments, after, _PAGE_SIZE)).fetchall()
             if page:
                 yield page
             if len(page) < _PAGE_SIZE:

@@ -17,20 +17,25 @@ import functools
 __all__ = [
     "COUNT_STATES",
     "COUNT_TABLES",
+    "DELETE_UNUSED_BROADCAST",
     "END_RUN",
     "INSERT_BROADCAST",
     "MAX_ROWS_PER_STATEMENT",
     "PAGE",
     "PAGE_IN_STATE",
+    "PROVE_WRITABLE",
     "RECORD_OUTCOME",
     "RELEASE",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SELECT_BROADCAST",
     "SELECT_BROADCASTS",
+    "SELECT_CHECKED",
     "SELECT_KEY",
     "SELECT_ROW",
+    "SELECT_RUNS",
     "START_RUN",
+    "UNDO_RUN",
     "claim",
     "insert_pending",
     "mark_read",
@@ -80,6 +85,17 @@ INSERT_BROADCAST = (
 )
 START_RUN = "UPDATE broadcasts SET runs = runs + 1, updated_at = ? WHERE key = ? RETURNING runs"
 END_RUN = "UPDATE broadcasts SET last_report = ?, updated_at = ? WHERE key = ?"
+SELECT_RUNS = "SELECT runs, updated_at FROM broadcasts WHERE key = ?"
+# Forget a run that was refused before it journaled anything (parameters: the
+# updated_at it replaced, key, its number), and a broadcast that only such a run made.
+UNDO_RUN = "UPDATE broadcasts SET runs = runs - 1, updated_at = ? WHERE key = ? AND runs = ?"
+DELETE_UNUSED_BROADCAST = (
+    "DELETE FROM broadcasts WHERE key = ? AND runs = 0 AND last_report IS NULL "
+    "AND NOT EXISTS (SELECT 1 FROM recipients WHERE broadcast = ?)"
+)
+# A statement that needs a write transaction and changes nothing: SQLite
+# refuses it at once when the file cannot be written.
+PROVE_WRITABLE = "UPDATE broadcasts SET runs = runs WHERE 0"
 
 # Admission works on a batch of rows per statement: each statement is one
 # round trip into SQLite, during which the GIL is released and a sending thread
@@ -160,6 +176,8 @@ SELECT_BROADCAST = (
     "SELECT broadcast_id, created_at, updated_at, runs, last_report FROM broadcasts "
     "WHERE broadcast_id = ?"
 )
+# What a resume checks in every row of its broadcast before trusting them.
+SELECT_CHECKED = "SELECT recipient, reference_id, state FROM recipients WHERE broadcast = ?"
 COUNT_STATES = "SELECT state, count(*) FROM recipients WHERE broadcast = ? GROUP BY state"
 
 _ROW_COLUMNS = (

@@ -14,6 +14,14 @@ to ``pending``, or to what they were before), and ``report`` is set before the
 exception, if any, propagates. A problem with the input itself (a row that is
 not a ``Message``, an error raised by the iterator) is gentler: the rows read
 before it are all sent, then it is raised.
+
+When the journal itself fails (a full disk, an I/O error, the file deleted:
+``JournalError``), the run stops the same way and the first such error is what
+propagates; the journal failing again while the run winds down is expected and
+logged only at debug level, so a person sees one line, not a traceback per
+sending thread. A run that ends in an exception before any of its rows was
+journaled (a resume refused at its first batch) is forgotten by the journal
+(``Journal.abandon_run``): no run counted, the last report kept.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio.broadcast.admission import Admitter, check_message
+from broadcastio.broadcast.journal_errors import JournalError
 from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
@@ -91,6 +100,7 @@ class BroadcastRun:
         self._tally = ReportTally()
         self._warned_codes: set[ErrorCode] = set()
         self._input_error: Exception | None = None
+        self._admitted_any = False
         self._started = False
         self._outcomes = self._generate()
 
@@ -206,7 +216,9 @@ class BroadcastRun:
                     exhausted = True
                     break
             skipped: list[RecipientOutcome] = []
-            for admitted in admit(rows) if rows else ():
+            batch = admit(rows) if rows else []
+            self._admitted_any = self._admitted_any or bool(batch)
+            for admitted in batch:
                 if isinstance(admitted, RecipientTask):
                     pool.submit(admitted)
                     self._in_flight += 1
@@ -227,7 +239,11 @@ class BroadcastRun:
             outcome = event
         elif isinstance(event, NotSent):
             if self.journal is not None:
-                self.journal.release([event.task])
+                try:
+                    self.journal.release([event.task])
+                except JournalError:
+                    # The row stays in_flight: a resume sends it, under the same key.
+                    logger.debug("broadcast %s: could not release a claim", self.broadcast_id)
             outcome = RecipientOutcome.unsent(event.task, RecipientStatus.NOT_SENT)
         elif isinstance(event, WorkerCrashed):
             self._in_flight -= 1
@@ -270,7 +286,15 @@ class BroadcastRun:
         pool.close()
         while pool.running:
             event = pool.next_event(_POLL_SECONDS)
-            if isinstance(event, WorkerCrashed):
+            if isinstance(event, WorkerCrashed) and isinstance(event.error, JournalError):
+                # The journal failing again for another sender: the run is already
+                # stopping because of it, and the first error is the one reported.
+                logger.debug(
+                    "broadcast %s: the journal failed again while stopping",
+                    self.broadcast_id,
+                    exc_info=event.error,
+                )
+            elif isinstance(event, WorkerCrashed):
                 logger.error(
                     "broadcast %s: a send failed while stopping",
                     self.broadcast_id,
@@ -312,8 +336,14 @@ class BroadcastRun:
         if journal is None:
             return
         try:
-            if self.run is not None:
+            if self.run is not None and failing and not self._admitted_any:
+                journal.abandon_run(self.broadcast_id, self.run)
+            elif self.run is not None:
                 journal.end_run(report)
+        except JournalError:
+            if not failing:
+                raise
+            logger.debug("broadcast %s: could not journal the end of the run", self.broadcast_id)
         except Exception:
             if not failing:
                 raise
