@@ -1,21 +1,36 @@
 """``broadcastio journal list | show | export``: what the broadcast journal knows.
 
-Read-only: the journal is opened without creating it, and a broadcast still
-running in another process can be watched (SQLite's WAL mode lets readers and
-the writer proceed together).
+Read-only: SQLite opens the journal read-only (``Journal(read_only=True)``), so
+these commands cannot change it, and a broadcast still running in another
+process can be watched (SQLite's WAL mode lets readers and the writer proceed
+together).
+
+What they print comes partly from outside: recipients from files, error
+messages from providers and the bridge. ``show`` and ``list`` strip terminal
+control sequences and characters from it, so a recipient cannot move the
+cursor, retitle the terminal or hide a line. ``export`` writes its CSV
+spreadsheet-safe (``Journal.export_csv``) and atomically: a temporary file in
+the output's directory, renamed over the output once complete, and never the
+journal itself or its ``-wal`` / ``-shm`` files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import stat
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from broadcastio.cli.options import json_option
+from broadcastio.cli.same_file import refuse_overwriting_inputs
 
 if TYPE_CHECKING:
     from broadcastio.broadcast import Journal, JournalRow
@@ -24,6 +39,26 @@ __all__ = ["journal"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _STATES = ["pending", "in_flight", "delivered", "failed", "ambiguous"]
+
+# Terminal control: whole escape sequences first (CSI, OSC and the other string
+# controls up to their terminator, two-character escapes), 7-bit and 8-bit
+# forms, then any C0 or C1 control character left, DEL included.
+_CONTROL = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI ... final byte
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)"  # OSC, DCS...
+    r"|\x1b[ -/]*[0-~]?"  # other escapes (or a lone ESC)
+    r"|[\x00-\x1f\x7f-\x9f]",
+    re.DOTALL,
+)
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal control sequences or control characters.
+
+    Whitespace controls (tab, newline, CR) become a space so words stay apart;
+    everything else that could drive the terminal is removed.
+    """
+    return _CONTROL.sub(lambda found: " " if found.group() in "\t\n\r" else "", text)
 
 
 def _journal_option(function: F) -> F:
@@ -47,7 +82,7 @@ def _open(journal_path: Path | None) -> Journal:
     from broadcastio.broadcast import Journal
     from broadcastio.cli.journal_path import default_journal_path
 
-    return Journal(journal_path or default_journal_path(), create=False)
+    return Journal(journal_path or default_journal_path(), read_only=True)
 
 
 @click.group(short_help="Inspect and export the broadcast journal.")
@@ -77,7 +112,7 @@ def list_broadcasts(journal_path: Path | None, as_json: bool) -> None:
             elif report.interrupted:
                 states += " (last run interrupted)"
             updated = f"{info.updated_at:%Y-%m-%d %H:%M:%S}"
-            rows.append([info.broadcast_id, updated, str(info.runs), states])
+            rows.append([printable(info.broadcast_id), updated, str(info.runs), states])
     click.echo(render_table(["id", "updated (UTC)", "runs", "recipients"], rows))
 
 
@@ -101,8 +136,8 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
             _stream_json(info.to_dict(), {str(k): v for k, v in counts.items()}, rows)
             return
         click.echo(
-            f"broadcast {broadcast_id}: {sum(counts.values())} recipients, {info.runs} run(s); "
-            + ", ".join(f"{count} {name}" for name, count in counts.items())
+            f"broadcast {printable(broadcast_id)}: {sum(counts.values())} recipients, "
+            f"{info.runs} run(s); " + ", ".join(f"{count} {name}" for name, count in counts.items())
         )
         click.echo(
             render_table(
@@ -125,39 +160,105 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
 def export(
     journal_path: Path | None, broadcast_id: str, state: str | None, output: Path | None
 ) -> None:
-    """Broadcast ID's rows as CSV (a header, then one line per recipient)."""
+    """Broadcast ID's rows as CSV (a header, then one line per recipient).
+
+    A cell a spreadsheet would run as a formula (starting with =, +, -, @, a tab
+    or CR, and not a plain number such as +15551234567) is written with a
+    leading '. With -o the file is written whole or not at all.
+    """
     with _open(journal_path) as opened:
         opened.info(broadcast_id)  # an unknown id fails before an output file is created
         if output is None:
             opened.export_csv(broadcast_id, sys.stdout, state=state)
             return
-        try:
-            handle = open(output, "w", encoding="utf-8", newline="")
-        except OSError as error:
-            raise click.BadParameter(
-                f"cannot write {str(output)!r}: {error.strerror or error}", param_hint="'--output'"
-            ) from None
-        with handle:
-            count = opened.export_csv(broadcast_id, handle, state=state)
+        journal_file = opened.path
+        inputs: dict[str, Path | None] = {"--journal": journal_file}
+        for suffix in ("-wal", "-shm", "-journal"):  # SQLite's files next to the journal
+            inputs[f"the journal's {suffix} file"] = journal_file.with_name(
+                journal_file.name + suffix
+            )
+        refuse_overwriting_inputs("--output", output, inputs)
+        count = _write_atomically(
+            output, lambda handle: opened.export_csv(broadcast_id, handle, state=state)
+        )
     click.echo(f"wrote {count} rows to {output}", err=True)
+
+
+def _write_atomically(output: Path, write: Callable[[TextIO], int]) -> int:
+    """Run ``write`` on a temporary file next to ``output``, then rename it over ``output``.
+
+    A failure half-way (a damaged journal page, a full disk, Ctrl-C) leaves
+    ``output`` as it was. A symbolic link is followed, so its target gets the
+    new content. An output that exists and is not a regular file (a pipe,
+    ``/dev/stdout``) cannot be replaced and is written directly.
+    """
+    target = output.resolve()
+    try:
+        existing = target.stat()
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        stream = _opened_for_writing(
+            output, lambda: open(output, "w", encoding="utf-8", newline="")
+        )
+        with stream:
+            return write(stream)
+    descriptor, temporary = _opened_for_writing(
+        output,
+        lambda: tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent),
+    )
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            count = write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the mode the output has,
+        # or the one a plain open() would have given a new file.
+        if existing is not None:
+            mode = stat.S_IMODE(existing.st_mode)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    return count
+
+
+_T = TypeVar("_T")
+
+
+def _opened_for_writing(output: Path, opener: Callable[[], _T]) -> _T:
+    """``opener()``, with an ``OSError`` turned into a usage error naming ``--output``."""
+    try:
+        return opener()
+    except OSError as error:
+        raise click.BadParameter(
+            f"cannot write {str(output)!r}: {error.strerror or error}", param_hint="'--output'"
+        ) from None
 
 
 def _row_cells(row: JournalRow) -> list[str]:
     error = "" if row.error_code is None else f"{row.error_code}: {row.error_message or ''}"
     return [
-        row.recipient,
+        printable(row.recipient),
         str(row.state),
-        row.provider or "-",
-        row.message_id or "-",
+        printable(row.provider or "-"),
+        printable(row.message_id or "-"),
         str(row.attempts),
-        " ".join(error.split()),
+        " ".join(printable(error).split()),
     ]
 
 
 def _stream_json(info: dict[str, Any], summary: dict[str, int], rows: Any) -> None:
     """One JSON document written a row at a time, so a huge broadcast needs no memory."""
     out = sys.stdout
-    out.write('{"broadcast": ' + json.dumps(info, ensure_ascii=False))
+    # ASCII-escaped, like the rows: C1 controls (U+0080-U+009F) stay out of the terminal.
+    out.write('{"broadcast": ' + json.dumps(info))
     out.write(', "summary": ' + json.dumps(summary) + ', "rows": [')
     for number, row in enumerate(rows):
         out.write(("\n  " if number == 0 else ",\n  ") + json.dumps(row.to_dict()))

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["JOURNAL_ENV", "default_journal_path"]
+__all__ = ["JOURNAL_ENV", "default_journal_path", "make_journal_directory"]
 
 JOURNAL_ENV = "BROADCASTIO_JOURNAL"
 _FILE_NAME = "journal.sqlite"
@@ -32,3 +32,24 @@ def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
         return Path(click.get_app_dir("broadcastio")) / _FILE_NAME
     state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state_home) / "broadcastio" / _FILE_NAME
+
+
+def make_journal_directory(path: Path) -> None:
+    """Create the directory ``path`` (a journal file) goes in, if missing.
+
+    What stands in the way (``$XDG_STATE_HOME`` naming a file, a read-only
+    parent) is the user's environment: a ``JournalError`` naming the directory,
+    which the command line reports on one line with exit code 2.
+    """
+    from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = Path(error.filename) if error.filename else path.parent
+        raise JournalError(
+            path,
+            JournalProblem.CANNOT_OPEN,
+            detail=f"cannot create directory {blocker}: {error.strerror or error}",
+            advice="set --journal, $BROADCASTIO_JOURNAL or $XDG_STATE_HOME to a usable place",
+        ) from None
