@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import shutil
 import sqlite3
@@ -12,6 +13,7 @@ from broadcast_support import make_messages
 
 from broadcastio import Orchestrator
 from broadcastio.broadcast import (
+    BroadcastReport,
     Journal,
     JournalError,
     JournalProblem,
@@ -32,7 +34,18 @@ def test_a_read_only_journal_never_writes_its_file(journal_path: Path) -> None:
         with pytest.raises(JournalError) as refused:
             journal.begin_run("c")
         assert refused.value.problem is JournalProblem.READ_ONLY
+        with pytest.raises(JournalError) as refused_write:
+            journal.end_run(broadcast_report("b"))
+        assert refused_write.value.problem is JournalProblem.READ_ONLY
     assert hashlib.sha256(journal_path.read_bytes()).hexdigest() == digest
+    assert sorted(path.name for path in journal_path.parent.iterdir() if "lock" in path.name) == []
+
+
+def broadcast_report(broadcast_id: str) -> BroadcastReport:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return BroadcastReport(
+        broadcast_id=broadcast_id, run=1, started_at=now, finished_at=now, elapsed_seconds=0.0
+    )
 
 
 def test_read_only_wants_an_existing_journal(journal_path: Path) -> None:

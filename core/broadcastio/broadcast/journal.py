@@ -119,6 +119,14 @@ class Journal(JournalReading):
         damaged journal raises ``JournalError`` (``DAMAGED``): a resume trusts
         every row to decide what not to send again.
         """
+        if self.read_only:
+            raise JournalError(
+                self.path,
+                JournalProblem.READ_ONLY,
+                detail="it was opened with read_only=True",
+                broadcast_id=broadcast_id,
+                advice="",
+            )
         claim = self._claims.get(broadcast_id)
         new_claim = claim is None
         if claim is None:
