@@ -1,11 +1,15 @@
 """``broadcastio broadcast``: one message to every recipient of a file, journaled and resumable.
 
-The order of events is the safety argument: every row of the recipient file is
-checked (recipient present, template variables available, a message can be
-built) before the configuration is even loaded, so a bad row 9,000 stops the
-run with nothing sent. Then the broadcast runs with the journal on by default;
-the first Ctrl-C stops dispatching and lets the sends under way finish and be
-journaled, a second one aborts at once.
+The order of events is the safety argument. Outputs that are the same file
+as an input are refused before anything is opened for writing. Then every
+row of the recipient file is checked (recipient present, template variables
+available, a message can be built, and everything the journal and the
+idempotency key will compute from it: ``prepare_message``) before the
+configuration is even loaded, so a bad row 9,000 stops the run with nothing
+sent. Then the broadcast runs with the journal on by default; its id goes to
+stderr first, so it survives whatever follows. The first Ctrl-C stops
+dispatching and lets the sends under way finish and be journaled, a second one
+aborts at once; both end with the command that resumes the broadcast.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
@@ -24,15 +28,25 @@ import click
 
 from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option, provider_option, require_healthy_option
+from broadcastio.cli.progress import BroadcastProgress
+from broadcastio.cli.resume_hint import resume_command
+from broadcastio.cli.same_file import refuse_overwriting_inputs
 from broadcastio.cli.send import read_text_file
 from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
-    from broadcastio.broadcast import BroadcastReport, RecipientOutcome
+    from broadcastio.broadcast import BroadcastReport
+    from broadcastio.broadcast.journal_errors import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
     from broadcastio.core.message import Attachment, Message
 
 __all__ = ["broadcast"]
+
+
+class _JournalFailed(click.ClickException):
+    """The journal failed during a run: one line, exit 2 (the environment, not a bug)."""
+
+    exit_code = ExitCode.USAGE
 
 
 @click.command(short_help="Send one message to every recipient of a CSV or JSON Lines file.")
@@ -130,6 +144,8 @@ def broadcast(
       broadcastio broadcast --recipients team.csv --text-file note.txt --id daily-2026-11-22
       broadcastio broadcast --recipients team.csv --text-file note.txt --resume daily-2026-11-22
     """
+    from broadcastio.broadcast import new_broadcast_id
+    from broadcastio.broadcast.journal_errors import JournalError
     from broadcastio.broadcast.recipients import Template, open_recipient_file
     from broadcastio.core.message import Attachment
 
@@ -141,6 +157,10 @@ def broadcast(
         raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
     if text is not None and text_file is not None:
         raise click.UsageError("give the template with --text or --text-file, not both")
+    for option, value in (("--id", broadcast_id), ("--resume", resume_id)):
+        _check_utf8_argument(option, value)
+    journal_file = None if no_journal else _journal_file(journal_path)
+    _refuse_overwriting_inputs(recipients_path, text_file, attach, journal_file, results_path)
     template_text = text if text_file is None else read_text_file(text_file)
     if template_text is None and attach is None:
         raise click.UsageError("nothing to send: give --text, --text-file or --attach")
@@ -150,35 +170,57 @@ def broadcast(
         attachment = Attachment(attach)
         attachment.ensure_readable()
 
+    # Known before the check: the derived reference ids it computes depend on it.
+    run_id = resume_id or broadcast_id or new_broadcast_id()
     recipients = open_recipient_file(recipients_path, kind=file_format)
-    total = sum(1 for _ in _messages(recipients, template, attachment))
+    total = sum(1 for _ in _messages(recipients, template, attachment, run_id))
 
     overrides: dict[str, Any] = {}
     if require_healthy is not None:
         overrides["require_healthy"] = require_healthy
     orchestrator = state.build_orchestrator(providers, **overrides)
-    journal = None if no_journal else _open_journal(journal_path, resume_id)
+    journal = None if journal_file is None else _open_journal(journal_file, resume_id)
 
-    report = _run(
-        state,
-        orchestrator,
-        _messages(recipients, template, attachment),
-        total=total,
-        concurrency=concurrency,
-        journal=journal,
-        broadcast_id=resume_id or broadcast_id,
-        retry_failed=retry_failed,
-        results_path=results_path,
-    )
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    elif not (state.quiet and _all_delivered(report)):
-        click.echo(summary(report))
-    if report.interrupted:
-        journal_hint = f" --journal {journal.path}" if journal and journal_path else ""
+    ctx = click.get_current_context()
+    if not state.quiet:
         click.echo(
-            "broadcastio: interrupted; sends under way finished and were journaled. "
-            f"Resume with the same arguments and --resume {report.broadcast_id}{journal_hint}"
+            f"broadcastio: {'resuming' if resume_id else 'starting'} broadcast {run_id}: "
+            f"{total} recipients, "
+            + ("no journal" if journal is None else f"journal {journal.path}"),
+            err=True,
+        )
+    try:
+        report = _run(
+            state,
+            orchestrator,
+            _messages(recipients, template, attachment, run_id),
+            total=total,
+            concurrency=concurrency,
+            journal=journal,
+            broadcast_id=run_id,
+            retry_failed=retry_failed,
+            results_path=results_path,
+        )
+    except KeyboardInterrupt:
+        # The second Ctrl-C: sends cut short stay in flight in the journal, and a
+        # resume sends them again under their reference ids (see docs/broadcasts.md).
+        if journal is not None:
+            click.echo(
+                f"broadcastio: aborted; resume with: {resume_command(ctx, state, run_id)}", err=True
+            )
+        raise
+    except JournalError as error:
+        raise _journal_failed(error, resume_command(ctx, state, run_id)) from error
+    if as_json:
+        data = report.to_dict()
+        data["not_read"] = total - report.total
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    elif not (state.quiet and _all_delivered(report)):
+        click.echo(summary(report, input_rows=total))
+    if report.interrupted:
+        click.echo(
+            "broadcastio: interrupted; sends under way finished and were journaled; "
+            f"resume with: {resume_command(ctx, state, run_id)}"
             if journal is not None
             else "broadcastio: interrupted; without a journal this broadcast cannot be resumed",
             err=True,
@@ -213,26 +255,51 @@ def _run(
         stop=stop,
     )
     show_progress = not state.quiet and sys.stderr.isatty()
+    progress = BroadcastProgress(total, sys.stderr, enabled=show_progress)
     with contextlib.ExitStack() as stack:
         if journal is not None:
             stack.callback(journal.close)  # also when the run ends in an exception
-        stack.enter_context(_first_interrupt_stops(stop))
+        stack.enter_context(_first_interrupt_stops(stop, progress.write_above))
         results = stack.enter_context(_open_results(results_path))
-        progress = stack.enter_context(_Progress(total, show_progress))
+        stack.enter_context(progress)
         with run:
             for outcome in run:
                 progress.update(outcome)
                 if results is not None:
-                    results.write(json.dumps(outcome.to_dict(), ensure_ascii=False) + "\n")
+                    results.write(_results_line(outcome.to_dict()))
                     results.flush()
     assert run.report is not None
     return run.report
 
 
+def _results_line(data: dict[str, Any]) -> str:
+    """One ``--results`` line: readable UTF-8 JSON, escaped where UTF-8 cannot go.
+
+    Rows are checked before sending, but a provider's answer (an error text, a
+    message id) is not ours to check, and one holding a lone surrogate must not
+    end the run at the results file. JSON's ``\\ud800`` escape keeps it exact.
+    """
+    line = json.dumps(data, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            line = json.dumps(data)
+    return line + "\n"
+
+
 def _messages(
-    recipients: RecipientFile, template: Template | None, attachment: Attachment | None
+    recipients: RecipientFile,
+    template: Template | None,
+    attachment: Attachment | None,
+    broadcast_id: str,
 ) -> Iterator[Message]:
-    """One ``Message`` per row, built (and so validated) lazily; errors name the line."""
+    """One ``Message`` per row, as the run will send it, built lazily; errors name the line.
+
+    Each message goes through ``prepare_message``, the function the run itself
+    prepares rows with, so the check pass finds every row the run would fail on.
+    """
+    from broadcastio.broadcast.admission import prepare_message
     from broadcastio.core.message import Message
     from broadcastio.errors import ValidationError
 
@@ -240,28 +307,90 @@ def _messages(
         recipients.check_row(row, template)
         content = None if template is None else template.render(row.variables)
         try:
-            message = Message(row.recipient, content, attachment=attachment)
+            message = prepare_message(
+                broadcast_id, Message(row.recipient, content, attachment=attachment)
+            )
         except ValidationError as exc:
             raise recipients.error(row.line, exc.message) from None
         yield message
 
 
-def _open_journal(journal_path: Path | None, resume_id: str | None) -> Any:
-    from broadcastio.broadcast import Journal
+def _check_utf8_argument(option: str, value: str | None) -> None:
+    """An argument holding bytes that are not UTF-8 (they arrive as lone surrogates) is refused.
+
+    The broadcast id is hashed into every reference id and stored in the
+    journal, both as UTF-8: such an id would fail at the first row.
+    """
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter(f"{value!r} is not UTF-8 text", param_hint=f"'{option}'") from None
+
+
+def _journal_file(journal_path: Path | None) -> Path:
     from broadcastio.cli.journal_path import default_journal_path
 
-    path = journal_path if journal_path is not None else default_journal_path()
+    return journal_path if journal_path is not None else default_journal_path()
+
+
+def _refuse_overwriting_inputs(
+    recipients_path: str,
+    text_file: Path | None,
+    attach: Path | None,
+    journal_file: Path | None,
+    results_path: Path | None,
+) -> None:
+    """Exit 2 if the journal or ``--results`` would write over a file this command reads."""
+    inputs = {
+        "--recipients": None if recipients_path == "-" else Path(recipients_path),
+        "--text-file": text_file,
+        "--attach": attach,
+    }
+    refuse_overwriting_inputs("--journal", journal_file, inputs)
+    if journal_file is not None:
+        inputs["--journal"] = journal_file
+        for suffix in ("-wal", "-shm", "-journal"):  # SQLite's files next to the journal
+            inputs[f"the journal's {suffix} file"] = journal_file.with_name(
+                journal_file.name + suffix
+            )
+    refuse_overwriting_inputs("--results", results_path, inputs)
+
+
+def _open_journal(path: Path, resume_id: str | None) -> Any:
+    from broadcastio.broadcast import Journal
+    from broadcastio.cli.journal_path import make_journal_directory
+
     if resume_id is not None:
         journal = Journal(path, create=False)
         journal.info(resume_id)  # an unknown id is a ValidationError (exit 2) naming it
         return journal
-    if journal_path is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    make_journal_directory(path)
     return Journal(path)
 
 
+def _journal_failed(error: JournalError, resume: str) -> click.ClickException:
+    """The one line for a journal that failed during the run, with the resume command.
+
+    Only problems that a person can fix and then resume from get the command:
+    a broadcast claimed by another run, a damaged or deleted journal do not.
+    """
+    from broadcastio.broadcast.journal_errors import JournalProblem
+
+    message = error.message
+    if error.problem in (
+        JournalProblem.FULL,
+        JournalProblem.IO_ERROR,
+        JournalProblem.READ_ONLY,
+        JournalProblem.BUSY,
+    ):
+        message += f"; the run stopped after the sends under way; resume with: {resume}"
+    return _JournalFailed(message)
+
+
 @contextlib.contextmanager
-def _first_interrupt_stops(stop: threading.Event) -> Iterator[None]:
+def _first_interrupt_stops(stop: threading.Event, say: Callable[[str], object]) -> Iterator[None]:
     """First Ctrl-C: stop dispatching and finish cleanly. Second: the usual KeyboardInterrupt."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread (e.g. under a test runner)
@@ -271,10 +400,7 @@ def _first_interrupt_stops(stop: threading.Event) -> Iterator[None]:
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        click.echo(
-            "broadcastio: stopping: waiting for the sends under way (Ctrl-C again to abort)",
-            err=True,
-        )
+        say("broadcastio: stopping: waiting for the sends under way (Ctrl-C again to abort)\n")
 
     signal.signal(signal.SIGINT, on_interrupt)
     try:
@@ -298,48 +424,16 @@ def _open_results(path: Path | None) -> Iterator[IO[str] | None]:
         yield handle
 
 
-class _Progress:
-    """A progress bar on stderr (counts, rate, ETA), only when stderr is a terminal."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.delivered = 0
-        self.failed = 0
-        self._bar: Any = None
-        if enabled:
-            self._bar = click.progressbar(
-                length=total,
-                label="broadcasting",
-                file=sys.stderr,
-                show_eta=True,
-                show_percent=True,
-                item_show_func=lambda _: f"{self.delivered} delivered, {self.failed} failed",
-            )
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-
-    def update(self, outcome: RecipientOutcome) -> None:
-        status = str(outcome.status)
-        if status in ("delivered", "already_delivered"):
-            self.delivered += 1
-        elif status in ("failed", "ambiguous", "not_retried"):
-            self.failed += 1
-        if self._bar is not None:
-            self._bar.update(1, outcome)
-
-
 def _all_delivered(report: BroadcastReport) -> bool:
     return not (report.failed or report.ambiguous or report.not_retried or report.not_sent)
 
 
-def summary(report: BroadcastReport) -> str:
-    """The final table a person reads: what happened to every recipient of this run."""
+def summary(report: BroadcastReport, input_rows: int | None = None) -> str:
+    """The final table a person reads: what happened to every recipient of this run.
+
+    ``input_rows`` is how many rows the input has; a run stopped early did not
+    read them all, and those never read get a row of their own.
+    """
     from broadcastio.cli.output import render_table
 
     by_provider = ", ".join(f"{k} {v}" for k, v in sorted(report.delivered_by_provider.items()))
@@ -353,8 +447,11 @@ def summary(report: BroadcastReport) -> str:
         ["not retried", str(report.not_retried), "failed earlier; --retry-failed sends again"],
         ["not sent", str(report.not_sent), "stopped before sending"],
     ]
+    if input_rows is not None and input_rows > report.total:
+        rows.append(["not read", str(input_rows - report.total), "stopped before reading them"])
+    read = "" if input_rows is None or input_rows == report.total else f" of {input_rows}"
     header = (
-        f"broadcast {report.broadcast_id} (run {report.run}): {report.total} recipients "
+        f"broadcast {report.broadcast_id} (run {report.run}): {report.total}{read} recipients "
         f"in {report.elapsed_seconds:.2f} s ({report.throughput:.1f} msg/s)"
     )
     lines = [header, render_table(["outcome", "count", ""], rows, indent="  ")]
