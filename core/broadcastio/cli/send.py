@@ -30,6 +30,7 @@ from broadcastio.cli.output import (
     render_table,
 )
 from broadcastio.cli.state import CliState, pass_state
+from broadcastio.cli.text_input import MAX_TEXT_BYTES, TextTooLarge, read_bounded
 from broadcastio.core.message import Attachment, Message
 from broadcastio.core.result import DeliveryResult
 
@@ -50,18 +51,33 @@ def _read_stdin() -> str:
         raise click.UsageError("no message text: there is no stdin to read it from")
     buffer = getattr(stdin, "buffer", None)
     if buffer is None:  # pragma: no cover - a text-only stream someone put in sys.stdin
-        return stdin.read()
+        return str(stdin.read(MAX_TEXT_BYTES))
     try:
-        text: str = buffer.read().decode("utf-8")
+        text: str = read_bounded(buffer).decode("utf-8")
+    except TextTooLarge as error:
+        raise click.UsageError(
+            f"no message text: stdin holds {error}, the most a message text may be"
+        ) from None
     except UnicodeDecodeError:
         raise click.UsageError("no message text: stdin is not UTF-8 text") from None
     return text.replace("\r\n", "\n")
 
 
 def read_text_file(path: Path) -> str:
-    """``--text-file``: the file as UTF-8 text without trailing newlines; errors name the file."""
+    """``--text-file``: the file as UTF-8 text without trailing newlines; errors name the file.
+
+    At most ``MAX_TEXT_BYTES`` are read (``/dev/zero`` or a huge log file
+    given by mistake must not be read to the end); line endings become ``\\n``.
+    """
     try:
-        return path.read_text(encoding="utf-8").rstrip("\r\n")
+        with open(path, "rb") as handle:
+            data = read_bounded(handle)
+        text = data.decode("utf-8")
+    except TextTooLarge as error:
+        raise click.BadParameter(
+            f"{str(path)!r} holds {error}, the most a message text may be",
+            param_hint="'--text-file'",
+        ) from None
     except UnicodeDecodeError:
         raise click.BadParameter(
             f"{str(path)!r} is not UTF-8 text", param_hint="'--text-file'"
@@ -70,6 +86,7 @@ def read_text_file(path: Path) -> str:
         raise click.BadParameter(
             f"cannot read {str(path)!r}: {error.strerror or error}", param_hint="'--text-file'"
         ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
 
 
 def read_text(text: str | None, text_file: Path | None, attach: Path | None) -> str | None:
