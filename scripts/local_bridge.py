@@ -37,7 +37,7 @@ class LocalBridge:
     def __init__(self, env: dict[str, str] | None = None, startup_seconds: float = 20) -> None:
         node = shutil.which("node")
         if node is None:
-            raise BridgeStartError("node is not on PATH; the bridge needs Node.js >= 18")
+            raise BridgeStartError("node is not on PATH; the bridge needs Node.js >= 20")
         if not (BRIDGE_DIR / "node_modules").is_dir():
             raise BridgeStartError(
                 "node-bridge/node_modules is missing; run `make test` or `make demo`"
