@@ -2,6 +2,7 @@
 
 const Fastify = require('fastify');
 const swagger = require('@fastify/swagger');
+const swaggerUi = require('@fastify/swagger-ui');
 const { installErrorHandling, schemaErrorFormatter, frameworkErrors, clientErrorHandler } = require('./errors');
 const { createApiKeyHook } = require('./auth');
 const { IdempotencyStore } = require('./idempotency-store');
@@ -14,6 +15,8 @@ const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
 const fakeRoutes = require('./routes/fake');
 const { markOptionalBodies } = require('./routes/no-body');
+const { installRequestLog, serializeRequest, trackRequest } = require('./request-log');
+const { IncomingBudget, budgetHook } = require('./incoming-budget');
 const pkg = require('../package.json');
 
 /**
@@ -30,22 +33,51 @@ const REDACT_PATHS = [
 ];
 
 /**
- * Build the fastify app: logger, validation, error shape, swagger, auth and
- * routes, wired to one gateway and its stores. The gateway is created from
- * config unless injected; it is not started here (the server entry starts it
+ * How often node looks for requests past their headers/request timeout. Its
+ * default (30 s) would let a 10 s timeout run to 40 s; a quarter of the
+ * shorter timeout keeps the overrun small without a busy timer.
+ */
+function connectionsCheckingInterval(config) {
+  return Math.max(25, Math.min(1000, Math.floor(Math.min(config.headersTimeoutMs, config.requestTimeoutMs) / 4)));
+}
+
+/**
+ * Build the fastify app: logger, validation, error shape, timeouts, request
+ * log, incoming-body budget, swagger (document and UI), auth and routes,
+ * wired to one gateway and its stores. The gateway is created from config
+ * unless injected; it is not started here (the server entry starts it
  * after listening, tests start it themselves) but it is stopped when the app
  * closes. `logStream` lets tests capture log output.
  */
 function buildApp({ config, gateway = null, logStream = null, now = Date.now }) {
-  const loggerOptions = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  const loggerOptions = {
+    level: config.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
+  };
   if (logStream) loggerOptions.stream = logStream;
 
   const app = Fastify({
     logger: loggerOptions,
     bodyLimit: config.bodyLimit,
     schemaErrorFormatter,
-    frameworkErrors,
+    frameworkErrors(err, request, reply) {
+      // Router-level failures skip the onRequest hooks: log them here.
+      trackRequest(request, reply);
+      frameworkErrors(err, request, reply);
+    },
     clientErrorHandler,
+    // One line per request from request-log.js instead of fastify's two.
+    logController: new Fastify.LogController({ disableRequestLogging: true }),
+    // Time to receive a whole request (headers and body); past it node
+    // answers 408 and closes the connection. The idle-socket timeout
+    // (connectionTimeout) stays off: a send waiting in the paced queue keeps
+    // its connection silent for as long as the queue takes.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(config),
+    },
     // Group and message ids can be long; the id schema allows 512 characters.
     routerOptions: { maxParamLength: 512 },
     // fastify's built-in closing 503 has its own body shape; requests that
@@ -77,6 +109,7 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     mediaMaxBytes: config.mediaMaxBytes,
     logger: app.log.child({ component: 'send' }),
   });
+  const incoming = new IncomingBudget({ maxBytes: config.incomingMaxBytes });
   const startedAt = now();
 
   const onAck = ({ id, ack }) => messages.updateAck(id, ack);
@@ -85,9 +118,11 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
   gw.on('state', onState);
 
   app.decorate('gateway', gw);
-  app.decorate('bridge', { idempotency, messages, queue, sendService });
+  app.decorate('bridge', { idempotency, messages, queue, sendService, incoming });
 
   installErrorHandling(app);
+  installRequestLog(app);
+  app.addHook('preParsing', budgetHook(incoming, config.bodyLimit));
 
   app.register(swagger, {
     transformObject: markOptionalBodies,
@@ -102,6 +137,15 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
         securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' } },
       },
     },
+  });
+
+  // Interactive page for the document above, served from the package's own
+  // files (no CDN). It holds no secret: the key is typed into its Authorize
+  // dialog by whoever uses it, and is not persisted in the browser.
+  app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { persistAuthorization: false, tryItOutEnabled: false },
+    logLevel: 'warn',
   });
 
   app.register(healthRoutes, { gateway: gw, startedAt, now });

@@ -90,6 +90,20 @@ function loadConfig(env = process.env) {
     // QUEUE_FULL forever, which no amount of retrying fixes.
     throw new ConfigError(`BRIDGE_QUEUE_MAX_BYTES (${queueMaxBytes}) must be at least BRIDGE_MEDIA_MAX_BYTES (${mediaMaxBytes})`);
   }
+  const bodyLimit = bodyLimitFor(mediaMaxBytes);
+  // Twice the body limit: two maximum-size uploads (or thousands of text
+  // sends) may be in transfer at once; more wait for a 503 + Retry-After.
+  const incomingMaxBytes = intVar(env, 'BRIDGE_INCOMING_MAX_BYTES', 2 * bodyLimit, { min: 1, max: 64 * 1024 * MIB });
+  if (incomingMaxBytes < bodyLimit) {
+    // Otherwise one valid maximum-size send could never be received.
+    throw new ConfigError(`BRIDGE_INCOMING_MAX_BYTES (${incomingMaxBytes}) must be at least the body limit derived from BRIDGE_MEDIA_MAX_BYTES (${bodyLimit})`);
+  }
+  const requestTimeoutMs = intVar(env, 'BRIDGE_REQUEST_TIMEOUT_MS', 60000, { min: 100, max: 3600000 });
+  const headersTimeoutMs = intVar(env, 'BRIDGE_HEADERS_TIMEOUT_MS', Math.min(10000, requestTimeoutMs), { min: 100, max: 3600000 });
+  if (headersTimeoutMs > requestTimeoutMs) {
+    // node refuses a headers timeout longer than the whole-request timeout.
+    throw new ConfigError(`BRIDGE_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed BRIDGE_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
   const chromiumPath = env.CHROMIUM_PATH === undefined || env.CHROMIUM_PATH === '' ? '/usr/bin/chromium' : String(env.CHROMIUM_PATH);
   const dataDir = env.BRIDGE_DATA_DIR === undefined || env.BRIDGE_DATA_DIR === '' ? './.wwebjs_auth' : String(env.BRIDGE_DATA_DIR);
 
@@ -105,7 +119,10 @@ function loadConfig(env = process.env) {
     queueMax: intVar(env, 'BRIDGE_QUEUE_MAX', 100, { min: 1, max: 100000 }),
     queueMaxBytes,
     mediaMaxBytes,
-    bodyLimit: bodyLimitFor(mediaMaxBytes),
+    bodyLimit,
+    incomingMaxBytes,
+    requestTimeoutMs,
+    headersTimeoutMs,
     sendTimeoutMs: intVar(env, 'BRIDGE_SEND_TIMEOUT_MS', 30000, { min: 1, max: 3600000 }),
     authTimeoutMs: intVar(env, 'BRIDGE_AUTH_TIMEOUT_MS', 180000, { min: 1000, max: 3600000 }),
     idempotencyTtlMs: intVar(env, 'BRIDGE_IDEMPOTENCY_TTL_MS', 24 * 60 * 60 * 1000, { min: 1, max: 30 * 24 * 60 * 60 * 1000 }),

@@ -70,6 +70,16 @@ function fieldOf(ajvError, context) {
   return segments.join('.');
 }
 
+/**
+ * What a field's `pattern` means, for the fields whose rule a person cannot
+ * guess from "has an invalid format". Keyed by the field path fieldOf()
+ * produces.
+ */
+const FORMAT_RULES = Object.freeze({
+  'media.data': 'must be valid base64 (standard alphabet, padded, no whitespace)',
+  'media.mimetype': 'must be type/subtype with optional name=value parameters, without control characters (CR, LF, NUL, ...)',
+});
+
 function describe(ajvError, field, errors) {
   const params = ajvError.params || {};
   switch (ajvError.keyword) {
@@ -91,7 +101,7 @@ function describe(ajvError, field, errors) {
     case 'maxLength':
       return `${field} must be at most ${params.limit} characters long`;
     case 'pattern':
-      return `${field} has an invalid format`;
+      return FORMAT_RULES[field] ? `${field} ${FORMAT_RULES[field]}` : `${field} has an invalid format`;
     case 'enum':
       return `${field} must be one of ${(params.allowedValues || []).join(', ')}`;
     default:

@@ -98,17 +98,23 @@ class IdempotencyStore {
 
   /**
    * Claim `key` for a body. Returns one of
-   * {kind:'new', record} | {kind:'mismatch'} | {kind:'in_flight'} |
-   * {kind:'replay', response}.
+   * {kind:'new', record} | {kind:'mismatch'} | {kind:'in_flight', record} |
+   * {kind:'replay', response}. An in-flight record's `settled` promise
+   * resolves once it is completed, released or cleared, so a second request
+   * with the key can wait for the first one's outcome instead of giving up.
    */
   begin(key, bodyHash) {
     const existing = this._live(key);
     if (existing) {
       if (existing.bodyHash !== bodyHash) return { kind: 'mismatch' };
-      if (existing.state === 'in_flight') return { kind: 'in_flight' };
+      if (existing.state === 'in_flight') return { kind: 'in_flight', record: existing };
       return { kind: 'replay', response: existing.response };
     }
-    const record = { key, bodyHash, state: 'in_flight', response: null, expiresAt: Infinity };
+    let settle = null;
+    const settled = new Promise((resolve) => {
+      settle = resolve;
+    });
+    const record = { key, bodyHash, state: 'in_flight', response: null, expiresAt: Infinity, settled, settle };
     this._records.set(key, record);
     this._evictIfNeeded();
     return { kind: 'new', record };
@@ -117,6 +123,7 @@ class IdempotencyStore {
   /** Mark a record done with the response to replay for the next TTL. */
   complete(record, response) {
     if (this._records.get(record.key) !== record) return false;
+    record.settle();
     record.state = 'done';
     record.response = response;
     record.expiresAt = this._now() + this._ttlMs;
@@ -129,6 +136,7 @@ class IdempotencyStore {
   /** Forget a record after a definitive failure so the client may retry. */
   fail(record) {
     if (this._records.get(record.key) !== record) return false;
+    record.settle();
     this._records.delete(record.key);
     return true;
   }
@@ -148,6 +156,8 @@ class IdempotencyStore {
 
   /** Drop everything (fake-mode reset). */
   clear() {
+    // Whoever waits on a cleared record looks the key up again and finds it free.
+    for (const record of this._records.values()) record.settle();
     this._records.clear();
   }
 

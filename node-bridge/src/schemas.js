@@ -56,12 +56,22 @@ const sendBody = {
       additionalProperties: false,
       required: ['data', 'mimetype', 'filename'],
       properties: {
-        data: { type: 'string', minLength: 1, description: 'Standard padded base64 of the file; decoded size limited by BRIDGE_MEDIA_MAX_BYTES.' },
+        data: {
+          type: 'string',
+          minLength: 1,
+          // The alphabet and trailing padding. "Length a multiple of 4" is
+          // checked by the handler: the exact regular expression needs a
+          // repeated group, which V8 cannot run over megabytes of base64.
+          pattern: '^[A-Za-z0-9+/]*={0,2}$',
+          description: 'Standard padded base64 of the file (alphabet A-Z a-z 0-9 + /, `=` padding, no whitespace, length a multiple of 4); decoded size limited by BRIDGE_MEDIA_MAX_BYTES.',
+        },
         mimetype: {
           type: 'string',
           maxLength: 255,
-          pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$&^_.+-]+=[^;]+)*$',
-          description: 'type/subtype, optionally with parameters, e.g. image/png or audio/ogg; codecs=opus.',
+          // Parameter values exclude control characters (CR, LF, NUL, DEL...):
+          // the mimetype travels on into headers and file metadata.
+          pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?: *; *[A-Za-z0-9!#$&^_.+-]+=[^;\\u0000-\\u001f\\u007f]+)*$',
+          description: 'type/subtype, optionally with parameters, e.g. image/png or audio/ogg; codecs=opus. No control characters.',
         },
         filename: {
           type: 'string',

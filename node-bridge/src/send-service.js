@@ -31,8 +31,10 @@ function clientGone() {
  * The POST /v1/messages use case, kept out of the route so its ordering rules
  * live in one place:
  *  1. content checks the JSON schema cannot express (400 / 413);
- *  2. Idempotency-Key claim (422 mismatch, 409 in flight, replay of a stored
- *     201 or 504);
+ *  2. Idempotency-Key claim (422 mismatch, replay of a stored 201 or 504);
+ *     a key still in flight is waited for, up to BRIDGE_SEND_TIMEOUT_MS, and
+ *     then claimed again: its stored answer is replayed, or a released key
+ *     is sent anew; 409 only if the wait runs out;
  *  3. readiness (503) and queue capacity, by count and by media bytes
  *     (429 QUEUE_FULL), before enqueueing;
  *  4. in the queue: readiness again, then the gateway send, raced against
@@ -72,12 +74,9 @@ class SendService {
 
     let record = null;
     if (idempotencyKey !== null && idempotencyKey !== undefined) {
-      const claim = this._idempotency.begin(idempotencyKey, hashSendBody(body));
+      const claim = await this._claim(idempotencyKey, hashSendBody(body), signal);
       if (claim.kind === 'mismatch') {
         throw new BridgeError(422, 'IDEMPOTENCY_KEY_MISMATCH', 'Idempotency-Key was already used with a different request body');
-      }
-      if (claim.kind === 'in_flight') {
-        throw new BridgeError(409, 'IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed');
       }
       if (claim.kind === 'replay') {
         return { statusCode: claim.response.statusCode, body: structuredClone(claim.response.body), replay: true };
@@ -152,6 +151,47 @@ class SendService {
         answer(reject, this._queueFull());
       }
     });
+  }
+
+  /**
+   * Claim the key, waiting while another request holds it in flight. A client
+   * that resumes after losing its first connection (its send still running)
+   * then gets that send's answer, replayed, instead of a 409 that would leave
+   * it not knowing whether the message went out. The wait is bounded by
+   * BRIDGE_SEND_TIMEOUT_MS (then 409 IDEMPOTENCY_IN_FLIGHT, as before) and is
+   * dropped if this request's own client goes away.
+   */
+  async _claim(key, bodyHash, signal) {
+    let claim = this._idempotency.begin(key, bodyHash);
+    if (claim.kind !== 'in_flight') return claim;
+
+    let timer = null;
+    let onAbort = null;
+    const timedOut = new Promise((resolve) => {
+      timer = this._timers.setTimeout(() => resolve('timeout'), this._sendTimeoutMs);
+    });
+    const aborted = new Promise((resolve) => {
+      if (!signal) return;
+      if (signal.aborted) resolve('aborted');
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    this._log.debug({ event: 'idempotency_wait' }, 'waiting for the in-flight request with this Idempotency-Key');
+    try {
+      while (claim.kind === 'in_flight') {
+        const outcome = await Promise.race([claim.record.settled.then(() => 'settled'), timedOut, aborted]);
+        if (outcome === 'timeout') {
+          this._log.info({ event: 'idempotency_wait_expired', waitedMs: this._sendTimeoutMs }, 'the in-flight request with this Idempotency-Key did not finish in time');
+          throw new BridgeError(409, 'IDEMPOTENCY_IN_FLIGHT', `A request with this Idempotency-Key is still being processed after waiting ${this._sendTimeoutMs} ms; retry later with the same key`);
+        }
+        if (outcome === 'aborted') throw clientGone();
+        claim = this._idempotency.begin(key, bodyHash);
+      }
+      return claim;
+    } finally {
+      this._timers.clearTimeout(timer);
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+    }
   }
 
   _queueFull() {

@@ -81,6 +81,27 @@ test('400 VALIDATION_FAILED names the offending field', () => withApp({}, async 
   assert.equal((await sent(app)).length, 0);
 }));
 
+test('control characters inside a media mimetype (or its parameters) are 400 naming media.mimetype', () => withApp({}, async ({ app }) => {
+  const data = Buffer.from('hi').toString('base64');
+  const bad = [
+    'text/plain; charset=utf-8\r\nX-Injected: yes',
+    'text/plain; charset=utf-8\n',
+    'audio/ogg; codecs=op\u0000us',
+    'audio/ogg; codecs=opus\u007f',
+    'text/plain; a=b\tc',
+    'text/plain\r\n; a=b',
+  ];
+  for (const mimetype of bad) {
+    const error = assertError(await send(app, { to: '15551234567', media: { data, mimetype, filename: 'a.txt' } }), 400, 'VALIDATION_FAILED', 'media.mimetype');
+    assert.match(error.message, /control characters/, JSON.stringify(mimetype));
+  }
+  for (const mimetype of ['audio/ogg; codecs=opus', 'text/plain;charset=utf-8', 'application/vnd.ms-excel; name="a b.xls"']) {
+    const res = await send(app, { to: '15551234567', media: { data, mimetype, filename: 'a.txt' } });
+    assert.equal(res.statusCode, 201, `${mimetype}: ${res.body}`);
+  }
+  assert.equal((await sent(app)).length, 3);
+}));
+
 test('400 for a bad Idempotency-Key header names the header', () => withApp({}, async ({ app }) => {
   for (const key of ['has space', 'x'.repeat(256), 'semi;colon']) {
     assertError(await send(app, { to: '15551234567', text: 'x' }, { key }), 400, 'VALIDATION_FAILED', 'idempotency-key');
@@ -141,15 +162,18 @@ test('media is delivered with size and sha256; decoded size above the limit is 4
   assert.equal((await sent(app)).length, 1);
 }));
 
-test('409 while in flight, replay with Idempotency-Replay after success, one delivery', () => withApp({}, async ({ app }) => {
+test('a second request with an in-flight key waits for the first and gets its answer replayed; one delivery', () => withApp({}, async ({ app }) => {
   await script(app, [{ type: 'delay', ms: 150 }]);
   const body = { to: '15551234567', text: 'once' };
   const first = send(app, body, { key: 'order-1' });
   await sleep(30);
-  assertError(await send(app, body, { key: 'order-1' }), 409, 'IDEMPOTENCY_IN_FLIGHT');
+  const during = await send(app, body, { key: 'order-1' });
   const firstRes = await first;
   assert.equal(firstRes.statusCode, 201);
   assert.equal(firstRes.headers['idempotency-replay'], undefined);
+  assert.equal(during.statusCode, 201, during.body);
+  assert.equal(during.headers['idempotency-replay'], 'true');
+  assert.deepEqual(during.json(), firstRes.json());
 
   const replay = await send(app, { text: 'once', to: '15551234567' }, { key: 'order-1' });
   assert.equal(replay.statusCode, 201);
@@ -233,14 +257,47 @@ test('502 SEND_FAILED with the gateway message; nothing sent', () => withApp({},
   assert.equal((await sent(app)).length, 0);
 }));
 
+test('a key still in flight when the wait runs out is 409; the replay comes once the send finished', () => withApp({ BRIDGE_SEND_TIMEOUT_MS: '150' }, async ({ app }) => {
+  await script(app, [{ type: 'delay', ms: 600 }]);
+  const body = { to: '15551234567', text: 'slow' };
+  const first = send(app, body, { key: 'slow-1' });
+  await sleep(30);
+  const during = assertError(await send(app, body, { key: 'slow-1' }), 409, 'IDEMPOTENCY_IN_FLIGHT');
+  assert.match(during.message, /after waiting 150 ms/);
+  assertError(await first, 504, 'SEND_TIMEOUT');
+  await sleep(700);
+  const replay = await send(app, body, { key: 'slow-1' });
+  assert.equal(replay.statusCode, 201, replay.body);
+  assert.equal(replay.headers['idempotency-replay'], 'true');
+  assert.equal((await sent(app)).length, 1);
+}));
+
+test('a waiter whose in-flight key was released by a failure sends itself; one delivery', () => withApp({}, async ({ app }) => {
+  await script(app, [{ type: 'delay', ms: 100 }, { type: 'send_failed', message: 'Evaluation failed: boom' }]);
+  // The delay outcome is consumed by an unrelated send so that the keyed one
+  // runs second and fails while the waiter waits.
+  const unrelated = send(app, { to: '15550000001', text: 'first in the queue' });
+  const body = { to: '15551234567', text: 'retry me' };
+  const first = send(app, body, { key: 'fail-1' });
+  await sleep(30);
+  const waiter = send(app, body, { key: 'fail-1' });
+  assert.equal((await unrelated).statusCode, 201);
+  assertError(await first, 502, 'SEND_FAILED');
+  const res = await waiter;
+  assert.equal(res.statusCode, 201, res.body);
+  assert.equal(res.headers['idempotency-replay'], undefined, 'a fresh send, not a replay');
+  const delivered = (await sent(app)).filter((m) => m.idempotencyKey === 'fail-1');
+  assert.equal(delivered.length, 1);
+  assert.equal(delivered[0].id, res.json().id);
+}));
+
 test('504 SEND_TIMEOUT, then a retry with the same key replays instead of sending twice', () => withApp({ BRIDGE_SEND_TIMEOUT_MS: '150' }, async ({ app }) => {
   await script(app, [{ type: 'timeout' }]);
   const body = { to: '15551234567', text: 'ambiguous' };
   const started = Date.now();
   assertError(await send(app, body, { key: 'to-1' }), 504, 'SEND_TIMEOUT');
   assert.ok(Date.now() - started >= 140);
-  assertError(await send(app, body, { key: 'to-1' }), 409, 'IDEMPOTENCY_IN_FLIGHT');
-  await sleep(200);
+  // The send finishes 100 ms after the 504, within this request's wait.
   const retry = await send(app, body, { key: 'to-1' });
   assert.equal(retry.statusCode, 201, retry.body);
   assert.equal(retry.headers['idempotency-replay'], 'true');

@@ -252,3 +252,44 @@ test('inject-driven requests (no socket) are never treated as abandoned', async 
     await app.close();
   }
 });
+
+test('a resume after the client went away mid-send waits for that send and gets its answer replayed; sent once', async () => {
+  const { app } = await fakeApp();
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${app.server.address().port}`;
+    await script(app, [{ type: 'delay', ms: 300 }]);
+    const socket = rawSend(app.server.address().port, { to: '15551234567', text: 'resumed' }, 'resume-1');
+    await sleep(60);
+    socket.destroy();
+    // The send is still running: the resume must not be told 409.
+    const resume = await post(base, { to: '15551234567', text: 'resumed' }, 'resume-1');
+    assert.equal(resume.status, 201, JSON.stringify(resume.body));
+    assert.equal(resume.headers.get('idempotency-replay'), 'true');
+    const delivered = await sent(app);
+    assert.equal(delivered.length, 1);
+    assert.equal(resume.body.id, delivered[0].id);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a request waiting for an in-flight key is abandoned when its own client goes away', async () => {
+  const { app } = await fakeApp();
+  try {
+    await script(app, [{ type: 'delay', ms: 400 }]);
+    const body = { to: '15551234567', text: 'held' };
+    const first = send(app, body, { key: 'wait-gone' });
+    await sleep(30);
+    const controller = new AbortController();
+    const waiting = app.bridge.sendService.send(body, 'wait-gone', { signal: controller.signal });
+    await sleep(30);
+    controller.abort();
+    await assert.rejects(waiting, (err) => err.statusCode === 499 && err.code === 'CLIENT_CLOSED_REQUEST');
+    assert.equal((await sent(app)).length, 0, 'given up while the first send was still running');
+    assert.equal((await first).statusCode, 201);
+    assert.equal((await sent(app)).length, 1);
+  } finally {
+    await app.close();
+  }
+});

@@ -77,6 +77,29 @@ test('config: BRIDGE_QUEUE_MAX_BYTES and BRIDGE_AUTH_TIMEOUT_MS defaults and val
   assert.equal(loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_MEDIA_MAX_BYTES: '2000', BRIDGE_QUEUE_MAX_BYTES: '2000' }).queueMaxBytes, 2000);
 });
 
+test('config: request/headers timeouts and the incoming-body budget, with their defaults and cross-checks', () => {
+  const defaults = loadConfig({ BRIDGE_API_KEY: 'k' });
+  assert.equal(defaults.requestTimeoutMs, 60000);
+  assert.equal(defaults.headersTimeoutMs, 10000);
+  assert.equal(defaults.incomingMaxBytes, 2 * defaults.bodyLimit);
+  const short = loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_REQUEST_TIMEOUT_MS: '500' });
+  assert.equal(short.headersTimeoutMs, 500, 'the headers default never exceeds the request timeout');
+
+  for (const [name, value] of [['BRIDGE_REQUEST_TIMEOUT_MS', '0'], ['BRIDGE_REQUEST_TIMEOUT_MS', '1s'], ['BRIDGE_HEADERS_TIMEOUT_MS', '99'], ['BRIDGE_INCOMING_MAX_BYTES', '0'], ['BRIDGE_INCOMING_MAX_BYTES', '-1']]) {
+    assert.throws(() => loadConfig({ BRIDGE_API_KEY: 'k', [name]: value }), (e) => e instanceof ConfigError && e.message.includes(name), `${name}=${value}`);
+  }
+  assert.throws(
+    () => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_REQUEST_TIMEOUT_MS: '5000', BRIDGE_HEADERS_TIMEOUT_MS: '6000' }),
+    /BRIDGE_HEADERS_TIMEOUT_MS \(6000\) must not exceed BRIDGE_REQUEST_TIMEOUT_MS \(5000\)/,
+  );
+  const limit = bodyLimitFor(1000);
+  assert.throws(
+    () => loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_MEDIA_MAX_BYTES: '1000', BRIDGE_INCOMING_MAX_BYTES: String(limit - 1) }),
+    (e) => e instanceof ConfigError && e.message.includes(`must be at least the body limit derived from BRIDGE_MEDIA_MAX_BYTES (${limit})`),
+  );
+  assert.equal(loadConfig({ BRIDGE_API_KEY: 'k', BRIDGE_MEDIA_MAX_BYTES: '1000', BRIDGE_INCOMING_MAX_BYTES: String(limit) }).incomingMaxBytes, limit);
+});
+
 test('config description never contains the key; body limit covers base64 media', () => {
   const config = loadConfig({ BRIDGE_API_KEY: 'super-secret-value' });
   assert.ok(!JSON.stringify(describeConfig(config)).includes('super-secret-value'));

@@ -62,7 +62,8 @@ async function messageRoutes(app, { sendService, messages }) {
         additionalProperties: false,
         properties: { id: { type: 'string', minLength: 1, maxLength: 512 } },
       },
-      response: { 200: schemas.messageStatus, ...schemas.errors(400, 401, 404) },
+      // 414: an id over 512 characters is refused by the router itself.
+      response: { 200: schemas.messageStatus, ...schemas.errors(400, 401, 404, 414) },
     },
   }, async (request) => {
     const entry = messages.get(request.params.id);

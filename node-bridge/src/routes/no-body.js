@@ -38,15 +38,22 @@ function acceptEmptyJson(scope) {
 
 /**
  * @fastify/swagger marks every request body with a schema as required. A
- * body whose schema admits null admits no body at all, so mark it optional
- * in the generated document (swagger `transformObject` option).
+ * body whose validation schema admits null (emptyBody) admits no body at
+ * all, so the generated document marks it optional instead (swagger
+ * `transformObject` option) and drops `nullable`: null is only how fastify
+ * presents a missing body to the validator, and a literal JSON `null` is
+ * refused (rejectJsonNull), so the document must not promise it.
  */
 function markOptionalBodies({ openapiObject }) {
   for (const operations of Object.values(openapiObject.paths || {})) {
     for (const operation of Object.values(operations)) {
       const body = operation && operation.requestBody;
-      const schema = body && body.content && body.content['application/json'] && body.content['application/json'].schema;
-      if (schema && schema.nullable === true) body.required = false;
+      const content = body && body.content && body.content['application/json'];
+      if (content && content.schema && content.schema.nullable === true) {
+        body.required = false;
+        const { nullable, ...schema } = content.schema;
+        content.schema = schema;
+      }
     }
   }
   return openapiObject;
