@@ -14,7 +14,9 @@ took and how long; ``--json`` includes the trace only with ``--trace``.
 from __future__ import annotations
 
 import logging
+import math
 import sys
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,8 @@ from broadcastio.cli.output import (
     plural,
     render_table,
 )
-from broadcastio.cli.state import CliState, pass_state
+from broadcastio.cli.state import DEFAULT_SEND_TIMEOUT, CliState, pass_state
+from broadcastio.core.deadline import LONGEST_TIMEOUT
 from broadcastio.cli.text_input import MAX_TEXT_BYTES, TextTooLarge, read_bounded
 from broadcastio.core.message import Attachment, Message
 from broadcastio.core.result import DeliveryResult
@@ -109,8 +112,12 @@ def read_text(text: str | None, text_file: Path | None, attach: Path | None) -> 
     return content
 
 
-def summary(result: DeliveryResult) -> str:
-    """One line for a person: who delivered (or why not), attempts and elapsed time."""
+def summary(result: DeliveryResult, test_doubles: Collection[str] = ()) -> str:
+    """One line for a person: who delivered (or why not), attempts and elapsed time.
+
+    A result from a provider in ``test_doubles`` says that nothing was sent: a
+    person reading "delivered" must be able to trust it.
+    """
     trace = result.trace
     attempts = plural(len(trace.attempts), "attempt") if trace is not None else "? attempts"
     elapsed = format_duration(trace.duration_ms) if trace is not None else "?"
@@ -120,6 +127,8 @@ def summary(result: DeliveryResult) -> str:
         fallback = [name for name in result.providers_tried if name != result.provider]
         after = f" after {', '.join(fallback)} failed" if fallback else ""
         via = f"via {result.provider}{after}"
+        if result.provider in test_doubles:
+            via += f" ({result.provider} is a test double: nothing was sent)"
         return (
             f"delivered {via}: message id {result.message_id}; "
             f"{attempts} in {elapsed}{notes}"
@@ -157,6 +166,13 @@ def _trace_lines(result: DeliveryResult) -> str:
     return f"  trace {trace.trace_id}\n{table}"
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    # FloatRange lets "nan" through: every comparison with it is false.
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", ctx=ctx, param=param)
+    return value
+
+
 @click.command(short_help="Send one message through the provider chain.")
 @click.option("--to", "recipient", required=True, metavar="RECIPIENT", help="Who gets it.")
 @click.option("--text", metavar="TEXT", help="The message text.")
@@ -180,6 +196,15 @@ def _trace_lines(result: DeliveryResult) -> str:
     "by providers that deduplicate, such as WhatsApp.",
 )
 @provider_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=LONGEST_TIMEOUT),
+    callback=_finite,
+    metavar="SECONDS",
+    help="Give up after SECONDS in all, retries and waits included; an attempt still "
+    "running then counts as TIMEOUT. Default: orchestrator.timeout, else "
+    f"{DEFAULT_SEND_TIMEOUT:g}.",
+)
 @click.option("--trace", is_flag=True, help="Show every attempt (and include the trace in --json).")
 @json_option
 @require_healthy_option
@@ -192,6 +217,7 @@ def send(
     attach: Path | None,
     reference_id: str | None,
     providers: tuple[str, ...],
+    timeout: float | None,
     trace: bool,
     as_json: bool,
     require_healthy: bool | None,
@@ -225,7 +251,14 @@ def send(
     overrides: dict[str, Any] = {}
     if require_healthy is not None:
         overrides["require_healthy"] = require_healthy
+    if timeout is not None:
+        overrides["timeout"] = timeout
     orchestrator = state.build_orchestrator(providers, **overrides)
+    test_doubles = {
+        provider.name
+        for provider in orchestrator.providers
+        if getattr(provider, "test_double", False)
+    }
     logger.info(
         "sending to %s through %s",
         message.recipient,
@@ -237,9 +270,10 @@ def send(
         data = result.to_dict()
         if not trace:
             data["trace"] = None
+        data["test_double"] = result.provider in test_doubles
         echo_json(data)
     elif not (state.quiet and result.success):
-        click.echo(summary(result))
+        click.echo(summary(result, test_doubles))
         if trace:
             click.echo(_trace_lines(result))
     if not result.success:
