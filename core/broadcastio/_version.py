@@ -1,3 +1,3 @@
 """The single place the broadcastio version is written; packaging reads it from here."""
 
-__version__ = "0.1.0"
+__version__ = "0.4.0.dev0"

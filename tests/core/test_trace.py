@@ -213,3 +213,23 @@ def test_details_that_are_not_json_are_made_json_safe() -> None:
 def test_from_dict_never_splits_a_string_into_a_list() -> None:
     with pytest.raises(ValidationError, match="providers_tried: expected a list, got str"):
         DeliveryResult.from_dict({"success": True, "providers_tried": "abc"})
+
+
+def test_error_details_none_means_no_details_and_survives_a_round_trip(message) -> None:
+    from broadcastio import DeliveryError, MessageProvider, Orchestrator, ProviderHealth
+
+    class OldStyle(MessageProvider):
+        """Builds its error the 0.3.0a2 way, with details=None."""
+
+        name = "old"
+
+        def send(self, message: Message) -> DeliveryResult:
+            error = DeliveryError("RATE_LIMITED", "slow down", None)  # type: ignore[arg-type]
+            return DeliveryResult(success=False, provider=self.name, error=error)
+
+        def health(self) -> ProviderHealth:
+            return ProviderHealth(self.name, True)
+
+    result = Orchestrator([OldStyle()]).send(message, trace=True)
+    assert result.error is not None and result.error.details == {}
+    assert DeliveryResult.from_dict(result.to_dict()) == result

@@ -103,9 +103,11 @@ class Orchestrator:
     hung probe leaves time for the next provider. Without a deadline only the
     providers' own timeouts bound a send.
 
-    ``on_attempt(attempt, message)``, ``on_success(result, message)`` and
-    ``on_failure(result, message)`` are observers, as are the plugin hooks: what
-    they raise is logged and ignored. ``clock`` and ``rng`` exist so tests can run
+    ``on_attempt``, ``on_success`` and ``on_failure`` are observers, as are the
+    plugin hooks: what they raise is logged and ignored. They are offered
+    ``(attempt, message)`` or ``(result, message)`` and receive what their
+    signature accepts (``def log(attempt)`` gets the attempt alone; the rule is in
+    docs/hooks.md); one that cannot accept them is a ``ConfigurationError`` here. ``clock`` and ``rng`` exist so tests can run
     retries without sleeping and jitter deterministically.
 
     An orchestrator is safe to share between threads.
