@@ -216,7 +216,13 @@ def test_from_dict_never_splits_a_string_into_a_list() -> None:
 
 
 def test_error_details_none_means_no_details_and_survives_a_round_trip(message) -> None:
-    from broadcastio import DeliveryError, MessageProvider, Orchestrator, ProviderHealth
+    from broadcastio import (
+        DeliveryError,
+        Message,
+        MessageProvider,
+        Orchestrator,
+        ProviderHealth,
+    )
 
     class OldStyle(MessageProvider):
         """Builds its error the 0.3.0a2 way, with details=None."""

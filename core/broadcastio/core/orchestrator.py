@@ -107,8 +107,9 @@ class Orchestrator:
     plugin hooks: what they raise is logged and ignored. They are offered
     ``(attempt, message)`` or ``(result, message)`` and receive what their
     signature accepts (``def log(attempt)`` gets the attempt alone; the rule is in
-    docs/hooks.md); one that cannot accept them is a ``ConfigurationError`` here. ``clock`` and ``rng`` exist so tests can run
-    retries without sleeping and jitter deterministically.
+    docs/hooks.md); one that cannot accept them is a ``ConfigurationError`` here.
+    ``clock`` and ``rng`` exist so tests can run retries without sleeping and
+    jitter deterministically.
 
     An orchestrator is safe to share between threads.
     """
