@@ -54,6 +54,21 @@ function notReady(state) {
 }
 
 /**
+ * 503 INCOMING_BUSY: the bytes of request bodies in transfer already reach
+ * BRIDGE_INCOMING_MAX_BYTES. Nothing of this request was read or sent, so it
+ * is safe to retry shortly.
+ */
+function incomingBusy() {
+  return new BridgeError(
+    503,
+    'INCOMING_BUSY',
+    'Too many request bodies are being received at once (BRIDGE_INCOMING_MAX_BYTES); retry shortly',
+    { retryAfter: 1 },
+    { paced: false },
+  );
+}
+
+/**
  * Turn one ajv error into a field path in the contract's notation:
  * `/media/data` -> `media.data`; a missing or unexpected property is named
  * itself; header errors name the (lower-case) header.
@@ -245,6 +260,7 @@ module.exports = {
   validationError,
   tooManyRequests,
   notReady,
+  incomingBusy,
   schemaErrorFormatter,
   toBridgeError,
   frameworkErrors,

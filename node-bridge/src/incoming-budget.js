@@ -1,7 +1,7 @@
 'use strict';
 
 const { Transform } = require('node:stream');
-const { BridgeError } = require('./errors');
+const { incomingBusy } = require('./errors');
 
 /**
  * Bytes of request bodies that are being received right now, bounded. A
@@ -38,16 +38,6 @@ class IncomingBudget {
   release(bytes) {
     this._inUse = Math.max(0, this._inUse - bytes);
   }
-}
-
-/** 503 INCOMING_BUSY: the budget is spent by other uploads in transfer. */
-function incomingBusy() {
-  return new BridgeError(
-    503,
-    'INCOMING_BUSY',
-    'Too many request bodies are being received at once (BRIDGE_INCOMING_MAX_BYTES); retry shortly',
-    { retryAfter: 1 },
-  );
 }
 
 function hasBody(headers) {
@@ -108,4 +98,4 @@ function budgetHook(budget, bodyLimit) {
   };
 }
 
-module.exports = { IncomingBudget, budgetHook, incomingBusy };
+module.exports = { IncomingBudget, budgetHook };

@@ -21,7 +21,7 @@ const errorBody = {
         code: { type: 'string', description: 'Stable machine-readable code, e.g. VALIDATION_FAILED.' },
         message: { type: 'string', description: 'Human-readable explanation.' },
         field: { type: 'string', description: 'Offending field (JSON path) or header name; only for VALIDATION_FAILED.' },
-        retryAfter: { type: 'integer', minimum: 1, description: 'Seconds to wait; only on 429, equal to the Retry-After header.' },
+        retryAfter: { type: 'integer', minimum: 1, description: 'Seconds to wait; only on 429 and 503 INCOMING_BUSY, equal to the Retry-After header.' },
         state: { type: 'string', enum: STATES, description: 'Session state; only on 503 NOT_READY.' },
       },
     },

@@ -89,6 +89,38 @@ test('redactUrl keeps short path parts and marks a removed query', () => {
   assert.equal(redactUrl('/x/%2B6281234567'), '/x/%2B[number]');
 });
 
+/** Small seeded PRNG (mulberry32), so the generated cases are the same on every run. */
+function random(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('redactUrl, over generated URLs: no query content and no phone number survives', () => {
+  const next = random(20261201);
+  const pick = (items) => items[Math.floor(next() * items.length)];
+  const digits = (n) => Array.from({ length: n }, () => String(Math.floor(next() * 10))).join('');
+  const pieces = [() => 'v1', () => 'messages', () => `true_${digits(6 + Math.floor(next() * 15))}%40c.us_3EB0`, () => `${digits(6 + Math.floor(next() * 15))}@g.us`, () => `%2B${digits(11)}`, () => digits(Math.floor(next() * 5)), () => 'x'];
+  for (let i = 0; i < 500; i += 1) {
+    const path = `/${Array.from({ length: 1 + Math.floor(next() * 4) }, () => pick(pieces)()).join('/')}`;
+    const secret = `s${digits(3)}Z${Math.floor(next() * 1e9).toString(36)}`;
+    const query = pick(['', `?api_key=${secret}`, `?x=1&key=${secret}`, `?${secret}`]);
+    const logged = redactUrl(path + query);
+    assert.ok(!/[0-9]{5,}/.test(logged), `${path + query} -> ${logged}`);
+    if (query !== '') {
+      assert.ok(!logged.includes(secret), `${path + query} -> ${logged}`);
+      assert.ok(logged.endsWith('?[redacted]'));
+    } else {
+      assert.ok(!logged.includes('?'));
+    }
+  }
+});
+
 test('a request whose client goes away before the answer is logged once, as aborted', () => withApp(async ({ app, logs }) => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   await script(app, [{ type: 'delay', ms: 200 }]);
