@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from broadcastio import Message, Orchestrator, ValidationError
@@ -86,6 +86,62 @@ def test_a_damaged_page_makes_the_resume_refuse_and_send_nothing(
     assert sent == []
 
 
+def test_a_damaged_index_cannot_make_a_known_broadcast_look_new(
+    delivered_journal: bytes, tmp_path: Path
+) -> None:
+    """The index on broadcast ids, damaged so that looking the id up finds nothing.
+
+    The resume then looked like a new broadcast, skipped the resume's check,
+    and sent all 300 recipients again.
+    """
+    path = tmp_path / "journal.sqlite"
+    path.write_bytes(delivered_journal)
+    with sqlite3.connect(path) as connection:
+        (page,) = connection.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'sqlite_autoindex_broadcasts_1'"
+        ).fetchone()
+    connection.close()
+    damaged = bytearray(delivered_journal)
+    damaged[(page - 1) * page_size(delivered_journal) + 9] = 0  # the first cell's pointer
+    path.write_bytes(bytes(damaged))
+    with sqlite3.connect(path) as connection:
+        assert (
+            connection.execute(
+                "SELECT key FROM broadcasts WHERE broadcast_id = ?", (BROADCAST,)
+            ).fetchone()
+            is None
+        ), "the damage should hide the broadcast from its index"
+    connection.close()
+
+    error, sent = resume(path)
+    assert isinstance(error, JournalError) and error.problem is JournalProblem.DAMAGED
+    assert sent == []
+
+
+@pytest.mark.parametrize(
+    ("original", "damaged"),
+    [(b"updated_at", b"updatedXat"), (b"CREATE TABLE broadcasts", b"CREATE TABL\x8e broadcasts")],
+    ids=["renamed-column", "not-utf8"],
+)
+def test_a_damaged_schema_is_damage_not_a_crash(
+    delivered_journal: bytes, tmp_path: Path, original: bytes, damaged: bytes
+) -> None:
+    """The schema is text on the first page; damage there made every statement fail oddly.
+
+    A renamed column gave "no such column" (taken for a bug, exit 3); a byte
+    that is not UTF-8 made SQLite's own error message undecodable.
+    """
+    size = page_size(delivered_journal)
+    first_page = delivered_journal[:size]
+    assert first_page.count(original) == 1
+    path = tmp_path / "journal.sqlite"
+    path.write_bytes(first_page.replace(original, damaged) + delivered_journal[size:])
+    error, sent = resume(path)
+    assert isinstance(error, JournalError) and error.problem is JournalProblem.DAMAGED
+    assert sent == []
+
+
+@seed(20261201)  # reproducible; the sweep behind it covered thousands of random damages
 @settings(
     max_examples=60,
     deadline=None,

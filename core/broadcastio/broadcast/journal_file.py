@@ -100,6 +100,8 @@ class JournalFile:
                 raise JournalError(
                     self.path, problem, detail=str(error), broadcast_id=broadcast_id
                 ) from error
+            except UnicodeDecodeError as error:
+                raise _undecodable(self.path, error, broadcast_id) from error
 
     @contextmanager
     def decoding(self, broadcast_id: str | None = None) -> Iterator[None]:
@@ -275,6 +277,9 @@ def _connect(path: Path, durable: bool, read_only: bool, busy_timeout: float) ->
     except sqlite3.Error as error:
         connection.close()
         raise _file_error(path, error) from error
+    except UnicodeDecodeError as error:
+        connection.close()
+        raise _undecodable(path, error, None) from error
     except BaseException:
         connection.close()
         raise
@@ -303,6 +308,8 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
             detail=f"schema version {version}; this broadcastio reads up to {sql.SCHEMA_VERSION}",
             advice="upgrade broadcastio to use it",
         )
+    if version:
+        _check_tables(connection, path)
     if read_only:
         return
     (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
@@ -315,6 +322,29 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
         # A write that changes nothing: SQLite opens a file it may not write
         # read-only without a word, and would say so only at the first real write.
         connection.execute(sql.PROVE_WRITABLE)
+
+
+def _check_tables(connection: sqlite3.Connection, path: Path) -> None:
+    """The journal's tables must have the columns this version writes.
+
+    The schema is text in the file's first page: damage there can rename a
+    column, and every statement would then fail as if broadcastio had a bug.
+    """
+    for table, expected in sql.TABLE_COLUMNS.items():
+        found = tuple(name for (name,) in connection.execute(sql.TABLE_COLUMN_NAMES, (table,)))
+        if found != expected:
+            raise JournalError(
+                path,
+                JournalProblem.DAMAGED,
+                detail=f"its {table} table has columns {', '.join(found) or 'none'}",
+            )
+
+
+def _undecodable(path: Path, error: UnicodeDecodeError, broadcast_id: str | None) -> JournalError:
+    # SQLite's own words about a damaged schema can quote bytes that are not
+    # UTF-8, which the sqlite3 module then fails to decode.
+    detail = error.object[:200].decode("utf-8", "replace") if error.object else str(error)
+    return JournalError(path, JournalProblem.DAMAGED, detail=detail, broadcast_id=broadcast_id)
 
 
 def _file_error(path: Path, error: sqlite3.Error) -> BroadcastioError:

@@ -10,6 +10,7 @@ journaled anything.
 from __future__ import annotations
 
 import json
+import re
 
 from broadcastio.broadcast import journal_sql as sql
 from broadcastio.broadcast.journal_claim import RunClaim
@@ -20,6 +21,9 @@ from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import reference_id_for
 
 __all__ = ["JournalRuns"]
+
+# What message_digest writes: 12 bytes as lower-case hex.
+_DIGEST = re.compile(r"[0-9a-f]{24}")
 
 
 class JournalRuns:
@@ -39,10 +43,11 @@ class JournalRuns:
         the claim (until ``end_run``, ``abandon_run`` or ``close``), another
         ``begin_run`` of the same id on the same file, from any process, raises
         ``JournalError`` (``IN_USE``). A claim dies with its process, so a
-        killed run never blocks its resume. Then, when the id is already in the
-        journal (this run is a resume), SQLite checks the whole file and a
-        damaged journal raises ``JournalError`` (``DAMAGED``): a resume trusts
-        every row to decide what not to send again.
+        killed run never blocks its resume. Then SQLite checks the whole file
+        (``integrity_check``), and, when the id is already in the journal (this
+        run is a resume), every row of the broadcast is checked too: a damaged
+        journal raises ``JournalError`` (``DAMAGED``), since a run trusts the
+        journal to decide whom not to send to again.
         """
         if self.read_only:
             raise JournalError(
@@ -60,8 +65,11 @@ class JournalRuns:
             file = self._file
             with file.locked(broadcast_id) as connection:
                 file.check_in_place(broadcast_id)
+                # Every run, not only resumes: a damaged index on broadcast ids
+                # can hide an existing broadcast, and the "new" run would then
+                # send everyone again.
+                file.integrity_check_locked(broadcast_id)
                 if file.known_locked(broadcast_id):
-                    file.integrity_check_locked(broadcast_id)
                     self._check_rows_locked(broadcast_id)
                 key = file.key_locked(broadcast_id, create=True)
                 (_, replaced) = connection.execute(sql.SELECT_RUNS, (key,)).fetchone()
@@ -81,16 +89,31 @@ class JournalRuns:
         recipient (``reference_id_for``), so it doubles as a checksum of the
         recipient: a changed recipient no longer matches the input, and the
         resume would take the real one for new and send it again. A state
-        outside the vocabulary is damage too.
+        outside the vocabulary is damage too, and so are a message fingerprint
+        that is not one and a row whose broadcast key names no broadcast.
         """
         file = self._file
         key = file.key_locked(broadcast_id, create=False)
+        (orphans,) = file.connection.execute(sql.COUNT_ORPHANS).fetchone()
+        if orphans:
+            # A changed broadcast key moves a row out of its broadcast: the
+            # resume would not find it and would send that recipient again.
+            raise JournalError(
+                file.path,
+                JournalProblem.DAMAGED,
+                detail=f"{orphans} row(s) belong to no broadcast",
+                broadcast_id=broadcast_id,
+            )
         known = {state.value for state in RecipientState}
-        for recipient, reference_id, state in file.connection.execute(sql.SELECT_CHECKED, (key,)):
+        rows = file.connection.execute(sql.SELECT_CHECKED, (key,))
+        for recipient, reference_id, digest, state in rows:
             if state not in known:
                 problem = f"the row of {recipient!r} has an unknown state {state!r}"
             elif reference_id != reference_id_for(broadcast_id, recipient):
                 problem = f"the row of {recipient!r} does not match its reference id"
+            elif not _DIGEST.fullmatch(digest):
+                # Not what message_digest writes: report damage, not "a different message".
+                problem = f"the row of {recipient!r} has a malformed message fingerprint"
             else:
                 continue
             raise JournalError(

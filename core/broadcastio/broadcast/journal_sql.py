@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 
 __all__ = [
+    "COUNT_ORPHANS",
     "COUNT_STATES",
     "COUNT_TABLES",
     "DELETE_UNUSED_BROADCAST",
@@ -35,6 +36,8 @@ __all__ = [
     "SELECT_ROW",
     "SELECT_RUNS",
     "START_RUN",
+    "TABLE_COLUMNS",
+    "TABLE_COLUMN_NAMES",
     "UNDO_RUN",
     "claim",
     "insert_pending",
@@ -75,6 +78,29 @@ CREATE TABLE IF NOT EXISTS recipients (
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
+
+# Each table's columns, in order, as SCHEMA creates them (checked on open).
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "broadcasts": ("key", "broadcast_id", "created_at", "updated_at", "runs", "last_report"),
+    "recipients": (
+        "broadcast",
+        "recipient",
+        "position",
+        "reference_id",
+        "digest",
+        "state",
+        "run",
+        "attempts",
+        "provider",
+        "message_id",
+        "error_code",
+        "error_message",
+        "created_at",
+        "sent_at",
+        "completed_at",
+    ),
+}
+TABLE_COLUMN_NAMES = "SELECT name FROM pragma_table_info(?) ORDER BY cid"
 
 COUNT_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 
@@ -176,8 +202,12 @@ SELECT_BROADCAST = (
     "SELECT broadcast_id, created_at, updated_at, runs, last_report FROM broadcasts "
     "WHERE broadcast_id = ?"
 )
+# Rows whose broadcast key names no broadcast: only damage makes them.
+COUNT_ORPHANS = (
+    "SELECT count(*) FROM recipients WHERE broadcast NOT IN (SELECT key FROM broadcasts)"
+)
 # What a resume checks in every row of its broadcast before trusting them.
-SELECT_CHECKED = "SELECT recipient, reference_id, state FROM recipients WHERE broadcast = ?"
+SELECT_CHECKED = "SELECT recipient, reference_id, digest, state FROM recipients WHERE broadcast = ?"
 COUNT_STATES = "SELECT state, count(*) FROM recipients WHERE broadcast = ? GROUP BY state"
 
 _ROW_COLUMNS = (
