@@ -432,9 +432,9 @@ class Orchestrator:
             return DeliveryResult.failed(
                 name,
                 ErrorCode.UNKNOWN,
-                f"provider {name!r} raised {type(exc).__name__}: {exc}",
+                _storable(f"provider {name!r} raised {type(exc).__name__}: {exc}"),
                 exception_type=type(exc).__name__,
-                exception=str(exc),
+                exception=_storable(str(exc)),
             )
         if not isinstance(result, DeliveryResult):
             return DeliveryResult.failed(
@@ -443,13 +443,37 @@ class Orchestrator:
                 f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
             )
         if result.success:
-            if result.provider != name:
-                return DeliveryResult(True, name, result.message_id, None, (), None, result.details)
+            message_id = result.message_id
+            if result.provider != name or (
+                isinstance(message_id, str) and not message_id.isascii()
+            ):
+                return DeliveryResult(
+                    True,
+                    name,
+                    _storable(message_id) if isinstance(message_id, str) else message_id,
+                    None,
+                    (),
+                    None,
+                    result.details,
+                )
             return result
-        if result.error is None:
+        error = result.error
+        if error is None:
             return DeliveryResult.failed(
                 name, ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
             )
+        if isinstance(error.message, str) and not error.message.isascii():
+            stored = _storable(error.message)
+            if stored is not error.message:
+                return DeliveryResult(
+                    False,
+                    result.provider,
+                    None,
+                    DeliveryError(error.code, stored, error.details),
+                    (),
+                    None,
+                    result.details,
+                )
         return result
 
     def _attempt_before_deadline(
@@ -616,6 +640,24 @@ def _retry_after(error: DeliveryError) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+def _storable(text: str) -> str:
+    """Provider-supplied text that every store and stream can take (UTF-8).
+
+    A provider may hand back a lone surrogate (a half-decoded byte string, a
+    bug in a server's JSON): the journal's SQLite, a results file and the
+    terminal would all fail on it in the middle of a broadcast. Such
+    characters are replaced by ``\\udXXX`` escapes, once, at the point where
+    provider output enters broadcastio; valid text is returned as it is.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
