@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio.core.chain import check_chain, check_orchestrator_arguments, check_per_provider
@@ -31,8 +33,6 @@ from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
 if TYPE_CHECKING:
-    import threading
-
     from broadcastio.broadcast.report import BroadcastReport
     from broadcastio.broadcast.run import BroadcastRun, OnResult
     from broadcastio.broadcast.runner import JournalArgument
@@ -112,6 +112,13 @@ class Orchestrator:
     jitter deterministically.
 
     An orchestrator is safe to share between threads.
+
+    The providers handed to it become its own: ``close()`` (or leaving a
+    ``with Orchestrator(...) as orchestrator:`` block) closes every provider
+    of the chain, after which ``send`` and ``health`` raise
+    ``OrchestrationError``. A provider shared with another orchestrator is
+    closed for that one too, so share providers only between orchestrators
+    that are never closed, or close the providers yourself instead.
     """
 
     def __init__(
@@ -182,6 +189,8 @@ class Orchestrator:
         )
         # Attempts under a deadline run here, so a hung provider cannot hold the caller.
         self._bounded = BoundedCaller(name="broadcastio-send")
+        self._closed = False
+        self._close_lock = threading.Lock()
 
     @classmethod
     def from_plugins(
@@ -208,7 +217,13 @@ class Orchestrator:
         providers = assemble_providers(
             order, settings, plugin_manager, os.environ if environ is None else environ
         )
-        return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
+        try:
+            return cls(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
+        except BaseException:
+            # Built here and owned by nobody else: an argument the constructor
+            # refuses must not leave their sessions open.
+            _close_all(providers)
+            raise
 
     @classmethod
     def from_config(
@@ -244,6 +259,8 @@ class Orchestrator:
         ``timeout`` (seconds) is this send's deadline, replacing the
         orchestrator's ``timeout``; see the class docstring for what it bounds.
         """
+        if self._closed:
+            raise _closed_error()
         if not isinstance(message, Message):
             raise ValidationError(f"send() expects a Message, got {type(message).__name__}")
         limit = self.timeout if timeout is None else check_timeout("timeout", timeout)
@@ -622,7 +639,43 @@ class Orchestrator:
 
     def health(self) -> list[ProviderHealth]:
         """Every provider's health, in chain order (served from the cache while fresh)."""
+        if self._closed:
+            raise _closed_error()
         return [self.health_cache.get(provider) for provider in self.providers]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called: the orchestrator then sends nothing more."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close every provider of the chain, once; later sends raise ``OrchestrationError``.
+
+        Idempotent and safe from several threads: only the first call closes
+        anything. Each provider is closed on its own: one whose ``close()``
+        raises is logged as one warning line and the others are still closed,
+        since a program shutting down has no better use for the error. A
+        duck-typed provider without ``close()`` is skipped. Sends already under
+        way are not waited for; close once they have returned.
+        """
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        _close_all(self.providers)
+
+    def __enter__(self) -> Orchestrator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def _health_checked(self, health: ProviderHealth) -> None:
         listeners = self._observers.current().on_health
@@ -684,6 +737,28 @@ def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
         f"{error.message}; then the send deadline of {timeout:g}s was reached "
         f"{run.deadline_passed}",
         {**error.details, "deadline_reached": True, "timeout": timeout},
+    )
+
+
+def _close_all(providers: Iterable[MessageProvider]) -> None:
+    """Close each provider that can be closed, each failure logged and isolated."""
+    for provider in providers:
+        close = getattr(provider, "close", None)
+        if not callable(close):
+            continue
+        name = getattr(provider, "name", type(provider).__name__)
+        try:
+            close()
+        except Exception as exc:  # noqa: BLE001 - one provider must not keep the others open
+            logger.warning("provider %r raised %s while closing: %s", name, type(exc).__name__, exc)
+            logger.debug("traceback of provider %r's close", name, exc_info=True)
+
+
+def _closed_error() -> OrchestrationError:
+    return OrchestrationError(
+        "this orchestrator was closed, and its providers with it; build a new one to send again",
+        code=ErrorCode.NO_PROVIDERS,
+        details={"closed": True},
     )
 
 

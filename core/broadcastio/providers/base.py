@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["MessageProvider", "settings_from_arguments"]
 
 S = TypeVar("S")
+P = TypeVar("P", bound="MessageProvider")
 
 
 class MessageProvider(abc.ABC):
@@ -46,6 +48,11 @@ class MessageProvider(abc.ABC):
     A provider class may also override ``configured_by_environment`` to say that
     environment variables alone configure it, so that it joins a chain built
     without an explicit order even when the configuration has no table for it.
+
+    A provider that holds something (an HTTP session, a connection, a file)
+    overrides ``close()`` to release it. Every provider works as a context
+    manager (``with WhatsAppProvider(...) as provider:``) that closes it on exit,
+    and ``Orchestrator.close()`` closes the providers of its chain.
     """
 
     name: ClassVar[str]
@@ -70,6 +77,32 @@ class MessageProvider(abc.ABC):
     @abc.abstractmethod
     def health(self) -> ProviderHealth:
         """Say whether this provider can take a message now, with details for a person."""
+
+    def close(self) -> None:  # noqa: B027 - optional on purpose: most providers hold nothing
+        """Release what this provider holds; here a no-op, as there is nothing to release.
+
+        Called when nobody will send through the provider again: by
+        ``Orchestrator.close()`` for the providers of its chain, and on leaving
+        a ``with`` block. A provider holding a session, connection or file
+        overrides it so that a long-lived program (or a test suite building a
+        chain per case) does not leak sockets. It must be safe to call more
+        than once, since both the provider's owner and an orchestrator may
+        close it, and should not raise for a resource that is already gone.
+        What ``send()`` and ``health()`` do afterwards is the provider's
+        choice; reporting a failure that says the provider was closed is
+        friendlier than quietly opening new connections.
+        """
+
+    def __enter__(self: P) -> P:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def settings_from_arguments(

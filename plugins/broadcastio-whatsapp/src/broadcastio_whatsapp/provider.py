@@ -176,15 +176,13 @@ class WhatsAppProvider(MessageProvider):
         return health_from_response(response, api_key_set=self.settings.api_key is not None)
 
     def close(self) -> None:
-        """Close the pooled connections to the bridge; later calls fail without connecting."""
+        """Close the pooled connections to the bridge; later calls fail without connecting.
+
+        Idempotent: the provider's owner and an orchestrator may both close it.
+        Leaving a ``with`` block calls it (``MessageProvider.__exit__``).
+        """
         self._closed = True
         self._session.close()
-
-    def __enter__(self) -> WhatsAppProvider:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
 
 _CLOSED = "this WhatsAppProvider was closed; create a new one to send again"
