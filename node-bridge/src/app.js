@@ -5,18 +5,14 @@ const swagger = require('@fastify/swagger');
 const swaggerUi = require('@fastify/swagger-ui');
 const { installErrorHandling, schemaErrorFormatter, frameworkErrors, clientErrorHandler } = require('./errors');
 const { createApiKeyHook } = require('./auth');
-const { IdempotencyStore } = require('./idempotency-store');
-const { MessageStore } = require('./message-store');
-const { SendQueue } = require('./send-queue');
-const { SendService } = require('./send-service');
-const { createGateway } = require('./gateways');
+const { servicesPlugin } = require('./services');
 const healthRoutes = require('./routes/health');
 const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
 const fakeRoutes = require('./routes/fake');
 const { markOptionalBodies } = require('./routes/no-body');
 const { installRequestLog, serializeRequest, trackRequest } = require('./request-log');
-const { IncomingBudget, budgetHook } = require('./incoming-budget');
+const { incomingBudgetPlugin } = require('./incoming-budget');
 const pkg = require('../package.json');
 
 /**
@@ -43,11 +39,12 @@ function connectionsCheckingInterval(config) {
 
 /**
  * Build the fastify app: logger, validation, error shape, timeouts, request
- * log, incoming-body budget, swagger (document and UI), auth and routes,
- * wired to one gateway and its stores. The gateway is created from config
- * unless injected; it is not started here (the server entry starts it
- * after listening, tests start it themselves) but it is stopped when the app
- * closes. `logStream` lets tests capture log output.
+ * log, incoming-body budget, swagger (document and UI), auth and routes.
+ * Services reach the routes one way only: the services plugin (services.js)
+ * decorates the app with the gateway and its stores, and each route plugin
+ * declares the decorators it uses. The gateway is created from config unless
+ * injected; see services.js for when it starts and stops. `logStream` lets
+ * tests capture log output.
  */
 function buildApp({ config, gateway = null, logStream = null, now = Date.now }) {
   const loggerOptions = {
@@ -87,42 +84,11 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
-  const gw = gateway || createGateway(config, { logger: app.log.child({ component: 'gateway' }) });
-  const idempotency = new IdempotencyStore({ ttlMs: config.idempotencyTtlMs, now });
-  const messages = new MessageStore({ now });
-  const queue = new SendQueue({
-    minIntervalMs: config.minIntervalMs,
-    jitterMs: config.jitterMs,
-    maxSize: config.queueMax,
-    maxBytes: config.queueMaxBytes,
-    // Seed for the Retry-After estimate until real sends were measured: the
-    // fake answers at once, a real sendMessage typically takes a second or two.
-    initialSendEstimateMs: config.driver === 'fake' ? 0 : 1500,
-    now,
-  });
-  const sendService = new SendService({
-    gateway: gw,
-    queue,
-    idempotency,
-    messages,
-    sendTimeoutMs: config.sendTimeoutMs,
-    mediaMaxBytes: config.mediaMaxBytes,
-    logger: app.log.child({ component: 'send' }),
-  });
-  const incoming = new IncomingBudget({ maxBytes: config.incomingMaxBytes });
-  const startedAt = now();
-
-  const onAck = ({ id, ack }) => messages.updateAck(id, ack);
-  const onState = (s) => app.log.info({ event: 'state', state: s.state, since: s.since, lastError: s.lastError }, `session state ${s.state}`);
-  gw.on('ack', onAck);
-  gw.on('state', onState);
-
-  app.decorate('gateway', gw);
-  app.decorate('bridge', { idempotency, messages, queue, sendService, incoming });
+  app.register(servicesPlugin, { config, gateway, now });
 
   installErrorHandling(app);
   installRequestLog(app);
-  app.addHook('preParsing', budgetHook(incoming, config.bodyLimit));
+  app.register(incomingBudgetPlugin, { bodyLimit: config.bodyLimit });
 
   app.register(swagger, {
     transformObject: markOptionalBodies,
@@ -148,25 +114,18 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     logLevel: 'warn',
   });
 
-  app.register(healthRoutes, { gateway: gw, startedAt, now });
+  app.register(healthRoutes);
 
   const requireApiKey = createApiKeyHook(config.apiKey);
   app.register(async (v1) => {
     v1.addHook('onRequest', requireApiKey);
-    v1.register(sessionRoutes, { gateway: gw });
-    v1.register(messageRoutes, { sendService, messages });
+    v1.register(sessionRoutes);
+    v1.register(messageRoutes);
   }, { prefix: '/v1' });
 
   if (config.driver === 'fake') {
-    app.register(fakeRoutes, { gateway: gw, idempotency, messages });
+    app.register(fakeRoutes);
   }
-
-  app.addHook('onClose', async () => {
-    gw.off('ack', onAck);
-    gw.off('state', onState);
-    idempotency.close();
-    await gw.stop();
-  });
 
   return app;
 }

@@ -2,6 +2,7 @@
 
 const crypto = require('node:crypto');
 const { BridgeError } = require('./errors');
+const { ErrorCode } = require('./error-codes');
 
 function digest(value) {
   return crypto.createHash('sha256').update(String(value), 'utf8').digest();
@@ -31,10 +32,10 @@ function createApiKeyHook(apiKey) {
   return async function requireApiKey(request) {
     const presented = request.headers['x-api-key'];
     if (presented === undefined) {
-      throw new BridgeError(401, 'UNAUTHORIZED', 'Missing X-Api-Key header');
+      throw new BridgeError(401, ErrorCode.UNAUTHORIZED, 'Missing X-Api-Key header');
     }
     if (!keysMatch(presented, expected)) {
-      throw new BridgeError(401, 'UNAUTHORIZED', 'Invalid API key');
+      throw new BridgeError(401, ErrorCode.UNAUTHORIZED, 'Invalid API key');
     }
   };
 }

@@ -1,11 +1,17 @@
 'use strict';
 
 const http = require('node:http');
+const { ErrorCode, isErrorCode } = require('./error-codes');
 
 /**
  * An error that maps to one HTTP response of the contract. Everything the
  * bridge rejects on purpose is a BridgeError, so the error handler can tell
  * intended 4xx/5xx answers apart from bugs (which become 500 INTERNAL).
+ *
+ * `code` must be one of the catalogue (error-codes.js, `ErrorCode.<NAME>`):
+ * a code outside it would reach clients without being in /openapi.json, so
+ * it is refused here as the programming error it is (and surfaces as a 500
+ * INTERNAL with a logged stack instead of an undocumented answer).
  *
  * `extra` carries contract fields that live inside the error object
  * (`field`, `retryAfter`, `state`). `paced: false` tells the send queue that
@@ -19,6 +25,7 @@ class BridgeError extends Error {
    * retry replays the answer and never sends a second time.
    */
   constructor(statusCode, code, message, extra = {}, { paced = true, ambiguous = statusCode === 504 } = {}) {
+    if (!isErrorCode(code)) throw new TypeError(`BridgeError code ${String(code)} is not in the catalogue (src/error-codes.js)`);
     super(message);
     this.name = 'BridgeError';
     this.statusCode = statusCode;
@@ -36,7 +43,7 @@ class BridgeError extends Error {
 
 /** 400 VALIDATION_FAILED naming the offending field, as the Python side expects. */
 function validationError(field, message) {
-  return new BridgeError(400, 'VALIDATION_FAILED', message, { field });
+  return new BridgeError(400, ErrorCode.VALIDATION_FAILED, message, { field });
 }
 
 /**
@@ -50,7 +57,7 @@ function tooManyRequests(code, message, retryAfterSeconds) {
 
 /** 503 NOT_READY carrying the session state that caused it. */
 function notReady(state) {
-  return new BridgeError(503, 'NOT_READY', `WhatsApp session is not ready (state ${state})`, { state }, { paced: false });
+  return new BridgeError(503, ErrorCode.NOT_READY, `WhatsApp session is not ready (state ${state})`, { state }, { paced: false });
 }
 
 /**
@@ -61,7 +68,7 @@ function notReady(state) {
 function incomingBusy() {
   return new BridgeError(
     503,
-    'INCOMING_BUSY',
+    ErrorCode.INCOMING_BUSY,
     'Too many request bodies are being received at once (BRIDGE_INCOMING_MAX_BYTES); retry shortly',
     { retryAfter: 1 },
     { paced: false },
@@ -136,26 +143,26 @@ function schemaErrorFormatter(errors, context) {
 }
 
 const FASTIFY_CODES = {
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'INVALID_JSON', 'Request body is not valid JSON'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'INVALID_JSON', 'Request body is empty but content-type is application/json'],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE', 'Request body is larger than the configured limit'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'BAD_REQUEST', 'Content-Length does not match the body'],
-  FST_ERR_MAX_PARAM_LENGTH: [414, 'URI_TOO_LONG', 'A path parameter is too long'],
-  FST_ERR_BAD_URL: [400, 'BAD_REQUEST', 'Malformed URL'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, ErrorCode.INVALID_JSON, 'Request body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, ErrorCode.INVALID_JSON, 'Request body is empty but content-type is application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is larger than the configured limit'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Content-Type must be application/json'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, ErrorCode.BAD_REQUEST, 'Content-Length does not match the body'],
+  FST_ERR_MAX_PARAM_LENGTH: [414, ErrorCode.URI_TOO_LONG, 'A path parameter is too long'],
+  FST_ERR_BAD_URL: [400, ErrorCode.BAD_REQUEST, 'Malformed URL'],
 };
 
 const GENERIC_CODES = {
-  400: 'BAD_REQUEST',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  406: 'NOT_ACCEPTABLE',
-  408: 'REQUEST_TIMEOUT',
-  411: 'LENGTH_REQUIRED',
-  413: 'PAYLOAD_TOO_LARGE',
-  414: 'URI_TOO_LONG',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  431: 'HEADERS_TOO_LARGE',
+  400: ErrorCode.BAD_REQUEST,
+  404: ErrorCode.NOT_FOUND,
+  405: ErrorCode.METHOD_NOT_ALLOWED,
+  406: ErrorCode.NOT_ACCEPTABLE,
+  408: ErrorCode.REQUEST_TIMEOUT,
+  411: ErrorCode.LENGTH_REQUIRED,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  414: ErrorCode.URI_TOO_LONG,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  431: ErrorCode.HEADERS_TOO_LARGE,
 };
 
 /**
@@ -173,9 +180,9 @@ function toBridgeError(err) {
   const status = err && Number(err.statusCode);
   if (Number.isInteger(status) && status >= 400 && status < 500) {
     const message = err.message ? String(err.message) : 'Bad request';
-    return new BridgeError(status, GENERIC_CODES[status] || 'BAD_REQUEST', message);
+    return new BridgeError(status, GENERIC_CODES[status] || ErrorCode.BAD_REQUEST, message);
   }
-  return new BridgeError(500, 'INTERNAL', 'Internal error');
+  return new BridgeError(500, ErrorCode.INTERNAL, 'Internal error');
 }
 
 /**
@@ -185,7 +192,7 @@ function toBridgeError(err) {
  */
 function sendError(err, request, reply) {
   const bridgeError = toBridgeError(err);
-  if (bridgeError.statusCode >= 500 && bridgeError.code === 'INTERNAL') {
+  if (bridgeError.statusCode >= 500 && bridgeError.code === ErrorCode.INTERNAL) {
     request.log.error({ err }, 'unhandled error');
   } else {
     request.log.debug({ code: bridgeError.code, status: bridgeError.statusCode }, 'request rejected');
@@ -210,9 +217,9 @@ function frameworkErrors(err, request, reply) {
  * before fastify's error handler could run), by parser error code.
  */
 const PARSER_ERRORS = {
-  HPE_HEADER_OVERFLOW: [431, 'HEADERS_TOO_LARGE', 'Request headers are larger than the server accepts'],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'PAYLOAD_TOO_LARGE', 'Chunk extensions are larger than the server accepts'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request was not received in time'],
+  HPE_HEADER_OVERFLOW: [431, ErrorCode.HEADERS_TOO_LARGE, 'Request headers are larger than the server accepts'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, ErrorCode.PAYLOAD_TOO_LARGE, 'Chunk extensions are larger than the server accepts'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, ErrorCode.REQUEST_TIMEOUT, 'The request was not received in time'],
 };
 
 /**
@@ -228,7 +235,7 @@ const PARSER_ERRORS = {
  */
 function clientErrorHandler(err, socket) {
   if ((err && err.code === 'ECONNRESET') || socket.destroyed) return;
-  const [status, code, message] = PARSER_ERRORS[err && err.code] || [400, 'BAD_REQUEST', 'Malformed HTTP request'];
+  const [status, code, message] = PARSER_ERRORS[err && err.code] || [400, ErrorCode.BAD_REQUEST, 'Malformed HTTP request'];
   if (this && this.log) this.log.debug({ code, status, parserCode: err && err.code }, 'client error from the HTTP parser');
   const inFlight = socket._httpMessage;
   if (socket.writable && (!inFlight || !inFlight.headersSent)) {
@@ -250,7 +257,7 @@ function installErrorHandling(app) {
   app.setNotFoundHandler((request, reply) => {
     const pathOnly = String(request.url).split('?')[0];
     reply.code(404).type('application/json; charset=utf-8').send({
-      error: { code: 'NOT_FOUND', message: `Route ${request.method} ${pathOnly} not found` },
+      error: { code: ErrorCode.NOT_FOUND, message: `Route ${request.method} ${pathOnly} not found` },
     });
   });
 }

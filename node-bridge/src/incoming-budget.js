@@ -1,7 +1,9 @@
 'use strict';
 
 const { Transform } = require('node:stream');
+const fp = require('fastify-plugin');
 const { incomingBusy } = require('./errors');
+const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
 
 /**
  * Bytes of request bodies that are being received right now, bounded. A
@@ -98,4 +100,22 @@ function budgetHook(budget, bodyLimit) {
   };
 }
 
-module.exports = { IncomingBudget, budgetHook };
+/**
+ * The budget hook as a plugin over the app's `incomingBudget` service
+ * (services.js). fastify-plugin without encapsulation, so the hook applies to
+ * every route; registered before the routes, so it is in place when they are.
+ * Option: `bodyLimit`, the app's body limit (longer declared bodies are left
+ * to fastify's own 413).
+ */
+async function chargeIncomingBodies(app, { bodyLimit }) {
+  app.addHook('preParsing', budgetHook(app.incomingBudget, bodyLimit));
+}
+
+const incomingBudgetPlugin = fp(chargeIncomingBodies, {
+  name: 'incoming-budget',
+  fastify: FASTIFY_RANGE,
+  dependencies: [SERVICES_PLUGIN],
+  decorators: { fastify: ['incomingBudget'] },
+});
+
+module.exports = { IncomingBudget, budgetHook, incomingBudgetPlugin };

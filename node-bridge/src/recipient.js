@@ -1,6 +1,7 @@
 'use strict';
 
 const { BridgeError } = require('./errors');
+const { ErrorCode } = require('./error-codes');
 
 /**
  * Accepted `to` forms, kept in one place so the JSON schema (and therefore
@@ -17,7 +18,7 @@ function parseRecipient(to) {
   if (value.endsWith('@g.us')) return { kind: 'group', chatId: value };
   const digits = value.replace(/^\+/, '').replace(/@c\.us$/, '');
   if (!/^[0-9]{6,20}$/.test(digits)) {
-    throw new BridgeError(400, 'VALIDATION_FAILED', 'to has an invalid format', { field: 'to' });
+    throw new BridgeError(400, ErrorCode.VALIDATION_FAILED, 'to has an invalid format', { field: 'to' });
   }
   return { kind: 'user', digits };
 }
@@ -32,11 +33,11 @@ async function resolveChatId(recipient, lookupNumberId) {
   if (recipient.kind === 'group') return recipient.chatId;
   const numberId = await lookupNumberId(recipient.digits);
   if (!numberId) {
-    throw new BridgeError(422, 'NOT_ON_WHATSAPP', `${recipient.digits} is not registered on WhatsApp`);
+    throw new BridgeError(422, ErrorCode.NOT_ON_WHATSAPP, `${recipient.digits} is not registered on WhatsApp`);
   }
   const serialized = typeof numberId === 'string' ? numberId : numberId._serialized;
   if (typeof serialized !== 'string' || serialized === '') {
-    throw new BridgeError(502, 'SEND_FAILED', 'WhatsApp returned an unusable id for the number');
+    throw new BridgeError(502, ErrorCode.SEND_FAILED, 'WhatsApp returned an unusable id for the number');
   }
   return serialized;
 }

@@ -1,6 +1,8 @@
 'use strict';
 
-const { STATES, ACK_VALUES } = require('./gateways/base');
+const { ACK_VALUES } = require('./gateways/base');
+const { ERROR_CODES } = require('./error-codes');
+const { SESSION_STATES } = require('./session-state');
 const { TO_PATTERN } = require('./recipient');
 
 /**
@@ -18,11 +20,11 @@ const errorBody = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', description: 'Stable machine-readable code, e.g. VALIDATION_FAILED.' },
+        code: { type: 'string', enum: ERROR_CODES, description: 'Stable machine-readable code from the catalogue (src/error-codes.js; the README lists what each means).' },
         message: { type: 'string', description: 'Human-readable explanation.' },
         field: { type: 'string', description: 'Offending field (JSON path) or header name; only for VALIDATION_FAILED.' },
         retryAfter: { type: 'integer', minimum: 1, description: 'Seconds to wait; only on 429 and 503 INCOMING_BUSY, equal to the Retry-After header.' },
-        state: { type: 'string', enum: STATES, description: 'Session state; only on 503 NOT_READY.' },
+        state: { type: 'string', enum: SESSION_STATES, description: 'Session state; only on 503 NOT_READY.' },
       },
     },
   },
@@ -35,7 +37,7 @@ function errors(...statuses) {
   return out;
 }
 
-const sessionState = { type: 'string', enum: STATES };
+const sessionState = { type: 'string', enum: SESSION_STATES, description: 'WhatsApp session state (src/session-state.js); only READY can send.' };
 const isoTime = { type: 'string', format: 'date-time' };
 const nullableText = { type: 'string', nullable: true };
 

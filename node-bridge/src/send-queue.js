@@ -1,6 +1,7 @@
 'use strict';
 
 const { setTimeout: sleepMs } = require('node:timers/promises');
+const { ErrorCode } = require('./error-codes');
 
 /** Rejection for a job whose caller went away before it started. */
 function abandonedError() {
@@ -94,13 +95,13 @@ class SendQueue {
 
   /**
    * Add a job. Resolves/rejects with the job's own result. Throws
-   * synchronously with `code === 'QUEUE_FULL'` when a cap would be exceeded,
+   * synchronously with `code` ErrorCode.QUEUE_FULL when a cap would be exceeded,
    * so the caller decides how to answer.
    */
   enqueue(job, { bytes = 0, signal = null } = {}) {
     if (this.isFull(bytes)) {
       const err = new Error('send queue is full');
-      err.code = 'QUEUE_FULL';
+      err.code = ErrorCode.QUEUE_FULL;
       throw err;
     }
     if (signal && signal.aborted) return Promise.reject(abandonedError());

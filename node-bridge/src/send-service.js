@@ -2,6 +2,8 @@
 
 const { BridgeError, validationError, tooManyRequests, notReady } = require('./errors');
 const { errorText } = require('./gateways/base');
+const { ErrorCode } = require('./error-codes');
+const { SessionState } = require('./session-state');
 const { hashSendBody } = require('./idempotency-store');
 const { parseRecipient } = require('./recipient');
 
@@ -24,7 +26,7 @@ function decodedBase64Length(data) {
  * request settles and the log says what happened.
  */
 function clientGone() {
-  return new BridgeError(499, 'CLIENT_CLOSED_REQUEST', 'The client closed the connection before the send started; nothing was sent', {}, { paced: false });
+  return new BridgeError(499, ErrorCode.CLIENT_CLOSED_REQUEST, 'The client closed the connection before the send started; nothing was sent', {}, { paced: false });
 }
 
 /**
@@ -76,7 +78,7 @@ class SendService {
     if (idempotencyKey !== null && idempotencyKey !== undefined) {
       const claim = await this._claim(idempotencyKey, hashSendBody(body), signal);
       if (claim.kind === 'mismatch') {
-        throw new BridgeError(422, 'IDEMPOTENCY_KEY_MISMATCH', 'Idempotency-Key was already used with a different request body');
+        throw new BridgeError(422, ErrorCode.IDEMPOTENCY_KEY_MISMATCH, 'Idempotency-Key was already used with a different request body');
       }
       if (claim.kind === 'replay') {
         return { statusCode: claim.response.statusCode, body: structuredClone(claim.response.body), replay: true };
@@ -85,7 +87,7 @@ class SendService {
     }
 
     const state = this._gateway.status().state;
-    if (state !== 'READY') {
+    if (state !== SessionState.READY) {
       if (record) this._idempotency.fail(record);
       throw notReady(state);
     }
@@ -107,7 +109,7 @@ class SendService {
         // The queue never starts a job whose signal aborted while it waited.
         started = true;
         timer = this._timers.setTimeout(() => {
-          answer(reject, new BridgeError(504, 'SEND_TIMEOUT', `Send did not finish within ${this._sendTimeoutMs} ms; it may still be delivered`));
+          answer(reject, new BridgeError(504, ErrorCode.SEND_TIMEOUT, `Send did not finish within ${this._sendTimeoutMs} ms; it may still be delivered`));
         }, this._sendTimeoutMs);
 
         const attempt = Promise.resolve().then(() => {
@@ -124,7 +126,7 @@ class SendService {
             answer(resolve, { ...response, body: { ...response.body }, replay: false });
           },
           (err) => {
-            const bridgeError = err instanceof BridgeError ? err : new BridgeError(502, 'SEND_FAILED', errorText(err));
+            const bridgeError = err instanceof BridgeError ? err : new BridgeError(502, ErrorCode.SEND_FAILED, errorText(err));
             if (record && bridgeError.ambiguous) {
               this._idempotency.complete(record, { statusCode: bridgeError.statusCode, body: bridgeError.toBody() });
             } else if (record) {
@@ -182,7 +184,7 @@ class SendService {
         const outcome = await Promise.race([claim.record.settled.then(() => 'settled'), timedOut, aborted]);
         if (outcome === 'timeout') {
           this._log.info({ event: 'idempotency_wait_expired', waitedMs: this._sendTimeoutMs }, 'the in-flight request with this Idempotency-Key did not finish in time');
-          throw new BridgeError(409, 'IDEMPOTENCY_IN_FLIGHT', `A request with this Idempotency-Key is still being processed after waiting ${this._sendTimeoutMs} ms; retry later with the same key`);
+          throw new BridgeError(409, ErrorCode.IDEMPOTENCY_IN_FLIGHT, `A request with this Idempotency-Key is still being processed after waiting ${this._sendTimeoutMs} ms; retry later with the same key`);
         }
         if (outcome === 'aborted') throw clientGone();
         claim = this._idempotency.begin(key, bodyHash);
@@ -195,7 +197,7 @@ class SendService {
   }
 
   _queueFull() {
-    return tooManyRequests('QUEUE_FULL', 'Send queue is full; retry later', this._queue.retryAfterSeconds());
+    return tooManyRequests(ErrorCode.QUEUE_FULL, 'Send queue is full; retry later', this._queue.retryAfterSeconds());
   }
 
   /** Validates what the schema cannot; returns the decoded media size (0 without media). */
@@ -209,7 +211,7 @@ class SendService {
       const size = decodedBase64Length(body.media.data);
       if (size < 0) throw validationError('media.data', 'media.data must be valid base64 (standard alphabet, padded, no whitespace)');
       if (size > this._mediaMaxBytes) {
-        throw new BridgeError(413, 'MEDIA_TOO_LARGE', `media is ${size} bytes after decoding; the limit is ${this._mediaMaxBytes} bytes`);
+        throw new BridgeError(413, ErrorCode.MEDIA_TOO_LARGE, `media is ${size} bytes after decoding; the limit is ${this._mediaMaxBytes} bytes`);
       }
       return size;
     }

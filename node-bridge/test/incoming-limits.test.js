@@ -82,7 +82,7 @@ test('a body trickled slower than BRIDGE_REQUEST_TIMEOUT_MS gets 408 REQUEST_TIM
     assert.equal(bodyOf(text).error.code, 'REQUEST_TIMEOUT');
     await until(() => socket.destroyed || socket.readableEnded);
     assert.ok(closed || socket.destroyed || socket.readableEnded);
-    assert.equal(app.bridge.incoming.inUse, 0, 'the timed-out body gave its bytes back');
+    assert.equal(app.incomingBudget.inUse, 0, 'the timed-out body gave its bytes back');
   } finally {
     trickling = false;
     socket.destroy();
@@ -128,7 +128,7 @@ test('partial uploads cannot hold more than BRIDGE_INCOMING_MAX_BYTES: the rest 
       open.push(request);
       const settledEarly = await Promise.race([request.answer, sleep(150).then(() => null)]);
       statuses.push(settledEarly === null ? 'receiving' : statusOf(settledEarly.text));
-      assert.ok(app.bridge.incoming.inUse <= max, `held ${app.bridge.incoming.inUse} > ${max}`);
+      assert.ok(app.incomingBudget.inUse <= max, `held ${app.incomingBudget.inUse} > ${max}`);
       if (settledEarly !== null) {
         const { error } = bodyOf(settledEarly.text);
         assert.equal(error.code, 'INCOMING_BUSY');
@@ -137,11 +137,11 @@ test('partial uploads cannot hold more than BRIDGE_INCOMING_MAX_BYTES: the rest 
       }
     }
     assert.deepEqual(statuses, ['receiving', 'receiving', 503, 503, 503, 503, 503, 503, 503, 503]);
-    assert.equal(app.bridge.incoming.inUse, 2 * size);
+    assert.equal(app.incomingBudget.inUse, 2 * size);
 
     // Uploads that go away give their share back, and sends work again.
     for (const request of open) request.socket.destroy();
-    await until(() => app.bridge.incoming.inUse === 0);
+    await until(() => app.incomingBudget.inUse === 0);
     assert.equal((await send(app, { to: '15551234567', text: 'after the storm' })).statusCode, 201);
   } finally {
     for (const request of open) request.socket.destroy();
@@ -155,14 +155,14 @@ test('a chunked upload is charged as it arrives and refused with 503 once it doe
   const holder = openRequest(port, `${postHead({ length: max - 1000 })}{"to":`);
   const chunked = openRequest(port, postHead({ chunked: true }));
   try {
-    await until(() => app.bridge.incoming.inUse === max - 1000);
+    await until(() => app.incomingBudget.inUse === max - 1000);
     chunked.socket.write(`200\r\n${'x'.repeat(0x200)}\r\n`);
-    await until(() => app.bridge.incoming.inUse === max - 1000 + 0x200);
+    await until(() => app.incomingBudget.inUse === max - 1000 + 0x200);
     chunked.socket.write(`800\r\n${'x'.repeat(0x800)}\r\n`);
     const { text } = await chunked.answer;
     assert.equal(statusOf(text), 503, text);
     assert.equal(bodyOf(text).error.code, 'INCOMING_BUSY');
-    await until(() => app.bridge.incoming.inUse === max - 1000);
+    await until(() => app.incomingBudget.inUse === max - 1000);
   } finally {
     holder.socket.destroy();
     chunked.socket.destroy();
@@ -176,7 +176,7 @@ test('a request refused by authentication reserves nothing', async () => {
   try {
     const { text } = await request.answer;
     assert.equal(statusOf(text), 401, text);
-    assert.equal(app.bridge.incoming.inUse, 0);
+    assert.equal(app.incomingBudget.inUse, 0);
   } finally {
     request.socket.destroy();
     await app.close();

@@ -166,7 +166,7 @@ test('BRIDGE_QUEUE_MAX_BYTES: media beyond the byte budget gets 429 QUEUE_FULL w
     assert.equal(retry.statusCode, 201, 'budget free again and the key was released by the 429');
     assert.equal(retry.headers['idempotency-replay'], undefined);
     assert.equal((await sent(app)).length, 4);
-    assert.equal(app.bridge.queue.bytes, 0);
+    assert.equal(app.sendQueue.bytes, 0);
   } finally {
     await app.close();
   }
@@ -201,10 +201,10 @@ test('a request abandoned while queued is not sent, frees its slot at once and r
     await sleep(50);
     const socket = rawSend(app.server.address().port, { to: '15551234567', text: 'abandoned' }, 'gone-1');
     await sleep(50);
-    assert.equal(app.bridge.queue.size, 2, 'holder running, abandoned request waiting');
+    assert.equal(app.sendQueue.size, 2, 'holder running, abandoned request waiting');
     socket.destroy();
     await sleep(50);
-    assert.equal(app.bridge.queue.size, 1, 'the slot is freed before the holder finishes');
+    assert.equal(app.sendQueue.size, 1, 'the slot is freed before the holder finishes');
     const third = post(base, { to: '15551234567', text: 'third' });
     assert.equal((await holder).status, 201);
     assert.equal((await third).status, 201, 'took the freed slot (QUEUE_MAX 2)');
@@ -282,7 +282,7 @@ test('a request waiting for an in-flight key is abandoned when its own client go
     const first = send(app, body, { key: 'wait-gone' });
     await sleep(30);
     const controller = new AbortController();
-    const waiting = app.bridge.sendService.send(body, 'wait-gone', { signal: controller.signal });
+    const waiting = app.sendService.send(body, 'wait-gone', { signal: controller.signal });
     await sleep(30);
     controller.abort();
     await assert.rejects(waiting, (err) => err.statusCode === 499 && err.code === 'CLIENT_CLOSED_REQUEST');

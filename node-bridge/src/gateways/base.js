@@ -1,9 +1,7 @@
 'use strict';
 
 const { EventEmitter } = require('node:events');
-
-/** Session states shared by every gateway. */
-const STATES = Object.freeze(['STARTING', 'QR', 'AUTHENTICATED', 'READY', 'DISCONNECTED', 'FAILED']);
+const { SessionState, SESSION_STATES } = require('../session-state');
 
 const ACK_NAMES = Object.freeze({ '-1': 'ERROR', 0: 'PENDING', 1: 'SERVER', 2: 'DEVICE', 3: 'READ', 4: 'PLAYED' });
 
@@ -46,7 +44,7 @@ class BaseGateway extends EventEmitter {
   constructor({ now = Date.now } = {}) {
     super();
     this._now = now;
-    this._state = 'STARTING';
+    this._state = SessionState.STARTING;
     this._since = now();
     this._lastError = null;
     this._qr = null;
@@ -59,18 +57,18 @@ class BaseGateway extends EventEmitter {
       state: this._state,
       since: new Date(this._since).toISOString(),
       lastError: this._lastError,
-      qr: this._state === 'QR' ? this._qr : null,
-      info: this._state === 'READY' && this._info ? { ...this._info } : null,
+      qr: this._state === SessionState.QR ? this._qr : null,
+      info: this._state === SessionState.READY && this._info ? { ...this._info } : null,
     };
   }
 
   /** True when sends may be attempted. */
   isReady() {
-    return this._state === 'READY';
+    return this._state === SessionState.READY;
   }
 
   _setState(state, { error = null } = {}) {
-    if (!STATES.includes(state)) throw new Error(`unknown state ${state}`);
+    if (!SESSION_STATES.includes(state)) throw new Error(`unknown state ${state}`);
     if (state === this._state) {
       // Same state: keep `since`, but a new explicit error text is news.
       if (error !== null) this._lastError = errorText(error);
@@ -81,12 +79,12 @@ class BaseGateway extends EventEmitter {
     // lastError explains the most recent trouble: it survives the
     // FAILED -> STARTING -> QR path of a restart and is cleared on READY.
     if (error !== null) this._lastError = errorText(error);
-    else if (state === 'READY') this._lastError = null;
-    if (state !== 'QR') this._qr = null;
-    if (state !== 'READY') this._info = null;
+    else if (state === SessionState.READY) this._lastError = null;
+    if (state !== SessionState.QR) this._qr = null;
+    if (state !== SessionState.READY) this._info = null;
     this.emit('state', { state, since: new Date(this._since).toISOString(), lastError: this._lastError });
     return true;
   }
 }
 
-module.exports = { BaseGateway, STATES, ACK_VALUES, ackName, errorText };
+module.exports = { BaseGateway, ACK_VALUES, ackName, errorText };

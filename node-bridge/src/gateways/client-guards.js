@@ -2,6 +2,7 @@
 
 const { errorText } = require('./base');
 const { Watchdog } = require('./watchdog');
+const { SessionState } = require('../session-state');
 
 /**
  * Liveness guards for the gateway's current whatsapp-web.js client. Each one
@@ -41,9 +42,9 @@ class ClientGuards {
     const browser = client.pupBrowser;
     if (!browser || typeof browser.once !== 'function' || this._watchedBrowsers.has(browser)) return;
     this._watchedBrowsers.add(browser);
-    browser.once('disconnected', () => this._onFail(client, 'DISCONNECTED', 'browser disconnected'));
+    browser.once('disconnected', () => this._onFail(client, SessionState.DISCONNECTED, 'browser disconnected'));
     if (typeof browser.isConnected === 'function' && !browser.isConnected()) {
-      this._onFail(client, 'DISCONNECTED', 'browser disconnected');
+      this._onFail(client, SessionState.DISCONNECTED, 'browser disconnected');
     }
   }
 
@@ -54,7 +55,7 @@ class ClientGuards {
     const ms = this._authTimeoutMs;
     this._authTimer = this._timers.setTimeout(() => {
       this._authTimer = null;
-      if (stillAuthenticating()) this._onFail(client, 'FAILED', `stuck in AUTHENTICATED for ${ms} ms; WhatsApp Web never became ready`);
+      if (stillAuthenticating()) this._onFail(client, SessionState.FAILED, `stuck in AUTHENTICATED for ${ms} ms; WhatsApp Web never became ready`);
     }, ms);
     if (this._authTimer && typeof this._authTimer.unref === 'function') this._authTimer.unref();
   }
@@ -75,7 +76,7 @@ class ClientGuards {
       logger: this._log,
       probe: () => this._call('getState', () => client.getState()),
       onResult,
-      onGiveUp: (err) => this._onFail(client, 'DISCONNECTED', `session probe failed: ${errorText(err)}`),
+      onGiveUp: (err) => this._onFail(client, SessionState.DISCONNECTED, `session probe failed: ${errorText(err)}`),
     });
     this._watchdog.start();
   }

@@ -2,8 +2,10 @@
 
 const crypto = require('node:crypto');
 const { setTimeout: sleepMs } = require('node:timers/promises');
-const { BaseGateway, STATES } = require('./base');
+const { BaseGateway } = require('./base');
 const { BridgeError, tooManyRequests, notReady } = require('../errors');
+const { ErrorCode } = require('../error-codes');
+const { SessionState, SESSION_STATES } = require('../session-state');
 const { parseRecipient, resolveChatId } = require('../recipient');
 const { printQr: defaultPrintQr } = require('../qr');
 
@@ -30,7 +32,7 @@ class FakeGateway extends BaseGateway {
 
   /** The fake is logged in from the start. */
   async start() {
-    this._setState('READY');
+    this._setState(SessionState.READY);
     this._info = { wid: '15550001111@c.us', pushname: 'Fake WhatsApp', platform: 'fake' };
   }
 
@@ -47,10 +49,10 @@ class FakeGateway extends BaseGateway {
     if (!this.isReady()) throw notReady(this._state);
     const outcome = this._script.shift() || { type: 'ok' };
     if (outcome.type === 'rate_limited') {
-      throw tooManyRequests('RATE_LIMITED', 'WhatsApp rate limit hit (scripted)', outcome.retryAfter);
+      throw tooManyRequests(ErrorCode.RATE_LIMITED, 'WhatsApp rate limit hit (scripted)', outcome.retryAfter);
     }
     if (outcome.type === 'send_failed') {
-      throw new BridgeError(502, 'SEND_FAILED', outcome.message || 'send failed (scripted)');
+      throw new BridgeError(502, ErrorCode.SEND_FAILED, outcome.message || 'send failed (scripted)');
     }
     const chatId = await resolveChatId(parseRecipient(to), (digits) => this.getNumberId(digits, outcome));
     if (outcome.type === 'delay') {
@@ -64,23 +66,23 @@ class FakeGateway extends BaseGateway {
 
   /** Resets the fake session to a new QR, like a logged-out device. */
   async logout() {
-    this.setState('QR');
+    this.setState(SessionState.QR);
     return this.status();
   }
 
   /** Test control: force a state; QR gets a fresh code that is printed. */
   setState(state, error = null) {
-    if (!STATES.includes(state)) throw new Error(`unknown state ${state}`);
-    if (state === 'QR') {
+    if (!SESSION_STATES.includes(state)) throw new Error(`unknown state ${state}`);
+    if (state === SessionState.QR) {
       // Like a rotating WhatsApp QR: a repeated request swaps the code
       // without a state change.
-      this._setState('QR', { error });
+      this._setState(SessionState.QR, { error });
       this._qr = `fake-qr:${crypto.randomBytes(12).toString('hex')}`;
       this._printQr(this._qr);
       return;
     }
     this._setState(state, { error });
-    if (state === 'READY' && !this._info) {
+    if (state === SessionState.READY && !this._info) {
       this._info = { wid: '15550001111@c.us', pushname: 'Fake WhatsApp', platform: 'fake' };
     }
   }
@@ -117,7 +119,7 @@ class FakeGateway extends BaseGateway {
     this._sent = [];
     this._script = [];
     this._unregistered.clear();
-    this.setState('READY');
+    this.setState(SessionState.READY);
   }
 
   _deliver(chatId, text, media, idempotencyKey) {

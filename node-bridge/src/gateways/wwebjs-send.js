@@ -2,6 +2,7 @@
 
 const { ackName, errorText } = require('./base');
 const { BridgeError } = require('../errors');
+const { ErrorCode } = require('../error-codes');
 const { CallTimeoutError } = require('../call-timeout');
 const { parseRecipient, resolveChatId } = require('../recipient');
 
@@ -32,15 +33,15 @@ async function sendViaClient({ client, call, createMedia, to, text, media }) {
     if (typeof id !== 'string' || id === '') {
       // sendMessage returned, so WhatsApp Web took the message: it may well be
       // delivered. Not knowing its id is no reason to let a retry send it again.
-      throw new BridgeError(502, 'SEND_UNCONFIRMED', 'WhatsApp accepted the send but returned no message id; it may have been delivered', {}, { ambiguous: true });
+      throw new BridgeError(502, ErrorCode.SEND_UNCONFIRMED, 'WhatsApp accepted the send but returned no message id; it may have been delivered', {}, { ambiguous: true });
     }
     return { id, to: chatId, ack: ackName(message.ack ?? 0) };
   } catch (err) {
     if (err instanceof BridgeError) throw err;
     if (err instanceof CallTimeoutError && err.label === 'sendMessage') {
-      throw new BridgeError(504, 'SEND_TIMEOUT', `${err.message}; the message may have been delivered`);
+      throw new BridgeError(504, ErrorCode.SEND_TIMEOUT, `${err.message}; the message may have been delivered`);
     }
-    throw new BridgeError(502, 'SEND_FAILED', errorText(err));
+    throw new BridgeError(502, ErrorCode.SEND_FAILED, errorText(err));
   }
 }
 

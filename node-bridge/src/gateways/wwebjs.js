@@ -6,6 +6,7 @@ const { SerialLock } = require('./serial-lock');
 const { sendViaClient } = require('./wwebjs-send');
 const { CHROMIUM_ARGS, DEFAULT_CALL_TIMEOUTS, PUPPETEER_SIGNAL_OPTIONS, createWwebjsClient, createWwebjsMedia, describeInfo, destroyClient, logoutClient } = require('./wwebjs-client');
 const { notReady } = require('../errors');
+const { SessionState } = require('../session-state');
 const { CallTimeoutError, withTimeout } = require('../call-timeout');
 const { printQr: defaultPrintQr } = require('../qr');
 
@@ -97,7 +98,7 @@ class WwebjsGateway extends BaseGateway {
     const halt = () => {
       this._stopped = true;
       this._cancelRestart();
-      this._setState('DISCONNECTED', { error: 'stopping' });
+      this._setState(SessionState.DISCONNECTED, { error: 'stopping' });
     };
     halt();
     return this._lock.run(async () => {
@@ -129,7 +130,7 @@ class WwebjsGateway extends BaseGateway {
    */
   logout() {
     if (this._logoutPromise) return this._logoutPromise;
-    if (!this._stopped) this._setState('DISCONNECTED', { error: 'logging out' });
+    if (!this._stopped) this._setState(SessionState.DISCONNECTED, { error: 'logging out' });
     const run = this._lock.run(() => this._logoutLocked());
     this._logoutPromise = run;
     const clear = () => { if (this._logoutPromise === run) this._logoutPromise = null; };
@@ -155,12 +156,12 @@ class WwebjsGateway extends BaseGateway {
     try {
       client = this._createClient({ dataDir: this._dataDir, chromiumPath: this._chromiumPath });
     } catch (err) {
-      this._setState('FAILED', { error: `could not create client: ${errorText(err)}` });
+      this._setState(SessionState.FAILED, { error: `could not create client: ${errorText(err)}` });
       this._scheduleRestart();
       return;
     }
     this._client = client;
-    this._setState('STARTING');
+    this._setState(SessionState.STARTING);
     this._attach(client);
     this._log.info({ event: 'client_starting' }, 'starting WhatsApp client');
     const init = Promise.resolve().then(() => client.initialize());
@@ -175,7 +176,7 @@ class WwebjsGateway extends BaseGateway {
         if (err instanceof CallTimeoutError) {
           init.then(() => this._destroyIfAbandoned(client), () => this._destroyIfAbandoned(client));
         }
-        return this._failAndRestart(client, 'FAILED', err);
+        return this._failAndRestart(client, SessionState.FAILED, err);
       },
     );
   }
@@ -190,8 +191,8 @@ class WwebjsGateway extends BaseGateway {
     };
     client.on('qr', (qr) => {
       if (!current() || !watchedAndCurrent()) return;
-      if (this._state === 'QR' && this._qr === qr) return;
-      this._setState('QR');
+      if (this._state === SessionState.QR && this._qr === qr) return;
+      this._setState(SessionState.QR);
       this._qr = String(qr);
       this._log.info({ event: 'qr' }, 'new login QR code (printed to stderr, also at GET /v1/session/qr)');
       this._printQr(this._qr);
@@ -199,16 +200,16 @@ class WwebjsGateway extends BaseGateway {
     client.on('authenticated', () => {
       // After READY a page re-inject replays 'authenticated' then 'ready';
       // that is a duplicate, not a demotion.
-      if (!current() || this._state === 'READY' || !watchedAndCurrent()) return;
-      if (this._setState('AUTHENTICATED')) {
-        this._guards.armAuthTimeout(client, () => client === this._client && this._state === 'AUTHENTICATED');
+      if (!current() || this._state === SessionState.READY || !watchedAndCurrent()) return;
+      if (this._setState(SessionState.AUTHENTICATED)) {
+        this._guards.armAuthTimeout(client, () => client === this._client && this._state === SessionState.AUTHENTICATED);
         this._log.info({ event: 'authenticated' }, 'WhatsApp authenticated');
       }
     });
     client.on('ready', () => {
-      if (!current() || this._state === 'READY' || !watchedAndCurrent()) return;
+      if (!current() || this._state === SessionState.READY || !watchedAndCurrent()) return;
       this._guards.clearAuthTimeout();
-      this._setState('READY');
+      this._setState(SessionState.READY);
       this._info = describeInfo(client.info);
       this._backoffMs = this._backoffInitialMs;
       this._guards.startWatchdog(client, (waState) => {
@@ -218,11 +219,11 @@ class WwebjsGateway extends BaseGateway {
     });
     client.on('auth_failure', (message) => {
       if (!current()) return;
-      this._failAndRestart(client, 'FAILED', `auth failure: ${errorText(message)}`);
+      this._failAndRestart(client, SessionState.FAILED, `auth failure: ${errorText(message)}`);
     });
     client.on('disconnected', (reason) => {
       if (!current()) return;
-      this._failAndRestart(client, 'DISCONNECTED', `disconnected: ${errorText(reason)}`);
+      this._failAndRestart(client, SessionState.DISCONNECTED, `disconnected: ${errorText(reason)}`);
     });
     client.on('message_ack', (message, ack) => {
       const id = message && message.id && message.id._serialized;

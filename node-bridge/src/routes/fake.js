@@ -2,7 +2,10 @@
 
 const schemas = require('../schemas');
 const { BridgeError, validationError } = require('../errors');
-const { STATES, ACK_VALUES } = require('../gateways/base');
+const { ErrorCode } = require('../error-codes');
+const { routePlugin } = require('../plugin-meta');
+const { ACK_VALUES } = require('../gateways/base');
+const { SESSION_STATES } = require('../session-state');
 const { OUTCOME_TYPES } = require('../gateways/fake');
 const { rejectJsonNull, acceptEmptyJson } = require('./no-body');
 
@@ -13,7 +16,8 @@ const resetResult = { type: 'object', properties: { ok: { type: 'boolean' }, sta
  * BRIDGE_DRIVER=fake (so they are 404 in real mode) and deliberately without
  * API-key auth: they exist for test harnesses on loopback.
  */
-async function fakeRoutes(app, { gateway, idempotency, messages }) {
+async function fakeRoutes(app) {
+  const { gateway, idempotencyStore: idempotency, messageStore: messages } = app;
   const tags = ['fake-control'];
 
   app.get('/__fake/sent', {
@@ -62,7 +66,7 @@ async function fakeRoutes(app, { gateway, idempotency, messages }) {
         type: 'object',
         additionalProperties: false,
         required: ['state'],
-        properties: { state: { type: 'string', enum: STATES }, error: { type: 'string', maxLength: 1000 } },
+        properties: { state: { type: 'string', enum: SESSION_STATES }, error: { type: 'string', maxLength: 1000 } },
       },
       response: { 200: { type: 'object', properties: { state: schemas.sessionState } }, ...schemas.errors(400) },
     },
@@ -138,10 +142,10 @@ async function fakeRoutes(app, { gateway, idempotency, messages }) {
     },
   }, async (request) => {
     if (!gateway.emitAck(request.body.id, request.body.ack)) {
-      throw new BridgeError(404, 'MESSAGE_NOT_FOUND', 'The fake has not delivered a message with this id');
+      throw new BridgeError(404, ErrorCode.MESSAGE_NOT_FOUND, 'The fake has not delivered a message with this id');
     }
     const entry = messages.get(request.body.id);
-    if (!entry) throw new BridgeError(404, 'MESSAGE_NOT_FOUND', 'The message is not in the message store (it was reset or evicted)');
+    if (!entry) throw new BridgeError(404, ErrorCode.MESSAGE_NOT_FOUND, 'The message is not in the message store (it was reset or evicted)');
     return entry;
   });
 
@@ -165,4 +169,4 @@ async function fakeRoutes(app, { gateway, idempotency, messages }) {
   });
 }
 
-module.exports = fakeRoutes;
+module.exports = routePlugin(fakeRoutes, { name: 'fake-routes', decorators: ['gateway', 'idempotencyStore', 'messageStore'] });

@@ -2,21 +2,24 @@
 
 const schemas = require('../schemas');
 const { BridgeError } = require('../errors');
+const { ErrorCode } = require('../error-codes');
+const { SessionState } = require('../session-state');
+const { routePlugin } = require('../plugin-meta');
 
 /** What each not-ready state means for someone looking at a container. */
 const NOT_READY_REASONS = Object.freeze({
-  STARTING: 'the WhatsApp client is starting',
-  QR: 'waiting for the login QR code to be scanned (GET /v1/session/qr)',
-  AUTHENTICATED: 'logged in; WhatsApp Web is still loading',
-  DISCONNECTED: 'the session is disconnected',
-  FAILED: 'the session failed and is being restarted',
+  [SessionState.STARTING]: 'the WhatsApp client is starting',
+  [SessionState.QR]: 'waiting for the login QR code to be scanned (GET /v1/session/qr)',
+  [SessionState.AUTHENTICATED]: 'logged in; WhatsApp Web is still loading',
+  [SessionState.DISCONNECTED]: 'the session is disconnected',
+  [SessionState.FAILED]: 'the session failed and is being restarted',
 });
 
 /** 503 NOT_READY for /health/ready: the state, and in words why it is not READY. */
 function notReadyForProbe(status) {
   const reason = NOT_READY_REASONS[status.state] || 'the session is not usable';
   const lastError = status.lastError ? `; last error: ${status.lastError}` : '';
-  return new BridgeError(503, 'NOT_READY', `WhatsApp session is not ready (state ${status.state}): ${reason}${lastError}`, { state: status.state });
+  return new BridgeError(503, ErrorCode.NOT_READY, `WhatsApp session is not ready (state ${status.state}): ${reason}${lastError}`, { state: status.state });
 }
 
 /**
@@ -26,13 +29,15 @@ function notReadyForProbe(status) {
  * neither tells a client whether its key is right: the Python provider uses
  * the authenticated GET /v1/session for its health for that reason.
  */
-async function healthRoutes(app, { gateway, startedAt, now }) {
+async function healthRoutes(app) {
+  const { gateway } = app;
+  const { now, startedAt } = app.clock;
   const healthBody = () => {
     const status = gateway.status();
     return {
       status: 'ok',
       state: status.state,
-      ready: status.state === 'READY',
+      ready: status.state === SessionState.READY,
       since: status.since,
       lastError: status.lastError,
       uptimeSeconds: Math.max(0, Math.round((now() - startedAt) / 100) / 10),
@@ -64,4 +69,4 @@ async function healthRoutes(app, { gateway, startedAt, now }) {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }
 
-module.exports = healthRoutes;
+module.exports = routePlugin(healthRoutes, { name: 'health-routes', decorators: ['gateway', 'clock'] });

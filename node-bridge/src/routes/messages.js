@@ -2,6 +2,8 @@
 
 const schemas = require('../schemas');
 const { BridgeError } = require('../errors');
+const { ErrorCode } = require('../error-codes');
+const { routePlugin } = require('../plugin-meta');
 
 /**
  * An AbortSignal that fires when the HTTP client goes away before its answer
@@ -26,7 +28,8 @@ function clientGoneSignal(request, reply) {
 }
 
 /** Sending and delivery-status routes under /v1 (API key required). */
-async function messageRoutes(app, { sendService, messages }) {
+async function messageRoutes(app) {
+  const { sendService, messageStore: messages } = app;
   const security = [{ apiKey: [] }];
 
   app.post('/messages', {
@@ -67,10 +70,10 @@ async function messageRoutes(app, { sendService, messages }) {
     },
   }, async (request) => {
     const entry = messages.get(request.params.id);
-    if (!entry) throw new BridgeError(404, 'MESSAGE_NOT_FOUND', 'No message with this id was sent by this bridge (or it was evicted)');
+    if (!entry) throw new BridgeError(404, ErrorCode.MESSAGE_NOT_FOUND, 'No message with this id was sent by this bridge (or it was evicted)');
     return entry;
   });
 }
 
-module.exports = messageRoutes;
+module.exports = routePlugin(messageRoutes, { name: 'message-routes', decorators: ['sendService', 'messageStore'] });
 module.exports.clientGoneSignal = clientGoneSignal;

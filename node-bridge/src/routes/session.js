@@ -2,6 +2,9 @@
 
 const schemas = require('../schemas');
 const { BridgeError } = require('../errors');
+const { ErrorCode } = require('../error-codes');
+const { SessionState } = require('../session-state');
+const { routePlugin } = require('../plugin-meta');
 const { qrPng, qrDataUrl } = require('../qr');
 const { rejectJsonNull, acceptEmptyJson } = require('./no-body');
 
@@ -20,7 +23,8 @@ function wantsPng(accept) {
 }
 
 /** Session inspection, QR login and logout under /v1 (API key required). */
-async function sessionRoutes(app, { gateway }) {
+async function sessionRoutes(app) {
+  const { gateway } = app;
   const security = [{ apiKey: [] }];
 
   app.get('/session', {
@@ -34,7 +38,7 @@ async function sessionRoutes(app, { gateway }) {
     const status = gateway.status();
     const body = {
       state: status.state,
-      ready: status.state === 'READY',
+      ready: status.state === SessionState.READY,
       since: status.since,
       lastError: status.lastError,
       qrPending: status.qr !== null,
@@ -62,7 +66,7 @@ async function sessionRoutes(app, { gateway }) {
     },
   }, async (request, reply) => {
     const { qr } = gateway.status();
-    if (qr === null) throw new BridgeError(404, 'NO_QR_PENDING', 'No QR code is pending (the session is not waiting for a scan)');
+    if (qr === null) throw new BridgeError(404, ErrorCode.NO_QR_PENDING, 'No QR code is pending (the session is not waiting for a scan)');
     if (wantsPng(request.headers.accept)) {
       const png = await qrPng(qr);
       return reply.type('image/png').header('Cache-Control', 'no-store').send(png);
@@ -94,5 +98,5 @@ async function sessionRoutes(app, { gateway }) {
   });
 }
 
-module.exports = sessionRoutes;
+module.exports = routePlugin(sessionRoutes, { name: 'session-routes', decorators: ['gateway'] });
 module.exports.wantsPng = wantsPng;
