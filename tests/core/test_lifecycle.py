@@ -1,4 +1,4 @@
-"""Provider lifecycle: an orchestrator closes the providers it owns, once, and then sends nothing."""
+"""Provider lifecycle: an orchestrator closes the providers it owns, once, then sends nothing."""
 
 from __future__ import annotations
 

@@ -46,9 +46,11 @@ def resolved_configuration(state: CliState) -> dict[str, Any]:
         problem: str | None = error.message
         retry_policy = configuration.orchestrator.retry or RetryPolicy()
     else:
-        chain = [provider.name for provider in orchestrator.providers]
-        problem = None
-        retry_policy = orchestrator.retry_policy
+        # Built only to prove the chain can be built: its providers are released at once.
+        with orchestrator:
+            chain = [provider.name for provider in orchestrator.providers]
+            problem = None
+            retry_policy = orchestrator.retry_policy
     # Unset in the file means the default policy: show the policy that applies.
     settings["retry"] = unstructure(retry_policy)
     return {

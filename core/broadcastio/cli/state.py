@@ -44,6 +44,10 @@ class CliState:
 
         A command never waits for ever: without ``--timeout`` or
         ``orchestrator.timeout`` every send gets ``DEFAULT_SEND_TIMEOUT``.
+
+        Run inside a command, the orchestrator (and so every provider it built)
+        is closed when the command ends, however it ends: an error, an exit
+        code or Ctrl-C. A command therefore never has to remember to close it.
         """
         from broadcastio.config import build_orchestrator
         from broadcastio.errors import ConfigurationError
@@ -52,13 +56,17 @@ class CliState:
         if overrides.get("timeout") is None:
             overrides["timeout"] = config.orchestrator.timeout or DEFAULT_SEND_TIMEOUT
         try:
-            return build_orchestrator(config, order=list(providers) or None, **overrides)
+            orchestrator = build_orchestrator(config, order=list(providers) or None, **overrides)
         except ConfigurationError as exc:
             if exc.details.get("key") == "order":
                 raise ConfigurationError(
                     "--provider" + exc.message[len("order") :], code=exc.code, details=exc.details
                 ) from None
             raise
+        context = click.get_current_context(silent=True)
+        if context is not None:
+            context.call_on_close(orchestrator.close)
+        return orchestrator
 
 
 pass_state = click.make_pass_decorator(CliState, ensure=True)
