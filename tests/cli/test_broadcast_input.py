@@ -277,10 +277,20 @@ def register_providers(register):
 """
 
 
+@pytest.mark.parametrize("journal", [["--no-journal"], ["--journal", "journal.sqlite"]])
 def test_a_provider_answer_utf8_cannot_encode_still_reaches_the_results_file(
-    run_script: Run, write_config, make_distribution, team: Path, tmp_path: Path
+    run_script: Run,
+    write_config,
+    make_distribution,
+    team: Path,
+    tmp_path: Path,
+    journal: list[str],
 ) -> None:
-    """Rows are checked before sending; a provider's answer cannot be, and must not end the run."""
+    """Rows are checked before sending; a provider's answer cannot be, and must not end the run.
+
+    The orchestrator escapes what UTF-8 cannot encode where the answer enters, so
+    the results file and the journal both get ``\\ud800`` as text.
+    """
     site = make_distribution(
         tmp_path / "site", "broadcastio-odd", {"odd": "broadcastio_odd"},
         {"broadcastio_odd": ODD_ANSWER_PLUGIN},
@@ -288,9 +298,9 @@ def test_a_provider_answer_utf8_cannot_encode_still_reaches_the_results_file(
     write_config('[orchestrator]\norder = ["odd"]\n', name="odd.toml")
     result = run_script(
         "--config", "odd.toml", "broadcast", "--recipients", str(team), "--text", "Hi",
-        "--no-journal", "--results", "out.jsonl", env={"PYTHONPATH": str(site)},
+        *journal, "--results", "out.jsonl", env={"PYTHONPATH": str(site)},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = (tmp_path / "out.jsonl").read_bytes().decode("utf-8").splitlines()
     ids = sorted(json.loads(line)["result"]["message_id"] for line in lines)
-    assert ids == sorted(f"id-\ud800-+{1000 + n}" for n in range(100))
+    assert ids == sorted(f"id-\\ud800-+{1000 + n}" for n in range(100))
