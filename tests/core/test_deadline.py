@@ -238,3 +238,14 @@ def test_the_bounded_caller_reuses_its_workers() -> None:
     release.set()
     with pytest.raises(KeyError):
         caller.call(lambda: {}["missing"], 5)
+
+
+def test_no_attempt_starts_with_almost_no_time_left(message: Message, make_provider, clock) -> None:
+    # The back-off ends 0.5 ms before the deadline: an attempt started then would be
+    # cut off at once and reported as an ambiguous TIMEOUT although it may deliver.
+    flaky = make_provider("flaky", [ErrorCode.PROVIDER_UNAVAILABLE])
+    policy = RetryPolicy(max_attempts=2, backoff="fixed", base_delay=0.2995)
+    result = Orchestrator([flaky], retry_policy=policy, clock=clock).send(message, timeout=0.3)
+    assert clock.sleeps == [] and len(flaky.calls) == 1
+    assert result.error is not None and result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    assert result.error.details["deadline_reached"] is True

@@ -145,8 +145,7 @@ class HealthCache:
                 pending = self._pending[name] = _PendingCheck()
         if start:
             self._background.start(lambda: self._check_for(provider, pending))
-        if pending.done.wait(max(0.0, wait)):
-            assert pending.health is not None
+        if pending.done.wait(max(0.0, wait)) and pending.health is not None:
             return pending.health
         return ProviderHealth(
             provider=name,
@@ -167,6 +166,12 @@ class HealthCache:
                 self._entries[name] = (health, self._clock.monotonic() + self.ttl)
             pending.health = health
         finally:
+            if pending.health is None:
+                # _check turns every Exception into a report; anything else
+                # (SystemExit in a worker) still leaves the waiters an answer.
+                pending.health = ProviderHealth(
+                    provider=name, ready=False, details={"reason": "health() did not return"}
+                )
             with self._locks_guard:
                 self._pending.pop(name, None)
             pending.done.set()

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from broadcastio.core.chain import check_chain, check_orchestrator_arguments, check_per_provider
 from broadcastio.core.clock import Clock, SystemClock
 from broadcastio.core.codes import ErrorCode
@@ -54,6 +56,7 @@ class _Run:
         "attempts",
         "deadline",
         "deadline_passed",
+        "margin",
         "last_error",
         "record",
         "skipped",
@@ -72,6 +75,9 @@ class _Run:
         self.deadline = None if timeout is None else now + timeout
         # Where the deadline ran out, for the result's message; None while it has not.
         self.deadline_passed: str | None = None
+        # The least time worth starting an attempt with: a tenth of the deadline,
+        # at most 50 ms. Less, and the attempt would be cut off as soon as begun.
+        self.margin = 0.0 if timeout is None else min(0.05, timeout / 10)
 
 
 class Orchestrator:
@@ -340,7 +346,7 @@ class Orchestrator:
         for provider in providers:
             if deadline is not None:
                 remaining = deadline - self._clock.monotonic()
-                if remaining <= 0:
+                if remaining <= run.margin:
                     run.deadline_passed = f"before {provider.name!r} could be tried"
                     return None
             if skip_unhealthy:
@@ -379,6 +385,11 @@ class Orchestrator:
             gate = gates.get(name)
             held_back = None if gate is None else self._wait_for_slot(gate, name, policy, run)
             if run.deadline_passed is not None:
+                return None
+            if run.deadline is not None and run.deadline - clock.monotonic() <= run.margin:
+                # An attempt that would be cut off at once could still deliver
+                # while being reported as an ambiguous TIMEOUT: do not start it.
+                run.deadline_passed = f"before {name!r} could be attempted"
                 return None
             if observe:
                 started_at = clock.now()
@@ -428,7 +439,7 @@ class Orchestrator:
                     error.details.get("retry_after"),
                 )
                 return None
-            if run.deadline is not None and delay >= run.deadline - clock.monotonic():
+            if run.deadline is not None and delay >= run.deadline - clock.monotonic() - run.margin:
                 # Sleeping only to give up when we wake would just waste the caller's time.
                 run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
                 return None
@@ -465,13 +476,10 @@ class Orchestrator:
                 isinstance(message_id, str) and not message_id.isascii()
             ):
                 return DeliveryResult(
-                    True,
-                    name,
-                    _storable(message_id) if isinstance(message_id, str) else message_id,
-                    None,
-                    (),
-                    None,
-                    result.details,
+                    success=True,
+                    provider=name,
+                    message_id=_storable(message_id) if isinstance(message_id, str) else message_id,
+                    details=result.details,
                 )
             return result
         error = result.error
@@ -482,14 +490,9 @@ class Orchestrator:
         if isinstance(error.message, str) and not error.message.isascii():
             stored = _storable(error.message)
             if stored is not error.message:
-                return DeliveryResult(
-                    False,
-                    result.provider,
-                    None,
-                    DeliveryError(error.code, stored, error.details),
-                    (),
-                    None,
-                    result.details,
+                return attrs.evolve(
+                    result,
+                    error=DeliveryError(code=error.code, message=stored, details=error.details),
                 )
         return result
 
@@ -555,7 +558,7 @@ class Orchestrator:
         clock = self._clock
         now = clock.monotonic()
         longest = policy.max_delay if policy.max_delay is not None else _LONGEST_SLEEP
-        max_wait = None if run.deadline is None else run.deadline - now
+        max_wait = None if run.deadline is None else run.deadline - now - run.margin
         wait = gate.reserve(now, max_pause=longest, max_wait=max_wait)
         if wait is None:
             remaining = gate.paused_for(now)
@@ -727,16 +730,16 @@ def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
         return error
     if error is None:
         return DeliveryError(
-            ErrorCode.PROVIDER_UNAVAILABLE,
-            f"the send deadline of {timeout:g}s was reached {run.deadline_passed} and no "
-            "provider was attempted",
-            {"deadline_reached": True, "timeout": timeout},
+            code=ErrorCode.PROVIDER_UNAVAILABLE,
+            message=f"the send deadline of {timeout:g}s was reached {run.deadline_passed} "
+            "and no provider was attempted",
+            details={"deadline_reached": True, "timeout": timeout},
         )
     return DeliveryError(
-        error.code,
-        f"{error.message}; then the send deadline of {timeout:g}s was reached "
+        code=error.code,
+        message=f"{error.message}; then the send deadline of {timeout:g}s was reached "
         f"{run.deadline_passed}",
-        {**error.details, "deadline_reached": True, "timeout": timeout},
+        details={**error.details, "deadline_reached": True, "timeout": timeout},
     )
 
 
