@@ -207,8 +207,8 @@ def _upgrade_legacy_arguments(
                 "WhatsAppProvider got base_url twice: positionally and as base_url="
             )
         warnings.warn(
-            "WhatsAppProvider(url) with a positional URL is deprecated since broadcastio "
-            "0.1; write WhatsAppProvider(base_url=url)",
+            "WhatsAppProvider(url) with a positional URL is the deprecated 0.3.0a2 "
+            "spelling; write WhatsAppProvider(base_url=url)",
             DeprecationWarning,
             stacklevel=3,
         )
@@ -228,8 +228,8 @@ def _upgrade_legacy_arguments(
     timeout = overrides.get("timeout")
     if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
         warnings.warn(
-            f"WhatsAppProvider(timeout={timeout!r}) with one number is deprecated since "
-            f"broadcastio 0.1; write timeout=(connect, read), e.g. "
+            f"WhatsAppProvider(timeout={timeout!r}) with one number is the deprecated "
+            f"0.3.0a2 spelling; write timeout=(connect, read), e.g. "
             f"timeout=({timeout!r}, {timeout!r}) for the same meaning",
             DeprecationWarning,
             stacklevel=3,
