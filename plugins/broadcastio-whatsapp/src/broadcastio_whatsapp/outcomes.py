@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio import DeliveryResult, ErrorCode
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = [
+    "BRIDGE_ERROR_CODES",
     "RECIPIENT_FORMAT",
     "authentication_problem",
     "result_from_exception",
@@ -30,10 +33,61 @@ __all__ = [
 
 PROVIDER = "whatsapp"
 
-# Status -> code for the bridge's documented answers. 409 means "the same
-# idempotency key is still being sent": the message may yet go out, exactly the
-# ambiguity of a timeout, and a later retry with the same key resolves it. 413
-# is a body too large to send, i.e. an invalid message.
+BRIDGE_ERROR_CODES: Mapping[str, ErrorCode] = MappingProxyType(
+    {
+        # The request was malformed: the message as built cannot be sent.
+        # (VALIDATION_FAILED naming the field ``to`` becomes INVALID_RECIPIENT.)
+        "VALIDATION_FAILED": ErrorCode.INVALID_MESSAGE,
+        "INVALID_JSON": ErrorCode.INVALID_MESSAGE,
+        "BAD_REQUEST": ErrorCode.INVALID_MESSAGE,
+        "PAYLOAD_TOO_LARGE": ErrorCode.INVALID_MESSAGE,
+        "MEDIA_TOO_LARGE": ErrorCode.INVALID_MESSAGE,
+        # Same key, different content: sending it anyway could duplicate.
+        "IDEMPOTENCY_KEY_MISMATCH": ErrorCode.INVALID_MESSAGE,
+        "UNAUTHORIZED": ErrorCode.AUTHENTICATION_FAILED,
+        "NOT_ON_WHATSAPP": ErrorCode.INVALID_RECIPIENT,
+        "QUEUE_FULL": ErrorCode.RATE_LIMITED,
+        "RATE_LIMITED": ErrorCode.RATE_LIMITED,
+        "NOT_READY": ErrorCode.PROVIDER_UNAVAILABLE,
+        "INCOMING_BUSY": ErrorCode.PROVIDER_UNAVAILABLE,
+        # The message may be out: as ambiguous as a timeout, and a retry with
+        # the same idempotency key resolves it without sending twice. 409 is
+        # "the same key is still being sent after the bridge waited for it";
+        # SEND_UNCONFIRMED is WhatsApp Web taking the message without an id.
+        "SEND_TIMEOUT": ErrorCode.TIMEOUT,
+        "SEND_UNCONFIRMED": ErrorCode.TIMEOUT,
+        "IDEMPOTENCY_IN_FLIGHT": ErrorCode.TIMEOUT,
+        # WhatsApp Web failed the send; nothing went out.
+        "SEND_FAILED": ErrorCode.PROVIDER_REJECTED,
+        # Answers a send should never get from a working bridge at base_url:
+        # the wrong route or method, a request this provider did not build
+        # that way, a bridge bug. Another attempt would get the same answer,
+        # so they are refusals, not unavailability.
+        "NOT_FOUND": ErrorCode.PROVIDER_REJECTED,
+        "METHOD_NOT_ALLOWED": ErrorCode.PROVIDER_REJECTED,
+        "NOT_ACCEPTABLE": ErrorCode.PROVIDER_REJECTED,
+        "LENGTH_REQUIRED": ErrorCode.PROVIDER_REJECTED,
+        "URI_TOO_LONG": ErrorCode.PROVIDER_REJECTED,
+        "UNSUPPORTED_MEDIA_TYPE": ErrorCode.PROVIDER_REJECTED,
+        "HEADERS_TOO_LARGE": ErrorCode.PROVIDER_REJECTED,
+        "MESSAGE_NOT_FOUND": ErrorCode.PROVIDER_REJECTED,
+        "NO_QR_PENDING": ErrorCode.PROVIDER_REJECTED,
+        "INTERNAL": ErrorCode.PROVIDER_REJECTED,
+        # The bridge gave up receiving the request; kept as it always was.
+        "REQUEST_TIMEOUT": ErrorCode.PROVIDER_REJECTED,
+        # Only in the bridge's log (its client is gone); listed so the table
+        # covers the whole catalogue.
+        "CLIENT_CLOSED_REQUEST": ErrorCode.PROVIDER_REJECTED,
+    }
+)
+"""What each of the bridge's error codes means here: one entry per code of the
+bridge's catalogue (``node-bridge/src/error-codes.js``, the ``enum`` of
+``error.code`` in its ``/openapi.json``), so no code of a current bridge falls
+to a default by accident; tests/whatsapp/test_bridge_contract.py checks the two
+lists are equal."""
+
+# For answers without a code from the catalogue (a proxy, an older or newer
+# bridge): the status alone, the meaning the table above gives each status.
 _STATUS_CODES = {
     400: ErrorCode.INVALID_MESSAGE,
     401: ErrorCode.AUTHENTICATION_FAILED,
@@ -44,14 +98,6 @@ _STATUS_CODES = {
     429: ErrorCode.RATE_LIMITED,
     503: ErrorCode.PROVIDER_UNAVAILABLE,
     504: ErrorCode.TIMEOUT,
-}
-# Finer mapping by the bridge's error code, where the status alone is too coarse.
-_BRIDGE_CODES = {
-    "IDEMPOTENCY_KEY_MISMATCH": ErrorCode.INVALID_MESSAGE,
-    "INVALID_RECIPIENT": ErrorCode.INVALID_RECIPIENT,
-    "NOT_ON_WHATSAPP": ErrorCode.INVALID_RECIPIENT,
-    # WhatsApp Web took the message but gave no id: as ambiguous as a timeout.
-    "SEND_UNCONFIRMED": ErrorCode.TIMEOUT,
 }
 
 
@@ -163,9 +209,9 @@ def result_from_response(
         # outcome of an earlier attempt with the same key, not a new send.
         details["replayed"] = True
 
-    code = _BRIDGE_CODES.get(bridge_code or "") or _STATUS_CODES.get(status)
+    code = BRIDGE_ERROR_CODES.get(bridge_code) if isinstance(bridge_code, str) else None
     if code is None:
-        code = ErrorCode.PROVIDER_REJECTED
+        code = _STATUS_CODES.get(status, ErrorCode.PROVIDER_REJECTED)
     if status == 400 and details.get("field") == "to":
         code = ErrorCode.INVALID_RECIPIENT
     if code is ErrorCode.RATE_LIMITED:

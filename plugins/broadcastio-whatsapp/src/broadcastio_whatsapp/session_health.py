@@ -9,6 +9,8 @@ becomes a ``ProviderHealth`` whose ``reason`` says what to do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio import ProviderHealth
@@ -17,18 +19,35 @@ from broadcastio_whatsapp.outcomes import PROVIDER, authentication_problem, root
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["SESSION_PATH", "health_from_exception", "health_from_response"]
+__all__ = [
+    "READY_STATE",
+    "SESSION_PATH",
+    "SESSION_STATE_REASONS",
+    "health_from_exception",
+    "health_from_response",
+]
 
 SESSION_PATH = "/v1/session"
 
-_STATE_REASONS = {
-    "STARTING": "the bridge is starting WhatsApp Web",
-    "QR": "QR: scan the code (GET /v1/session/qr, or the bridge's terminal) with "
-    "WhatsApp > Linked devices",
-    "AUTHENTICATED": "authenticated; WhatsApp Web is still loading",
-    "DISCONNECTED": "the WhatsApp session is disconnected; the bridge is reconnecting",
-    "FAILED": "the WhatsApp session failed; see last_error",
-}
+READY_STATE = "READY"
+"""The one session state in which the bridge can send."""
+
+SESSION_STATE_REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "STARTING": "the bridge is starting WhatsApp Web",
+        "QR": "QR: scan the code (GET /v1/session/qr, or the bridge's terminal) with "
+        "WhatsApp > Linked devices",
+        "AUTHENTICATED": "authenticated; WhatsApp Web is still loading",
+        "DISCONNECTED": "the WhatsApp session is disconnected; the bridge is reconnecting",
+        "FAILED": "the WhatsApp session failed; see last_error",
+    }
+)
+"""What a user should know (or do) for each session state other than READY_STATE.
+
+One entry per state of the bridge's ``node-bridge/src/session-state.js`` (the
+``enum`` wherever a state appears in its ``/openapi.json``) except READY, so a
+health check never falls back to the bare state name for a state the bridge
+can report; tests/whatsapp/test_bridge_contract.py checks that."""
 
 
 def health_from_exception(
@@ -84,14 +103,14 @@ def health_from_response(response: requests.Response, *, api_key_set: bool) -> P
     state = body.get("state") if isinstance(body, dict) else None
     if not isinstance(state, str):
         return _not_ready(f"{url} answered without a session state", status)
-    ready = body.get("ready") is True and state == "READY"
+    ready = body.get("ready") is True and state == READY_STATE
     session: dict[str, Any] = {"state": state}
     if body.get("lastError"):
         session["last_error"] = body["lastError"]
     if body.get("since"):
         session["since"] = body["since"]
     if not ready:
-        session["reason"] = _STATE_REASONS.get(state, f"session state {state!r}")
+        session["reason"] = SESSION_STATE_REASONS.get(state, f"session state {state!r}")
     return ProviderHealth(provider=PROVIDER, ready=ready, details=session)
 
 
