@@ -39,3 +39,16 @@ def test_broadcast_and_iter_broadcast_leave_the_orchestrator_open(tmp_path: Path
         assert not orchestrator.closed and provider.closes == 0
         assert orchestrator.send(Message("+15551239999", "still open")).success
     assert provider.closes == 1
+
+
+def test_a_closed_orchestrator_is_refused_before_any_row_is_journaled(tmp_path: Path) -> None:
+    import pytest
+
+    from broadcastio import Journal, OrchestrationError
+
+    orchestrator = Orchestrator([ClosingProvider()])
+    orchestrator.close()
+    with pytest.raises(OrchestrationError, match="was closed"):
+        broadcast(orchestrator, messages(5), journal=tmp_path / "j.sqlite", broadcast_id="late")
+    with Journal(tmp_path / "j.sqlite") as journal:
+        assert [info.broadcast_id for info in journal.broadcasts()] == []

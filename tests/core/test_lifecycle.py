@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import logging
 import threading
 from typing import Any
@@ -225,5 +227,48 @@ def test_from_plugins_providers_are_closed_with_the_orchestrator() -> None:
         ["recorded"], plugin_manager=manager, environ={"BROADCASTIO_LOAD_PLUGINS": ""}
     ) as orchestrator:
         assert orchestrator.send(MESSAGE).provider == "recorded"
+    (built,) = plugin.made
+    assert built.closes == 1
+
+
+def test_from_config_closes_the_providers_it_built_when_construction_fails(
+    tmp_path: Path,
+) -> None:
+    plugin = RecordingPlugin()
+    manager = PluginManager()
+    manager.register(plugin, name="recording")
+    config = tmp_path / "broadcastio.toml"
+    config.write_text('[orchestrator]\norder = ["recorded"]\n')
+    with pytest.raises(ConfigurationError, match="timeout"):
+        Orchestrator.from_config(
+            config, plugin_manager=manager, environ={"BROADCASTIO_LOAD_PLUGINS": ""}, timeout=-1
+        )
+    (built,) = plugin.made
+    assert built.closes == 1
+
+
+def test_a_chain_that_fails_half_way_closes_the_providers_already_built() -> None:
+    plugin = RecordingPlugin()
+
+    class Refusing(ClosingProvider):
+        name = "refusing"
+
+        def __init__(self) -> None:
+            raise ConfigurationError("refusing cannot start: no licence")
+
+    class RefusingPlugin:
+        @hookimpl
+        def register_providers(self, register: Any) -> None:
+            register(Refusing)
+
+    manager = PluginManager()
+    manager.register(plugin, name="recording")
+    manager.register(RefusingPlugin(), name="refusing")
+    with pytest.raises(ConfigurationError, match="no licence"):
+        Orchestrator.from_plugins(
+            ["recorded", "refusing"],
+            plugin_manager=manager,
+            environ={"BROADCASTIO_LOAD_PLUGINS": ""},
+        )
     (built,) = plugin.made
     assert built.closes == 1

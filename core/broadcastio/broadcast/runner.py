@@ -20,7 +20,8 @@ from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun, OnResult
 from broadcastio.core.checks import check_bool, check_int, check_text
 from broadcastio.core.message import Message
-from broadcastio.errors import ValidationError
+from broadcastio.core.codes import ErrorCode
+from broadcastio.errors import OrchestrationError, ValidationError
 
 if TYPE_CHECKING:
     from broadcastio.core.orchestrator import Orchestrator
@@ -118,6 +119,13 @@ def iter_broadcast(
 
     if not isinstance(orchestrator, Orchestrator):
         raise ValidationError(f"broadcast needs an Orchestrator, got {type(orchestrator).__name__}")
+    if orchestrator.closed:
+        # Refused here, not row by row: every recipient would be journaled as failed.
+        raise OrchestrationError(
+            "this orchestrator was closed; build a new one to broadcast",
+            code=ErrorCode.NO_PROVIDERS,
+            details={"closed": True},
+        )
     check_int("concurrency", concurrency, minimum=1)
     if concurrency > MAX_CONCURRENCY:
         raise ValidationError(

@@ -19,6 +19,7 @@ from broadcastio.plugins.assembly import assemble_providers
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import collect_providers
 from broadcastio.plugins.settings import structure_settings
+from broadcastio.providers.base import close_providers
 
 if TYPE_CHECKING:
     from broadcastio.core.orchestrator import Orchestrator
@@ -59,7 +60,11 @@ def build_orchestrator(
         "rate_limits": {k: v for k, v in config.rate_limits.items() if k in names},
     }
     arguments.update(orchestrator_kwargs)
-    return Orchestrator(providers, plugin_manager=plugin_manager, **arguments)
+    try:
+        return Orchestrator(providers, plugin_manager=plugin_manager, **arguments)
+    except BaseException:
+        close_providers(providers)  # built for an orchestrator that does not exist
+        raise
 
 
 def resolved_providers(

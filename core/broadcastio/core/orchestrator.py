@@ -32,7 +32,7 @@ from broadcastio.errors import (
     ValidationError,
 )
 from broadcastio.plugins.manager import PluginManager
-from broadcastio.providers.base import MessageProvider
+from broadcastio.providers.base import MessageProvider, close_providers
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.report import BroadcastReport
@@ -228,7 +228,7 @@ class Orchestrator:
         except BaseException:
             # Built here and owned by nobody else: an argument the constructor
             # refuses must not leave their sessions open.
-            _close_all(providers)
+            close_providers(providers)
             raise
 
     @classmethod
@@ -667,7 +667,7 @@ class Orchestrator:
             if self._closed:
                 return
             self._closed = True
-        _close_all(self.providers)
+        close_providers(self.providers)
 
     def __enter__(self) -> Orchestrator:
         return self
@@ -741,20 +741,6 @@ def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
         f"{run.deadline_passed}",
         details={**error.details, "deadline_reached": True, "timeout": timeout},
     )
-
-
-def _close_all(providers: Iterable[MessageProvider]) -> None:
-    """Close each provider that can be closed, each failure logged and isolated."""
-    for provider in providers:
-        close = getattr(provider, "close", None)
-        if not callable(close):
-            continue
-        name = getattr(provider, "name", type(provider).__name__)
-        try:
-            close()
-        except Exception as exc:  # noqa: BLE001 - one provider must not keep the others open
-            logger.warning("provider %r raised %s while closing: %s", name, type(exc).__name__, exc)
-            logger.debug("traceback of provider %r's close", name, exc_info=True)
 
 
 def _closed_error() -> OrchestrationError:

@@ -10,7 +10,7 @@ from broadcastio.errors import ConfigurationError
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import ProviderRegistration, collect_providers
 from broadcastio.plugins.settings import build_provider, structure_settings
-from broadcastio.providers.base import MessageProvider
+from broadcastio.providers.base import MessageProvider, close_providers
 
 __all__ = ["assemble_providers"]
 
@@ -70,11 +70,16 @@ def assemble_providers(
                     details={"order": names, "provider": name},
                 )
             chosen.append(registrations[name])
-    providers = []
-    for registration in chosen:
-        if registration.name not in structured:
-            structured[registration.name] = structure_settings(registration, None, environ)
-        providers.append(build_provider(registration, structured[registration.name]))
+    providers: list[MessageProvider] = []
+    try:
+        for registration in chosen:
+            if registration.name not in structured:
+                structured[registration.name] = structure_settings(registration, None, environ)
+            providers.append(build_provider(registration, structured[registration.name]))
+    except BaseException:
+        # Those already built may hold connections; nobody else will ever close them.
+        close_providers(providers)
+        raise
     return providers
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -17,9 +18,11 @@ if TYPE_CHECKING:
     from broadcastio.core.result import DeliveryResult
     from broadcastio.core.retry import RetryPolicy
 
-__all__ = ["MessageProvider", "settings_from_arguments"]
+__all__ = ["MessageProvider", "close_providers", "settings_from_arguments"]
 
 S = TypeVar("S")
+
+logger = logging.getLogger("broadcastio")
 P = TypeVar("P", bound="MessageProvider")
 
 
@@ -132,3 +135,24 @@ def settings_from_arguments(
     if settings is None:
         return settings_type(**overrides)
     return attrs.evolve(settings, **overrides) if overrides else settings  # type: ignore[misc]
+
+
+def close_providers(providers: Iterable[Any]) -> None:
+    """Close each provider that can be closed; one that raises does not keep the others open.
+
+    Used wherever providers are released together (an orchestrator closing its
+    chain, a chain whose building failed half-way). A failure is one warning
+    line, its traceback at debug level: a program letting go of its providers
+    has no better use for the error. Duck-typed providers without ``close()``
+    are skipped.
+    """
+    for provider in providers:
+        close = getattr(provider, "close", None)
+        if not callable(close):
+            continue
+        name = getattr(provider, "name", type(provider).__name__)
+        try:
+            close()
+        except Exception as exc:  # noqa: BLE001 - one provider must not keep the others open
+            logger.warning("provider %r raised %s while closing: %s", name, type(exc).__name__, exc)
+            logger.debug("traceback of provider %r's close", name, exc_info=True)
