@@ -7,6 +7,12 @@ the broadcast. Each is raised as a ``JournalError`` carrying the file, the kind
 of problem (``JournalProblem``) and SQLite's own words as separate fields, so a
 caller can branch on ``error.problem`` and the command line can print one line.
 
+What to do about a problem depends on what was being done: a damaged journal
+met by a broadcast run means "nothing was sent, do not resume from it"; met by
+``journal show`` it means "nothing was changed, and this command cannot read it
+either, so salvage it". The operation is a field too (``JournalOperation``),
+set by whoever knows it (``JournalError.during``), never read back from text.
+
 ``sqlite_problem`` is the one place that maps SQLite's result codes onto those
 kinds; it reads the numeric code (Python 3.11+), never the message text.
 """
@@ -15,13 +21,14 @@ from __future__ import annotations
 
 import enum
 import os
+import shlex
 import sqlite3
 import sys
 from pathlib import Path
 
 from broadcastio.errors import ValidationError
 
-__all__ = ["JournalError", "JournalProblem", "sqlite_problem"]
+__all__ = ["JournalError", "JournalOperation", "JournalProblem", "sqlite_problem"]
 
 
 class JournalProblem(str, enum.Enum):
@@ -43,13 +50,47 @@ class JournalProblem(str, enum.Enum):
         return self.value
 
 
+class JournalOperation(str, enum.Enum):
+    """What was being done with the journal when the problem was met.
+
+    ``RUN`` is a broadcast run (it writes, and trusts the journal to decide whom
+    not to send to again); ``READ`` an inspection that only reads (``journal
+    list``, ``show``, ``export``, ``Journal(read_only=True)``).
+    """
+
+    RUN = "run"
+    READ = "read"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _salvage_command(journal: Path) -> str:
+    """The shell command that copies what SQLite can still read into a new file."""
+    recovered = journal.with_name(f"{journal.stem}-recovered{journal.suffix or '.sqlite'}")
+    return f"sqlite3 {shlex.quote(str(journal))} .recover | sqlite3 {shlex.quote(str(recovered))}"
+
+
 # The advice that goes with a problem when the caller gives none: what to do next.
-_ADVICE = {
+# An operation's own advice comes first; a problem's plain entry is for a run,
+# or when the operation is not known.
+_ADVICE: dict[JournalProblem | tuple[JournalProblem, JournalOperation], str] = {
     JournalProblem.DAMAGED: (
-        "nothing was sent; keep a copy of the file, look at what it still shows with "
-        "'broadcastio journal show ID' (or salvage it with 'sqlite3 FILE .recover'), and "
-        "start a new broadcast id or journal file: resuming from a damaged journal could "
-        "send twice"
+        "nothing was sent; keep a copy of the file (salvage what it still holds into a new "
+        "one with: {salvage}), and start a new broadcast id or journal file: resuming from "
+        "a damaged journal could send twice"
+    ),
+    (JournalProblem.DAMAGED, JournalOperation.READ): (
+        "nothing was changed (reading never writes the journal), but it cannot be read as "
+        "it is; keep a copy of the file, salvage what it still holds into a new one (with: "
+        "{salvage}) and read that one with --journal; to send again, start a new broadcast "
+        "id or journal file"
+    ),
+    (JournalProblem.IO_ERROR, JournalOperation.READ): (
+        "nothing was changed; check the disk and the filesystem, then try again"
+    ),
+    (JournalProblem.GONE, JournalOperation.READ): (
+        "nothing was changed; the path no longer names the file being read, so try again"
     ),
     JournalProblem.READ_ONLY: "check the file's permissions and that its filesystem is writable",
     JournalProblem.CANNOT_OPEN: (
@@ -72,8 +113,10 @@ class JournalError(ValidationError):
     A ``ValidationError`` so that callers (and the command line's exit code 2)
     treat it as a problem to fix before trying again, not as a delivery failure
     or a bug. ``journal`` is the file, ``detail`` what SQLite or the operating
-    system said, ``broadcast_id`` the broadcast concerned (if one is), and
-    ``advice`` what to do about it; all are also in ``details``.
+    system said, ``broadcast_id`` the broadcast concerned (if one is),
+    ``operation`` what was being done (``None`` when the raiser does not know;
+    see ``during``), and ``advice`` what to do about it, chosen from the problem
+    and the operation unless given; all but the advice are also in ``details``.
     """
 
     def __init__(
@@ -84,12 +127,20 @@ class JournalError(ValidationError):
         detail: str = "",
         broadcast_id: str | None = None,
         advice: str | None = None,
+        operation: JournalOperation | None = None,
     ) -> None:
         self.journal = Path(journal)
         self.problem = problem
         self.detail = detail
         self.broadcast_id = broadcast_id
-        self.advice = _ADVICE.get(problem, "") if advice is None else advice
+        self.operation = operation
+        self._given_advice = advice
+        if advice is None:
+            found = _ADVICE.get((problem, operation)) if operation is not None else None
+            advice = (found or _ADVICE.get(problem, "")).format(
+                salvage=_salvage_command(self.journal)
+            )
+        self.advice = advice
         text = f"journal {self.journal} {problem}"
         if detail:
             text += f" ({detail})"
@@ -102,7 +153,24 @@ class JournalError(ValidationError):
                 "problem": problem.name,
                 "detail": detail,
                 "broadcast_id": broadcast_id,
+                "operation": None if operation is None else operation.name,
             },
+        )
+
+    def during(self, operation: JournalOperation) -> JournalError:
+        """This error as met during ``operation``: same fields, that operation's advice.
+
+        For the layer that knows what it was doing when a lower one, which does
+        not, raised the error (the ``journal`` commands know they only read).
+        Advice the raiser wrote itself is kept: it knew better than the table.
+        """
+        return JournalError(
+            self.journal,
+            self.problem,
+            detail=self.detail,
+            broadcast_id=self.broadcast_id,
+            advice=self._given_advice,
+            operation=operation,
         )
 
 

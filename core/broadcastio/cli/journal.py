@@ -8,10 +8,15 @@ together).
 What they print comes partly from outside: recipients from files, error
 messages from providers and the bridge. ``show`` and ``list`` strip terminal
 control sequences and characters from it, so a recipient cannot move the
-cursor, retitle the terminal or hide a line. ``export`` writes its CSV
+cursor, retitle the terminal or hide a line, and show Unicode's bidirectional
+controls as visible escapes (``\\u202e``), so a recipient cannot make its row, or
+the cells after it, read in another order than they are. ``export`` writes its CSV
 spreadsheet-safe (``Journal.export_csv``) and atomically: a temporary file in
 the output's directory, renamed over the output once complete, and never the
 journal itself or its ``-wal`` / ``-shm`` files.
+
+They only read, so a problem with the file is reported with the advice for
+reading it (``JournalOperation.READ``), not the advice for a broadcast run.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import re
 import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
@@ -47,7 +52,8 @@ _CONTROL = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI ... final byte
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)"  # OSC, DCS...
     r"|\x1b[ -/]*[0-~]?"  # other escapes (or a lone ESC)
-    r"|[\x00-\x1f\x7f-\x9f]",
+    r"|[\x00-\x1f\x7f-\x9f]"
+    r"|(?P<bidi>[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069])",
     re.DOTALL,
 )
 
@@ -56,9 +62,21 @@ def printable(text: str) -> str:
     """``text`` without terminal control sequences or control characters.
 
     Whitespace controls (tab, newline, CR) become a space so words stay apart;
-    everything else that could drive the terminal is removed.
+    everything else that could drive the terminal is removed. Unicode's
+    bidirectional controls (the marks U+061C, U+200E, U+200F, the embeddings,
+    overrides and isolates U+202A-U+202E and U+2066-U+2069) are not terminal
+    controls, but a terminal that renders them reorders the text around them:
+    a recipient ending in U+202E makes the rest of its row read backwards. They
+    become a visible escape such as ``\\u202e`` rather than vanishing, so the row
+    still shows that something was there.
     """
-    return _CONTROL.sub(lambda found: " " if found.group() in "\t\n\r" else "", text)
+
+    def replace(found: re.Match[str]) -> str:
+        if found.group("bidi"):
+            return f"\\u{ord(found.group()):04x}"
+        return " " if found.group() in "\t\n\r" else ""
+
+    return _CONTROL.sub(replace, text)
 
 
 def _journal_option(function: F) -> F:
@@ -78,11 +96,22 @@ def _state_option(function: F) -> F:
     )(function)
 
 
-def _open(journal_path: Path | None) -> Journal:
-    from broadcastio.broadcast import Journal
+@contextlib.contextmanager
+def _open(journal_path: Path | None) -> Iterator[Journal]:
+    """The journal, opened read-only; a ``JournalError`` inside carries the advice for reading.
+
+    The error comes from the journal's lower layers, which do not know that
+    the whole command only reads; here that is known, and added as a field.
+    """
+    from broadcastio.broadcast import Journal, JournalError
+    from broadcastio.broadcast.journal_errors import JournalOperation
     from broadcastio.cli.journal_path import default_journal_path
 
-    return Journal(journal_path or default_journal_path(), read_only=True)
+    try:
+        with Journal(journal_path or default_journal_path(), read_only=True) as opened:
+            yield opened
+    except JournalError as error:
+        raise error.during(JournalOperation.READ) from error
 
 
 @click.group(short_help="Inspect and export the broadcast journal.")
