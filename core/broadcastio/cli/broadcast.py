@@ -7,7 +7,9 @@ available, a message can be built, and everything the journal and the
 idempotency key will compute from it: ``prepare_message``) before the
 configuration is even loaded, so a bad row 9,000 stops the run with nothing
 sent. Then the broadcast runs with the journal on by default; its id goes to
-stderr first, so it survives whatever follows. The first Ctrl-C stops
+stderr as soon as the run holds its claim on it (``Journal.begin_run``), before
+any row is sent, so it survives whatever follows, and a run refused because
+the id is live elsewhere never says it started. The first Ctrl-C stops
 dispatching and lets the sends under way finish and be journaled, a second one
 aborts at once; both end with the command that resumes the broadcast.
 """
@@ -29,13 +31,13 @@ import click
 from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option, provider_option, require_healthy_option
 from broadcastio.cli.progress import BroadcastProgress
-from broadcastio.cli.resume_hint import resume_command
+from broadcastio.cli.resume_hint import journal_show_command, resume_command
 from broadcastio.cli.same_file import refuse_overwriting_inputs
 from broadcastio.cli.send import read_text_file
 from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
-    from broadcastio.broadcast import BroadcastReport
+    from broadcastio.broadcast import BroadcastReport, Journal
     from broadcastio.broadcast.journal_errors import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
     from broadcastio.core.message import Attachment, Message
@@ -182,12 +184,12 @@ def broadcast(
     journal = None if journal_file is None else _open_journal(journal_file, resume_id)
 
     ctx = click.get_current_context()
+    start_line = None
     if not state.quiet:
-        click.echo(
+        start_line = (
             f"broadcastio: {'resuming' if resume_id else 'starting'} broadcast {run_id}: "
             f"{total} recipients, "
-            + ("no journal" if journal is None else f"journal {journal.path}"),
-            err=True,
+            + ("no journal" if journal is None else f"journal {journal.path}")
         )
     try:
         report = _run(
@@ -200,6 +202,7 @@ def broadcast(
             broadcast_id=run_id,
             retry_failed=retry_failed,
             results_path=results_path,
+            start_line=start_line,
         )
     except KeyboardInterrupt:
         # The second Ctrl-C: sends cut short stay in flight in the journal, and a
@@ -216,7 +219,9 @@ def broadcast(
         data["not_read"] = total - report.total
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif not (state.quiet and _all_delivered(report)):
-        click.echo(summary(report, input_rows=total))
+        typed_journal = None if journal_path is None else str(journal_path)
+        show = journal_show_command(ctx, state, run_id, typed_journal)
+        click.echo(summary(report, input_rows=total, show_command=show))
     if report.interrupted:
         click.echo(
             "broadcastio: interrupted; sends under way finished and were journaled; "
@@ -241,8 +246,16 @@ def _run(
     broadcast_id: str | None,
     retry_failed: bool,
     results_path: Path | None,
+    start_line: str | None,
 ) -> BroadcastReport:
+    """Run the broadcast with progress, Ctrl-C handling and ``--results``; its report.
+
+    ``start_line`` (``None``: say nothing) goes to stderr when the run has
+    started: with a journal, once ``begin_run`` holds the claim on the id (a run
+    refused there never said it started); without one, at once.
+    """
     from broadcastio.broadcast import iter_broadcast
+    from broadcastio.cli.announcing_journal import AnnouncingJournal
 
     stop = threading.Event()
     run = iter_broadcast(
@@ -256,6 +269,12 @@ def _run(
     )
     show_progress = not state.quiet and sys.stderr.isatty()
     progress = BroadcastProgress(total, sys.stderr, enabled=show_progress)
+    if start_line is not None:
+        line = start_line + "\n"
+        if isinstance(journal, AnnouncingJournal):
+            journal.on_begin = lambda _run: progress.write_above(line)
+        else:
+            progress.write_above(line)
     with contextlib.ExitStack() as stack:
         if journal is not None:
             stack.callback(journal.close)  # also when the run ends in an exception
@@ -358,16 +377,26 @@ def _refuse_overwriting_inputs(
     refuse_overwriting_inputs("--results", results_path, inputs)
 
 
-def _open_journal(path: Path, resume_id: str | None) -> Any:
-    from broadcastio.broadcast import Journal
+def _open_journal(path: Path, resume_id: str | None) -> Journal:
+    """The command's journal (an ``AnnouncingJournal``); its errors are a run's.
+
+    Marked ``JournalOperation.RUN``, so that their advice is the one for a run
+    (do not resume from a damaged journal), whichever layer raised them.
+    """
+    from broadcastio.broadcast import JournalError
+    from broadcastio.broadcast.journal_errors import JournalOperation
+    from broadcastio.cli.announcing_journal import AnnouncingJournal
     from broadcastio.cli.journal_path import make_journal_directory
 
-    if resume_id is not None:
-        journal = Journal(path, create=False)
-        journal.info(resume_id)  # an unknown id is a ValidationError (exit 2) naming it
-        return journal
-    make_journal_directory(path)
-    return Journal(path)
+    try:
+        if resume_id is not None:
+            journal = AnnouncingJournal(path, create=False)
+            journal.info(resume_id)  # an unknown id is a ValidationError (exit 2) naming it
+            return journal
+        make_journal_directory(path)
+        return AnnouncingJournal(path)
+    except JournalError as error:
+        raise error.during(JournalOperation.RUN) from error
 
 
 def _journal_failed(error: JournalError, resume: str) -> click.ClickException:
@@ -376,8 +405,9 @@ def _journal_failed(error: JournalError, resume: str) -> click.ClickException:
     Only problems that a person can fix and then resume from get the command:
     a broadcast claimed by another run, a damaged or deleted journal do not.
     """
-    from broadcastio.broadcast.journal_errors import JournalProblem
+    from broadcastio.broadcast.journal_errors import JournalOperation, JournalProblem
 
+    error = error.during(JournalOperation.RUN)
     message = error.message
     if error.problem in (
         JournalProblem.FULL,
@@ -428,11 +458,16 @@ def _all_delivered(report: BroadcastReport) -> bool:
     return not (report.failed or report.ambiguous or report.not_retried or report.not_sent)
 
 
-def summary(report: BroadcastReport, input_rows: int | None = None) -> str:
+def summary(
+    report: BroadcastReport, input_rows: int | None = None, show_command: str | None = None
+) -> str:
     """The final table a person reads: what happened to every recipient of this run.
 
     ``input_rows`` is how many rows the input has; a run stopped early did not
-    read them all, and those never read get a row of their own.
+    read them all, and those never read get a row of their own. ``show_command``
+    is the shell command that shows the broadcast in its journal
+    (``journal_show_command``): it ends the journal's line, where it can be
+    copied whole.
     """
     from broadcastio.cli.output import render_table
 
@@ -456,5 +491,8 @@ def summary(report: BroadcastReport, input_rows: int | None = None) -> str:
     )
     lines = [header, render_table(["outcome", "count", ""], rows, indent="  ")]
     if report.journal:
-        lines.append(f"journal: {report.journal} (broadcastio journal show {report.broadcast_id})")
+        lines.append(
+            f"journal: {report.journal}"
+            + ("" if show_command is None else f"; every recipient: {show_command}")
+        )
     return "\n".join(lines)

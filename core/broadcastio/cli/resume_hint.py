@@ -1,4 +1,4 @@
-"""The command that resumes an interrupted broadcast, ready to copy and paste.
+"""The commands a broadcast's output suggests, ready to copy and paste.
 
 "Resume with the same arguments and --resume ID" asks a person, at the worst
 moment, to rebuild a command line they may no longer have. The hint is instead
@@ -8,6 +8,10 @@ command line (values exactly as typed, so relative paths stay relative), with
 ``--id ID`` replaced by ``--resume ID``, each word quoted for a POSIX shell
 with ``shlex.quote``. Options that took their value from the environment or a
 default are left out: the same environment gives the same value again.
+
+The summary's closing hint (``journal_show_command``) follows the same rules:
+``broadcastio journal show`` with ``--config`` and ``--journal`` when they were
+given, so it reads the journal the broadcast wrote, not the default one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from click.core import ParameterSource
 
 from broadcastio.cli.state import CliState
 
-__all__ = ["resume_command"]
+__all__ = ["journal_show_command", "resume_command"]
 
 # The broadcast command's parameters that name the broadcast: replaced by --resume.
 _ID_PARAMETERS = ("broadcast_id", "resume_id")
@@ -82,4 +86,27 @@ def resume_command(ctx: click.Context, state: CliState, broadcast_id: str) -> st
         words.append(level.info_name or level.command.name or "")
         words.extend(_words(level, _ID_PARAMETERS if level is ctx else ()))
     words += ["--resume", broadcast_id]
+    return shlex.join(words)
+
+
+def journal_show_command(
+    ctx: click.Context, state: CliState, broadcast_id: str, journal: str | None
+) -> str:
+    """The shell command that shows ``broadcast_id`` in the journal a broadcast used.
+
+    ``journal`` is ``--journal`` as typed, or ``None`` when the journal came
+    from the environment or the default (which the same environment finds
+    again). ``--config`` is passed on when given: ``journal show`` does not use
+    it today, but a setting of the journal's may live there. An id that starts
+    with ``-`` follows ``--``, so it cannot be read as an option.
+    """
+    words = [ctx.find_root().info_name or "broadcastio"]
+    if state.config_path is not None:
+        words += ["--config", str(state.config_path)]
+    words += ["journal", "show"]
+    if journal is not None:
+        words += ["--journal", journal]
+    if broadcast_id.startswith("-"):
+        words.append("--")
+    words.append(broadcast_id)
     return shlex.join(words)
