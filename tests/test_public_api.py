@@ -54,12 +54,12 @@ def test_version_is_a_string() -> None:
 
 def test_documented_module_paths() -> None:
     paths = {
-        "broadcastio.core.retry": "RetryPolicy",
-        "broadcastio.core.orchestrator": "Orchestrator",
-        "broadcastio.core.message": "Message",
-        "broadcastio.core.result": "DeliveryResult",
-        "broadcastio.core.trace": "DeliveryTrace",
-        "broadcastio.core.health": "ProviderHealth",
+        "broadcastio.records.retry": "RetryPolicy",
+        "broadcastio.engine.orchestrator": "Orchestrator",
+        "broadcastio.records.message": "Message",
+        "broadcastio.records.result": "DeliveryResult",
+        "broadcastio.records.trace": "DeliveryTrace",
+        "broadcastio.records.health": "ProviderHealth",
         "broadcastio.providers.base": "MessageProvider",
     }
     for module, name in paths.items():
@@ -79,7 +79,7 @@ def test_importing_broadcastio_loads_no_plugin() -> None:
         "import sys, importlib_metadata\n"
         "def trap(*a, **k): raise SystemExit('entry points were read at import time')\n"
         "importlib_metadata.entry_points = trap\n"
-        "import broadcastio, broadcastio.core.orchestrator, broadcastio.plugins.manager\n"
+        "import broadcastio, broadcastio.engine.orchestrator, broadcastio.plugins.manager\n"
         "print(sorted(m for m in sys.modules if m.startswith('broadcastio_')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -18,15 +18,16 @@ from broadcastio.broadcast import (
     RecipientState,
     RecipientStatus,
 )
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.delivery_error import DeliveryError
-from broadcastio.core.health import ProviderHealth
-from broadcastio.core.message import Attachment, Message, MessageMetadata
-from broadcastio.core.orchestrator import Orchestrator
-from broadcastio.core.rate_limit import RateLimit
-from broadcastio.core.result import DeliveryResult
-from broadcastio.core.retry import RetryPolicy
-from broadcastio.core.trace import DeliveryAttempt, DeliveryTrace
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.delivery_error import DeliveryError
+from broadcastio.records.health import ProviderHealth
+from broadcastio.records.message import Attachment, Message, MessageMetadata
+from broadcastio.engine.orchestrator import Orchestrator
+from broadcastio.engine.relay import use_default_relay as _use_default_relay
+from broadcastio.records.rate_limit import RateLimit
+from broadcastio.records.result import DeliveryResult
+from broadcastio.records.retry import RetryPolicy
+from broadcastio.records.trace import DeliveryAttempt, DeliveryTrace
 from broadcastio.errors import (
     AttachmentError,
     BroadcastioError,
@@ -37,6 +38,10 @@ from broadcastio.errors import (
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.markers import hookimpl
 from broadcastio.providers.base import MessageProvider
+
+# The engine knows hooks only through the HookRelay protocol; the root, which
+# may import every layer, makes the plugin manager the default relay.
+_use_default_relay(PluginManager)
 
 # A library never configures logging; it only makes sure an unconfigured
 # application does not see "no handlers could be found" noise.

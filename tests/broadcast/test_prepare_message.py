@@ -10,7 +10,7 @@ from broadcastio import Message, ValidationError
 from broadcastio.broadcast import reference_id_for
 from broadcastio.broadcast.admission import Admitter, prepare_message
 from broadcastio.broadcast.task import RecipientTask
-from broadcastio.core.message import Attachment
+from broadcastio.records.message import Attachment
 
 
 def test_the_prepared_message_carries_the_derived_reference_id() -> None:

@@ -27,7 +27,7 @@ import pytest
 from broadcastio import ValidationError
 from broadcastio.broadcast import Journal, RecipientOutcome, RecipientStatus
 from broadcastio.cli.progress import BroadcastProgress, format_eta
-from broadcastio.core.result import DeliveryResult
+from broadcastio.records.result import DeliveryResult
 
 ETA = re.compile(r"(\d+)/(\d+) .* ETA (\d+):(\d\d):(\d\d)")
 

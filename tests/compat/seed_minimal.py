@@ -28,8 +28,8 @@ except ImportError:
 
 import os
 
-from broadcastio.core.message import Message
-from broadcastio.core.orchestrator import Orchestrator
+from broadcastio.records.message import Message
+from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.providers.dummy import DummyProvider
 from broadcastio.providers.whatsapp import WhatsAppProvider
 

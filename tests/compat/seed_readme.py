@@ -13,9 +13,9 @@ from __future__ import annotations
 SEED_URL = "http://localhost:3000"
 
 QUICK_START = '''\
-from broadcastio.core.orchestrator import Orchestrator
+from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.providers.whatsapp import WhatsAppProvider
-from broadcastio.core.message import Message
+from broadcastio.records.message import Message
 
 wa = WhatsAppProvider("http://localhost:3000")
 orch = Orchestrator([wa])

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcastio import ValidationError
-from broadcastio.core.checks import check_int, check_number
+from broadcastio.records.checks import check_int, check_number
 
 NUMBERS = st.one_of(
     st.integers(),

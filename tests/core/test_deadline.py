@@ -21,7 +21,7 @@ from broadcastio import (
     RetryPolicy,
     ValidationError,
 )
-from broadcastio.core.deadline import BoundedCaller, CallTimedOut
+from broadcastio.engine.deadline import BoundedCaller, CallTimedOut
 
 # Long enough never to end on its own during a test, short enough that a
 # broken deadline shows up as a slow failure rather than a hung suite.

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcastio import Message, ValidationError
-from broadcastio.core.message import MessageMetadata
+from broadcastio.records.message import MessageMetadata
 
 
 @pytest.mark.parametrize(

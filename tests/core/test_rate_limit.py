@@ -21,7 +21,7 @@ from broadcastio import (
     RetryPolicy,
     ValidationError,
 )
-from broadcastio.core.rate_limit import ProviderGate
+from broadcastio.records.rate_limit import ProviderGate
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from broadcastio.broadcast.task import (
     message_digest,
     reference_id_for,
 )
-from broadcastio.core.message import Message
+from broadcastio.records.message import Message
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:

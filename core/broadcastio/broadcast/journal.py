@@ -36,9 +36,9 @@ from broadcastio.broadcast.journal_records import Admission
 from broadcastio.broadcast.journal_runs import JournalRuns
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
-from broadcastio.core.checks import check_bool, check_number
-from broadcastio.core.message import Message
-from broadcastio.core.result import DeliveryResult
+from broadcastio.records.checks import check_bool, check_number
+from broadcastio.records.message import Message
+from broadcastio.records.result import DeliveryResult
 from broadcastio.errors import ValidationError
 
 __all__ = ["Journal"]

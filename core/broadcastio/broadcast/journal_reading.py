@@ -24,7 +24,7 @@ from broadcastio.broadcast.journal_records import (
     row_from_values,
 )
 from broadcastio.broadcast.states import RecipientState
-from broadcastio.core.checks import check_bool
+from broadcastio.records.checks import check_bool
 from broadcastio.errors import ValidationError
 
 __all__ = ["JournalReading", "spreadsheet_cell"]

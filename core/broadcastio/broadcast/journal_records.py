@@ -10,9 +10,9 @@ import attrs
 
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.states import RecipientState
-from broadcastio.core.checks import parse_error_code
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.records.checks import parse_error_code
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.serialization import JsonRecord
 
 __all__ = [
     "Admission",

@@ -21,7 +21,7 @@ from broadcastio.broadcast.task import RecipientOutcome, RecipientTask, send_rec
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = ["NotSent", "PoolEvent", "WorkerCrashed", "WorkerFinished", "WorkerPool"]
 

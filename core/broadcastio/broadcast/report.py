@@ -8,8 +8,8 @@ import attrs
 
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.serialization import JsonRecord
 
 __all__ = ["BroadcastReport", "ReportTally"]
 

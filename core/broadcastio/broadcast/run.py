@@ -40,12 +40,12 @@ from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, Worker
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.message import Message
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.message import Message
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = ["BroadcastRun", "OnResult"]
 

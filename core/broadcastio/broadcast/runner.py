@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from broadcastio.broadcast.journal import Journal
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun, OnResult
-from broadcastio.core.checks import check_bool, check_int, check_text
-from broadcastio.core.message import Message
-from broadcastio.core.codes import ErrorCode
+from broadcastio.records.checks import check_bool, check_int, check_text
+from broadcastio.records.message import Message
+from broadcastio.errors.codes import ErrorCode
 from broadcastio.errors import OrchestrationError, ValidationError
 
 if TYPE_CHECKING:
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = [
     "JournalArgument",
@@ -115,7 +115,7 @@ def iter_broadcast(
     ``ValidationError`` names the bad one. A non-``Message`` item is reported
     (with its index) when the run reaches it, after the sends under way finish.
     """
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
     if not isinstance(orchestrator, Orchestrator):
         raise ValidationError(f"broadcast needs an Orchestrator, got {type(orchestrator).__name__}")

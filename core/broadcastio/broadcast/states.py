@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.result import DeliveryResult
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.result import DeliveryResult
 
 __all__ = ["RecipientState", "RecipientStatus", "state_of"]
 

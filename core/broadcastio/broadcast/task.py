@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 import attrs
 
 from broadcastio.broadcast.states import RecipientState, RecipientStatus, state_of
-from broadcastio.core.delivery_error import DeliveryError
-from broadcastio.core.message import Message
-from broadcastio.core.result import DeliveryResult
-from broadcastio.core.serialization import JsonRecord
+from broadcastio.records.delivery_error import DeliveryError
+from broadcastio.records.message import Message
+from broadcastio.records.result import DeliveryResult
+from broadcastio.records.serialization import JsonRecord
 from broadcastio.errors import BroadcastioError
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = [
     "RecipientOutcome",

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from broadcastio.broadcast import BroadcastReport, Journal
     from broadcastio.broadcast.journal_errors import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
-    from broadcastio.core.message import Attachment, Message
+    from broadcastio.records.message import Attachment, Message
 
 __all__ = ["broadcast"]
 
@@ -149,7 +149,7 @@ def broadcast(
     from broadcastio.broadcast import new_broadcast_id
     from broadcastio.broadcast.journal_errors import JournalError
     from broadcastio.broadcast.recipients import Template, open_recipient_file
-    from broadcastio.core.message import Attachment
+    from broadcastio.records.message import Attachment
 
     if broadcast_id is not None and resume_id is not None:
         raise click.UsageError("give --id for a new broadcast or --resume for an existing one")
@@ -319,7 +319,7 @@ def _messages(
     prepares rows with, so the check pass finds every row the run would fail on.
     """
     from broadcastio.broadcast.admission import prepare_message
-    from broadcastio.core.message import Message
+    from broadcastio.records.message import Message
     from broadcastio.errors import ValidationError
 
     for row in recipients.rows():

@@ -16,9 +16,9 @@ import click
 from broadcastio.cli.options import json_option
 from broadcastio.cli.output import echo_json, toml_assignment
 from broadcastio.cli.state import CliState, pass_state
-from broadcastio.core.codes import ErrorCode
-from broadcastio.core.retry import RetryPolicy
-from broadcastio.core.serialization import unstructure
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.retry import RetryPolicy
+from broadcastio.records.serialization import unstructure
 from broadcastio.errors import ConfigurationError
 
 __all__ = ["config", "resolved_configuration"]

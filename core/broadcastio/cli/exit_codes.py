@@ -11,7 +11,7 @@ import enum
 
 import click
 
-from broadcastio.core.codes import ErrorCode
+from broadcastio.errors.codes import ErrorCode
 from broadcastio.errors import (
     BroadcastioError,
     ConfigurationError,

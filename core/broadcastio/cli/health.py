@@ -20,9 +20,9 @@ from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option
 from broadcastio.cli.output import echo_json, format_details, format_duration, render_table
 from broadcastio.cli.state import CliState, pass_state
-from broadcastio.core.health import ProviderHealth
-from broadcastio.core.orchestrator import Orchestrator
-from broadcastio.core.serialization import unstructure
+from broadcastio.records.health import ProviderHealth
+from broadcastio.engine.orchestrator import Orchestrator
+from broadcastio.records.serialization import unstructure
 
 __all__ = ["HealthCheck", "check_all", "health"]
 

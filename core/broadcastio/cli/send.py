@@ -32,10 +32,10 @@ from broadcastio.cli.output import (
     render_table,
 )
 from broadcastio.cli.state import DEFAULT_SEND_TIMEOUT, CliState, pass_state
-from broadcastio.core.deadline import LONGEST_TIMEOUT
+from broadcastio.engine.deadline import LONGEST_TIMEOUT
 from broadcastio.cli.text_input import MAX_TEXT_BYTES, TextTooLarge, read_bounded
-from broadcastio.core.message import Attachment, Message
-from broadcastio.core.result import DeliveryResult
+from broadcastio.records.message import Attachment, Message
+from broadcastio.records.result import DeliveryResult
 
 __all__ = ["read_text", "read_text_file", "send", "summary"]
 

@@ -11,7 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from broadcastio.config import BroadcastioConfig
-    from broadcastio.core.orchestrator import Orchestrator
+    from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = ["DEFAULT_SEND_TIMEOUT", "CliState", "pass_state"]
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from broadcastio.config.build import build_orchestrator, resolved_providers
+from broadcastio.config.build import (
+    build_orchestrator,
+    orchestrator_from_config,
+    resolved_providers,
+)
 from broadcastio.config.load import load_config, parse_config
 from broadcastio.config.locate import CONFIG_ENV, ConfigLocation, find_config, user_config_path
 from broadcastio.config.model import (
@@ -19,6 +23,7 @@ __all__ = [
     "OrchestratorConfig",
     "ProviderConfig",
     "build_orchestrator",
+    "orchestrator_from_config",
     "find_config",
     "load_config",
     "parse_config",

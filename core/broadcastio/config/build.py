@@ -10,21 +10,40 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from broadcastio.config.load import load_config
 from broadcastio.config.model import BroadcastioConfig, redact
-from broadcastio.core.serialization import converter
+from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import ConfigurationError
 from broadcastio.plugins.assembly import assemble_providers
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import collect_providers
 from broadcastio.plugins.settings import structure_settings
 from broadcastio.providers.base import close_providers
+from broadcastio.records.serialization import converter
 
-if TYPE_CHECKING:
-    from broadcastio.core.orchestrator import Orchestrator
+__all__ = ["build_orchestrator", "orchestrator_from_config", "resolved_providers"]
 
-__all__ = ["build_orchestrator", "resolved_providers"]
+
+def orchestrator_from_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    **orchestrator_kwargs: Any,
+) -> Orchestrator:
+    """An orchestrator from a TOML configuration file and the installed plugins.
+
+    ``path`` unset looks the file up like the command line does:
+    ``$BROADCASTIO_CONFIG``, ``./broadcastio.toml``, then the user config
+    directory. ``environ`` replaces ``os.environ`` for ``${VAR}`` interpolation,
+    the lookup and the plugin filters. Keyword arguments (``order``,
+    ``on_attempt``, ``clock``...) override or extend what the file says. Every
+    problem is a ``ConfigurationError`` naming the file and the key.
+    ``Orchestrator.from_config`` is this function.
+    """
+    config = load_config(path, environ=environ)
+    return build_orchestrator(config, environ=environ, **orchestrator_kwargs)
 
 
 def build_orchestrator(
@@ -40,8 +59,6 @@ def build_orchestrator(
     chain are checked and then left out, so a file can keep settings for a
     provider that is switched off.
     """
-    from broadcastio.core.orchestrator import Orchestrator
-
     environ = os.environ if environ is None else environ
     plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
     chosen = order if order is not None else config.orchestrator.order

@@ -19,9 +19,9 @@ from cattrs.errors import ClassValidationError, IterableValidationError
 from broadcastio.config.interpolation import interpolate
 from broadcastio.config.locate import ConfigLocation, find_config
 from broadcastio.config.model import BroadcastioConfig, OrchestratorConfig, ProviderConfig
-from broadcastio.core.rate_limit import RateLimit
-from broadcastio.core.retry import RetryPolicy
-from broadcastio.core.serialization import converter, describe_structure_error
+from broadcastio.records.rate_limit import RateLimit
+from broadcastio.records.retry import RetryPolicy
+from broadcastio.records.serialization import converter, describe_structure_error
 from broadcastio.errors import ConfigurationError
 
 if sys.version_info >= (3, 11):

@@ -16,11 +16,11 @@ from typing import Any
 import attrs
 
 from broadcastio.config.locate import ConfigLocation
-from broadcastio.core.deadline import check_timeout
-from broadcastio.core.checks import check_number
-from broadcastio.core.rate_limit import RateLimit
-from broadcastio.core.retry import RetryPolicy
-from broadcastio.core.serialization import converter
+from broadcastio.engine.deadline import check_timeout
+from broadcastio.records.checks import check_number
+from broadcastio.records.rate_limit import RateLimit
+from broadcastio.records.retry import RetryPolicy
+from broadcastio.records.serialization import converter
 
 __all__ = [
     "BroadcastioConfig",

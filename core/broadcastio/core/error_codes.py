@@ -9,7 +9,7 @@ compares equal to the same string, which is what 0.3.0a2's plain attributes were
 from __future__ import annotations
 
 from broadcastio._compat import warn_moved
-from broadcastio.core.codes import ErrorCode
+from broadcastio.errors.codes import ErrorCode
 
 __all__ = ["ErrorCode"]
 

@@ -7,7 +7,7 @@ Today's ``DeliveryError`` is frozen and its ``code`` must be an ``ErrorCode``
 from __future__ import annotations
 
 from broadcastio._compat import warn_moved
-from broadcastio.core.delivery_error import DeliveryError
+from broadcastio.records.delivery_error import DeliveryError
 
 __all__ = ["DeliveryError"]
 

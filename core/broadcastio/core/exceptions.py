@@ -9,7 +9,7 @@ so the old name is that class and ``except ProviderError`` still catches them.
 from __future__ import annotations
 
 from broadcastio._compat import warn_moved
-from broadcastio.core.codes import ErrorCode
+from broadcastio.errors.codes import ErrorCode
 from broadcastio.errors import (
     AttachmentError,
     BroadcastioError,

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from broadcastio.core.codes import ErrorCode
+from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import ConfigurationError
+from broadcastio.errors.codes import ErrorCode
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import ProviderRegistration, collect_providers
 from broadcastio.plugins.settings import build_provider, structure_settings
 from broadcastio.providers.base import MessageProvider, close_providers
 
-__all__ = ["assemble_providers"]
+__all__ = ["assemble_providers", "orchestrator_from_plugins"]
+
+
+def orchestrator_from_plugins(
+    order: Sequence[str] | None = None,
+    *,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    environ: Mapping[str, str] | None = None,
+    orchestrator_class: type[Orchestrator] = Orchestrator,
+    **orchestrator_kwargs: Any,
+) -> Orchestrator:
+    """An orchestrator whose providers come from the plugins installed in this environment.
+
+    Plugins are discovered through the ``broadcastio`` entry-point group (see
+    ``BROADCASTIO_LOAD_PLUGINS`` / ``BROADCASTIO_DISABLE_PLUGINS``). ``order``
+    picks and orders providers by name; without it the chain is the configured
+    real providers (see ``assemble_providers``). ``settings`` maps a provider
+    name to its settings dict. ``environ`` replaces ``os.environ`` for the plugin
+    filters and the providers' environment settings. Other keyword arguments go
+    to the constructor; a ``plugin_manager`` passed there receives the entry
+    points. ``Orchestrator.from_plugins`` is this function.
+    """
+    plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
+    providers = assemble_providers(
+        order, settings, plugin_manager, os.environ if environ is None else environ
+    )
+    try:
+        return orchestrator_class(providers, plugin_manager=plugin_manager, **orchestrator_kwargs)
+    except BaseException:
+        # Built here and owned by nobody else: an argument the constructor
+        # refuses must not leave their sessions open.
+        close_providers(providers)
+        raise
 
 
 def assemble_providers(

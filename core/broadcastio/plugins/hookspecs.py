@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Protocol
 from broadcastio.plugins.markers import hookspec
 
 if TYPE_CHECKING:
-    from broadcastio.core.health import ProviderHealth
-    from broadcastio.core.message import Message
-    from broadcastio.core.result import DeliveryResult
-    from broadcastio.core.trace import DeliveryAttempt
+    from broadcastio.records.health import ProviderHealth
+    from broadcastio.records.message import Message
+    from broadcastio.records.result import DeliveryResult
+    from broadcastio.records.trace import DeliveryAttempt
     from broadcastio.providers.base import MessageProvider
 
 

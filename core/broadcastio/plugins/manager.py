@@ -50,6 +50,10 @@ class PluginManager(pluggy.PluginManager):
     module with ``@hookimpl`` functions works, no packaging needed.
     """
 
+    def hook_implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """The implementations of ``hook_name`` (the engine's ``HookRelay`` protocol)."""
+        return list(getattr(self.hook, hook_name).get_hookimpls())
+
     def __init__(self) -> None:
         super().__init__(PROJECT_NAME)
         self.add_hookspecs(hookspecs)

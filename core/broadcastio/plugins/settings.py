@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from broadcastio.core.serialization import (
+from broadcastio.records.serialization import (
     converter,
     describe_structure_error,
     field_named_by,

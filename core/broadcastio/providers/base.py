@@ -13,10 +13,10 @@ import attrs
 from broadcastio.errors import BroadcastioError, ConfigurationError
 
 if TYPE_CHECKING:
-    from broadcastio.core.health import ProviderHealth
-    from broadcastio.core.message import Message
-    from broadcastio.core.result import DeliveryResult
-    from broadcastio.core.retry import RetryPolicy
+    from broadcastio.records.health import ProviderHealth
+    from broadcastio.records.message import Message
+    from broadcastio.records.result import DeliveryResult
+    from broadcastio.records.retry import RetryPolicy
 
 __all__ = ["MessageProvider", "close_providers", "settings_from_arguments"]
 

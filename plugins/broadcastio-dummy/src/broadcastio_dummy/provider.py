@@ -18,7 +18,7 @@ from broadcastio import (
     ProviderHealth,
     ValidationError,
 )
-from broadcastio.core.checks import (
+from broadcastio.records.checks import (
     check_bool,
     check_error_code,
     check_int,

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from broadcastio import RetryPolicy, ValidationError
-from broadcastio.core.checks import check_int, check_iterable, check_number, check_text
+from broadcastio.records.checks import check_int, check_iterable, check_number, check_text
 
 __all__ = [
     "API_KEY_ENV",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from broadcastio.core.codes import ErrorCode
+from broadcastio.errors.codes import ErrorCode
 
 __all__ = [
     "AttachmentError",

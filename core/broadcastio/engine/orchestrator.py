@@ -1,0 +1,692 @@
+"""The orchestrator: walks the provider chain with retries, health checks and tracing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import attrs
+
+from broadcastio.engine.chain import check_chain, check_orchestrator_arguments, check_per_provider
+from broadcastio.engine.clock import Clock, SystemClock
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.engine.deadline import BoundedCaller, CallTimedOut, check_timeout
+from broadcastio.engine.relay import HookRelay, default_relay
+from broadcastio.records.delivery_error import DeliveryError
+from broadcastio.engine.health_cache import HealthCache
+from broadcastio.records.health import ProviderHealth
+from broadcastio.records.ids import new_trace_id
+from broadcastio.records.message import Message
+from broadcastio.engine.observers import ObserverSnapshot, Observers, notify
+from broadcastio.records.rate_limit import ProviderGate, RateLimit
+from broadcastio.records.result import DeliveryResult
+from broadcastio.records.retry import RetryPolicy
+from broadcastio.records.trace import DeliveryAttempt, DeliveryTrace
+from broadcastio.errors import (
+    BroadcastioError,
+    ConfigurationError,
+    OrchestrationError,
+    ValidationError,
+)
+from broadcastio.providers.base import MessageProvider, close_providers
+
+__all__ = ["Orchestrator"]
+
+logger = logging.getLogger("broadcastio")
+
+_DEFAULT_POLICY = RetryPolicy()
+# A wait longer than a day is a misconfiguration (an uncapped exponential back-off,
+# an absurd Retry-After), not a plan; such a provider is given up on instead.
+_LONGEST_SLEEP = 86_400.0
+
+
+class _Run:
+    """The bookkeeping of one ``send``: what was tried, the trace, and the deadline."""
+
+    __slots__ = (
+        "attempts",
+        "deadline",
+        "deadline_passed",
+        "margin",
+        "last_error",
+        "record",
+        "skipped",
+        "timeout",
+        "tried",
+    )
+
+    def __init__(self, record: bool, timeout: float | None, now: float) -> None:
+        self.record = record
+        self.tried: list[str] = []
+        self.attempts: list[DeliveryAttempt] | None = [] if record else None
+        self.skipped: list[ProviderHealth] = []
+        self.last_error: DeliveryError | None = None
+        self.timeout = timeout
+        # Monotonic time by which the send must end; None: no deadline.
+        self.deadline = None if timeout is None else now + timeout
+        # Where the deadline ran out, for the result's message; None while it has not.
+        self.deadline_passed: str | None = None
+        # The least time worth starting an attempt with: a tenth of the deadline,
+        # at most 50 ms. Less, and the attempt would be cut off as soon as begun.
+        self.margin = 0.0 if timeout is None else min(0.05, timeout / 10)
+
+
+class Orchestrator:
+    """Delivers a message through an ordered chain of providers.
+
+    For each provider in order: skip it if its (cached) health says not ready;
+    otherwise attempt, retrying per its ``RetryPolicy`` while the error is
+    retryable; on success stop, else go on to the next provider. If no provider is
+    healthy, ``require_healthy=True`` raises ``OrchestrationError`` before any
+    attempt, and the default tries every provider anyway (a health probe can be
+    wrong; an attempt is the real test).
+
+    Delivery failures are returned as ``DeliveryResult(success=False)``; exceptions
+    mean misuse: an invalid message (``ValidationError``), a missing attachment file
+    (``AttachmentError``), or a provider raising a ``BroadcastioError``.
+
+    ``retry_policies`` maps a provider name to the ``RetryPolicy`` it uses,
+    overriding the provider's own and the default. ``rate_limits`` maps a provider
+    name to a ``RateLimit`` (or its text, ``"20/minute"``): every send through that
+    provider, from any thread, waits for its slot. A ``RATE_LIMITED`` failure with
+    a ``retry_after`` pauses that provider for every thread; a send that finds it
+    paused for longer than its policy's ``max_delay`` falls back without calling it.
+
+    ``timeout`` is the default whole-send deadline in seconds (``send`` can set
+    its own): it bounds the chain including health checks, retries, back-off and
+    rate-limit waits. An attempt still running when it passes ends as
+    ``TIMEOUT`` (it may yet deliver), and the result says the deadline was
+    reached; a health check is waited for at most half of the time left, so a
+    hung probe leaves time for the next provider. Without a deadline only the
+    providers' own timeouts bound a send.
+
+    ``on_attempt``, ``on_success`` and ``on_failure`` are observers, as are the
+    plugin hooks: what they raise is logged and ignored. They are offered
+    ``(attempt, message)`` or ``(result, message)`` and receive what their
+    signature accepts (``def log(attempt)`` gets the attempt alone; the rule is in
+    docs/hooks.md); one that cannot accept them is a ``ConfigurationError`` here.
+    ``clock`` and ``rng`` exist so tests can run retries without sleeping and
+    jitter deterministically.
+
+    An orchestrator is safe to share between threads.
+
+    The providers handed to it become its own: ``close()`` (or leaving a
+    ``with Orchestrator(...) as orchestrator:`` block) closes every provider
+    of the chain, after which ``send`` and ``health`` raise
+    ``OrchestrationError``. A provider shared with another orchestrator is
+    closed for that one too, so share providers only between orchestrators
+    that are never closed, or close the providers yourself instead.
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[MessageProvider],
+        *,
+        retry_policy: RetryPolicy | None = None,
+        health_ttl: float | None = 30,
+        require_healthy: bool = False,
+        retry_policies: Mapping[str, RetryPolicy] | None = None,
+        rate_limits: Mapping[str, RateLimit | str] | None = None,
+        timeout: float | None = None,
+        on_attempt: Callable[..., Any] | None = None,
+        on_success: Callable[..., Any] | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        plugin_manager: HookRelay | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        chain, policies = check_chain(providers)
+        check_orchestrator_arguments(
+            retry_policy=retry_policy,
+            health_ttl=health_ttl,
+            require_healthy=require_healthy,
+            callbacks={
+                "on_attempt": on_attempt,
+                "on_success": on_success,
+                "on_failure": on_failure,
+            },
+            plugin_manager=plugin_manager,
+            clock=clock,
+            rng=rng,
+        )
+        policy_overrides, limits = check_per_provider(chain, retry_policies, rate_limits)
+        try:
+            self.timeout = check_timeout("timeout", timeout)
+        except ValidationError as exc:
+            raise ConfigurationError(exc.message) from None
+
+        self.providers: tuple[MessageProvider, ...] = chain
+        self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
+        # Each provider's effective policy, fixed when the chain is built: an
+        # explicit retry_policies entry, else the provider's own retry_policy
+        # (read once), else the default.
+        self._policies = {
+            provider.name: policy_overrides.get(
+                provider.name, own if own is not None else self.retry_policy
+            )
+            for provider, own in zip(chain, policies, strict=True)
+        }
+        self.rate_limits: dict[str, RateLimit] = limits
+        # Gates of paced providers; a provider that asks to slow down gets one too.
+        self._gates: dict[str, ProviderGate] = {
+            name: ProviderGate(limit) for name, limit in limits.items()
+        }
+        self.require_healthy = require_healthy
+        # A PluginManager unless the caller gave another relay. Typed loosely so
+        # that ``orchestrator.plugin_manager.register(...)`` type-checks in user
+        # code without this layer importing the plugins layer.
+        self.plugin_manager: Any = plugin_manager if plugin_manager is not None else default_relay()
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._rng = rng
+        self._observers = Observers(
+            self.plugin_manager,
+            on_attempt=on_attempt,
+            on_success=on_success,
+            on_failure=on_failure,
+        )
+        self.health_cache = HealthCache(
+            None if health_ttl is None else float(health_ttl), self._clock, self._health_checked
+        )
+        # Attempts under a deadline run here, so a hung provider cannot hold the caller.
+        self._bounded = BoundedCaller(name="broadcastio-send")
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    @classmethod
+    def from_plugins(
+        cls,
+        order: Sequence[str] | None = None,
+        *,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        environ: Mapping[str, str] | None = None,
+        **orchestrator_kwargs: Any,
+    ) -> Orchestrator:
+        """Alias of ``broadcastio.plugins.orchestrator_from_plugins`` (same arguments).
+
+        The plugins layer sits above the engine, so the function lives there and
+        this method only imports it when called.
+        """
+        from broadcastio.plugins.assembly import orchestrator_from_plugins
+
+        return orchestrator_from_plugins(
+            order, settings=settings, environ=environ, orchestrator_class=cls, **orchestrator_kwargs
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **orchestrator_kwargs: Any,
+    ) -> Orchestrator:
+        """Alias of ``broadcastio.config.orchestrator_from_config`` (same arguments)."""
+        from broadcastio.config.build import orchestrator_from_config
+
+        return orchestrator_from_config(path, environ=environ, **orchestrator_kwargs)
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(
+        self, message: Message, *, trace: bool = False, timeout: float | None = None
+    ) -> DeliveryResult:
+        """Deliver ``message`` through the chain and say what happened.
+
+        With ``trace=True`` the result carries a ``DeliveryTrace`` of every attempt.
+        ``timeout`` (seconds) is this send's deadline, replacing the
+        orchestrator's ``timeout``; see the class docstring for what it bounds.
+        """
+        if self._closed:
+            raise _closed_error()
+        if not isinstance(message, Message):
+            raise ValidationError(f"send() expects a Message, got {type(message).__name__}")
+        limit = self.timeout if timeout is None else check_timeout("timeout", timeout)
+        if message.attachment is not None:
+            message.attachment.ensure_readable()
+        observers = self._observers.current()
+        if observers.before_send:
+            notify(observers.before_send, {"message": message})
+
+        clock = self._clock
+        run = _Run(bool(trace), limit, clock.monotonic())
+        if trace:
+            started_at = clock.now()
+        result = self._walk(message, self.providers, run, observers, skip_unhealthy=True)
+        if result is None and not run.tried and run.deadline_passed is None:
+            # Nobody was healthy, so nothing has been attempted yet.
+            if self.require_healthy:
+                raise OrchestrationError(
+                    "no healthy provider: "
+                    + "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+                    code=ErrorCode.NO_HEALTHY_PROVIDERS,
+                    details={"health": {h.provider: h.details for h in run.skipped}},
+                )
+            logger.warning(
+                "no healthy provider (%s); trying every provider anyway",
+                "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+            )
+            run.skipped.clear()
+            result = self._walk(message, self.providers, run, observers, skip_unhealthy=False)
+
+        trace_record = None
+        if trace:
+            assert run.attempts is not None
+            trace_record = DeliveryTrace(
+                trace_id=new_trace_id(),
+                started_at=started_at,
+                finished_at=clock.now(),
+                success=result is not None,
+                attempts=tuple(run.attempts),
+                skipped=tuple(run.skipped),
+            )
+        if result is not None:
+            final = DeliveryResult(
+                True,
+                result.provider,
+                result.message_id,
+                None,
+                tuple(run.tried),
+                trace_record,
+                result.details,
+            )
+            listeners = self._observers.on_success
+        else:
+            error = run.last_error
+            if run.deadline_passed is not None:
+                error = _past_deadline(error, run)
+            final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
+            listeners = self._observers.on_failure
+        if observers.after_send or listeners:
+            arguments = {"result": final, "message": message}
+            notify(observers.after_send, arguments)
+            notify(listeners, arguments)
+        return final
+
+    def _walk(
+        self,
+        message: Message,
+        providers: tuple[MessageProvider, ...],
+        run: _Run,
+        observers: ObserverSnapshot,
+        *,
+        skip_unhealthy: bool,
+    ) -> DeliveryResult | None:
+        """Try providers in order; the first successful result, or ``None`` if all failed."""
+        health_cache = self.health_cache
+        deadline = run.deadline
+        for provider in providers:
+            if deadline is not None:
+                remaining = deadline - self._clock.monotonic()
+                if remaining <= run.margin:
+                    run.deadline_passed = f"before {provider.name!r} could be tried"
+                    return None
+            if skip_unhealthy:
+                if deadline is None:
+                    health = health_cache.get(provider)
+                else:
+                    # Half of what is left at most: a hung probe must leave time
+                    # for the providers after it.
+                    health = health_cache.get(provider, wait=remaining / 2)
+                if not health.ready:
+                    run.skipped.append(health)
+                    continue
+            result = self._deliver_with_retries(provider, message, run, observers)
+            if result is not None:
+                return result
+            if run.deadline_passed is not None:
+                return None
+        return None
+
+    def _deliver_with_retries(
+        self,
+        provider: MessageProvider,
+        message: Message,
+        run: _Run,
+        observers: ObserverSnapshot,
+    ) -> DeliveryResult | None:
+        name = provider.name
+        run.tried.append(name)
+        policy = self._policies[name]
+        observe = run.record or bool(observers.on_attempt)
+        clock = self._clock
+        attempt_number = 0
+        gates = self._gates
+        while True:
+            attempt_number += 1
+            gate = gates.get(name)
+            held_back = None if gate is None else self._wait_for_slot(gate, name, policy, run)
+            if run.deadline_passed is not None:
+                return None
+            if run.deadline is not None and run.deadline - clock.monotonic() <= run.margin:
+                # An attempt that would be cut off at once could still deliver
+                # while being reported as an ambiguous TIMEOUT: do not start it.
+                run.deadline_passed = f"before {name!r} could be attempted"
+                return None
+            if observe:
+                started_at = clock.now()
+                started = clock.monotonic()
+            if held_back is not None:
+                result = held_back
+            elif run.deadline is None:
+                result = self._attempt(provider, name, message)
+            else:
+                result = self._attempt_before_deadline(provider, name, message, run)
+            if observe:
+                finished = clock.monotonic()
+                attempt = DeliveryAttempt(
+                    name,
+                    attempt_number,
+                    started_at,
+                    clock.now(),
+                    (finished - started) * 1000.0,
+                    result.success,
+                    result.error,
+                    result.message_id,
+                )
+                if run.attempts is not None:
+                    run.attempts.append(attempt)
+                if observers.on_attempt:
+                    notify(observers.on_attempt, {"attempt": attempt, "message": message})
+            if result.success:
+                return result
+            error = result.error
+            assert error is not None
+            run.last_error = error
+            if error.code is ErrorCode.RATE_LIMITED:
+                retry_after = _retry_after(error)
+                if retry_after is not None:
+                    gates.setdefault(name, ProviderGate()).pause(
+                        min(retry_after, _LONGEST_SLEEP), clock.monotonic()
+                    )
+            if run.deadline_passed is not None:
+                return None
+            if attempt_number >= policy.max_attempts or not policy.should_retry(error.code):
+                return None
+            delay = self._delay_before_retry(policy, attempt_number, error)
+            if delay is None:
+                logger.info(
+                    "provider %r asked to wait %ss, more than max_delay; falling back",
+                    name,
+                    error.details.get("retry_after"),
+                )
+                return None
+            if run.deadline is not None and delay >= run.deadline - clock.monotonic() - run.margin:
+                # Sleeping only to give up when we wake would just waste the caller's time.
+                run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
+                return None
+            clock.sleep(delay)
+
+    def _attempt(self, provider: MessageProvider, name: str, message: Message) -> DeliveryResult:
+        """One call to ``provider.send``, with every non-misuse failure turned into a result."""
+        try:
+            result = provider.send(message)
+        except BroadcastioError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a provider bug is a failed attempt, not a crash
+            # One line at the default level; the traceback is for -vv (debug).
+            logger.warning(
+                "provider %r raised %s during send: %s", name, type(exc).__name__, exc
+            )
+            logger.debug("traceback of provider %r's send", name, exc_info=True)
+            return DeliveryResult.failed(
+                name,
+                ErrorCode.UNKNOWN,
+                _storable(f"provider {name!r} raised {type(exc).__name__}: {exc}"),
+                exception_type=type(exc).__name__,
+                exception=_storable(str(exc)),
+            )
+        if not isinstance(result, DeliveryResult):
+            return DeliveryResult.failed(
+                name,
+                ErrorCode.UNKNOWN,
+                f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
+            )
+        if result.success:
+            message_id = result.message_id
+            if result.provider != name or (
+                isinstance(message_id, str) and not message_id.isascii()
+            ):
+                return DeliveryResult(
+                    success=True,
+                    provider=name,
+                    message_id=_storable(message_id) if isinstance(message_id, str) else message_id,
+                    details=result.details,
+                )
+            return result
+        error = result.error
+        if error is None:
+            return DeliveryResult.failed(
+                name, ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
+            )
+        if isinstance(error.message, str) and not error.message.isascii():
+            stored = _storable(error.message)
+            if stored is not error.message:
+                return attrs.evolve(
+                    result,
+                    error=DeliveryError(code=error.code, message=stored, details=error.details),
+                )
+        return result
+
+    def _attempt_before_deadline(
+        self, provider: MessageProvider, name: str, message: Message, run: _Run
+    ) -> DeliveryResult:
+        """``_attempt``, but the caller stops waiting when the send's deadline passes."""
+        assert run.deadline is not None and run.timeout is not None
+        remaining = run.deadline - self._clock.monotonic()
+        try:
+            return self._bounded.call(lambda: self._attempt(provider, name, message), remaining)
+        except CallTimedOut:
+            pass
+        run.deadline_passed = f"while {name!r} was sending"
+        # The result says it too; a broadcast to a hung provider must not log a line per row.
+        logger.info(
+            "provider %r did not answer within the send deadline of %gs; the attempt is "
+            "abandoned and may still deliver",
+            name,
+            run.timeout,
+        )
+        return DeliveryResult.failed(
+            name,
+            ErrorCode.TIMEOUT,
+            f"provider {name!r} did not answer before the send deadline of {run.timeout:g}s; "
+            "the message may or may not have been delivered",
+            deadline_reached=True,
+            timeout=run.timeout,
+        )
+
+    def _delay_before_retry(
+        self, policy: RetryPolicy, attempt_number: int, error: DeliveryError
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up on this provider.
+
+        A ``RATE_LIMITED`` error may say how long the provider wants us to wait
+        (``details["retry_after"]``). We wait at least that long; if it is longer
+        than the policy allows (``max_delay``), retrying would break either the
+        policy or the provider's request, so we fall back instead.
+        """
+        delay = policy.delay_for(attempt_number, self._rng)
+        if error.code is ErrorCode.RATE_LIMITED:
+            retry_after = _retry_after(error)
+            if retry_after is not None:
+                if policy.max_delay is not None and retry_after > policy.max_delay:
+                    return None
+                delay = max(delay, retry_after)
+        # One bound for every source of wait: NaN, infinity and anything over a
+        # day (an uncapped back-off, an absurd Retry-After) mean fall back.
+        return delay if delay <= _LONGEST_SLEEP else None
+
+    def _wait_for_slot(
+        self, gate: ProviderGate, name: str, policy: RetryPolicy, run: _Run
+    ) -> DeliveryResult | None:
+        """Wait for this provider's next slot; a failed result if it is paused too long.
+
+        The failure is what the provider itself would say (``RATE_LIMITED`` with the
+        remaining pause as ``retry_after``), so the usual retry rules decide what
+        happens next, without spending a request the provider already refused. A
+        slot past the send's deadline is not booked: the run notes where the
+        deadline passed and returns ``None``.
+        """
+        clock = self._clock
+        now = clock.monotonic()
+        longest = policy.max_delay if policy.max_delay is not None else _LONGEST_SLEEP
+        max_wait = None if run.deadline is None else run.deadline - now - run.margin
+        wait = gate.reserve(now, max_pause=longest, max_wait=max_wait)
+        if wait is None:
+            remaining = gate.paused_for(now)
+            if remaining <= longest:
+                run.deadline_passed = f"while waiting for a rate-limit slot of {name!r}"
+                return None
+            return DeliveryResult.failed(
+                name,
+                ErrorCode.RATE_LIMITED,
+                f"provider {name!r} is paused for another {remaining:.3g}s "
+                "after it asked to slow down",
+                retry_after=remaining,
+                paused=True,
+            )
+        if wait > 0:
+            clock.sleep(wait)
+        return None
+
+    # -- broadcasts ----------------------------------------------------------------------
+
+    def broadcast(self, messages: Iterable[Message], **options: Any) -> Any:
+        """Alias of ``broadcastio.broadcast.broadcast(orchestrator, messages, **options)``.
+
+        Kept for the spelling of earlier releases; the function, in the broadcast
+        layer above this one, is the typed and documented form.
+        """
+        from broadcastio.broadcast.runner import broadcast
+
+        return broadcast(self, messages, **options)
+
+    def iter_broadcast(self, messages: Iterable[Message], **options: Any) -> Any:
+        """Alias of ``broadcastio.broadcast.iter_broadcast(orchestrator, messages, **options)``."""
+        from broadcastio.broadcast.runner import iter_broadcast
+
+        return iter_broadcast(self, messages, **options)
+
+    # -- health --------------------------------------------------------------------------
+
+    def health(self) -> list[ProviderHealth]:
+        """Every provider's health, in chain order (served from the cache while fresh)."""
+        if self._closed:
+            raise _closed_error()
+        return [self.health_cache.get(provider) for provider in self.providers]
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called: the orchestrator then sends nothing more."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close every provider of the chain, once; later sends raise ``OrchestrationError``.
+
+        Idempotent and safe from several threads: only the first call closes
+        anything. Each provider is closed on its own: one whose ``close()``
+        raises is logged as one warning line and the others are still closed,
+        since a program shutting down has no better use for the error. A
+        duck-typed provider without ``close()`` is skipped. Sends already under
+        way are not waited for; close once they have returned.
+        """
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        close_providers(self.providers)
+
+    def __enter__(self) -> Orchestrator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _health_checked(self, health: ProviderHealth) -> None:
+        listeners = self._observers.current().on_health
+        if listeners:
+            notify(listeners, {"health": health})
+
+    def __repr__(self) -> str:
+        names = ", ".join(provider.name for provider in self.providers)
+        return f"Orchestrator([{names}], require_healthy={self.require_healthy})"
+
+
+def _retry_after(error: DeliveryError) -> float | None:
+    """The positive number of seconds a ``RATE_LIMITED`` error asks us to wait, if any."""
+    value = error.details.get("retry_after")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
+
+
+def _storable(text: str) -> str:
+    """Provider-supplied text that every store and stream can take (UTF-8).
+
+    A provider may hand back a lone surrogate (a half-decoded byte string, a
+    bug in a server's JSON): the journal's SQLite, a results file and the
+    terminal would all fail on it in the middle of a broadcast. Such
+    characters are replaced by ``\\udXXX`` escapes, once, at the point where
+    provider output enters broadcastio; valid text is returned as it is.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _past_deadline(error: DeliveryError | None, run: _Run) -> DeliveryError:
+    """The final error of a send whose deadline passed, saying so.
+
+    An attempt cut off by the deadline is already a ``TIMEOUT`` saying so. An
+    error from an attempt that did finish keeps its code (the message did not go
+    out; a resume may send it again) and gains where the deadline passed. With
+    no attempt at all nothing can have gone out, so that is
+    ``PROVIDER_UNAVAILABLE``, not an ambiguous ``TIMEOUT``.
+    """
+    timeout = run.timeout
+    if error is not None and error.details.get("deadline_reached"):
+        return error
+    if error is None:
+        return DeliveryError(
+            code=ErrorCode.PROVIDER_UNAVAILABLE,
+            message=f"the send deadline of {timeout:g}s was reached {run.deadline_passed} "
+            "and no provider was attempted",
+            details={"deadline_reached": True, "timeout": timeout},
+        )
+    return DeliveryError(
+        code=error.code,
+        message=f"{error.message}; then the send deadline of {timeout:g}s was reached "
+        f"{run.deadline_passed}",
+        details={**error.details, "deadline_reached": True, "timeout": timeout},
+    )
+
+
+def _closed_error() -> OrchestrationError:
+    return OrchestrationError(
+        "this orchestrator was closed, and its providers with it; build a new one to send again",
+        code=ErrorCode.NO_PROVIDERS,
+        details={"closed": True},
+    )
+
+
+def _health_reason(health: ProviderHealth) -> str:
+    details = health.details
+    for key in ("reason", "error", "state"):
+        if key in details:
+            return str(details[key])
+    return "not ready"

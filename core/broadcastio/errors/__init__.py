@@ -1,0 +1,22 @@
+"""Error codes and the exceptions broadcastio raises: the bottom layer, importing nothing.
+
+``broadcastio.errors`` keeps every name it had when it was one module.
+"""
+
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.errors.exceptions import (
+    AttachmentError,
+    BroadcastioError,
+    ConfigurationError,
+    OrchestrationError,
+    ValidationError,
+)
+
+__all__ = [
+    "AttachmentError",
+    "BroadcastioError",
+    "ConfigurationError",
+    "ErrorCode",
+    "OrchestrationError",
+    "ValidationError",
+]

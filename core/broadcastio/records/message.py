@@ -1,0 +1,300 @@
+"""Messages: who gets what, with which metadata and attachment."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from broadcastio.records.checks import check_int, check_iterable
+from broadcastio.records.serialization import JsonRecord, converter
+from broadcastio.errors import AttachmentError, ValidationError
+
+__all__ = ["Attachment", "Message", "MessageMetadata"]
+
+_DEFAULT_MIME_TYPE = "application/octet-stream"
+PRIORITY_RANGE = range(1, 11)
+
+
+def _new_reference_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _to_tags(value: Iterable[str]) -> tuple[str, ...]:
+    tags = tuple(check_iterable("tags", value, "strings"))
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValidationError(f"tags must be non-empty strings, got {tag!r}")
+        _check_utf8("tags", tag)
+    return tags
+
+
+def _to_extra(value: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(f"extra must be a mapping, got {type(value).__name__}")
+    for key in value:
+        if not isinstance(key, str):
+            raise ValidationError(f"extra keys must be strings, got {key!r}")
+    return dict(value)
+
+
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
+class MessageMetadata:
+    """Bookkeeping that travels with a message but is not part of what the recipient sees.
+
+    ``reference_id`` identifies the message across retries, fallbacks and process
+    restarts; providers derive idempotency keys from it, so two sends of the same
+    ``Message`` object are recognisably the same message. ``priority`` runs from 1
+    (lowest) to 10 (highest). ``extra`` holds anything else the caller wants to keep
+    (it is where unknown keys of a metadata dict end up).
+    """
+
+    priority: int = 5
+    reference_id: str = attrs.field(factory=_new_reference_id)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_to_tags)
+    extra: dict[str, Any] = attrs.field(factory=dict, converter=_to_extra)
+
+    def __attrs_post_init__(self) -> None:
+        check_int("priority", self.priority)
+        if self.priority not in PRIORITY_RANGE:
+            raise ValidationError(f"priority must be between 1 and 10, got {self.priority}")
+        if not isinstance(self.reference_id, str) or not self.reference_id.strip():
+            raise ValidationError(
+                f"reference_id must be a non-empty string, got {self.reference_id!r}"
+            )
+        _check_utf8("reference_id", self.reference_id)
+
+    @classmethod
+    def coerce(cls, value: MessageMetadata | Mapping[str, Any] | None) -> MessageMetadata:
+        """Accept metadata as an instance, a dict, or ``None`` (all defaults).
+
+        A dict's known keys fill the matching fields; every other key goes into
+        ``extra`` (merged with an explicit ``extra`` key, explicit keys winning), so
+        nothing the caller wrote is dropped.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValidationError(
+                f"metadata must be a MessageMetadata, a dict or None, got {type(value).__name__}"
+            )
+        known: dict[str, Any] = {}
+        unknown: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"metadata keys must be strings, got {key!r}")
+            if key in ("priority", "reference_id", "tags"):
+                known[key] = item
+            elif key != "extra":
+                unknown[key] = item
+        extra = value.get("extra", {})
+        if not isinstance(extra, Mapping):
+            raise ValidationError(f"metadata 'extra' must be a mapping, got {type(extra).__name__}")
+        return cls(**known, extra={**unknown, **extra})
+
+
+_UNSET: Any = object()
+
+
+@attrs.frozen(init=False)
+class Attachment:
+    """A file to send with a message: from a path on disk, or from bytes in memory.
+
+    ``filename`` defaults to the path's name and ``mime_type`` is guessed from the
+    filename (``application/octet-stream`` when unknown). A path attachment is read
+    when a provider sends it, not when it is created, and the orchestrator checks
+    that the file exists before any attempt; use :meth:`from_bytes` for content
+    that is not on disk (or is on another host's disk).
+
+    0.3.0a2's keywords still work, with a ``DeprecationWarning``: ``host_path`` is
+    ``path``, and ``provider_path`` (where the bridge's container would find the
+    file) is ignored, because providers now send the file's bytes.
+    """
+
+    path: Path | None = attrs.field(default=None)
+    filename: str | None = None
+    mime_type: str | None = None
+    data: bytes | None = attrs.field(default=None, kw_only=True, repr=False)
+
+    def __init__(
+        self,
+        path: str | PathLike[str] | None = None,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        *,
+        data: bytes | None = None,
+        host_path: str | PathLike[str] | None = _UNSET,
+        provider_path: str | PathLike[str] | None = _UNSET,
+    ) -> None:
+        # A hand-written __init__ only to accept the 0.3.0a2 keywords; attrs still
+        # builds the fields (__attrs_init__) and runs the checks below.
+        if host_path is not _UNSET:
+            if path is not None:
+                raise ValidationError(
+                    "give the attachment's path as path (or host_path, its 0.3.0a2 name), "
+                    "not both"
+                )
+            warnings.warn(
+                "Attachment(host_path=...) is deprecated: use Attachment(path=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            path = host_path
+        if provider_path is not _UNSET:
+            warnings.warn(
+                f"Attachment(provider_path={provider_path!r}) is ignored: the provider now "
+                "sends the file's bytes to the bridge, which no longer reads paths; "
+                "drop provider_path",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        self.__attrs_init__(path, filename, mime_type, data=data)  # type: ignore[arg-type]
+
+    def __attrs_post_init__(self) -> None:
+        path = self.path
+        if path is not None and not isinstance(path, Path):
+            if not isinstance(path, (str, PathLike)) or not str(path):
+                raise ValidationError(f"attachment path must be a path or string, got {path!r}")
+            path = Path(path)
+            object.__setattr__(self, "path", path)
+        if (path is None) == (self.data is None):
+            raise ValidationError("an attachment needs exactly one of a path or data")
+        if self.data is not None and not isinstance(self.data, (bytes, bytearray, memoryview)):
+            raise ValidationError(f"attachment data must be bytes, got {type(self.data).__name__}")
+        if self.data is not None and not isinstance(self.data, bytes):
+            object.__setattr__(self, "data", bytes(self.data))
+        filename = self.filename
+        if filename is None:
+            if path is None:
+                raise ValidationError("an in-memory attachment needs a filename")
+            filename = path.name
+        if not isinstance(filename, str) or not filename.strip():
+            raise ValidationError(
+                f"attachment filename must be a non-empty string, got {filename!r}"
+            )
+        if "/" in filename or "\\" in filename:
+            hint = ""
+            if filename.startswith("/"):
+                # Attachment(host_path, provider_path, filename) was the 0.3.0a2 order.
+                hint = "; 0.3.0a2's Attachment(host_path, provider_path) is Attachment(path) now"
+            raise ValidationError(
+                f"attachment filename must not contain a path: {filename!r}{hint}"
+            )
+        object.__setattr__(self, "filename", filename)
+        if self.mime_type is None:
+            guessed, _ = mimetypes.guess_type(filename)
+            object.__setattr__(self, "mime_type", guessed or _DEFAULT_MIME_TYPE)
+        elif not isinstance(self.mime_type, str) or "/" not in self.mime_type:
+            raise ValidationError(
+                f"mime_type must look like 'type/subtype', got {self.mime_type!r}"
+            )
+
+    @classmethod
+    def from_bytes(cls, data: bytes, filename: str, mime_type: str | None = None) -> Attachment:
+        """An attachment whose content is already in memory (a generated report, a chart)."""
+        return cls(filename=filename, mime_type=mime_type, data=data)
+
+    def ensure_readable(self) -> None:
+        """Raise ``AttachmentError`` unless the content can be read right now."""
+        if self.path is not None and not self.path.is_file():
+            raise AttachmentError(
+                f"attachment file not found or not a regular file: {self.path}",
+                details={"path": str(self.path)},
+            )
+
+    def read_bytes(self) -> bytes:
+        """The attachment's content; raises ``AttachmentError`` if its file cannot be read."""
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise AttachmentError(
+                f"cannot read attachment {self.path}: {exc.strerror or exc}",
+                details={"path": str(self.path)},
+            ) from exc
+
+
+def _to_metadata(value: MessageMetadata | Mapping[str, Any] | None) -> MessageMetadata:
+    return MessageMetadata.coerce(value)
+
+
+# from_dict accepts metadata the way the constructor does: None, or a dict whose
+# unknown keys go to ``extra``.
+converter.register_structure_hook(MessageMetadata, lambda value, _: MessageMetadata.coerce(value))
+
+
+def _check_utf8(name: str, value: str) -> str:
+    """``value`` if it can be encoded as UTF-8; a ``ValidationError`` naming ``name`` if not.
+
+    Python strings may hold lone surrogates (``"\\ud800"`` in JSON, bytes that are
+    not UTF-8 in a command-line argument), which UTF-8 cannot encode. Every wire
+    format a provider speaks and every store (the journal's SQLite, JSON results,
+    the idempotency key's hash) encodes text as UTF-8, so such a string would
+    fail somewhere in the middle of a send or a broadcast. It is refused here,
+    where the message is made, so the caller hears about it first.
+    """
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"{name} is not valid Unicode text: character {exc.start + 1} is a lone "
+            f"surrogate (U+{ord(value[exc.start]):04X}), which cannot be encoded as UTF-8",
+            details={"field": name, "position": exc.start},
+        ) from None
+    return value
+
+
+def _to_recipient(value: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
+    recipient = _check_utf8("recipient", value).strip()
+    if not recipient:
+        raise ValidationError("recipient must not be empty or blank")
+    return recipient
+
+
+def _to_content(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"content must be a string or None, got {type(value).__name__}")
+    _check_utf8("content", value)
+    # Blank text is no content: sending only whitespace is never what the caller meant.
+    return value if value.strip() else None
+
+
+@attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
+class Message(JsonRecord):
+    """One message for one recipient.
+
+    The recipient is stripped of surrounding whitespace and must not be blank; the
+    message needs text ``content``, an ``attachment``, or both (with both, the text
+    is the caption). Its format is the provider's business: a phone number for
+    WhatsApp, an address for email. ``metadata`` may be a ``MessageMetadata``, a
+    dict, or ``None``.
+    """
+
+    recipient: str = attrs.field(converter=_to_recipient)
+    content: str | None = attrs.field(converter=_to_content)
+    metadata: MessageMetadata = attrs.field(default=None, converter=_to_metadata)
+    attachment: Attachment | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.attachment is not None and not isinstance(self.attachment, Attachment):
+            raise ValidationError(
+                f"attachment must be an Attachment, got {type(self.attachment).__name__}"
+            )
+        if self.content is None and self.attachment is None:
+            raise ValidationError("a message needs content, an attachment, or both")
