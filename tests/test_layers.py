@@ -161,3 +161,27 @@ def test_the_checker_sees_an_upward_import(tmp_path: Path) -> None:
         if own(imported) == "broadcastio.engine.orchestrator"
     ]
     assert found and rank("broadcastio.engine.orchestrator") > rank("broadcastio.records.ids")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("broadcastio.core.message", "broadcastio.records.message"),
+        ("broadcastio.core.orchestrator", "broadcastio.engine.orchestrator"),
+        ("broadcastio.core.codes", "broadcastio.errors.codes"),
+        ("broadcastio.core.checks", "broadcastio.records.checks"),
+        ("broadcastio.core.deadline", "broadcastio.engine.deadline"),
+    ],
+)
+def test_old_module_paths_are_the_new_modules(old: str, new: str) -> None:
+    import importlib
+
+    assert importlib.import_module(old) is importlib.import_module(new)
+
+
+def test_the_old_health_module_still_offers_both_names() -> None:
+    from broadcastio.core.health import HealthCache, ProviderHealth
+    from broadcastio.engine.health_cache import HealthCache as NewCache
+    from broadcastio.records.health import ProviderHealth as NewHealth
+
+    assert (HealthCache, ProviderHealth) == (NewCache, NewHealth)
