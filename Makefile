@@ -54,6 +54,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-runtime $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_send_baseline.py
 	$(BIN)/python bench/bench_whatsapp.py
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_broadcast.py
