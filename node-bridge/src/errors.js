@@ -100,6 +100,7 @@ function fieldOf(ajvError, context) {
 const FORMAT_RULES = Object.freeze({
   'media.data': 'must be valid base64 (standard alphabet, padded, no whitespace)',
   'media.mimetype': 'must be type/subtype with optional name=value parameters, without control characters (CR, LF, NUL, ...)',
+  'media.filename': 'must be a file name without path separators (/ or \\) or control characters (CR, LF, NUL, ...), and not . or ..',
 });
 
 function describe(ajvError, field, errors) {

@@ -79,8 +79,10 @@ const sendBody = {
           type: 'string',
           minLength: 1,
           maxLength: 255,
-          pattern: '^(?!\\.{1,2}$)[^/\\\\\\u0000]+$',
-          description: 'File name without path separators.',
+          // No control characters either: the name travels on into a
+          // Content-Disposition header and the recipient's file list.
+          pattern: '^(?!\\.{1,2}$)[^/\\\\\\u0000-\\u001f\\u007f]+$',
+          description: 'File name without path separators or control characters.',
         },
       },
     },

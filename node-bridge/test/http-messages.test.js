@@ -102,6 +102,19 @@ test('control characters inside a media mimetype (or its parameters) are 400 nam
   assert.equal((await sent(app)).length, 3);
 }));
 
+test('control characters or separators in a media filename are 400 naming media.filename', () => withApp({}, async ({ app }) => {
+  const data = Buffer.from('hi').toString('base64');
+  for (const filename of ['a\r\nX-Injected: yes.txt', 'report\n.pdf', 'a\u0000.txt', 'tab\there.txt', 'del\u007f.txt', '../etc', 'a/b.txt', '..']) {
+    const error = assertError(await send(app, { to: '15551234567', media: { data, mimetype: 'text/plain', filename } }), 400, 'VALIDATION_FAILED', 'media.filename');
+    assert.match(error.message, /control characters/, JSON.stringify(filename));
+  }
+  for (const filename of ['report.pdf', 'Rapport – décembre.pdf', 'a b.txt']) {
+    const res = await send(app, { to: '15551234567', media: { data, mimetype: 'text/plain', filename } });
+    assert.equal(res.statusCode, 201, `${filename}: ${res.body}`);
+  }
+  assert.equal((await sent(app)).length, 3);
+}));
+
 test('400 for a bad Idempotency-Key header names the header', () => withApp({}, async ({ app }) => {
   for (const key of ['has space', 'x'.repeat(256), 'semi;colon']) {
     assertError(await send(app, { to: '15551234567', text: 'x' }, { key }), 400, 'VALIDATION_FAILED', 'idempotency-key');
