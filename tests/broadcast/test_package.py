@@ -14,10 +14,14 @@ import broadcastio.broadcast as package
 ENGINE_MODULES = [
     "admission",
     "journal",
-    "journal_file",
-    "journal_reading",
-    "journal_records",
-    "journal_sql",
+    "journal.claim",
+    "journal.errors",
+    "journal.file",
+    "journal.reading",
+    "journal.records",
+    "journal.runs",
+    "journal.sql",
+    "journal.store",
     "pool",
     "report",
     "run",
@@ -34,8 +38,22 @@ def test_the_package_exports_a_sorted_list_of_real_names() -> None:
 
 
 def test_engine_modules_exist() -> None:
-    found = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    found = {
+        info.name.removeprefix(f"{package.__name__}.")
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+    }
     assert set(ENGINE_MODULES) <= found
+
+
+def test_the_journal_is_one_subpackage_and_its_old_error_module_an_alias() -> None:
+    """The journal's modules live in ``journal/``; only the documented old path remains."""
+    import broadcastio.broadcast.journal as journal
+
+    top_level = {info.name for info in pkgutil.iter_modules(package.__path__)}
+    assert {name for name in top_level if name.startswith("journal_")} == {"journal_errors"}
+    assert importlib.import_module("broadcastio.broadcast.journal_errors") is journal.errors
+    for name in ("Journal", "JournalError", "JournalProblem", "JournalRow", "BroadcastInfo"):
+        assert getattr(journal, name) is getattr(package, name), name
 
 
 @pytest.mark.parametrize("name", ENGINE_MODULES)

@@ -88,7 +88,7 @@ def test_a_broadcast_on_a_damaged_journal_keeps_the_advice_of_a_run(
 
 
 def test_the_operation_is_a_field_and_advice_the_raiser_wrote_is_kept(tmp_path: Path) -> None:
-    from broadcastio.broadcast.journal_errors import (
+    from broadcastio.broadcast.journal import (
         JournalError,
         JournalOperation,
         JournalProblem,

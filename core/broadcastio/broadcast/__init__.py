@@ -8,9 +8,14 @@ task-queue worker can run on its own. See ``docs/broadcasts.md``.
 
 from __future__ import annotations
 
-from broadcastio.broadcast.journal import Journal
-from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
-from broadcastio.broadcast.journal_records import JOURNAL_COLUMNS, BroadcastInfo, JournalRow
+from broadcastio.broadcast.journal import (
+    JOURNAL_COLUMNS,
+    BroadcastInfo,
+    Journal,
+    JournalError,
+    JournalProblem,
+    JournalRow,
+)
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun
 from broadcastio.broadcast.runner import broadcast, iter_broadcast, new_broadcast_id

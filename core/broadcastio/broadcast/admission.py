@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from broadcastio.broadcast.journal_records import Admission
+from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.states import RecipientState, RecipientStatus
 from broadcastio.broadcast.task import (
     RecipientOutcome,
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
 __all__ = ["Admitter", "check_message", "prepare_message", "skip_status", "with_reference_id"]
-
-_NEW = Admission(None)
-_DUPLICATE = Admission(None, duplicate=True)
 
 
 def with_reference_id(message: Message, reference_id: str) -> Message:
@@ -135,7 +132,12 @@ class Admitter:
             if status is None:
                 admitted.append(
                     RecipientTask(
-                        broadcast_id, run, index, message, admission.previous, admission.attempts
+                        broadcast_id=broadcast_id,
+                        run=run,
+                        index=index,
+                        message=message,
+                        previous_state=admission.previous,
+                        attempts=admission.attempts,
                     )
                 )
             else:
@@ -163,20 +165,19 @@ class Admitter:
 
     def _remember(self, recipient: str) -> Admission:
         if recipient in self._seen:
-            return _DUPLICATE
+            return Admission.DUPLICATE_OF_NEW
         self._seen.add(recipient)
-        return _NEW
+        return Admission.NEW
 
 
 def _skipped(
     broadcast_id: str, index: int, message: Message, status: RecipientStatus, attempts: int
 ) -> RecipientOutcome:
     return RecipientOutcome(
-        broadcast_id,
-        index,
-        message.recipient,
-        message.metadata.reference_id,
-        status,
-        None,
-        attempts,
+        broadcast_id=broadcast_id,
+        index=index,
+        recipient=message.recipient,
+        reference_id=message.metadata.reference_id,
+        status=status,
+        attempts=attempts,
     )

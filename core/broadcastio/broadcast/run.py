@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio.broadcast.admission import Admitter, check_message
-from broadcastio.broadcast.journal_errors import JournalError
+from broadcastio.broadcast.journal import JournalError
 from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus

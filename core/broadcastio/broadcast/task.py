@@ -130,13 +130,12 @@ class RecipientOutcome(JsonRecord):
         """The outcome of not sending ``task``, for the reason ``status`` gives."""
         message = task.message
         return cls(
-            task.broadcast_id,
-            task.index,
-            message.recipient,
-            message.metadata.reference_id,
-            status,
-            None,
-            task.attempts,
+            broadcast_id=task.broadcast_id,
+            index=task.index,
+            recipient=message.recipient,
+            reference_id=message.metadata.reference_id,
+            status=status,
+            attempts=task.attempts,
         )
 
 
@@ -192,13 +191,13 @@ def send_recipient(
     if journal is not None:
         journal.record_outcome(task, state, result)
     return RecipientOutcome(
-        task.broadcast_id,
-        task.index,
-        message.recipient,
-        message.metadata.reference_id,
-        _STATUS_OF_STATE[state],
-        result,
-        task.attempts + 1,
+        broadcast_id=task.broadcast_id,
+        index=task.index,
+        recipient=message.recipient,
+        reference_id=message.metadata.reference_id,
+        status=_STATUS_OF_STATE[state],
+        result=result,
+        attempts=task.attempts + 1,
     )
 
 

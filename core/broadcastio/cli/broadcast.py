@@ -38,7 +38,7 @@ from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
     from broadcastio.broadcast import BroadcastReport, Journal
-    from broadcastio.broadcast.journal_errors import JournalError
+    from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
     from broadcastio.records.message import Attachment, Message
 
@@ -147,7 +147,7 @@ def broadcast(
       broadcastio broadcast --recipients team.csv --text-file note.txt --resume daily-2026-11-22
     """
     from broadcastio.broadcast import new_broadcast_id
-    from broadcastio.broadcast.journal_errors import JournalError
+    from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import Template, open_recipient_file
     from broadcastio.records.message import Attachment
 
@@ -384,7 +384,7 @@ def _open_journal(path: Path, resume_id: str | None) -> Journal:
     (do not resume from a damaged journal), whichever layer raised them.
     """
     from broadcastio.broadcast import JournalError
-    from broadcastio.broadcast.journal_errors import JournalOperation
+    from broadcastio.broadcast.journal import JournalOperation
     from broadcastio.cli.announcing_journal import AnnouncingJournal
     from broadcastio.cli.journal_path import make_journal_directory
 
@@ -405,7 +405,7 @@ def _journal_failed(error: JournalError, resume: str) -> click.ClickException:
     Only problems that a person can fix and then resume from get the command:
     a broadcast claimed by another run, a damaged or deleted journal do not.
     """
-    from broadcastio.broadcast.journal_errors import JournalOperation, JournalProblem
+    from broadcastio.broadcast.journal import JournalOperation, JournalProblem
 
     error = error.during(JournalOperation.RUN)
     message = error.message

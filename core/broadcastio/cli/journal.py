@@ -104,7 +104,7 @@ def _open(journal_path: Path | None) -> Iterator[Journal]:
     the whole command only reads; here that is known, and added as a field.
     """
     from broadcastio.broadcast import Journal, JournalError
-    from broadcastio.broadcast.journal_errors import JournalOperation
+    from broadcastio.broadcast.journal import JournalOperation
     from broadcastio.cli.journal_path import default_journal_path
 
     try:

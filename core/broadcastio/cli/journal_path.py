@@ -41,7 +41,7 @@ def make_journal_directory(path: Path) -> None:
     parent) is the user's environment: a ``JournalError`` naming the directory,
     which the command line reports on one line with exit code 2.
     """
-    from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
+    from broadcastio.broadcast.journal import JournalError, JournalProblem
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -73,18 +73,32 @@ class BroadcastInfo(JsonRecord):
     last_report: BroadcastReport | None = None
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class Admission:
     """What the journal knew of a recipient when a run read it from the input.
 
     ``previous`` is the journal state before this run (``None``: a new
     recipient, now recorded as pending). ``duplicate`` means this run had already
     read the same recipient. ``attempts`` counts earlier sends.
+
+    The two admissions of a recipient nobody has sent to yet are the same for
+    every row, so they exist once, as ``Admission.NEW`` and
+    ``Admission.DUPLICATE_OF_NEW``; both the journal and a run without one
+    hand out these objects rather than building equal copies per row.
     """
+
+    NEW: ClassVar[Admission]
+    """A recipient read for the first time: not journaled before, not sent."""
+    DUPLICATE_OF_NEW: ClassVar[Admission]
+    """A recipient this run has already read, and that was new when it did."""
 
     previous: RecipientState | None
     duplicate: bool = False
     attempts: int = 0
+
+
+Admission.NEW = Admission(previous=None)
+Admission.DUPLICATE_OF_NEW = Admission(previous=None, duplicate=True)
 
 
 def _time(text: str | None) -> _dt.datetime | None:
@@ -92,7 +106,7 @@ def _time(text: str | None) -> _dt.datetime | None:
 
 
 def row_from_values(broadcast_id: str, values: tuple[Any, ...]) -> JournalRow:
-    """A ``JournalRow`` from the columns of ``journal_sql.SELECT_ROW`` / ``PAGE``."""
+    """A ``JournalRow`` from the columns of ``sql.SELECT_ROW`` / ``PAGE``."""
     recipient, position, reference_id, state, run, attempts, provider, message_id = values[:8]
     error_code, error_message, created_at, sent_at, completed_at = values[8:]
     return JournalRow(
@@ -116,12 +130,12 @@ def row_from_values(broadcast_id: str, values: tuple[Any, ...]) -> JournalRow:
 def info_from_values(
     broadcast_id: str, created_at: str, updated_at: str, runs: int, last_report: str | None
 ) -> BroadcastInfo:
-    """A ``BroadcastInfo`` from the columns of ``journal_sql.SELECT_BROADCAST(S)``."""
+    """A ``BroadcastInfo`` from the columns of ``sql.SELECT_BROADCAST(S)``."""
     report = None if last_report is None else BroadcastReport.from_dict(json.loads(last_report))
     return BroadcastInfo(
-        broadcast_id,
-        _dt.datetime.fromisoformat(created_at),
-        _dt.datetime.fromisoformat(updated_at),
-        runs,
-        report,
+        broadcast_id=broadcast_id,
+        created_at=_dt.datetime.fromisoformat(created_at),
+        updated_at=_dt.datetime.fromisoformat(updated_at),
+        runs=runs,
+        last_report=report,
     )

@@ -37,8 +37,8 @@ from pathlib import Path
 
 from cattrs.errors import BaseValidationError
 
-from broadcastio.broadcast import journal_sql as sql
-from broadcastio.broadcast.journal_errors import JournalError, JournalProblem, sqlite_problem
+from broadcastio.broadcast.journal import sql
+from broadcastio.broadcast.journal.errors import JournalError, JournalProblem, sqlite_problem
 from broadcastio.errors import BroadcastioError, ValidationError
 
 __all__ = ["JournalFile", "utc_now_text"]

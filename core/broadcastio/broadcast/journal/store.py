@@ -29,11 +29,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from broadcastio.broadcast import journal_sql as sql
-from broadcastio.broadcast.journal_file import JournalFile, utc_now_text
-from broadcastio.broadcast.journal_reading import JournalReading
-from broadcastio.broadcast.journal_records import Admission
-from broadcastio.broadcast.journal_runs import JournalRuns
+from broadcastio.broadcast.journal import sql
+from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal.reading import JournalReading
+from broadcastio.broadcast.journal.records import Admission
+from broadcastio.broadcast.journal.runs import JournalRuns
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
 from broadcastio.records.checks import check_bool, check_number
@@ -45,9 +45,6 @@ __all__ = ["Journal"]
 
 # A day: long enough for any writer, short enough to stay a sane number of seconds.
 _MAX_BUSY_TIMEOUT = 86_400.0
-
-_NEW = Admission(None)
-_DUPLICATE_OF_NEW = Admission(None, duplicate=True)
 
 
 class Journal(JournalRuns, JournalReading):
@@ -167,13 +164,15 @@ class Journal(JournalRuns, JournalReading):
         to_mark: list[str] = []
         for index, recipient, _, digest in chunk:
             if recipient in inserted:
-                admissions.append(_DUPLICATE_OF_NEW if recipient in claimed else _NEW)
+                admissions.append(
+                    Admission.DUPLICATE_OF_NEW if recipient in claimed else Admission.NEW
+                )
                 claimed.add(recipient)
                 continue
             state, row_run, row_digest, attempts = known[recipient]
             previous = RecipientState(state)
             if row_run == run or recipient in claimed:
-                admissions.append(Admission(previous, duplicate=True, attempts=attempts))
+                admissions.append(Admission(previous=previous, duplicate=True, attempts=attempts))
                 continue
             if row_digest != digest:
                 raise ValidationError(
@@ -185,7 +184,7 @@ class Journal(JournalRuns, JournalReading):
                 )
             claimed.add(recipient)
             to_mark.append(recipient)
-            admissions.append(Admission(previous, attempts=attempts))
+            admissions.append(Admission(previous=previous, attempts=attempts))
         if to_mark:
             connection.execute(sql.mark_read(len(to_mark)), (run, key, *to_mark))
         return admissions

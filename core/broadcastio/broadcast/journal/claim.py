@@ -30,7 +30,7 @@ import socket
 import sys
 from pathlib import Path
 
-from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
+from broadcastio.broadcast.journal.errors import JournalError, JournalProblem
 
 __all__ = ["RunClaim", "claim_path"]
 

@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from broadcastio.broadcast import journal_sql as sql
-from broadcastio.broadcast.journal_file import JournalFile
-from broadcastio.broadcast.journal_records import (
+from broadcastio.broadcast.journal import sql
+from broadcastio.broadcast.journal.file import JournalFile
+from broadcastio.broadcast.journal.records import (
     JOURNAL_COLUMNS,
     BroadcastInfo,
     JournalRow,

@@ -2,7 +2,7 @@
 
 A mixin of ``Journal``, kept apart because a run's lifecycle has rules of its
 own that the row-by-row writing does not: the claim on the broadcast id (at
-most one live run per id, see ``journal_claim``), the integrity check a resume
+most one live run per id, see ``claim``), the integrity check a resume
 makes before trusting any row, and undoing a run that was refused before it
 journaled anything.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 
-from broadcastio.broadcast import journal_sql as sql
-from broadcastio.broadcast.journal_claim import RunClaim
-from broadcastio.broadcast.journal_errors import JournalError, JournalProblem
-from broadcastio.broadcast.journal_file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal import sql
+from broadcastio.broadcast.journal.claim import RunClaim
+from broadcastio.broadcast.journal.errors import JournalError, JournalProblem
+from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import reference_id_for

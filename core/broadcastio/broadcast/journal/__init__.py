@@ -1,0 +1,32 @@
+"""The journal of broadcasts: every recipient's state in one SQLite file.
+
+One module per job, bottom to top: ``errors`` (``JournalError`` and what it
+names), ``sql`` (the schema and statements), ``file`` (the SQLite file and its
+one connection), ``claim`` (at most one live run per broadcast id),
+``records`` (the rows, entries and admissions the journal hands out),
+``reading`` and ``runs`` (the two halves of ``Journal`` that have rules of
+their own) and ``store`` (``Journal`` itself, with the writing a run does).
+This package only re-exports; see ``docs/broadcasts.md`` for the contract.
+"""
+
+from __future__ import annotations
+
+from broadcastio.broadcast.journal.errors import JournalError, JournalOperation, JournalProblem
+from broadcastio.broadcast.journal.records import (
+    JOURNAL_COLUMNS,
+    Admission,
+    BroadcastInfo,
+    JournalRow,
+)
+from broadcastio.broadcast.journal.store import Journal
+
+__all__ = [
+    "Admission",
+    "BroadcastInfo",
+    "JOURNAL_COLUMNS",
+    "Journal",
+    "JournalError",
+    "JournalOperation",
+    "JournalProblem",
+    "JournalRow",
+]
