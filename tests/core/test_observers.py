@@ -198,3 +198,56 @@ def test_observers_cannot_mutate_the_result(make_provider, message) -> None:
 
     orchestrator = Orchestrator([make_provider("p")], on_success=tamper)
     assert orchestrator.send(message).success
+
+
+def test_callbacks_run_first_for_attempts_and_last_after_the_send(make_provider, message) -> None:
+    # The order docs/hooks.md promises, now that callbacks are implementations too.
+    order: list[str] = []
+
+    class Plugin:
+        @hookimpl
+        def on_attempt(self) -> None:
+            order.append("hook on_attempt")
+
+        @hookimpl
+        def after_send(self) -> None:
+            order.append("hook after_send")
+
+    orchestrator = Orchestrator(
+        [make_provider("p")],
+        on_attempt=lambda attempt: order.append("callback on_attempt"),
+        on_success=lambda result: order.append("callback on_success"),
+        on_failure=lambda result: order.append("callback on_failure"),
+    )
+    orchestrator.plugin_manager.register(Plugin())
+    orchestrator.send(message)
+    assert order == [
+        "callback on_attempt",
+        "hook on_attempt",
+        "hook after_send",
+        "callback on_success",
+    ]
+
+
+def test_callbacks_are_heard_only_by_their_own_orchestrator(make_provider, message) -> None:
+    from broadcastio.plugins.manager import PluginManager
+
+    manager = PluginManager()
+    plugins_before = manager.list_name_plugin()
+    heard: list[tuple[str, str]] = []
+    first = Orchestrator(
+        [make_provider("a")],
+        plugin_manager=manager,
+        on_attempt=lambda attempt: heard.append(("first", attempt.provider)),
+        on_success=lambda result: heard.append(("first done", result.provider)),
+    )
+    second = Orchestrator(
+        [make_provider("b")],
+        plugin_manager=manager,
+        on_attempt=lambda attempt: heard.append(("second", attempt.provider)),
+    )
+    first.send(message)
+    second.send(message)
+    assert heard == [("first", "a"), ("first done", "a"), ("second", "b")]
+    # Nothing was registered where a third orchestrator on this manager would hear it.
+    assert manager.list_name_plugin() == plugins_before

@@ -1,67 +1,40 @@
-"""Calling observers (constructor callbacks and plugin hooks) without letting them interfere.
+"""Observers: the constructor callbacks as a plugin of their own, and who hears what.
 
 Observers are for metrics, logs and alerts; none of them may change whether or how
-a message is delivered. So each one is called on its own: one that raises is
-logged and ignored and the rest still run. pluggy would stop at the first
-exception, which is why the implementations are called here one by one (still
-honouring pluggy's opt-in arguments and call order).
+a message is delivered. Plugin hooks and constructor callbacks are called the
+same way, by ``IsolatedHookCaller``: one that raises is logged and ignored and
+the rest still run. The callbacks (``on_attempt``, ``on_success``,
+``on_failure``) become implementations of the ``on_attempt`` and ``after_send``
+hooks that only their orchestrator hears; what they can be offered comes from
+those hooks' specs, through the relay.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from broadcastio.errors import ConfigurationError
+from broadcastio.engine.hook_caller import Binding, IsolatedHookCaller
 from broadcastio.engine.relay import HookRelay
+from broadcastio.errors import ConfigurationError
 
-__all__ = ["Binding", "Listener", "ObserverSnapshot", "Observers", "match_arguments", "notify"]
+__all__ = [
+    "OBSERVATION_HOOKS",
+    "Binding",
+    "CallbackImplementation",
+    "CallbackPlugin",
+    "ObserverSnapshot",
+    "Observers",
+    "match_arguments",
+]
 
-logger = logging.getLogger("broadcastio")
+OBSERVATION_HOOKS: tuple[str, ...] = ("before_send", "on_attempt", "on_health", "after_send")
+"""The hooks the orchestrator fires to be observed (``register_providers`` is not one)."""
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _NAMEABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-
-
-class Binding:
-    """How to call one observer: which event arguments go where, worked out once.
-
-    ``positional`` lists, per positional slot, the event argument's name, or
-    ``None`` and the parameter's own default (a slot that takes nothing but sits
-    in front of others that do). ``keywords`` pairs a parameter with the event
-    argument it receives.
-    """
-
-    __slots__ = ("function", "keywords", "positional")
-
-    def __init__(
-        self,
-        function: Callable[..., Any],
-        positional: Sequence[tuple[str | None, Any]] = (),
-        keywords: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        self.function = function
-        self.positional = tuple(positional)
-        self.keywords = tuple(keywords)
-
-    @classmethod
-    def by_position(cls, function: Callable[..., Any], argnames: Sequence[str]) -> Binding:
-        """Pass ``argnames`` in this order by position (what pluggy does with a hookimpl)."""
-        return cls(function, [(name, None) for name in argnames])
-
-    def call(self, arguments: Mapping[str, Any]) -> Any:
-        """Call the observer with the arguments it takes out of this event's ``arguments``."""
-        return self.function(
-            *[arguments[name] if name is not None else value for name, value in self.positional],
-            **{parameter: arguments[source] for parameter, source in self.keywords},
-        )
-
-
-Listener = tuple[Binding, str]
-"""How to call one observer, and a label for logs."""
 
 
 def match_arguments(
@@ -155,41 +128,112 @@ def match_arguments(
                 keywords.append((parameter.name, source))
     return Binding(function, positional, keywords)
 
-_HOOK_ARGUMENTS = {
-    "before_send": ("message",),
-    "on_attempt": ("attempt", "message"),
-    "on_health": ("health",),
-    "after_send": ("result", "message"),
-}
+
+class CallbackImplementation:
+    """One constructor callback as a hook implementation (what pluggy's ``HookImpl`` offers)."""
+
+    __slots__ = ("argnames", "function", "label", "tryfirst")
+
+    plugin_name = "callbacks"
+    hookwrapper = False
+    wrapper = False
+
+    def __init__(
+        self, function: Callable[..., object], argnames: Sequence[str], label: str, tryfirst: bool
+    ) -> None:
+        self.function = function
+        self.argnames = tuple(argnames)
+        self.label = label
+        self.tryfirst = tryfirst
+
+
+class CallbackPlugin:
+    """An orchestrator's constructor callbacks, as an in-process plugin only it hears.
+
+    ``on_attempt`` implements the ``on_attempt`` hook and is called before the
+    plugins' implementations; ``on_success`` and ``on_failure`` implement
+    ``after_send`` for their outcome and are called after them (the order the
+    docs promise). Each callback is bound by ``match_arguments`` against the
+    arguments its hook's spec declares, so one that can never be called is a
+    ``ConfigurationError`` now, naming it.
+
+    It is never registered on the relay: a relay (a ``PluginManager``) may be
+    shared by several orchestrators, and each must hear only its own callbacks.
+    """
+
+    def __init__(
+        self,
+        relay: HookRelay,
+        *,
+        on_attempt: Callable[..., Any] | None,
+        on_success: Callable[..., Any] | None,
+        on_failure: Callable[..., Any] | None,
+    ) -> None:
+        self._implementations: dict[str, list[CallbackImplementation]] = {}
+        for hook_name, label, function, outcome in (
+            ("on_attempt", "on_attempt", on_attempt, None),
+            ("after_send", "on_success", on_success, True),
+            ("after_send", "on_failure", on_failure, False),
+        ):
+            if function is None:
+                continue
+            argnames = tuple(relay.hook_argnames(hook_name))
+            binding = match_arguments(function, argnames, f"callback {label}")
+            implementation = _as_implementation(
+                binding, argnames, f"callback {label}", outcome, tryfirst=outcome is None
+            )
+            self._implementations.setdefault(hook_name, []).append(implementation)
+
+    def implementations(self, hook_name: str) -> tuple[CallbackImplementation, ...]:
+        """The callbacks implementing ``hook_name``, in the order they are called."""
+        return tuple(self._implementations.get(hook_name, ()))
+
+
+def _as_implementation(
+    binding: Binding, argnames: tuple[str, ...], label: str, outcome: bool | None, tryfirst: bool
+) -> CallbackImplementation:
+    """A callback as an implementation taking the hook's arguments by position.
+
+    A callback that takes its arguments by position alone and fires on every
+    call is its own implementation, so it costs what a plugin's does; the others
+    (keywords, defaults in the way, only on success or on failure) go through
+    a small adapter.
+    """
+    names = binding.names
+    if outcome is None and names is not None:
+        return CallbackImplementation(binding.function, names, label, tryfirst)
+
+    def adapter(*values: Any) -> None:
+        arguments = dict(zip(argnames, values, strict=True))
+        if outcome is None or arguments["result"].success is outcome:
+            binding.call(arguments)
+
+    return CallbackImplementation(adapter, argnames, label, tryfirst)
 
 
 class ObserverSnapshot:
-    """Immutable lists of listeners per event, rebuilt when plugins change."""
+    """Each observation hook's caller, or ``None`` when nobody listens; rebuilt when
+    plugins change.
+
+    ``None`` rather than an empty caller keeps the checks on the send path
+    (``if observers.on_attempt:``) as cheap as they can be.
+    """
 
     __slots__ = ("after_send", "before_send", "generation", "on_attempt", "on_health")
 
     def __init__(
         self,
         generation: int,
-        before_send: tuple[Listener, ...],
-        on_attempt: tuple[Listener, ...],
-        on_health: tuple[Listener, ...],
-        after_send: tuple[Listener, ...],
+        before_send: IsolatedHookCaller | None,
+        on_attempt: IsolatedHookCaller | None,
+        on_health: IsolatedHookCaller | None,
+        after_send: IsolatedHookCaller | None,
     ) -> None:
         self.generation = generation
         self.before_send = before_send
         self.on_attempt = on_attempt
         self.on_health = on_health
         self.after_send = after_send
-
-
-def notify(listeners: tuple[Listener, ...], arguments: dict[str, Any]) -> None:
-    """Call every listener with the arguments it takes; log and swallow what they raise."""
-    for binding, label in listeners:
-        try:
-            binding.call(arguments)
-        except Exception:  # noqa: BLE001 - observers must never affect delivery
-            logger.warning("broadcastio observer %s raised; ignored", label, exc_info=True)
 
 
 class Observers:
@@ -204,18 +248,14 @@ class Observers:
         on_failure: Callable[..., Any] | None,
     ) -> None:
         self.plugin_manager = plugin_manager
-        self.on_success: tuple[Listener, ...] = _callback(
-            on_success, "on_success", ("result", "message")
+        self.callbacks = CallbackPlugin(
+            plugin_manager, on_attempt=on_attempt, on_success=on_success, on_failure=on_failure
         )
-        self.on_failure: tuple[Listener, ...] = _callback(
-            on_failure, "on_failure", ("result", "message")
-        )
-        self._on_attempt_callback = _callback(on_attempt, "on_attempt", ("attempt", "message"))
         self._lock = threading.Lock()
         self._snapshot = self._build()
 
     def current(self) -> ObserverSnapshot:
-        """The listeners as of now; cheap when no plugin was (un)registered since last time."""
+        """The callers as of now; cheap when no plugin was (un)registered since last time."""
         snapshot = self._snapshot
         if snapshot.generation != self.plugin_manager.generation:
             with self._lock:
@@ -226,36 +266,10 @@ class Observers:
 
     def _build(self) -> ObserverSnapshot:
         generation = self.plugin_manager.generation
-        hooks = {name: self._hook_listeners(name) for name in _HOOK_ARGUMENTS}
-        return ObserverSnapshot(
-            generation,
-            before_send=hooks["before_send"],
-            on_attempt=self._on_attempt_callback + hooks["on_attempt"],
-            on_health=hooks["on_health"],
-            after_send=hooks["after_send"],
-        )
-
-    def _hook_listeners(self, hook_name: str) -> tuple[Listener, ...]:
-        listeners: list[Listener] = []
-        available = _HOOK_ARGUMENTS[hook_name]
-        # get_hookimpls() is in reverse call order; pluggy calls from the end.
-        for impl in reversed(self.plugin_manager.hook_implementations(hook_name)):
-            label = f"hook {hook_name} of plugin {impl.plugin_name!r}"
-            if impl.hookwrapper or impl.wrapper:
-                logger.warning("%s is a wrapper; observation hooks do not support wrappers", label)
-                continue
-            unknown = [arg for arg in impl.argnames if arg not in available]
-            if unknown:
-                logger.warning("%s asks for unknown argument(s) %s; skipped", label, unknown)
-                continue
-            listeners.append((Binding.by_position(impl.function, impl.argnames), label))
-        return tuple(listeners)
-
-
-def _callback(
-    function: Callable[..., Any] | None, label: str, argnames: tuple[str, ...]
-) -> tuple[Listener, ...]:
-    """A constructor callback as a listener, taking the arguments its signature accepts."""
-    if function is None:
-        return ()
-    return ((match_arguments(function, argnames, f"callback {label}"), f"callback {label}"),)
+        callers: dict[str, IsolatedHookCaller | None] = {}
+        for hook_name in OBSERVATION_HOOKS:
+            caller = IsolatedHookCaller(
+                self.plugin_manager, hook_name, self.callbacks.implementations(hook_name)
+            )
+            callers[hook_name] = caller if caller.listeners else None
+        return ObserverSnapshot(generation, **callers)

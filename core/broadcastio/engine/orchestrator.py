@@ -22,7 +22,7 @@ from broadcastio.engine.health_cache import HealthCache
 from broadcastio.records.health import ProviderHealth
 from broadcastio.records.ids import new_trace_id
 from broadcastio.records.message import Message
-from broadcastio.engine.observers import ObserverSnapshot, Observers, notify
+from broadcastio.engine.observers import ObserverSnapshot, Observers
 from broadcastio.records.rate_limit import ProviderGate, RateLimit
 from broadcastio.records.result import DeliveryResult
 from broadcastio.records.retry import RetryPolicy
@@ -250,7 +250,7 @@ class Orchestrator:
             message.attachment.ensure_readable()
         observers = self._observers.current()
         if observers.before_send:
-            notify(observers.before_send, {"message": message})
+            observers.before_send.call({"message": message})
 
         clock = self._clock
         run = _Run(bool(trace), limit, clock.monotonic())
@@ -294,17 +294,14 @@ class Orchestrator:
                 trace_record,
                 result.details,
             )
-            listeners = self._observers.on_success
         else:
             error = run.last_error
             if run.deadline_passed is not None:
                 error = _past_deadline(error, run)
             final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
-            listeners = self._observers.on_failure
-        if observers.after_send or listeners:
-            arguments = {"result": final, "message": message}
-            notify(observers.after_send, arguments)
-            notify(listeners, arguments)
+        if observers.after_send:
+            # The on_success / on_failure callbacks are after_send implementations.
+            observers.after_send.call({"result": final, "message": message})
         return final
 
     def _walk(
@@ -391,7 +388,7 @@ class Orchestrator:
                 if run.attempts is not None:
                     run.attempts.append(attempt)
                 if observers.on_attempt:
-                    notify(observers.on_attempt, {"attempt": attempt, "message": message})
+                    observers.on_attempt.call({"attempt": attempt, "message": message})
             if result.success:
                 return result
             error = result.error
@@ -614,9 +611,9 @@ class Orchestrator:
         self.close()
 
     def _health_checked(self, health: ProviderHealth) -> None:
-        listeners = self._observers.current().on_health
-        if listeners:
-            notify(listeners, {"health": health})
+        caller = self._observers.current().on_health
+        if caller:
+            caller.call({"health": health})
 
     def __repr__(self) -> str:
         names = ", ".join(provider.name for provider in self.providers)

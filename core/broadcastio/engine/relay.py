@@ -3,10 +3,11 @@
 The engine fires observation hooks but must not know how plugins are found or
 loaded (that is the plugins layer, above it). So it depends on this protocol:
 a ``generation`` that changes whenever the set of hook implementations does,
-and the implementations of one hook. ``broadcastio.plugins.PluginManager``
-satisfies it. Which relay an orchestrator gets when it is given none is wired
-by the package root (``use_default_relay``), the one place that knows both
-layers.
+the argument names each hook's spec declares (pluggy's ``HookSpec.argnames``:
+the one list of what a hook passes, never a copy kept by hand), and the
+implementations of one hook. ``broadcastio.plugins.PluginManager`` satisfies
+it. Which relay an orchestrator gets when it is given none is wired by the
+package root (``use_default_relay``), the one place that knows both layers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any, Protocol
 __all__ = [
     "HookImplementation",
     "HookRelay",
-    "NoHooks",
     "default_relay",
     "is_relay",
     "use_default_relay",
@@ -47,6 +47,10 @@ class HookImplementation(Protocol):
     def wrapper(self) -> bool:
         """A new-style wrapper (not supported for observation hooks)."""
 
+    @property
+    def tryfirst(self) -> bool:
+        """Asks to be called before the others (how a local implementation says where it goes)."""
+
 
 class HookRelay(Protocol):
     """Something that relays hooks: a plugin manager, as the engine sees it."""
@@ -55,21 +59,20 @@ class HookRelay(Protocol):
     def generation(self) -> int:
         """Changes whenever an implementation is added or removed."""
 
+    def hook_argnames(self, hook_name: str) -> Sequence[str]:
+        """The arguments the hookspec of ``hook_name`` declares, in order."""
+
     def hook_implementations(self, hook_name: str) -> Sequence[HookImplementation]:
         """The implementations of ``hook_name``, in pluggy's order (called from the end)."""
 
 
-class NoHooks:
-    """A relay without plugins: every hook has no implementation."""
-
-    generation = 0
-
-    def hook_implementations(self, hook_name: str) -> Sequence[HookImplementation]:
-        """No implementation of any hook."""
-        return ()
+def _not_wired() -> HookRelay:
+    # Unreachable in practice: importing any broadcastio module runs the package
+    # root first, and the root wires the plugin manager in.
+    raise RuntimeError("no default hook relay: import broadcastio, which wires one in")
 
 
-_default_factory: Callable[[], HookRelay] = NoHooks
+_default_factory: Callable[[], HookRelay] = _not_wired
 
 
 def use_default_relay(factory: Callable[[], HookRelay]) -> None:
@@ -85,6 +88,7 @@ def default_relay() -> HookRelay:
 
 def is_relay(value: Any) -> bool:
     """Whether ``value`` can relay hooks (checked when an orchestrator is built)."""
-    return isinstance(getattr(value, "generation", None), int) and callable(
-        getattr(value, "hook_implementations", None)
+    return isinstance(getattr(value, "generation", None), int) and all(
+        callable(getattr(value, method, None))
+        for method in ("hook_argnames", "hook_implementations")
     )

@@ -1,16 +1,30 @@
 """The hooks a broadcastio plugin can implement.
 
 An implementation takes only the arguments it names, in any order, so arguments
-added here later never break existing plugins. Observation hooks (everything but
-``register_providers``) are isolated: one that raises is logged and ignored, the
-others still run and the delivery result is unchanged.
+added here later never break existing plugins. These signatures are the only
+list of what each hook passes: broadcastio reads them back through pluggy
+(``HookSpec.argnames``) when it binds implementations and constructor callbacks.
+Every hook is called one implementation at a time: an observation hook
+(``OBSERVATION_HOOKS``) that raises is logged and ignored, the others still run
+and the delivery result is unchanged.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from broadcastio.engine.observers import OBSERVATION_HOOKS
 from broadcastio.plugins.markers import hookspec
+
+__all__ = [
+    "OBSERVATION_HOOKS",
+    "ProviderRegistrar",
+    "after_send",
+    "before_send",
+    "on_attempt",
+    "on_health",
+    "register_providers",
+]
 
 if TYPE_CHECKING:
     from broadcastio.records.health import ProviderHealth
@@ -66,6 +80,3 @@ def after_send(result: DeliveryResult, message: Message) -> None:
     (success or failure, with its trace when tracing was on) and the ``message``. It does not
     fire when ``send`` raises (misuse or misconfiguration)."""
 
-
-OBSERVATION_HOOKS: tuple[str, ...] = ("before_send", "on_attempt", "on_health", "after_send")
-"""Hooks whose implementations are called in isolation from each other."""

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import pluggy
 
+from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.plugins import hookspecs
 from broadcastio.plugins.discovery import find_candidates
 from broadcastio.plugins.markers import PROJECT_NAME
@@ -50,10 +51,6 @@ class PluginManager(pluggy.PluginManager):
     module with ``@hookimpl`` functions works, no packaging needed.
     """
 
-    def hook_implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
-        """The implementations of ``hook_name`` (the engine's ``HookRelay`` protocol)."""
-        return list(getattr(self.hook, hook_name).get_hookimpls())
-
     def __init__(self) -> None:
         super().__init__(PROJECT_NAME)
         self.add_hookspecs(hookspecs)
@@ -61,6 +58,32 @@ class PluginManager(pluggy.PluginManager):
         self.broken_plugins: list[BrokenPlugin] = []
         self._distributions: dict[str, tuple[str | None, str | None]] = {}
         self._entry_points_loaded = False
+
+    def hook_argnames(self, hook_name: str) -> tuple[str, ...]:
+        """The arguments ``hook_name``'s hookspec declares (the engine's ``HookRelay`` protocol).
+
+        What an implementation may ask for comes from here, pluggy's own
+        ``HookSpec.argnames``, so a hook's arguments are written down once, in
+        ``hookspecs``.
+        """
+        caller = getattr(self.hook, hook_name, None)
+        spec = getattr(caller, "spec", None)
+        if spec is None:
+            raise LookupError(f"broadcastio has no hook named {hook_name!r}")
+        return tuple(spec.argnames)
+
+    def hook_implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """The implementations of ``hook_name`` (the engine's ``HookRelay`` protocol)."""
+        return list(getattr(self.hook, hook_name).get_hookimpls())
+
+    def isolated_hook(self, hook_name: str) -> IsolatedHookCaller:
+        """``hook_name``'s implementations as they are now, ready to be called one by one.
+
+        Unlike ``self.hook.<name>(...)``, which stops at the first implementation
+        that raises, the returned caller calls every implementation on its own
+        and reports each failure separately; see ``IsolatedHookCaller.call``.
+        """
+        return IsolatedHookCaller(self, hook_name)
 
     def register(self, plugin: Any, name: str | None = None) -> str | None:
         plugin_name = super().register(plugin, name)

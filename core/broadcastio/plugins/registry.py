@@ -7,7 +7,9 @@ from typing import Any
 
 import attrs
 
+from broadcastio.engine.relay import HookImplementation
 from broadcastio.errors import ConfigurationError
+from broadcastio.plugins.hookspecs import ProviderRegistrar
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
@@ -53,37 +55,35 @@ def _check_provider_class(provider_class: Any, priority: Any) -> str:
 def collect_providers(plugin_manager: PluginManager) -> dict[str, ProviderRegistration]:
     """Ask every plugin for its providers; return them by name.
 
-    Each plugin's ``register_providers`` runs in isolation: if it raises, or hands
-    ``register`` something that is not a provider, the plugin is marked broken and
-    none of its providers are kept. Two *different* classes under one name are a
-    ``ConfigurationError`` naming both origins: silently picking one would send
-    through a provider the user did not choose.
+    The ``register_providers`` implementations are called like every other hook
+    (``PluginManager.isolated_hook``), each on its own: if one raises, or hands
+    ``register`` something that is not a provider, its plugin is marked broken
+    and none of its providers are kept. Two *different* classes under one name
+    are a ``ConfigurationError`` naming both origins: silently picking one would
+    send through a provider the user did not choose.
     """
-    registrations: dict[str, ProviderRegistration] = {}
-    # pluggy calls implementations last-registered first; do the same.
-    for impl in reversed(plugin_manager.hook.register_providers.get_hookimpls()):
+    offers: list[tuple[str, list[ProviderRegistration]]] = []
+    broken: set[str] = set()
+
+    def arguments_for(implementation: HookImplementation) -> dict[str, ProviderRegistrar]:
+        # Each implementation gets its own register, so every offer is
+        # credited to the plugin that made it.
         offered: list[ProviderRegistration] = []
-        distribution = plugin_manager.distribution_of(impl.plugin_name)
+        offers.append((implementation.plugin_name, offered))
+        return {"register": _registrar(plugin_manager, implementation.plugin_name, offered)}
 
-        def register(
-            provider_class: type[MessageProvider],
-            *,
-            priority: int = 0,
-            _plugin: str = impl.plugin_name,
-            _distribution: str | None = distribution,
-            _offered: list[ProviderRegistration] = offered,
-        ) -> None:
-            name = _check_provider_class(provider_class, priority)
-            _offered.append(
-                ProviderRegistration(name, provider_class, priority, _plugin, _distribution)
-            )
+    def on_error(implementation: HookImplementation, exc: Exception) -> None:
+        broken.add(implementation.plugin_name)
+        plugin_manager.mark_broken(
+            plugin_manager.get_plugin(implementation.plugin_name),
+            f"register_providers failed: {type(exc).__name__}: {exc}",
+        )
 
-        try:
-            impl.function(*[{"register": register}[arg] for arg in impl.argnames])
-        except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the others
-            plugin_manager.mark_broken(
-                impl.plugin, f"register_providers failed: {type(exc).__name__}: {exc}"
-            )
+    plugin_manager.isolated_hook("register_providers").call(arguments_for, on_error)
+
+    registrations: dict[str, ProviderRegistration] = {}
+    for plugin_name, offered in offers:
+        if plugin_name in broken:
             continue
         for registration in offered:
             existing = registrations.get(registration.name)
@@ -101,3 +101,24 @@ def collect_providers(plugin_manager: PluginManager) -> dict[str, ProviderRegist
                     },
                 )
     return registrations
+
+
+def _registrar(
+    plugin_manager: PluginManager, plugin_name: str, offered: list[ProviderRegistration]
+) -> ProviderRegistrar:
+    """The ``register`` callable for one plugin: checks each offer and keeps it in ``offered``."""
+    distribution = plugin_manager.distribution_of(plugin_name)
+
+    def register(provider_class: type[MessageProvider], *, priority: int = 0) -> None:
+        name = _check_provider_class(provider_class, priority)
+        offered.append(
+            ProviderRegistration(
+                name=name,
+                provider_class=provider_class,
+                priority=priority,
+                plugin=plugin_name,
+                distribution=distribution,
+            )
+        )
+
+    return register
