@@ -286,19 +286,20 @@ class Orchestrator:
             )
         if result is not None:
             final = DeliveryResult(
-                True,
-                result.provider,
-                result.message_id,
-                None,
-                tuple(run.tried),
-                trace_record,
-                result.details,
+                success=True,
+                provider=result.provider,
+                message_id=result.message_id,
+                providers_tried=tuple(run.tried),
+                trace=trace_record,
+                details=result.details,
             )
         else:
             error = run.last_error
             if run.deadline_passed is not None:
                 error = _past_deadline(error, run)
-            final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
+            final = DeliveryResult(
+                success=False, error=error, providers_tried=tuple(run.tried), trace=trace_record
+            )
         if observers.after_send:
             # The on_success / on_failure callbacks are after_send implementations.
             observers.after_send.call({"result": final, "message": message})
@@ -376,14 +377,14 @@ class Orchestrator:
             if observe:
                 finished = clock.monotonic()
                 attempt = DeliveryAttempt(
-                    name,
-                    attempt_number,
-                    started_at,
-                    clock.now(),
-                    (finished - started) * 1000.0,
-                    result.success,
-                    result.error,
-                    result.message_id,
+                    provider=name,
+                    attempt=attempt_number,
+                    started_at=started_at,
+                    finished_at=clock.now(),
+                    duration_ms=(finished - started) * 1000.0,
+                    success=result.success,
+                    error=result.error,
+                    message_id=result.message_id,
                 )
                 if run.attempts is not None:
                     run.attempts.append(attempt)
