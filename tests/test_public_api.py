@@ -27,6 +27,7 @@ PROMISED = [
     "AttachmentError",
     "OrchestrationError",
     "ConfigurationError",
+    "BroadcastOptions",
 ]
 
 
@@ -61,6 +62,7 @@ def test_documented_module_paths() -> None:
         "broadcastio.records.trace": "DeliveryTrace",
         "broadcastio.records.health": "ProviderHealth",
         "broadcastio.providers.base": "MessageProvider",
+        "broadcastio.broadcast": "BroadcastOptions",
     }
     for module, name in paths.items():
         assert getattr(importlib.import_module(module), name) is getattr(broadcastio, name)

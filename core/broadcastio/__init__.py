@@ -11,6 +11,7 @@ import logging
 
 from broadcastio._version import __version__
 from broadcastio.broadcast import (
+    BroadcastOptions,
     BroadcastReport,
     BroadcastRun,
     Journal,
@@ -50,6 +51,7 @@ logging.getLogger("broadcastio").addHandler(logging.NullHandler())
 __all__ = [
     "Attachment",
     "AttachmentError",
+    "BroadcastOptions",
     "BroadcastReport",
     "BroadcastRun",
     "BroadcastioError",

@@ -1,9 +1,10 @@
 """Broadcasts: one message per recipient for many recipients, concurrent, journaled, resumable.
 
 ``broadcast`` / ``iter_broadcast`` (also available as ``Orchestrator`` methods)
-send; ``Journal`` records every recipient's state in SQLite and answers
-questions about past broadcasts; ``deliver_recipient`` is the unit of work a
-task-queue worker can run on its own. See ``docs/broadcasts.md``.
+send, as a ``BroadcastOptions`` record (or its fields as keywords) says;
+``Journal`` records every recipient's state in SQLite and answers questions
+about past broadcasts; ``deliver_recipient`` is the unit of work a task-queue
+worker can run on its own. See ``docs/broadcasts.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from broadcastio.broadcast.journal import (
     JournalProblem,
     JournalRow,
 )
+from broadcastio.broadcast.options import BroadcastOptions
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun
 from broadcastio.broadcast.runner import broadcast, iter_broadcast, new_broadcast_id
@@ -30,6 +32,7 @@ from broadcastio.broadcast.task import (
 
 __all__ = [
     "BroadcastInfo",
+    "BroadcastOptions",
     "BroadcastReport",
     "BroadcastRun",
     "JOURNAL_COLUMNS",

@@ -247,7 +247,7 @@ class RecipientFile:
         recipient = recipient.strip()
         if not recipient:
             raise self.error(line, "the recipient is empty")
-        return RecipientRow(line, recipient, variables)
+        return RecipientRow(line=line, recipient=recipient, variables=variables)
 
     def error(self, line: int, problem: str) -> ValidationError:
         """The error for a bad row: file, line, the problem, and that nothing was sent."""

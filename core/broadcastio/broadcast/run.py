@@ -28,30 +28,28 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio.broadcast.admission import Admitter, check_message
-from broadcastio.broadcast.journal import JournalError
+from broadcastio.broadcast.journal import Journal, JournalError
+from broadcastio.broadcast.options import BroadcastOptions, OnResult
 from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
+from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.message import Message
 
 if TYPE_CHECKING:
-    from broadcastio.broadcast.journal import Journal
     from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = ["BroadcastRun", "OnResult"]
 
 logger = logging.getLogger("broadcastio")
-
-OnResult = Callable[[RecipientOutcome], object]
 
 # How often a consumer waiting for sends looks at the stop event.
 _POLL_SECONDS = 0.05
@@ -60,9 +58,12 @@ _POLL_SECONDS = 0.05
 class BroadcastRun:
     """One run of a broadcast: an iterator of ``RecipientOutcome``, then its report.
 
-    Made by ``iter_broadcast``. Outcomes come in completion order, one per input
-    row read. ``report`` is ``None`` until the run ends, then the run's
-    ``BroadcastReport`` (``interrupted=True`` unless the input was exhausted).
+    Made by ``iter_broadcast``, from the ``BroadcastOptions`` it was given
+    with the broadcast id decided and the journal open (``options``);
+    ``owns_journal`` says whether the run closes that journal when it ends.
+    Outcomes come in completion order, one per input row read. ``report`` is
+    ``None`` until the run ends, then the run's ``BroadcastReport``
+    (``interrupted=True`` unless the input was exhausted).
     ``run`` is the run's number for its broadcast id, known once iteration has
     started. Use it as a context manager, or call ``close()``, when you may stop
     iterating early: the run then winds down at a known point.
@@ -72,26 +73,33 @@ class BroadcastRun:
         self,
         orchestrator: Orchestrator,
         messages: Iterator[Any],
+        options: BroadcastOptions,
         *,
-        concurrency: int,
-        journal: Journal | None,
         owns_journal: bool,
-        broadcast_id: str,
-        retry_failed: bool,
-        on_result: OnResult | None,
-        stop: threading.Event | None,
     ) -> None:
-        self.broadcast_id = broadcast_id
-        self.journal = journal
-        self.concurrency = concurrency
-        self.retry_failed = retry_failed
+        if not isinstance(options, BroadcastOptions):
+            raise ValidationError(
+                f"options must be a BroadcastOptions, got {type(options).__name__}"
+            )
+        journal, broadcast_id = options.journal, options.broadcast_id
+        if broadcast_id is None or not (journal is None or isinstance(journal, Journal)):
+            raise ValidationError(
+                "a BroadcastRun needs options with a broadcast_id and an open Journal (or no "
+                "journal); iter_broadcast makes them"
+            )
+        self.options = options
+        self.broadcast_id: str = broadcast_id
+        self.journal: Journal | None = journal
+        self.concurrency = options.concurrency
+        self.retry_failed = options.retry_failed
         self.run: int | None = None
         self.report: BroadcastReport | None = None
         self._orchestrator = orchestrator
         self._messages = messages
         self._owns_journal = owns_journal
-        self._on_result = on_result
-        self._stop = stop
+        self._on_result: OnResult | None = options.on_result
+        self._stop = options.stop
+        concurrency = options.concurrency
         # At most ``window`` rows between "read" and "outcome yielded"; reading
         # resumes once ``refill`` of them have completed.
         self._window = 2 * concurrency

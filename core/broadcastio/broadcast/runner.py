@@ -1,27 +1,33 @@
 """``broadcast`` and ``iter_broadcast``: many messages through one orchestrator.
 
-The two functions check their arguments (so misuse is reported before anything
-is read or sent), open the journal when given a path, and hand over to a
-``BroadcastRun``, which does the work. ``Orchestrator.broadcast`` and
-``Orchestrator.iter_broadcast`` delegate here.
+The two functions take the run's settings as one ``BroadcastOptions`` record or
+as its keywords (the record is then built from them, with the same checks), so
+misuse is reported before anything is read or sent. They open the journal when
+given a path, and hand over to a ``BroadcastRun``, which does the work.
+``Orchestrator.broadcast`` and ``Orchestrator.iter_broadcast`` delegate here.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import secrets
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from broadcastio.broadcast.journal import Journal
+from broadcastio.broadcast.options import (
+    MAX_CONCURRENCY,
+    BroadcastOptions,
+    JournalArgument,
+    options_from,
+)
 from broadcastio.broadcast.report import BroadcastReport
-from broadcastio.broadcast.run import BroadcastRun, OnResult
-from broadcastio.records.checks import check_bool, check_int, check_text
-from broadcastio.records.message import Message
-from broadcastio.errors.codes import ErrorCode
+from broadcastio.broadcast.run import BroadcastRun
 from broadcastio.errors import OrchestrationError, ValidationError
+from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.message import Message
 
 if TYPE_CHECKING:
     from broadcastio.engine.orchestrator import Orchestrator
@@ -33,11 +39,6 @@ __all__ = [
     "iter_broadcast",
     "new_broadcast_id",
 ]
-
-JournalArgument = str | os.PathLike[str] | Journal | None
-
-MAX_CONCURRENCY = 256
-_MAX_ID_LENGTH = 200
 
 
 def new_broadcast_id() -> str:
@@ -51,13 +52,8 @@ def new_broadcast_id() -> str:
 def broadcast(
     orchestrator: Orchestrator,
     messages: Iterable[Message],
-    *,
-    concurrency: int = 4,
-    journal: JournalArgument = None,
-    broadcast_id: str | None = None,
-    retry_failed: bool = False,
-    on_result: OnResult | None = None,
-    stop: threading.Event | None = None,
+    options: BroadcastOptions | None = None,
+    **keywords: Any,
 ) -> BroadcastReport:
     """Send every message of ``messages`` and return the run's ``BroadcastReport``.
 
@@ -65,16 +61,7 @@ def broadcast(
     early with ``report.interrupted``; Ctrl-C (``KeyboardInterrupt``) waits for
     the sends under way to finish and be journaled, then propagates.
     """
-    run = iter_broadcast(
-        orchestrator,
-        messages,
-        concurrency=concurrency,
-        journal=journal,
-        broadcast_id=broadcast_id,
-        retry_failed=retry_failed,
-        on_result=on_result,
-        stop=stop,
-    )
+    run = iter_broadcast(orchestrator, messages, options_from(options, keywords))
     with run:
         for _ in run:
             pass
@@ -85,31 +72,23 @@ def broadcast(
 def iter_broadcast(
     orchestrator: Orchestrator,
     messages: Iterable[Message],
-    *,
-    concurrency: int = 4,
-    journal: JournalArgument = None,
-    broadcast_id: str | None = None,
-    retry_failed: bool = False,
-    on_result: OnResult | None = None,
-    stop: threading.Event | None = None,
+    options: BroadcastOptions | None = None,
+    **keywords: Any,
 ) -> BroadcastRun:
     """A ``BroadcastRun``: iterate it to send ``messages``, one ``RecipientOutcome`` per row.
 
     ``messages`` is any iterable of ``Message`` (a generator over a huge file
     is fine: it is read lazily). Each message is sent with its
     ``metadata.reference_id`` replaced by ``reference_id_for(broadcast_id,
-    recipient)``. ``concurrency`` threads send at once (1 to 256).
+    recipient)``. How the run goes is ``options``, a ``BroadcastOptions``, or
+    its fields as keywords (``concurrency=8, journal="b.sqlite"``), not both.
 
-    ``journal`` is a path (opened, and closed when the run ends) or an open
-    ``Journal`` (left open). With a journal, calling again with the same
-    ``broadcast_id`` resumes: delivered recipients are skipped, pending and
-    in-flight ones are sent (with their original reference id, so a provider that
-    deduplicates replays instead of sending twice), and failed or ambiguous ones
-    are sent again only with ``retry_failed=True``. Without ``broadcast_id`` a
-    new one is made (``run.broadcast_id``). A recipient repeated in the input is
-    sent once. ``on_result(outcome)`` is called for every outcome, in the
-    consuming thread; what it raises is logged and ignored. Setting ``stop``
-    ends the run early, as cleanly as the end of the input.
+    With a journal, calling again with the same ``broadcast_id`` resumes:
+    delivered recipients are skipped, pending and in-flight ones are sent (with
+    their original reference id, so a provider that deduplicates replays
+    instead of sending twice), and failed or ambiguous ones are sent again only
+    with ``retry_failed=True``. Without ``broadcast_id`` a new one is made
+    (``run.broadcast_id``). A recipient repeated in the input is sent once.
 
     Arguments are checked here, before anything is read or sent;
     ``ValidationError`` names the bad one. A non-``Message`` item is reported
@@ -126,49 +105,18 @@ def iter_broadcast(
             code=ErrorCode.NO_PROVIDERS,
             details={"closed": True},
         )
-    check_int("concurrency", concurrency, minimum=1)
-    if concurrency > MAX_CONCURRENCY:
-        raise ValidationError(
-            f"concurrency must be <= {MAX_CONCURRENCY}, got {concurrency}: each unit is a "
-            "thread, and a provider gains nothing from more parallel sends than that"
-        )
-    if broadcast_id is None:
-        broadcast_id = new_broadcast_id()
-    else:
-        _check_broadcast_id(broadcast_id)
-    check_bool("retry_failed", retry_failed)
-    if on_result is not None and not callable(on_result):
-        raise ValidationError(f"on_result must be callable, got {type(on_result).__name__}")
-    if stop is not None and not callable(getattr(stop, "is_set", None)):
-        raise ValidationError(f"stop must be a threading.Event, got {type(stop).__name__}")
+    options = options_from(options, keywords)
     if isinstance(messages, (str, bytes, Message)) or not isinstance(messages, Iterable):
         raise ValidationError(
             f"messages must be an iterable of Message (a list, a generator…), "
             f"got {type(messages).__name__}"
         )
+    journal = options.journal
     if journal is None or isinstance(journal, Journal):
         opened, owned = journal, False
     else:
         opened, owned = Journal(journal), True
-    return BroadcastRun(
-        orchestrator,
-        iter(messages),
-        concurrency=concurrency,
-        journal=opened,
-        owns_journal=owned,
-        broadcast_id=broadcast_id,
-        retry_failed=retry_failed,
-        on_result=on_result,
-        stop=stop,
-    )
-
-
-def _check_broadcast_id(broadcast_id: Any) -> None:
-    check_text("broadcast_id", broadcast_id)
-    if len(broadcast_id) > _MAX_ID_LENGTH or broadcast_id != broadcast_id.strip():
-        raise ValidationError(
-            f"broadcast_id must be at most {_MAX_ID_LENGTH} characters without surrounding "
-            f"blanks, got {broadcast_id!r}"
-        )
-    if any(ord(char) < 32 or ord(char) == 127 for char in broadcast_id):
-        raise ValidationError(f"broadcast_id must not contain control characters: {broadcast_id!r}")
+    broadcast_id = new_broadcast_id() if options.broadcast_id is None else options.broadcast_id
+    # The record the run itself uses: its id decided, its journal open.
+    resolved = attrs.evolve(options, broadcast_id=broadcast_id, journal=opened)
+    return BroadcastRun(orchestrator, iter(messages), resolved, owns_journal=owned)

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any
 
+import attrs
 import click
 
 from broadcastio.cli.exit_codes import ExitCode
@@ -37,7 +38,7 @@ from broadcastio.cli.send import read_text_file
 from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
-    from broadcastio.broadcast import BroadcastReport, Journal
+    from broadcastio.broadcast import BroadcastOptions, BroadcastReport, Journal
     from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
     from broadcastio.records.message import Attachment, Message
@@ -146,7 +147,7 @@ def broadcast(
       broadcastio broadcast --recipients team.csv --text-file note.txt --id daily-2026-11-22
       broadcastio broadcast --recipients team.csv --text-file note.txt --resume daily-2026-11-22
     """
-    from broadcastio.broadcast import new_broadcast_id
+    from broadcastio.broadcast import BroadcastOptions, new_broadcast_id
     from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import Template, open_recipient_file
     from broadcastio.records.message import Attachment
@@ -161,6 +162,17 @@ def broadcast(
         raise click.UsageError("give the template with --text or --text-file, not both")
     for option, value in (("--id", broadcast_id), ("--resume", resume_id)):
         _check_utf8_argument(option, value)
+    # Known before the check pass: the derived reference ids it computes depend on it.
+    run_id = resume_id or broadcast_id or new_broadcast_id()
+    # The run's options, checked before anything is read, loaded or created: a
+    # bad --id must not leave a new journal file behind. The journal is added
+    # once it is open.
+    options = BroadcastOptions(
+        concurrency=concurrency,
+        broadcast_id=run_id,
+        retry_failed=retry_failed,
+        stop=threading.Event(),
+    )
     journal_file = None if no_journal else _journal_file(journal_path)
     _refuse_overwriting_inputs(recipients_path, text_file, attach, journal_file, results_path)
     template_text = text if text_file is None else read_text_file(text_file)
@@ -172,8 +184,6 @@ def broadcast(
         attachment = Attachment(attach)
         attachment.ensure_readable()
 
-    # Known before the check: the derived reference ids it computes depend on it.
-    run_id = resume_id or broadcast_id or new_broadcast_id()
     recipients = open_recipient_file(recipients_path, kind=file_format)
     total = sum(1 for _ in _messages(recipients, template, attachment, run_id))
 
@@ -182,6 +192,7 @@ def broadcast(
         overrides["require_healthy"] = require_healthy
     orchestrator = state.build_orchestrator(providers, **overrides)
     journal = None if journal_file is None else _open_journal(journal_file, resume_id)
+    options = attrs.evolve(options, journal=journal)
 
     ctx = click.get_current_context()
     start_line = None
@@ -196,11 +207,8 @@ def broadcast(
             state,
             orchestrator,
             _messages(recipients, template, attachment, run_id),
+            options,
             total=total,
-            concurrency=concurrency,
-            journal=journal,
-            broadcast_id=run_id,
-            retry_failed=retry_failed,
             results_path=results_path,
             start_line=start_line,
         )
@@ -239,34 +247,26 @@ def _run(
     state: CliState,
     orchestrator: Any,
     messages: Iterator[Message],
+    options: BroadcastOptions,
     *,
     total: int,
-    concurrency: int,
-    journal: Any,
-    broadcast_id: str | None,
-    retry_failed: bool,
     results_path: Path | None,
     start_line: str | None,
 ) -> BroadcastReport:
     """Run the broadcast with progress, Ctrl-C handling and ``--results``; its report.
 
-    ``start_line`` (``None``: say nothing) goes to stderr when the run has
-    started: with a journal, once ``begin_run`` holds the claim on the id (a run
-    refused there never said it started); without one, at once.
+    ``options`` carries an open journal (closed here when the run ends) or
+    none, and the stop event the first Ctrl-C sets. ``start_line`` (``None``:
+    say nothing) goes to stderr when the run has started: with a journal, once
+    ``begin_run`` holds the claim on the id (a run refused there never said it
+    started); without one, at once.
     """
-    from broadcastio.broadcast import iter_broadcast
+    from broadcastio.broadcast import Journal, iter_broadcast
     from broadcastio.cli.announcing_journal import AnnouncingJournal
 
-    stop = threading.Event()
-    run = iter_broadcast(
-        orchestrator,
-        messages,
-        concurrency=concurrency,
-        journal=journal,
-        broadcast_id=broadcast_id,
-        retry_failed=retry_failed,
-        stop=stop,
-    )
+    journal, stop = options.journal, options.stop
+    assert stop is not None, "the command's options always carry a stop event"
+    run = iter_broadcast(orchestrator, messages, options)
     show_progress = not state.quiet and sys.stderr.isatty()
     progress = BroadcastProgress(total, sys.stderr, enabled=show_progress)
     if start_line is not None:
@@ -276,7 +276,7 @@ def _run(
         else:
             progress.write_above(line)
     with contextlib.ExitStack() as stack:
-        if journal is not None:
+        if isinstance(journal, Journal):
             stack.callback(journal.close)  # also when the run ends in an exception
         stack.enter_context(_first_interrupt_stops(stop, progress.write_above))
         results = stack.enter_context(_open_results(results_path))
