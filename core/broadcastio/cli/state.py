@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_SEND_TIMEOUT", "CliState", "pass_state"]
 
+_OPTION_FOR_ARGUMENT = {"order": "--provider"}
+"""``build_orchestrator`` arguments a command fills from an option, by the option's name."""
+
 DEFAULT_SEND_TIMEOUT = 300.0
 """Seconds a send may take from the command line when nothing else says: a cron job must end."""
 
@@ -58,11 +61,11 @@ class CliState:
         try:
             orchestrator = build_orchestrator(config, order=list(providers) or None, **overrides)
         except ConfigurationError as exc:
-            if exc.details.get("key") == "order":
-                raise ConfigurationError(
-                    "--provider" + exc.message[len("order") :], code=exc.code, details=exc.details
-                ) from None
-            raise
+            option = _OPTION_FOR_ARGUMENT.get(str(exc.key_path[0])) if exc.key_path else None
+            if option is None:
+                raise
+            # The argument came from an option: name what the user typed.
+            raise exc.evolve(key_path=(option, *exc.key_path[1:])) from None
         context = click.get_current_context(silent=True)
         if context is not None:
             context.call_on_close(orchestrator.close)

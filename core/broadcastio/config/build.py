@@ -2,8 +2,9 @@
 
 Provider settings are checked here, against the plugin's own settings type,
 because only an installed plugin knows them. Errors from plugin assembly are
-re-worded to name the configuration key (``providers.whatsapp.timeout``) and the
-file, so a CLI user sees where to look instead of which function failed.
+placed at the configuration key (``providers.whatsapp.timeout``) and the file by
+adding to their key path and source, so a CLI user sees where to look instead of
+which function failed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from broadcastio.config.load import load_config
 from broadcastio.config.model import BroadcastioConfig, redact
 from broadcastio.engine.orchestrator import Orchestrator
-from broadcastio.errors import ConfigurationError
+from broadcastio.errors import BroadcastioError, ConfigurationError
 from broadcastio.plugins.assembly import assemble_providers
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import collect_providers
@@ -119,43 +120,55 @@ def resolved_providers(
 def _locate(
     error: ConfigurationError, config: BroadcastioConfig, *, from_order: bool
 ) -> ConfigurationError:
-    """Re-word an assembly error with the configuration key (and file) it comes from."""
+    """An assembly error placed at the configuration key (and file) it comes from.
+
+    Only fields are read: the provider from ``details``, the individual problems
+    with their own key paths, and ``field`` for the argument a problem concerns.
+    The plugin layer's sentence is never taken apart.
+    """
     details = error.details
     provider = details.get("provider")
-    if "problems" in details and provider:
-        # "timeout: expected a list, got str" -> "providers.whatsapp.timeout: ..."
-        known = ", ".join(details.get("known", []))
-        lines = [
-            f"providers.{provider}.{unknown}: unknown setting for {provider!r}"
-            + (f"; expected one of: {known}, retry, rate_limit" if known else "")
-            for unknown in details.get("unknown_settings", [])
-        ]
-        for problem in details["problems"]:
-            field, _, text = str(problem).partition(": ")
-            if field == "<root>" and details.get("unknown_settings"):
-                continue  # the unknown settings, already listed one by one
-            key = f"providers.{provider}" if field == "<root>" else f"providers.{provider}.{field}"
-            lines.append(f"{key}: {text}")
-        message = "; ".join(lines)
-    elif "unknown" in details:
-        available = ", ".join(details.get("available", [])) or "none"
-        message = "; ".join(
-            f"providers.{name}: no installed plugin provides {name!r} (available: {available})"
-            for name in details["unknown"]
+    located: ConfigurationError
+    if error.problems and provider:
+        located = _settings_problems(error, provider)
+    elif error.problems:
+        # Tables for providers no plugin provides; each problem is keyed by its name.
+        located = ConfigurationError(
+            code=error.code,
+            details=dict(details),
+            problems=[problem.with_prefix("providers") for problem in error.problems],
         )
-    elif "order" in details or (provider and "available" in details):
+    elif error.field == "order":
         if not from_order:
             # The order came from the caller (order=, --provider), not the file.
-            return ConfigurationError(
-                f"order: {error.message}", code=error.code, details={**details, "key": "order"}
-            )
-        message = f"orchestrator.order: {error.message}"
-    elif provider and "setting" in details:
-        message = f"providers.{provider}.{details['setting']}: {error.message}"
+            return error.evolve(details={**details, "key": "order"}).with_prefix("order")
+        located = error.with_prefix("orchestrator", "order")
+    elif provider and error.field is not None:
+        located = error.with_prefix("providers", provider, error.field)
     elif provider:
-        message = f"providers.{provider}: {error.message}"
+        located = error.with_prefix("providers", provider)
     else:
-        message = error.message
+        located = error
     if config.source.path is not None:
-        message = f"{config.source.path}: {message}"
-    return ConfigurationError(message, code=error.code, details=dict(details))
+        located = located.located(str(config.source.path))
+    return located
+
+
+def _settings_problems(error: ConfigurationError, provider: str) -> ConfigurationError:
+    """One problem per bad setting of ``provider``, each at its ``providers.NAME.KEY``."""
+    details = error.details
+    unknown_settings = details.get("unknown_settings", [])
+    known = ", ".join(details.get("known", []))
+    problems: list[BroadcastioError] = [
+        ConfigurationError(
+            key_path=("providers", provider, unknown),
+            problem=f"unknown setting for {provider!r}"
+            + (f"; expected one of: {known}, retry, rate_limit" if known else ""),
+        )
+        for unknown in unknown_settings
+    ]
+    for problem in error.problems:
+        if not problem.key_path and unknown_settings:
+            continue  # the unknown settings, already listed one by one
+        problems.append(problem.with_prefix("providers", provider))
+    return ConfigurationError(code=error.code, details=dict(details), problems=problems)

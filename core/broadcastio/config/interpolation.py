@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from broadcastio.errors import ConfigurationError
+from broadcastio.errors import ConfigurationError, KeyPath, format_key_path
 
 __all__ = ["interpolate"]
 
@@ -21,24 +21,24 @@ _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _REFERENCE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\Z", re.DOTALL)
 
 
-def interpolate(value: Any, environ: Mapping[str, str], key: str = "") -> Any:
+def interpolate(value: Any, environ: Mapping[str, str], key_path: KeyPath = ()) -> Any:
     """``value`` with every string expanded; dicts and lists are walked recursively.
 
-    ``key`` is the dotted path of ``value`` in the file, used in error messages.
+    ``key_path`` is where ``value`` sits in the file; an error carries it (plus
+    the keys below) as its own ``key_path``.
     """
     if isinstance(value, str):
-        return _expand(value, environ, key)
+        return _expand(value, environ, key_path)
     if isinstance(value, dict):
         return {
-            name: interpolate(item, environ, f"{key}.{name}" if key else name)
-            for name, item in value.items()
+            name: interpolate(item, environ, (*key_path, str(name))) for name, item in value.items()
         }
     if isinstance(value, list):
-        return [interpolate(item, environ, f"{key}[{index}]") for index, item in enumerate(value)]
+        return [interpolate(item, environ, (*key_path, index)) for index, item in enumerate(value)]
     return value
 
 
-def _expand(text: str, environ: Mapping[str, str], key: str) -> str:
+def _expand(text: str, environ: Mapping[str, str], key_path: KeyPath) -> str:
     if "$" not in text:
         return text
 
@@ -50,9 +50,10 @@ def _expand(text: str, environ: Mapping[str, str], key: str) -> str:
         reference = _REFERENCE.match(body) if body is not None else None
         if reference is None:
             raise ConfigurationError(
-                f"{key}: malformed reference {token!r}; write ${{NAME}} or ${{NAME:-default}} "
+                key_path=key_path,
+                problem=f"malformed reference {token!r}; write ${{NAME}} or ${{NAME:-default}} "
                 "(and $${ for a literal ${)",
-                details={"key": key},
+                details={"key": format_key_path(key_path)},
             )
         name, default = reference.group(1), reference.group(2)
         found = environ.get(name)
@@ -61,9 +62,10 @@ def _expand(text: str, environ: Mapping[str, str], key: str) -> str:
         if default is not None:
             return default  # ${NAME:-x}: unset *or empty* uses the default, as in a shell
         raise ConfigurationError(
-            f"{key}: environment variable {name} is not set "
+            key_path=key_path,
+            problem=f"environment variable {name} is not set "
             f"(write ${{{name}:-default}} to give a default)",
-            details={"key": key, "variable": name},
+            details={"key": format_key_path(key_path), "variable": name},
         )
 
     return _TOKEN.sub(replace, text)

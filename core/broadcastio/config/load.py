@@ -3,6 +3,8 @@
 Every problem is a ``ConfigurationError`` whose message starts with the file and
 the dotted key path (``broadcastio.toml: providers.whatsapp.retry.backoff:``) and
 then says what was expected, so a user can fix it without reading a traceback.
+The file, the key path and the problem are the error's ``source``, ``key_path``
+and ``problem``; the message is made from them, never the other way round.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from broadcastio.config.locate import ConfigLocation, find_config
 from broadcastio.config.model import BroadcastioConfig, OrchestratorConfig, ProviderConfig
 from broadcastio.records.rate_limit import RateLimit
 from broadcastio.records.retry import RetryPolicy
-from broadcastio.records.serialization import converter, describe_structure_error
-from broadcastio.errors import ConfigurationError
+from broadcastio.errors import ConfigurationError, KeyPath, format_key_path
+from broadcastio.records.serialization import converter, structure_problems
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,21 +65,26 @@ def load_config(
         with open(location.path, "rb") as handle:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"{location.path}: invalid TOML: {exc}") from None
+        raise ConfigurationError(
+            source=str(location.path), problem=f"invalid TOML: {exc}"
+        ) from None
     except RecursionError:
         # tomllib parses nested arrays and inline tables recursively.
         raise ConfigurationError(
-            f"{location.path}: invalid TOML: arrays or tables nested too deeply to read "
-            f"(a configuration needs at most {MAX_DEPTH} levels)"
+            source=str(location.path),
+            problem="invalid TOML: arrays or tables nested too deeply to read "
+            f"(a configuration needs at most {MAX_DEPTH} levels)",
         ) from None
     except ValueError:
         # Not a TOMLDecodeError: Python refuses to read an integer of thousands of digits.
         raise ConfigurationError(
-            f"{location.path}: invalid TOML: an integer has thousands of digits; "
-            "TOML integers are 64-bit"
+            source=str(location.path),
+            problem="invalid TOML: an integer has thousands of digits; TOML integers are 64-bit",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{location.path}: cannot be read: {exc}") from None
+        raise ConfigurationError(
+            source=str(location.path), problem=f"cannot be read: {exc}"
+        ) from None
     return parse_config(data, source=location, environ=environ)
 
 
@@ -93,9 +100,8 @@ def parse_config(
     try:
         return _parse(data, source, os.environ if environ is None else environ)
     except ConfigurationError as exc:
-        raise ConfigurationError(
-            f"{label}: {exc.message}", code=exc.code, details={"file": label, **exc.details}
-        ) from None
+        located = exc.evolve(details={"file": label, **exc.details}).located(label)
+        raise located from None
 
 
 def _parse(
@@ -104,21 +110,22 @@ def _parse(
     if not isinstance(data, Mapping):
         raise ConfigurationError(f"expected a table at the top level, got {type(data).__name__}")
     _check_shape(data)
-    _reject_unknown(data, _TOP_LEVEL, "")
+    _reject_unknown(data, _TOP_LEVEL, ())
     data = interpolate(dict(data), environ)
-    orchestrator_table = dict(_table(data.get("orchestrator", {}), "orchestrator"))
+    orchestrator_table = dict(_table(data.get("orchestrator", {}), ("orchestrator",)))
     # The default policy is structured on its own so that its errors name the
     # field (orchestrator.retry.max_attempts), as a provider's retry table's do.
     retry = None
     if "retry" in orchestrator_table:
-        retry_table = _table(orchestrator_table.pop("retry"), "orchestrator.retry")
-        retry = _structure(retry_table, RetryPolicy, "orchestrator.retry")
-    orchestrator = _structure(orchestrator_table, OrchestratorConfig, "orchestrator")
+        retry_key = ("orchestrator", "retry")
+        retry_table = _table(orchestrator_table.pop("retry"), retry_key)
+        retry = _structure(retry_table, RetryPolicy, retry_key)
+    orchestrator = _structure(orchestrator_table, OrchestratorConfig, ("orchestrator",))
     if retry is not None:
         orchestrator = attrs.evolve(orchestrator, retry=retry)
-    providers_table = _table(data.get("providers", {}), "providers")
+    providers_table = _table(data.get("providers", {}), ("providers",))
     providers = {
-        name: _provider(_table(table, f"providers.{name}"), f"providers.{name}")
+        name: _provider(_table(table, ("providers", name)), ("providers", name))
         for name, table in providers_table.items()
     }
     return BroadcastioConfig(source=source, orchestrator=orchestrator, providers=providers)
@@ -129,27 +136,25 @@ def _check_shape(data: Mapping[str, Any]) -> None:
 
     Iterative on purpose: this is the check that must not itself recurse too deep.
     """
-    pending: list[tuple[Any, str, int]] = [(data, "", 0)]
+    pending: list[tuple[Any, KeyPath, int]] = [(data, (), 0)]
     while pending:
         value, key, depth = pending.pop()
+        children: list[tuple[Any, KeyPath]]
         if isinstance(value, Mapping):
-            children = [
-                (item, f"{key}.{name}" if key else str(name)) for name, item in value.items()
-            ]
+            children = [(item, (*key, str(name))) for name, item in value.items()]
         elif isinstance(value, list):
-            children = [(item, f"{key}[{index}]") for index, item in enumerate(value)]
+            children = [(item, (*key, index)) for index, item in enumerate(value)]
         else:
             if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
-                raise ConfigurationError(
-                    f"{key}: integer out of range: TOML integers are 64-bit "
+                raise _error_at(
+                    key,
+                    "integer out of range: TOML integers are 64-bit "
                     f"(-2**63 to 2**63-1), got {_digits(value)}",
-                    details={"key": key},
                 )
             continue
         if depth >= MAX_DEPTH:
-            raise ConfigurationError(
-                f"{key}: nested more than {MAX_DEPTH} levels deep; no setting needs that many",
-                details={"key": key},
+            raise _error_at(
+                key, f"nested more than {MAX_DEPTH} levels deep; no setting needs that many"
             )
         pending.extend((item, path, depth + 1) for item, path in children)
 
@@ -160,19 +165,24 @@ def _digits(value: int) -> str:
     return f"an integer of {digits} digits" if digits > 21 else str(value)
 
 
-def _provider(table: dict[str, Any], key: str) -> ProviderConfig:
+def _error_at(key: KeyPath, problem: str) -> ConfigurationError:
+    """A problem at ``key``; ``details["key"]`` keeps the dotted spelling callers read."""
+    return ConfigurationError(key_path=key, problem=problem, details={"key": format_key_path(key)})
+
+
+def _provider(table: dict[str, Any], key: KeyPath) -> ProviderConfig:
     settings = {name: value for name, value in table.items() if name not in _ORCHESTRATION_KEYS}
     retry = None
     if "retry" in table:
-        retry_table = _table(table["retry"], f"{key}.retry")
-        retry = _structure(retry_table, RetryPolicy, f"{key}.retry")
+        retry_table = _table(table["retry"], (*key, "retry"))
+        retry = _structure(retry_table, RetryPolicy, (*key, "retry"))
     rate_limit = None
     if "rate_limit" in table:
-        rate_limit = _rate_limit(table["rate_limit"], f"{key}.rate_limit")
+        rate_limit = _rate_limit(table["rate_limit"], (*key, "rate_limit"))
     return ProviderConfig(settings=settings, retry=retry, rate_limit=rate_limit)
 
 
-def _rate_limit(value: Any, key: str) -> RateLimit:
+def _rate_limit(value: Any, key: KeyPath) -> RateLimit:
     """``"20/minute"``, or a table ``{ rate = "20/minute", burst = 5 }``."""
     try:
         if isinstance(value, dict):
@@ -182,14 +192,12 @@ def _rate_limit(value: Any, key: str) -> RateLimit:
             return RateLimit.parse(value["rate"], burst=value.get("burst", 1))
         return RateLimit.parse(value)
     except ValueError as exc:
-        raise ConfigurationError(f"{key}: {exc}", details={"key": key}) from None
+        raise _error_at(key, str(exc)) from None
 
 
-def _table(value: Any, key: str) -> dict[str, Any]:
+def _table(value: Any, key: KeyPath) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ConfigurationError(
-            f"{key}: expected a table, got {_kind(value)}", details={"key": key}
-        )
+        raise _error_at(key, f"expected a table, got {_kind(value)}")
     return value
 
 
@@ -197,24 +205,19 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(field.name for field in attrs.fields(cls))
 
 
-def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], key: str) -> None:
+def _reject_unknown(table: Mapping[str, Any], known: tuple[str, ...], key: KeyPath) -> None:
     for name in table:
         if name not in known:
-            path = f"{key}.{name}" if key else str(name)
-            raise ConfigurationError(
-                f"{path}: unknown key; expected one of: {', '.join(known)}",
-                details={"key": path},
-            )
+            raise _error_at((*key, str(name)), f"unknown key; expected one of: {', '.join(known)}")
 
 
-def _structure(table: dict[str, Any], cls: type[Any], key: str) -> Any:
+def _structure(table: dict[str, Any], cls: type[Any], key: KeyPath) -> Any:
     _reject_unknown(table, _field_names(cls), key)
     try:
         return converter.structure(table, cls)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-        field, _, text = describe_structure_error(exc, cls)[0].partition(": ")
-        path = key if field == "<root>" else f"{key}.{field}"
-        raise ConfigurationError(f"{path}: {text}", details={"key": path}) from None
+        first = structure_problems(exc, cls)[0]
+        raise _error_at((*key, *first.key_path), first.problem) from None
 
 
 def _kind(value: Any) -> str:

@@ -50,7 +50,8 @@ def check_timeout(name: str, value: Any) -> float | None:
     ):
         raise ValidationError(
             f"{name} must be a number of seconds above 0 and at most {LONGEST_TIMEOUT:g} "
-            f"(one day), or unset (None) for no deadline; got {value!r}"
+            f"(one day), or unset (None) for no deadline; got {value!r}",
+            field=name,
         )
     return float(value)
 

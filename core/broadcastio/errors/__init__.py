@@ -8,8 +8,10 @@ from broadcastio.errors.exceptions import (
     AttachmentError,
     BroadcastioError,
     ConfigurationError,
+    KeyPath,
     OrchestrationError,
     ValidationError,
+    format_key_path,
 )
 
 __all__ = [
@@ -17,6 +19,8 @@ __all__ = [
     "BroadcastioError",
     "ConfigurationError",
     "ErrorCode",
+    "KeyPath",
     "OrchestrationError",
     "ValidationError",
+    "format_key_path",
 ]

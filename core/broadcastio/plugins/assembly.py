@@ -83,6 +83,14 @@ def assemble_providers(
             f"settings given for unknown provider(s) {', '.join(map(repr, unknown_settings))}; "
             f"available providers: {available}",
             details={"unknown": unknown_settings, "available": sorted(registrations)},
+            # One problem per table, placed at its key in ``settings``.
+            problems=[
+                ConfigurationError(
+                    key_path=(name,),
+                    problem=f"no installed plugin provides {name!r} (available: {available})",
+                )
+                for name in unknown_settings
+            ],
         )
     structured = {
         name: structure_settings(registrations[name], table, environ)
@@ -97,11 +105,13 @@ def assemble_providers(
                 raise ConfigurationError(
                     f"unknown provider {name!r}; available providers: {available}",
                     details={"provider": name, "available": sorted(registrations)},
+                    field="order",
                 )
             if registrations[name] in chosen:
                 raise ConfigurationError(
                     f"provider {name!r} is listed twice in order",
                     details={"order": names, "provider": name},
+                    field="order",
                 )
             chosen.append(registrations[name])
     providers: list[MessageProvider] = []
@@ -167,6 +177,7 @@ def _check_order(order: Any) -> list[str] | None:
         raise ConfigurationError(
             "order is empty; list at least one provider, or leave order out to use them all",
             details={"order": names},
+            field="order",
         )
     for name in names:
         if not isinstance(name, str):

@@ -8,12 +8,8 @@ from typing import Any
 import attrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 
-from broadcastio.records.serialization import (
-    converter,
-    describe_structure_error,
-    field_named_by,
-)
 from broadcastio.errors import BroadcastioError, ConfigurationError
+from broadcastio.records.serialization import converter, describe_problem, structure_problems
 from broadcastio.plugins.registry import ProviderRegistration
 from broadcastio.providers.base import MessageProvider
 
@@ -28,7 +24,10 @@ def structure_settings(
     """Check a provider's settings dict and build its settings object (``None`` if it has none).
 
     Unknown, missing and mistyped settings are a ``ConfigurationError`` that names
-    the provider and the field, raised before anything is sent.
+    the provider and the field, raised before anything is sent. Its ``problems``
+    are the individual problems, each with its key path inside the provider's
+    settings, and ``details`` names the provider, the known settings and the
+    unknown ones, so the configuration layer can point at each key.
 
     With ``environ``, a settings type that has a ``with_environment(environ)``
     method gets it applied: the plugin fills the fields its own environment
@@ -53,19 +52,21 @@ def structure_settings(
     try:
         structured = converter.structure(dict(settings or {}), settings_type)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError) as exc:
-        problems = describe_structure_error(exc, settings_type)
+        problems = structure_problems(exc, settings_type)
+        lines = [describe_problem(problem) for problem in problems]
         unknown = sorted(set(settings or {}) - set(_field_names(settings_type)))
         known = _field_names(settings_type)
         raise ConfigurationError(
             f"invalid settings for provider {name!r}: "
-            + "; ".join(f"setting {problem}" for problem in problems)
+            + "; ".join(f"setting {line}" for line in lines)
             + (f" (known settings: {', '.join(known)})" if known else ""),
             details={
                 "provider": name,
-                "problems": problems,
+                "problems": lines,
                 "known": known,
                 "unknown_settings": unknown,
             },
+            problems=problems,
         ) from exc
     resolve = getattr(structured, "with_environment", None)
     if environ is None or not callable(resolve):
@@ -84,6 +85,8 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
 
     Whatever the constructor raises becomes a ``ConfigurationError`` naming the
     provider: a provider that cannot start is a set-up problem, found before any send.
+    When the constructor's error names one of the settings (its ``field``), so
+    does this one, for the configuration layer to point at that key.
     """
     name = registration.name
     provider_class = registration.provider_class
@@ -95,11 +98,13 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
         raise
     except BroadcastioError as exc:
         details = {"provider": name, **exc.details}
-        setting = field_named_by(exc.message, provider_class.settings_type)
+        setting = exc.field if exc.field in _field_names(provider_class.settings_type) else None
         if setting is not None:
             details["setting"] = setting
         raise ConfigurationError(
-            f"provider {name!r} rejected its settings: {exc.message}", details=details
+            f"provider {name!r} rejected its settings: {exc.message}",
+            details=details,
+            field=setting,
         ) from exc
     except Exception as exc:
         raise ConfigurationError(
@@ -108,5 +113,7 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
         ) from exc
 
 
-def _field_names(settings_type: type[Any]) -> list[str]:
-    return [field.name for field in attrs.fields(settings_type)] if attrs.has(settings_type) else []
+def _field_names(settings_type: type[Any] | None) -> list[str]:
+    if settings_type is None or not attrs.has(settings_type):
+        return []
+    return [field.name for field in attrs.fields(settings_type)]

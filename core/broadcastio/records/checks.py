@@ -3,7 +3,10 @@
 Every public entry point answers bad input with a ``ValidationError`` that names
 the offending argument, never a bare ``TypeError`` from deep inside. These
 helpers keep that wording consistent across the core and the plugins (which may
-use them too).
+use them too). The argument's name is also the error's ``field``, so a layer
+above (a configuration file's key path) can place the problem without reading
+the sentence; ``field=`` gives it when the name shown is not the field's own
+(``"timeout (read)"`` is a part of ``timeout``).
 """
 
 from __future__ import annotations
@@ -47,13 +50,13 @@ def check_error_code(name: str, value: Any) -> ErrorCode:
     try:
         return parse_error_code(value)
     except ValueError as exc:
-        raise ValidationError(f"{name}: {exc}") from None
+        raise ValidationError(key_path=(name,), problem=str(exc), field=name) from None
 
 
-def check_bool(name: str, value: Any) -> bool:
+def check_bool(name: str, value: Any, *, field: str | None = None) -> bool:
     """``value`` must be ``True`` or ``False`` (not a truthy string like ``"no"``)."""
     if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be true or false, got {value!r}")
+        raise ValidationError(f"{name} must be true or false, got {value!r}", field=field or name)
     return value
 
 
@@ -84,7 +87,12 @@ def _bounds(minimum: float | None, maximum: float | None, *, exclusive: bool = F
 
 
 def check_int(
-    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+    name: str,
+    value: Any,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    field: str | None = None,
 ) -> int:
     """``value`` must be an int (not a bool, not a float), within ``minimum``..``maximum``.
 
@@ -93,9 +101,11 @@ def check_int(
     setting that caused it.
     """
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be an integer, got {value!r}")
+        raise ValidationError(f"{name} must be an integer, got {value!r}", field=field or name)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValidationError(f"{name} must be {_bounds(minimum, maximum)}, got {_shown(value)}")
+        raise ValidationError(
+            f"{name} must be {_bounds(minimum, maximum)}, got {_shown(value)}", field=field or name
+        )
     return value
 
 
@@ -106,6 +116,7 @@ def check_number(
     minimum: float = 0.0,
     exclusive: bool = False,
     maximum: float | None = None,
+    field: str | None = None,
 ) -> float:
     """``value`` must be a finite int or float within ``minimum`` (``exclusive``?) and ``maximum``.
 
@@ -114,31 +125,39 @@ def check_number(
     naming the setting. An int too large for a float is out of range, not a crash.
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a finite number, got {value!r}")
+        raise ValidationError(f"{name} must be a finite number, got {value!r}", field=field or name)
     try:
         number = float(value)
     except OverflowError:
         number = math.inf if value > 0 else -math.inf
     if not math.isfinite(number) and (isinstance(value, float) or maximum is None):
-        raise ValidationError(f"{name} must be a finite number, got {_shown(value)}")
+        raise ValidationError(
+            f"{name} must be a finite number, got {_shown(value)}", field=field or name
+        )
     too_low = number < minimum or (exclusive and number == minimum)
     if too_low or (maximum is not None and number > maximum):
         bounds = _bounds(minimum, maximum, exclusive=exclusive)
-        raise ValidationError(f"{name} must be {bounds}, got {_shown(value)}")
+        raise ValidationError(f"{name} must be {bounds}, got {_shown(value)}", field=field or name)
     return number
 
 
-def check_text(name: str, value: Any, *, allow_blank: bool = False) -> str:
+def check_text(
+    name: str, value: Any, *, allow_blank: bool = False, field: str | None = None
+) -> str:
     """``value`` must be a string, non-blank unless ``allow_blank``."""
     if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, got {type(value).__name__}")
+        raise ValidationError(
+            f"{name} must be a string, got {type(value).__name__}", field=field or name
+        )
     if not allow_blank and not value.strip():
-        raise ValidationError(f"{name} must not be empty or blank")
+        raise ValidationError(f"{name} must not be empty or blank", field=field or name)
     return value
 
 
-def check_iterable(name: str, value: Any, what: str) -> Iterable[Any]:
+def check_iterable(name: str, value: Any, what: str, *, field: str | None = None) -> Iterable[Any]:
     """``value`` must be a collection of ``what`` (a list, tuple, set…), not a string."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValidationError(f"{name} must be a list of {what}, got {value!r}")
+        raise ValidationError(
+            f"{name} must be a list of {what}, got {value!r}", field=field or name
+        )
     return value

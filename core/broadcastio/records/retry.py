@@ -69,7 +69,8 @@ class RetryPolicy:
         check_int("max_attempts", self.max_attempts, minimum=1, maximum=MAX_ATTEMPTS_LIMIT)
         if self.backoff not in _BACKOFFS:
             raise ValidationError(
-                f"backoff must be one of {', '.join(_BACKOFFS)}; got {self.backoff!r}"
+                f"backoff must be one of {', '.join(_BACKOFFS)}; got {self.backoff!r}",
+                field="backoff",
             )
         object.__setattr__(
             self, "base_delay", check_number("base_delay", self.base_delay, maximum=DELAY_LIMIT)
@@ -78,7 +79,8 @@ class RetryPolicy:
             max_delay = check_number("max_delay", self.max_delay, maximum=DELAY_LIMIT)
             if max_delay < self.base_delay:
                 raise ValidationError(
-                    f"max_delay ({max_delay}) must be >= base_delay ({self.base_delay})"
+                    f"max_delay ({max_delay}) must be >= base_delay ({self.base_delay})",
+                    field="max_delay",
                 )
             object.__setattr__(self, "max_delay", max_delay)
         check_bool("jitter", self.jitter)

@@ -38,17 +38,19 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from broadcastio.records.checks import parse_error_code
+from broadcastio.errors import BroadcastioError, KeyPath, ValidationError, format_key_path
 from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.checks import parse_error_code
 
 __all__ = [
     "JsonRecord",
     "as_tuple",
     "converter",
+    "describe_problem",
     "describe_structure_error",
-    "field_named_by",
     "structure",
     "structure_or_raise",
+    "structure_problems",
     "unstructure",
 ]
 
@@ -233,35 +235,35 @@ def structure(data: Any, cls: type[T]) -> T:
     return converter.structure(data, cls)
 
 
-def field_named_by(message: str, cls: Any) -> str | None:
-    """The field of attrs class ``cls`` that an error message starts with, if any.
+def _placed_by_own_check(error: BaseException, cls: Any) -> KeyPath:
+    """The field of ``cls`` a problem from the class's own checks concerns, if any.
 
-    A class's own checks (``__attrs_post_init__``) word their errors as
-    ``"<field> must be ..."``; cattrs can only place them at the class itself.
-    Recovering the field lets a configuration error point at the exact key.
+    cattrs can only place an error raised by ``__attrs_post_init__`` or a
+    validator at the class itself; the check's ``ValidationError`` says which
+    field it was about (``field``), so the problem can point at the exact key.
+    A field that is not one of ``cls``'s own (a nested record's) is not placed.
     """
-    if cls is None or not attrs.has(cls):
-        return None
-    for field in attrs.fields(cls):
-        if message.startswith((f"{field.name} ", f"{field.name}:")):
-            return str(field.name)
-    return None
+    field = getattr(error, "field", None) if isinstance(error, BroadcastioError) else None
+    if field is None or cls is None or not attrs.has(cls):
+        return ()
+    return (field,) if field in attrs.fields_dict(cls) else ()
 
 
-def describe_structure_error(exc: BaseException, cls: Any = None) -> list[str]:
-    """Flatten a cattrs validation error into ``"field: problem"`` lines a person can act on.
+def structure_problems(exc: BaseException, cls: Any = None) -> list[ValidationError]:
+    """A cattrs validation error as one ``ValidationError`` per problem, each with its key path.
 
-    cattrs reports nested failures as exception groups with the failing path in
-    notes; this walks them so an error can name ``fail_first`` rather than say
-    "an exception group occurred". With ``cls`` (the class being built), a
-    problem its own checks raised is placed at the field it names.
+    cattrs reports nested failures as exception groups whose path is kept in
+    notes on each inner exception (``AttributeValidationNote`` names a field,
+    ``IterableValidationNote`` an index); this walks them, so nothing reads the
+    failing path out of a message. With ``cls`` (the class being built), a
+    problem its own checks raised is placed at the field the check names.
     """
-    problems: list[str] = []
+    problems: list[ValidationError] = []
 
-    def walk(error: BaseException, path: str) -> None:
+    def walk(error: BaseException, path: KeyPath) -> None:
         if isinstance(error, ForbiddenExtraKeysError):
             names = ", ".join(sorted(error.extra_fields))
-            problems.append(f"{path or '<root>'}: unknown field(s) {names}")
+            problems.append(ValidationError(key_path=path, problem=f"unknown field(s) {names}"))
             return
         if isinstance(error, (ClassValidationError, IterableValidationError)):
             with_notes, without = error.group_exceptions()
@@ -269,9 +271,9 @@ def describe_structure_error(exc: BaseException, cls: Any = None) -> list[str]:
                 name = getattr(note, "name", None)
                 index = getattr(note, "index", None)
                 if name is not None:
-                    child = f"{path}.{name}" if path else str(name)
-                elif index is not None:
-                    child = f"{path}[{index}]"
+                    child: KeyPath = (*path, str(name))
+                elif isinstance(index, int):
+                    child = (*path, index)
                 else:
                     child = path
                 walk(inner, child)
@@ -279,20 +281,35 @@ def describe_structure_error(exc: BaseException, cls: Any = None) -> list[str]:
                 walk(inner, path)
             return
         if isinstance(error, KeyError):
-            problems.append(f"{path}: required field missing")
+            problems.append(ValidationError(key_path=path, problem="required field missing"))
             return
         if not path:
-            path = field_named_by(str(error), cls) or "<root>"
-        problems.append(f"{path}: {error}")
+            path = _placed_by_own_check(error, cls)
+        problems.append(ValidationError(key_path=path, problem=str(error)))
 
-    walk(exc, "")
+    walk(exc, ())
     return problems
 
 
-def structure_or_raise(data: Any, cls: type[T]) -> T:
-    """Like ``structure`` but reports bad input as a ``ValidationError`` naming each field."""
-    from broadcastio.errors import ValidationError
+def describe_problem(problem: BroadcastioError) -> str:
+    """One problem as a ``"field.path: problem"`` line, ``<root>`` for the record itself.
 
+    The wording of a record's own errors (``from_dict``) and of a provider's
+    settings errors as the plugin layer reports them.
+    """
+    return f"{format_key_path(problem.key_path) or '<root>'}: {problem.problem}"
+
+
+def describe_structure_error(exc: BaseException, cls: Any = None) -> list[str]:
+    """``structure_problems`` as ``describe_problem`` lines."""
+    return [describe_problem(problem) for problem in structure_problems(exc, cls)]
+
+
+def structure_or_raise(data: Any, cls: type[T]) -> T:
+    """Like ``structure`` but reports bad input as a ``ValidationError`` naming each field.
+
+    The error's ``problems`` are the individual problems, each with its key path.
+    """
     if not isinstance(data, dict):
         raise ValidationError(
             f"cannot build {cls.__name__}: expected a dict, got {type(data).__name__}"
@@ -300,10 +317,12 @@ def structure_or_raise(data: Any, cls: type[T]) -> T:
     try:
         return converter.structure(data, cls)
     except (ClassValidationError, IterableValidationError, ValueError, TypeError, KeyError) as exc:
-        problems = describe_structure_error(exc)
+        problems = structure_problems(exc)
+        lines = [describe_problem(problem) for problem in problems]
         raise ValidationError(
-            f"cannot build {cls.__name__}: {'; '.join(problems)}",
-            details={"problems": problems},
+            f"cannot build {cls.__name__}: {'; '.join(lines)}",
+            details={"problems": lines},
+            problems=problems,
         ) from exc
 
 

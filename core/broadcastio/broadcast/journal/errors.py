@@ -119,6 +119,9 @@ class JournalError(ValidationError):
     and the operation unless given; all but the advice are also in ``details``.
     """
 
+    # Narrows BroadcastioError.problem (the sentence) to the named problem, which is one.
+    problem: JournalProblem
+
     def __init__(
         self,
         journal: str | os.PathLike[str],

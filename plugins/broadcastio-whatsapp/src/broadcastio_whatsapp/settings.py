@@ -57,13 +57,15 @@ def check_base_url(url: str, source: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
-        raise ValidationError(f"{source} has an invalid port: {url!r}") from None
+        raise ValidationError(f"{source} has an invalid port: {url!r}", field=source) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(
-            f"{source} must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}"
+            f"{source} must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}", field=source
         )
     if parts.query or parts.fragment:
-        raise ValidationError(f"{source} must not have a query or fragment: {url!r}")
+        raise ValidationError(
+            f"{source} must not have a query or fragment: {url!r}", field=source
+        )
     return url
 
 
@@ -73,14 +75,18 @@ def check_api_key(key: str, source: str) -> str:
     # Surrounding blanks and control characters would either be rejected by
     # requests at send time or silently never match the bridge's key.
     if key != key.strip() or any(ord(char) < 32 or ord(char) == 127 for char in key):
-        raise ValidationError(f"{source} must not have surrounding blanks or control characters")
+        raise ValidationError(
+            f"{source} must not have surrounding blanks or control characters", field=source
+        )
     return key
 
 
 def _to_timeout_pair(value: Any) -> tuple[float, float]:
     pair = tuple(check_iterable("timeout", value, "two numbers, [connect, read]"))
     if len(pair) != 2:
-        raise ValidationError(f"timeout must be [connect, read] seconds, got {list(pair)}")
+        raise ValidationError(
+            f"timeout must be [connect, read] seconds, got {list(pair)}", field="timeout"
+        )
     return pair
 
 
@@ -119,8 +125,16 @@ class WhatsAppSettings:
         if self.base_url is not None:
             check_base_url(self.base_url, "base_url")
         connect, read = self.timeout
-        check_number("timeout (connect)", connect, exclusive=True, maximum=CONNECT_TIMEOUT_MAX)
-        check_number("timeout (read)", read, exclusive=True, maximum=READ_TIMEOUT_MAX)
+        check_number(
+            "timeout (connect)",
+            connect,
+            exclusive=True,
+            maximum=CONNECT_TIMEOUT_MAX,
+            field="timeout",
+        )
+        check_number(
+            "timeout (read)", read, exclusive=True, maximum=READ_TIMEOUT_MAX, field="timeout"
+        )
         check_number(
             "health_timeout", self.health_timeout, exclusive=True, maximum=HEALTH_TIMEOUT_MAX
         )
@@ -129,7 +143,8 @@ class WhatsAppSettings:
             check_api_key(self.api_key, "api_key")
         if self.retry_policy is not None and not isinstance(self.retry_policy, RetryPolicy):
             raise ValidationError(
-                f"retry_policy must be a RetryPolicy, got {type(self.retry_policy).__name__}"
+                f"retry_policy must be a RetryPolicy, got {type(self.retry_policy).__name__}",
+                field="retry_policy",
             )
 
     def with_environment(self, environ: Mapping[str, str]) -> WhatsAppSettings:
