@@ -89,6 +89,8 @@ def test_the_record_refuses_what_the_keywords_refuse_in_the_same_words(
         iter_broadcast(orchestrator, make_messages(1), **keywords)
     assert str(from_record.value).startswith(message)
     assert str(from_keywords.value) == str(from_record.value)
+    # Errors as data: the option is a field of the error, not a word to parse.
+    assert from_record.value.field == from_keywords.value.field == next(iter(keywords))
 
 
 @given(concurrency=st.integers().filter(lambda n: not 1 <= n <= 256))

@@ -9,8 +9,8 @@ every layer passes the record on untouched (``attrs.evolve`` makes the variant a
 run actually uses: its generated id, its opened journal).
 
 Checks happen when the record is built, before anything is read or sent, and
-raise ``ValidationError`` naming the option, with the same wording the
-keyword arguments have always had.
+raise ``ValidationError`` naming the option (its ``field`` is the option's
+name), with the same wording the keyword arguments have always had.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def _check_concurrency(_: object, __: attrs.Attribute[int], value: Any) -> None:
     if value > MAX_CONCURRENCY:
         raise ValidationError(
             f"concurrency must be <= {MAX_CONCURRENCY}, got {value}: each unit is a "
-            "thread, and a provider gains nothing from more parallel sends than that"
+            "thread, and a provider gains nothing from more parallel sends than that",
+            field="concurrency",
         )
 
 
@@ -64,7 +65,9 @@ def _check_journal(_: object, __: attrs.Attribute[JournalArgument], value: Any) 
     if value is None or isinstance(value, Journal):
         return
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)) or not str(value):
-        raise ValidationError(f"journal must be a file path or a Journal, got {value!r}")
+        raise ValidationError(
+            f"journal must be a file path or a Journal, got {value!r}", field="journal"
+        )
 
 
 def _check_broadcast_id(_: object, __: attrs.Attribute[str | None], value: Any) -> None:
@@ -74,10 +77,13 @@ def _check_broadcast_id(_: object, __: attrs.Attribute[str | None], value: Any) 
     if len(value) > MAX_BROADCAST_ID_LENGTH or value != value.strip():
         raise ValidationError(
             f"broadcast_id must be at most {MAX_BROADCAST_ID_LENGTH} characters without "
-            f"surrounding blanks, got {value!r}"
+            f"surrounding blanks, got {value!r}",
+            field="broadcast_id",
         )
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        raise ValidationError(f"broadcast_id must not contain control characters: {value!r}")
+        raise ValidationError(
+            f"broadcast_id must not contain control characters: {value!r}", field="broadcast_id"
+        )
 
 
 def _check_retry_failed(_: object, __: attrs.Attribute[bool], value: Any) -> None:
@@ -86,13 +92,17 @@ def _check_retry_failed(_: object, __: attrs.Attribute[bool], value: Any) -> Non
 
 def _check_on_result(_: object, __: attrs.Attribute[OnResult | None], value: Any) -> None:
     if value is not None and not callable(value):
-        raise ValidationError(f"on_result must be callable, got {type(value).__name__}")
+        raise ValidationError(
+            f"on_result must be callable, got {type(value).__name__}", field="on_result"
+        )
 
 
 def _check_stop(_: object, __: attrs.Attribute[threading.Event | None], value: Any) -> None:
     # Anything with an ``is_set()`` will do (a multiprocessing Event too).
     if value is not None and not callable(getattr(value, "is_set", None)):
-        raise ValidationError(f"stop must be a threading.Event, got {type(value).__name__}")
+        raise ValidationError(
+            f"stop must be a threading.Event, got {type(value).__name__}", field="stop"
+        )
 
 
 @attrs.frozen(kw_only=True)
