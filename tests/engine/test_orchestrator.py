@@ -396,3 +396,30 @@ def test_uncapped_exponential_backoff_gives_up_past_a_day(make_provider, message
     assert result.provider == "backup"
     assert max(clock.sleeps) <= 86_400
     assert len(provider.calls) == 18  # waits 1, 2, 4 ... 65536 s; the next would exceed a day
+
+
+def test_the_field_order_the_send_path_relies_on() -> None:
+    """Orchestrator.send builds these records positionally, for speed: pin their order."""
+    import attrs
+
+    from broadcastio import DeliveryAttempt, DeliveryResult
+
+    assert [field.name for field in attrs.fields(DeliveryResult)] == [
+        "success",
+        "provider",
+        "message_id",
+        "error",
+        "providers_tried",
+        "trace",
+        "details",
+    ]
+    assert [field.name for field in attrs.fields(DeliveryAttempt)] == [
+        "provider",
+        "attempt",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "success",
+        "error",
+        "message_id",
+    ]
