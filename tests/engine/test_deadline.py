@@ -249,3 +249,10 @@ def test_no_attempt_starts_with_almost_no_time_left(message: Message, make_provi
     assert clock.sleeps == [] and len(flaky.calls) == 1
     assert result.error is not None and result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
     assert result.error.details["deadline_reached"] is True
+
+
+def test_a_bad_orchestrator_timeout_keeps_its_field() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Orchestrator([Hanging("x", hang_send=False)], timeout=-1)
+    assert info.value.field == "timeout"
+    assert info.value.message.startswith("timeout must be a number of seconds")

@@ -55,17 +55,20 @@ def inspect_plugins() -> tuple[list[PluginReport], list[str]]:
             providers_of.setdefault(registration.plugin, []).append(registration.name)
     reports = [
         PluginReport(
-            info.name,
-            info.distribution,
-            info.version,
-            tuple(sorted(providers_of.get(info.name, []))),
-            info.hooks,
+            name=info.name,
+            distribution=info.distribution,
+            version=info.version,
+            providers=tuple(sorted(providers_of.get(info.name, []))),
+            hooks=info.hooks,
         )
         for info in plugin_manager.describe()
     ]
     reports += [
         PluginReport(
-            broken.name, broken.distribution, _version(broken.distribution), error=broken.error
+            name=broken.name,
+            distribution=broken.distribution,
+            version=_version(broken.distribution),
+            error=broken.error,
         )
         for broken in plugin_manager.broken_plugins
     ]

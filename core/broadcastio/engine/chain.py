@@ -104,7 +104,8 @@ def check_orchestrator_arguments(
             raise ConfigurationError(f"{label} must be callable, got {callback!r}")
     if plugin_manager is not None and not is_relay(plugin_manager):
         raise ConfigurationError(
-            "plugin_manager must be a broadcastio.plugins.manager.PluginManager"
+            "plugin_manager must be a broadcastio.plugins.manager.PluginManager "
+            "(or another HookRelay: generation, hook_implementations and hook_argnames)"
         )
     if not isinstance(require_healthy, bool):
         raise ConfigurationError(f"require_healthy must be true or false, got {require_healthy!r}")

@@ -158,7 +158,10 @@ class Orchestrator:
         try:
             self.timeout = check_timeout("timeout", timeout)
         except ValidationError as exc:
-            raise ConfigurationError(exc.message) from None
+            # The same error, as the constructor's kind: its fields travel along.
+            raise ConfigurationError(
+                problem=exc.problem, field=exc.field, details=exc.details
+            ) from None
 
         self.providers: tuple[MessageProvider, ...] = chain
         self.retry_policy = retry_policy if retry_policy is not None else _DEFAULT_POLICY
@@ -206,7 +209,7 @@ class Orchestrator:
         environ: Mapping[str, str] | None = None,
         **orchestrator_kwargs: Any,
     ) -> Orchestrator:
-        """Alias of ``broadcastio.plugins.orchestrator_from_plugins`` (same arguments).
+        """Alias of ``broadcastio.plugins.assembly.orchestrator_from_plugins`` (same arguments).
 
         The plugins layer sits above the engine, so the function lives there and
         this method only imports it when called.

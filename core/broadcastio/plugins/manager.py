@@ -179,7 +179,11 @@ class PluginManager(pluggy.PluginManager):
                 continue
             distribution, version = self._distributions.get(plugin_name, (None, None))
             hooks = tuple(sorted(caller.name for caller in self.get_hookcallers(plugin) or []))
-            infos.append(PluginInfo(plugin_name, distribution, version, hooks))
+            infos.append(
+                PluginInfo(
+                    name=plugin_name, distribution=distribution, version=version, hooks=hooks
+                )
+            )
         return infos
 
 

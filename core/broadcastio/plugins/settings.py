@@ -75,7 +75,10 @@ def structure_settings(
         return resolve(environ)
     except BroadcastioError as exc:
         raise ConfigurationError(
-            f"provider {name!r} rejected its environment: {exc.message}",
+            # The cause stays a field (problems=); its sentence is part of this one.
+            problem=f"provider {name!r} rejected its environment: {exc.message}",
+            field=exc.field,
+            problems=(exc,),
             details={"provider": name, **exc.details},
         ) from exc
 
