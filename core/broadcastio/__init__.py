@@ -22,6 +22,7 @@ from broadcastio.broadcast import (
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.records.health import ProviderHealth
+from broadcastio.records.contact import Contact
 from broadcastio.records.message import Attachment, Message, MessageMetadata
 from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.engine.relay import use_default_relay as _use_default_relay
@@ -56,6 +57,7 @@ __all__ = [
     "BroadcastRun",
     "BroadcastioError",
     "ConfigurationError",
+    "Contact",
     "DeliveryAttempt",
     "DeliveryError",
     "DeliveryResult",

@@ -27,6 +27,7 @@ from broadcastio.broadcast.task import (
     message_digest,
     reference_id_for,
 )
+from broadcastio.records.contact import recipient_key
 from broadcastio.records.message import Message
 from broadcastio.errors import ValidationError
 
@@ -56,16 +57,17 @@ def prepare_message(broadcast_id: str, message: Message) -> Message:
     drift apart. Raises ``ValidationError`` saying what is wrong.
     """
     try:
-        reference_id = reference_id_for(broadcast_id, message.recipient)
+        key = recipient_key(message.recipient)
+        reference_id = reference_id_for(broadcast_id, key)
         prepared = with_reference_id(message, reference_id)
         message_digest(prepared)
-        for text in (broadcast_id, prepared.recipient, reference_id):
+        for text in (broadcast_id, key, reference_id):
             text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(
-            f"broadcast {broadcast_id!r}: the message for {message.recipient!r} cannot be "
+            f"broadcast {broadcast_id!r}: the message for {str(message.recipient)!r} cannot be "
             f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
-            details={"broadcast_id": broadcast_id, "recipient": message.recipient},
+            details={"broadcast_id": broadcast_id, "recipient": recipient_key(message.recipient)},
         ) from None
     return prepared
 
@@ -124,7 +126,7 @@ class Admitter:
         if journal is not None:
             admissions = journal.admit(broadcast_id, run, prepared)
         else:
-            admissions = [self._remember(message.recipient) for _, message in prepared]
+            admissions = [self._remember(recipient_key(message.recipient)) for _, message in prepared]
         admitted: list[RecipientTask | RecipientOutcome] = []
         retry_failed = self._retry_failed
         for (index, message), admission in zip(prepared, admissions, strict=True):
@@ -176,8 +178,9 @@ def _skipped(
     return RecipientOutcome(
         broadcast_id=broadcast_id,
         index=index,
-        recipient=message.recipient,
+        recipient=recipient_key(message.recipient),
         reference_id=message.metadata.reference_id,
         status=status,
         attempts=attempts,
+        contact=None if isinstance(message.recipient, str) else message.recipient,
     )

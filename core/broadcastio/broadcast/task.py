@@ -20,6 +20,7 @@ import attrs
 
 from broadcastio.broadcast.states import RecipientState, RecipientStatus, state_of
 from broadcastio.records.delivery_error import DeliveryError
+from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.records.message import Message
 from broadcastio.records.result import DeliveryResult
 from broadcastio.records.serialization import JsonRecord
@@ -110,6 +111,11 @@ class RecipientOutcome(JsonRecord):
     ``result`` is the orchestrator's ``DeliveryResult`` when the message was sent
     in this run, and ``None`` when it was skipped (see ``status``). ``attempts``
     counts sends of this recipient across all runs, this one included.
+
+    ``recipient`` is the text that identifies the recipient in the journal: a
+    plain recipient as it is, a contact's ``key``. For a contact, ``contact``
+    holds the whole record (its addresses and id), and ``result.provider``
+    says which channel delivered.
     """
 
     broadcast_id: str
@@ -119,6 +125,7 @@ class RecipientOutcome(JsonRecord):
     status: RecipientStatus
     result: DeliveryResult | None = None
     attempts: int = 0
+    contact: Contact | None = None
 
     @property
     def sent(self) -> bool:
@@ -132,10 +139,11 @@ class RecipientOutcome(JsonRecord):
         return cls(
             broadcast_id=task.broadcast_id,
             index=task.index,
-            recipient=message.recipient,
+            recipient=recipient_key(message.recipient),
             reference_id=message.metadata.reference_id,
             status=status,
             attempts=task.attempts,
+            contact=_contact_of(message),
         )
 
 
@@ -193,12 +201,18 @@ def send_recipient(
     return RecipientOutcome(
         broadcast_id=task.broadcast_id,
         index=task.index,
-        recipient=message.recipient,
+        recipient=recipient_key(message.recipient),
         reference_id=message.metadata.reference_id,
         status=_STATUS_OF_STATE[state],
         result=result,
         attempts=task.attempts + 1,
+        contact=_contact_of(message),
     )
+
+
+def _contact_of(message: Message) -> Contact | None:
+    recipient = message.recipient
+    return None if isinstance(recipient, str) else recipient
 
 
 def _result_from_error(error: BroadcastioError) -> DeliveryResult:

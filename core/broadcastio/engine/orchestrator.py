@@ -21,6 +21,7 @@ from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.engine.health_cache import HealthCache
 from broadcastio.records.health import ProviderHealth
 from broadcastio.records.ids import new_trace_id
+from broadcastio.records.contact import Contact
 from broadcastio.records.message import Message
 from broadcastio.engine.observers import ObserverSnapshot, Observers
 from broadcastio.records.rate_limit import ProviderGate, RateLimit
@@ -249,6 +250,10 @@ class Orchestrator:
         if not isinstance(message, Message):
             raise ValidationError(f"send() expects a Message, got {type(message).__name__}")
         limit = self.timeout if timeout is None else check_timeout("timeout", timeout)
+        # A plain string recipient goes to every provider as it is; only a contact
+        # needs a message per provider, so only a contact pays for building them.
+        recipient = message.recipient
+        addressed = None if isinstance(recipient, str) else self._addressed(message, recipient)
         if message.attachment is not None:
             message.attachment.ensure_readable()
         observers = self._observers.current()
@@ -259,7 +264,9 @@ class Orchestrator:
         run = _Run(bool(trace), limit, clock.monotonic())
         if trace:
             started_at = clock.now()
-        result = self._walk(message, self.providers, run, observers, skip_unhealthy=True)
+        result = self._walk(
+            message, self.providers, run, observers, addressed, skip_unhealthy=True
+        )
         if result is None and not run.tried and run.deadline_passed is None:
             # Nobody was healthy, so nothing has been attempted yet.
             if self.require_healthy:
@@ -274,7 +281,9 @@ class Orchestrator:
                 "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
             )
             run.skipped.clear()
-            result = self._walk(message, self.providers, run, observers, skip_unhealthy=False)
+            result = self._walk(
+                message, self.providers, run, observers, addressed, skip_unhealthy=False
+            )
 
         trace_record = None
         if trace:
@@ -316,13 +325,26 @@ class Orchestrator:
         providers: tuple[MessageProvider, ...],
         run: _Run,
         observers: ObserverSnapshot,
+        addressed: dict[str, Message | ProviderHealth] | None,
         *,
         skip_unhealthy: bool,
     ) -> DeliveryResult | None:
-        """Try providers in order; the first successful result, or ``None`` if all failed."""
+        """Try providers in order; the first successful result, or ``None`` if all failed.
+
+        ``addressed`` (for a contact) maps each provider's name to the message
+        it gets, or to the health record of passing it over for want of an
+        address; ``None`` sends ``message`` itself to every provider.
+        """
         health_cache = self.health_cache
         deadline = run.deadline
         for provider in providers:
+            provider_message = message
+            if addressed is not None:
+                routed = addressed[provider.name]
+                if isinstance(routed, ProviderHealth):
+                    run.skipped.append(routed)
+                    continue
+                provider_message = routed
             if deadline is not None:
                 remaining = deadline - self._clock.monotonic()
                 if remaining <= run.margin:
@@ -338,12 +360,53 @@ class Orchestrator:
                 if not health.ready:
                     run.skipped.append(health)
                     continue
-            result = self._deliver_with_retries(provider, message, run, observers)
+            result = self._deliver_with_retries(provider, provider_message, run, observers)
             if result is not None:
                 return result
             if run.deadline_passed is not None:
                 return None
         return None
+
+    def _addressed(
+        self, message: Message, contact: Contact
+    ) -> dict[str, Message | ProviderHealth]:
+        """Each provider's own copy of ``message``, addressed for it, or why it is passed over.
+
+        A provider with an ``address_kind`` gets the contact's address of that
+        kind; one without gets the contact's ``key``. A provider the contact
+        has no address for is recorded as not ready ("no email address"), as an
+        unhealthy one is, and never attempted. When that leaves no provider at
+        all, the message cannot go anywhere: a ``ValidationError`` before any
+        attempt, naming the kinds the chain needs.
+        """
+        routes: dict[str, Message | ProviderHealth] = {}
+        copies: dict[str, Message] = {}
+        for provider in self.providers:
+            kind = getattr(provider, "address_kind", None)
+            address = contact.key if kind is None else contact.address(kind)
+            if address is None:
+                routes[provider.name] = ProviderHealth(
+                    provider=provider.name,
+                    ready=False,
+                    details={"reason": f"no {kind} address", "address_kind": kind},
+                )
+                continue
+            copy = copies.get(address)
+            if copy is None:
+                copy = copies[address] = attrs.evolve(message, recipient=address)
+            routes[provider.name] = copy
+        if not copies:
+            needed = sorted({str(getattr(p, "address_kind", None)) for p in self.providers})
+            raise ValidationError(
+                f"recipient {contact} has no address any provider of the chain can use: "
+                f"the chain ({', '.join(p.name for p in self.providers)}) needs "
+                f"{' or '.join(needed)}, the contact has {', '.join(contact.addresses)}",
+                details={
+                    "needed": needed,
+                    "addresses": sorted(contact.addresses),
+                },
+            )
+        return routes
 
     def _deliver_with_retries(
         self,

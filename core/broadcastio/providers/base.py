@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-from broadcastio.errors import BroadcastioError, ConfigurationError
+from broadcastio.errors import BroadcastioError, ConfigurationError, ValidationError
 
 if TYPE_CHECKING:
     from broadcastio.records.health import ProviderHealth
@@ -44,6 +44,13 @@ class MessageProvider(abc.ABC):
       settings. ``Orchestrator.from_plugins`` structures the user's settings dict
       into it (rejecting unknown, missing or mistyped fields) and calls
       ``ProviderClass(settings)``; without it the class is called with no argument.
+    * ``address_kind``: the kind of address the provider needs (``"phone"``,
+      ``"email"``; a ``Contact``'s key). The orchestrator hands it a message
+      whose ``recipient`` is the contact's address of that kind, and passes over
+      the provider (never attempting it) for a contact without one. ``None``
+      (the default) takes a plain recipient string as it is, and a contact's
+      ``key`` (its id, or its addresses as JSON). A plain string recipient
+      reaches every provider unchanged, whatever its ``address_kind``.
     * ``test_double``: ``True`` for a provider that delivers nothing (the dummy).
       A test double joins a chain only when it is named (``order``,
       ``--provider``): a message must never count as delivered by accident.
@@ -62,6 +69,7 @@ class MessageProvider(abc.ABC):
     retry_policy: RetryPolicy | None = None
     settings_type: ClassVar[type[Any] | None] = None
     test_double: ClassVar[bool] = False
+    address_kind: ClassVar[str | None] = None
 
     @classmethod
     def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:
@@ -80,6 +88,30 @@ class MessageProvider(abc.ABC):
     @abc.abstractmethod
     def health(self) -> ProviderHealth:
         """Say whether this provider can take a message now, with details for a person."""
+
+    def address_of(self, message: Message) -> str:
+        """The address this provider sends ``message`` to, always a string.
+
+        Through an orchestrator ``message.recipient`` already is that string
+        (the engine resolves a contact per provider). A provider called
+        directly with a contact gets the same resolution here, so it never
+        has to handle a ``Contact`` itself; a contact without an address of
+        this provider's kind is a ``ValidationError``.
+        """
+        recipient = message.recipient
+        if isinstance(recipient, str):
+            return recipient
+        kind = self.address_kind
+        if kind is None:
+            return recipient.key
+        address = recipient.address(kind)
+        if address is None:
+            raise ValidationError(
+                f"provider {self.name!r} needs a {kind} address, and recipient {recipient} "
+                "has none",
+                details={"address_kind": kind},
+            )
+        return address
 
     def close(self) -> None:  # noqa: B027 - optional on purpose: most providers hold nothing
         """Release what this provider holds; here a no-op, as there is nothing to release.

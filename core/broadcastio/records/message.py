@@ -13,10 +13,11 @@ from typing import Any
 import attrs
 
 from broadcastio.records.checks import check_int, check_iterable
+from broadcastio.records.contact import Contact
 from broadcastio.records.serialization import JsonRecord, converter
 from broadcastio.errors import AttachmentError, ValidationError
 
-__all__ = ["Attachment", "Message", "MessageMetadata"]
+__all__ = ["Attachment", "Contact", "Message", "MessageMetadata"]
 
 _DEFAULT_MIME_TYPE = "application/octet-stream"
 PRIORITY_RANGE = range(1, 11)
@@ -256,9 +257,18 @@ def _check_utf8(name: str, value: str) -> str:
     return value
 
 
-def _to_recipient(value: str) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(f"recipient must be a string, got {type(value).__name__}")
+def _to_recipient(value: str | Contact | Mapping[str, str]) -> str | Contact:
+    # The plain string first: it is by far the common case, and costs one type check.
+    if type(value) is not str:
+        if isinstance(value, Contact):
+            return value
+        if isinstance(value, Mapping):
+            return Contact(value)
+        if not isinstance(value, str):
+            raise ValidationError(
+                "recipient must be a string, a Contact or a mapping of address kinds to "
+                f"addresses, got {type(value).__name__}"
+            )
     recipient = _check_utf8("recipient", value).strip()
     if not recipient:
         raise ValidationError("recipient must not be empty or blank")
@@ -275,21 +285,64 @@ def _to_content(value: str | None) -> str | None:
     return value if value.strip() else None
 
 
+def _to_title(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"title must be a string or None, got {type(value).__name__}")
+    _check_utf8("title", value)
+    # A subject line is one line: a newline in it would end the header it goes in.
+    title = " ".join(value.split())
+    return title or None
+
+
+def _structure_recipient(value: Any, _: Any) -> str | Contact:
+    """A serialized recipient: a string, or a contact's ``{"addresses": ..., "id": ...}``."""
+    if isinstance(value, (str, Contact)):
+        return value
+    if isinstance(value, Mapping):
+        if set(value) - {"addresses", "id"} or "addresses" not in value:
+            raise ValidationError(
+                "a serialized contact is {\"addresses\": {kind: address}, \"id\": ...}, "
+                f"got the keys {sorted(value)}"
+            )
+        return Contact(value["addresses"], value.get("id"))
+    raise ValidationError(
+        f"recipient must be a string or a contact, got {type(value).__name__}"
+    )
+
+
+converter.register_structure_hook_func(
+    lambda kind: kind == (str | Contact), _structure_recipient
+)
+converter.register_unstructure_hook(
+    Contact, lambda contact: {"addresses": dict(contact.addresses), "id": contact.id}
+)
+
+
 @attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
 class Message(JsonRecord):
     """One message for one recipient.
 
-    The recipient is stripped of surrounding whitespace and must not be blank; the
-    message needs text ``content``, an ``attachment``, or both (with both, the text
-    is the caption). Its format is the provider's business: a phone number for
-    WhatsApp, an address for email. ``metadata`` may be a ``MessageMetadata``, a
-    dict, or ``None``.
+    The recipient is either one address, a string used as it is by every
+    provider (stripped of surrounding whitespace, never blank), or a
+    ``Contact``: one person with an address per kind (``{"phone": "+62...",
+    "email": "ops@example.com"}``; a mapping is made into a ``Contact``). The
+    orchestrator hands each provider the address of the kind it declares
+    (``MessageProvider.address_kind``) and passes over providers the contact
+    has no address for. A plain address's format is the provider's business.
+
+    The message needs text ``content``, an ``attachment``, or both (with both,
+    the text is the caption). ``title`` is an optional one-line title: the
+    email subject; providers without titles document what they do with it.
+    ``metadata`` may be a ``MessageMetadata``, a dict, or ``None``.
     """
 
-    recipient: str = attrs.field(converter=_to_recipient)
+    recipient: str | Contact = attrs.field(converter=_to_recipient)
     content: str | None = attrs.field(converter=_to_content)
     metadata: MessageMetadata = attrs.field(default=None, converter=_to_metadata)
     attachment: Attachment | None = None
+    title: str | None = attrs.field(default=None, converter=_to_title)
 
     def __attrs_post_init__(self) -> None:
         if self.attachment is not None and not isinstance(self.attachment, Attachment):

@@ -37,6 +37,7 @@ from broadcastio.broadcast.journal.runs import JournalRuns
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
 from broadcastio.records.checks import check_bool, check_number
+from broadcastio.records.contact import recipient_key
 from broadcastio.records.message import Message
 from broadcastio.records.result import DeliveryResult
 from broadcastio.errors import ValidationError
@@ -120,8 +121,8 @@ class Journal(JournalRuns, JournalReading):
         prepared = [
             (
                 index,
-                message.recipient,
-                reference_id_for(broadcast_id, message.recipient),
+                recipient_key(message.recipient),
+                reference_id_for(broadcast_id, recipient_key(message.recipient)),
                 message_digest(message),
             )
             for index, message in rows
@@ -213,9 +214,9 @@ class Journal(JournalRuns, JournalReading):
                     message = task.message
                     values += (
                         key,
-                        message.recipient,
+                        recipient_key(message.recipient),
                         task.index,
-                        reference_id_for(task.broadcast_id, message.recipient),
+                        reference_id_for(task.broadcast_id, recipient_key(message.recipient)),
                         message_digest(message),
                         task.run,
                         now,
@@ -224,7 +225,7 @@ class Journal(JournalRuns, JournalReading):
                 # One statement, so one transaction, committed when it returns.
                 found = connection.execute(sql.claim(len(chunk)), values).fetchall()
                 claimed.update(recipient for (recipient,) in found)
-        return [task.message.recipient in claimed for task in tasks]
+        return [recipient_key(task.message.recipient) in claimed for task in tasks]
 
     def release(self, tasks: Sequence[RecipientTask]) -> None:
         """Undo ``mark_in_flight`` for tasks that were never sent (a run stopped while queued).
@@ -244,7 +245,7 @@ class Journal(JournalRuns, JournalReading):
                         (
                             (task.previous_state or RecipientState.PENDING).value,
                             key,
-                            task.message.recipient,
+                            recipient_key(task.message.recipient),
                         )
                         for task in tasks
                     ],
@@ -274,7 +275,7 @@ class Journal(JournalRuns, JournalReading):
         file = self._file
         with file.locked(task.broadcast_id) as connection:
             key = file.key_locked(task.broadcast_id, create=True)
-            connection.execute(sql.RECORD_OUTCOME, (*values, key, task.message.recipient))
+            connection.execute(sql.RECORD_OUTCOME, (*values, key, recipient_key(task.message.recipient)))
 
     # -- lifecycle -----------------------------------------------------------------------
 

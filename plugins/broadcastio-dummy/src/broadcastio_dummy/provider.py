@@ -78,6 +78,8 @@ class DummyProvider(MessageProvider):
     settings_type = DummySettings
     # Nothing leaves the machine: the dummy joins a chain only when it is named.
     test_double = True
+    # Takes whatever it is given: a plain recipient, or a contact's key.
+    address_kind = None
 
     def __init__(self, settings: DummySettings | None = None, /, **overrides: Any) -> None:
         self.settings = settings_from_arguments(

@@ -74,6 +74,7 @@ class WhatsAppProvider(MessageProvider):
 
     name = "whatsapp"
     settings_type = WhatsAppSettings
+    address_kind = "phone"
 
     def __init__(
         self,
@@ -121,7 +122,8 @@ class WhatsAppProvider(MessageProvider):
             return DeliveryResult.failed(
                 self.name, ErrorCode.PROVIDER_UNAVAILABLE, _CLOSED, url=self._messages_url
             )
-        body: dict[str, Any] = {"to": message.recipient}
+        recipient = self.address_of(message)
+        body: dict[str, Any] = {"to": recipient}
         if message.content is not None:
             body["text"] = message.content
         attachment = message.attachment
@@ -154,7 +156,7 @@ class WhatsAppProvider(MessageProvider):
         except self._request_error as error:
             return result_from_exception(error, self._messages_url, timeout)
         return result_from_response(
-            response, api_key_set=self.settings.api_key is not None, recipient=message.recipient
+            response, api_key_set=self.settings.api_key is not None, recipient=recipient
         )
 
     def health(self) -> ProviderHealth:
