@@ -1,0 +1,411 @@
+"""``EmailProvider``: one SMTP transaction per attempt, over a connection kept per thread."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import os
+import smtplib
+import ssl
+import threading
+from collections.abc import Mapping
+from email.message import EmailMessage
+from typing import Any, ClassVar
+
+from broadcastio import (
+    AttachmentError,
+    ConfigurationError,
+    DeliveryResult,
+    ErrorCode,
+    Message,
+    MessageProvider,
+    ProviderHealth,
+)
+from broadcastio.providers.base import settings_from_arguments
+from broadcastio_email.outcomes import result_from_exception
+from broadcastio_email.settings import (
+    FROM_ENV,
+    HOST_ENV,
+    EmailSettings,
+    is_plain_address,
+)
+
+__all__ = ["HTML_EXTRA_KEY", "EmailProvider", "message_id"]
+
+logger = logging.getLogger("broadcastio")
+
+HTML_EXTRA_KEY = "html"
+"""The ``metadata.extra`` key whose string becomes the message's HTML alternative."""
+
+# The stages of a connection's set-up; a timeout in any of them means nothing
+# was handed to the server yet, so it is unavailability, not an ambiguous send.
+_SETUP_STAGES = ("connect", "ehlo", "starttls", "auth")
+_SUBJECT_LIMIT = 78
+
+
+def message_id(message: Message, domain: str) -> str:
+    """The ``Message-ID`` of a message: the same for every retry and resume of it.
+
+    Derived from ``metadata.reference_id`` (shared by every attempt of one
+    ``Message``, and kept by the broadcast journal across a resume) and the
+    recipient, so a campaign reusing one reference id still gives each person
+    their own id. Receiving servers and mail clients use the Message-ID to
+    recognise a duplicate, which makes an ambiguous retry (after a timeout)
+    show up once in the inbox.
+    """
+    digest = hashlib.sha256(
+        f"{message.metadata.reference_id}\x00{message.recipient}".encode()
+    ).hexdigest()
+    return f"<bio.{digest[:40]}@{domain}>"
+
+
+class _Connection:
+    """One open SMTP session and the thread that owns it."""
+
+    __slots__ = ("smtp", "thread")
+
+    def __init__(self, smtp: smtplib.SMTP, thread: threading.Thread) -> None:
+        self.smtp = smtp
+        self.thread = thread
+
+
+class _Stage:
+    """How far a connection set-up or a send got, read when it fails."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class EmailProvider(MessageProvider):
+    """Delivers through an SMTP server (a mail service's submission port, or a relay).
+
+    Each sending thread keeps one SMTP connection for the provider's lifetime:
+    before reuse it is checked with ``NOOP`` and reopened when the server has
+    dropped it, so a broadcast with ``concurrency`` threads opens about
+    ``concurrency`` connections, not one per recipient. Connections of threads
+    that have ended are closed when the next connection is opened, and
+    ``close()`` (or leaving a ``with`` block) closes them all, after which every
+    call fails without connecting. Every outcome is returned as a
+    ``DeliveryResult``; nothing is retried here.
+
+    The message's ``recipient`` is the email address (the engine hands each
+    provider the address of its ``address_kind``). ``title`` becomes the
+    Subject; without one, the first line of the content (or the attachment's
+    file name) does. ``metadata.extra["html"]`` adds an HTML alternative.
+
+    The instance name defaults to ``email``; an assembly naming instances
+    (``[providers.alerts-mail] type = "email"``) passes ``name=`` or sets
+    ``provider.name`` afterwards, and both are honoured everywhere, results
+    and health included.
+    """
+
+    name = "email"
+    address_kind: ClassVar[str | None] = "email"
+    settings_type = EmailSettings
+
+    def __init__(
+        self, settings: EmailSettings | None = None, /, *, name: str | None = None, **overrides: Any
+    ) -> None:
+        settings = settings_from_arguments(
+            EmailSettings, settings, overrides, owner="EmailProvider"
+        ).with_environment(os.environ)
+        if settings.host is None:
+            raise ConfigurationError(f"EmailProvider needs host (or {HOST_ENV})")
+        if settings.from_address is None:
+            raise ConfigurationError(f"EmailProvider needs from_address (or {FROM_ENV})")
+        if (settings.username is None) != (settings.password is None):
+            missing = "password" if settings.password is None else "username"
+            raise ConfigurationError(
+                f"EmailProvider has one of username and password but not {missing}; "
+                "give both to log in, or neither"
+            )
+        if name is not None:
+            # ``name`` is a class attribute on MessageProvider; an instance's own
+            # name (``[providers.alerts-mail]``) shadows it for this object only.
+            self.__dict__["name"] = name
+        self.settings = settings
+        self.retry_policy = settings.retry_policy
+        self.host: str = settings.host
+        self.port = settings.effective_port
+        self.server = f"{self.host}:{self.port}"
+        self._from_header: str = settings.from_address
+        self._envelope_from = email.utils.parseaddr(settings.from_address)[1]
+        self._domain = self._envelope_from.rsplit("@", 1)[1]
+        self._tls_context = (
+            None
+            if settings.security == "none"
+            else ssl.create_default_context(cafile=settings.ca_file)
+        )
+        self._local = threading.local()
+        self._connections: list[_Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self.connections_opened = 0
+        """How many SMTP connections this provider has opened for sending (not health)."""
+
+    @classmethod
+    def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:
+        """True when ``BROADCASTIO_EMAIL_HOST`` is set (non-empty).
+
+        The host is the one setting without which nothing can be sent; the other
+        variables alone (a password exported for another tool) are no sign that
+        email is meant to be used.
+        """
+        return bool(environ.get(HOST_ENV))
+
+    def send(self, message: Message) -> DeliveryResult:
+        if self._closed:
+            return DeliveryResult.failed(
+                self.name, ErrorCode.PROVIDER_UNAVAILABLE, _CLOSED, server=self.server
+            )
+        recipient = message.recipient
+        if not isinstance(recipient, str) or not is_plain_address(recipient):
+            return DeliveryResult.failed(
+                self.name,
+                ErrorCode.INVALID_RECIPIENT,
+                f"{recipient!r} is not an email address (expected name@example.com)",
+                recipient=str(recipient),
+            )
+        try:
+            mime = self.build_message(message)
+        except AttachmentError as error:
+            return DeliveryResult.failed(
+                self.name, ErrorCode.ATTACHMENT_NOT_FOUND, error.message, **error.details
+            )
+        stage = _Stage("connect")
+        try:
+            smtp = self._thread_connection(stage)
+            stage.name = "send"
+            smtp.send_message(mime, from_addr=self._envelope_from, to_addrs=[recipient])
+        except (smtplib.SMTPException, OSError) as error:
+            if not _connection_still_usable(error):
+                self._discard_thread_connection()
+            result = result_from_exception(
+                error,
+                provider=self.name,
+                server=self.server,
+                stage=stage.name if stage.name in _SETUP_STAGES else "send",
+                timeout=self.settings.timeout,
+                recipient=recipient,
+            )
+            return self._without_secrets(result)
+        return DeliveryResult.delivered(self.name, mime["Message-ID"], server=self.server)
+
+    def build_message(self, message: Message) -> EmailMessage:
+        """The email as it will be sent: headers, text (and HTML) body, attachment.
+
+        Public so a caller can see exactly what a message becomes without an
+        SMTP server (a preview, a test).
+        """
+        mime = EmailMessage()
+        mime["From"] = self._from_header
+        mime["To"] = message.recipient
+        mime["Subject"] = _subject(message)
+        mime["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+        mime["Message-ID"] = message_id(message, self._domain)
+        if self.settings.reply_to is not None:
+            mime["Reply-To"] = self.settings.reply_to
+        if self.settings.list_unsubscribe is not None:
+            mime["List-Unsubscribe"] = _angle_bracketed(self.settings.list_unsubscribe)
+        mime.set_content(message.content or "", charset="utf-8")
+        html = message.metadata.extra.get(HTML_EXTRA_KEY)
+        if isinstance(html, str) and html.strip():
+            mime.add_alternative(html, subtype="html", charset="utf-8")
+        attachment = message.attachment
+        if attachment is not None:
+            content = attachment.read_bytes()
+            maintype, _, subtype = (attachment.mime_type or "application/octet-stream").partition(
+                "/"
+            )
+            mime.add_attachment(
+                content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
+        return mime
+
+    def health(self) -> ProviderHealth:
+        """Ready when the server answers, says EHLO, (upgrades to TLS) and accepts the login.
+
+        A fresh connection bounded by ``health_timeout``, closed afterwards: a
+        wrong password or an unreachable server is "not ready" with the
+        server's own reply, before any message is attempted.
+        """
+        if self._closed:
+            return ProviderHealth(provider=self.name, ready=False, details={"reason": _CLOSED})
+        stage = _Stage("connect")
+        try:
+            smtp = self._open(stage, timeout=self.settings.health_timeout)
+        except (smtplib.SMTPException, OSError) as error:
+            result = self._without_secrets(
+                result_from_exception(
+                    error,
+                    provider=self.name,
+                    server=self.server,
+                    stage=stage.name,
+                    timeout=self.settings.health_timeout,
+                    recipient="",
+                )
+            )
+            assert result.error is not None
+            return ProviderHealth(
+                provider=self.name,
+                ready=False,
+                details={
+                    "reason": result.error.message,
+                    "code": str(result.error.code),
+                    **result.error.details,
+                },
+            )
+        _quit(smtp)
+        return ProviderHealth(
+            provider=self.name,
+            ready=True,
+            details={"server": self.server, "security": self.settings.security},
+        )
+
+    def close(self) -> None:
+        """Close every pooled connection (QUIT); later calls fail without connecting.
+
+        Idempotent: the provider's owner and an orchestrator may both close it.
+        """
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            _quit(connection.smtp)
+
+    # -- connections ---------------------------------------------------------
+
+    def _thread_connection(self, stage: _Stage) -> smtplib.SMTP:
+        """This thread's open connection, checked with NOOP; a new one when it is gone."""
+        connection: _Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            try:
+                code, _ = connection.smtp.noop()
+            except (smtplib.SMTPException, OSError):
+                code = -1
+            if code == 250:
+                return connection.smtp
+            logger.debug("%s: SMTP connection to %s dropped; reconnecting", self.name, self.server)
+            self._discard_thread_connection()
+        smtp = self._open(stage, timeout=self.settings.timeout)
+        connection = _Connection(smtp, threading.current_thread())
+        with self._lock:
+            if self._closed:
+                _quit(smtp)
+                raise smtplib.SMTPServerDisconnected(_CLOSED)
+            ended = [each for each in self._connections if not each.thread.is_alive()]
+            self._connections = [each for each in self._connections if each.thread.is_alive()]
+            self._connections.append(connection)
+            self.connections_opened += 1
+        for each in ended:
+            _quit(each.smtp)
+        self._local.connection = connection
+        return smtp
+
+    def _discard_thread_connection(self) -> None:
+        connection: _Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            return
+        self._local.connection = None
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        _quit(connection.smtp)
+
+    def _open(self, stage: _Stage, *, timeout: float) -> smtplib.SMTP:
+        """A connected, greeted, encrypted (as configured) and logged-in SMTP session."""
+        settings = self.settings
+        stage.name = "connect"
+        smtp: smtplib.SMTP
+        if settings.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=timeout, context=self._tls_context
+            )
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=timeout)
+        try:
+            stage.name = "ehlo"
+            smtp.ehlo()
+            if settings.security == "starttls":
+                stage.name = "starttls"
+                if not smtp.has_extn("starttls"):
+                    raise smtplib.SMTPNotSupportedError(
+                        "STARTTLS is not offered, and security = starttls never sends in clear"
+                    )
+                smtp.starttls(context=self._tls_context)
+                smtp.ehlo()
+            if settings.username is not None and settings.password is not None:
+                stage.name = "auth"
+                smtp.login(settings.username, settings.password)
+        except BaseException:
+            _quit(smtp)
+            raise
+        return smtp
+
+    def _without_secrets(self, result: DeliveryResult) -> DeliveryResult:
+        """``result`` with the password removed from its words, should a server echo it."""
+        password = self.settings.password
+        error = result.error
+        if not password or error is None:
+            return result
+        if password not in error.message and not any(
+            password in str(value) for value in error.details.values()
+        ):
+            return result
+        details = {
+            key: str(value).replace(password, "***") if password in str(value) else value
+            for key, value in error.details.items()
+        }
+        return DeliveryResult.failed(
+            self.name, error.code, error.message.replace(password, "***"), **details
+        )
+
+
+_CLOSED = "this EmailProvider was closed; create a new one to send again"
+
+
+def _connection_still_usable(error: BaseException) -> bool:
+    """Whether the connection can carry the next message after ``error``.
+
+    smtplib resets the transaction (RSET) itself after a refused sender,
+    refused recipients or a refused DATA; the session stays good unless the
+    server said 421 (it is closing the connection).
+    """
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code != 421 for code, _ in error.recipients.values())
+    if isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return error.smtp_code != 421
+    return False
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say QUIT and close, ignoring a server that is already gone."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _subject(message: Message) -> str:
+    """The title; else the content's first line (shortened); else the attachment's name."""
+    title = getattr(message, "title", None)
+    if isinstance(title, str) and title.strip():
+        return " ".join(title.split())
+    lines = (line.strip() for line in (message.content or "").splitlines())
+    first_line = next((line for line in lines if line), "")
+    if first_line:
+        if len(first_line) > _SUBJECT_LIMIT:
+            return first_line[: _SUBJECT_LIMIT - 1].rstrip() + "…"
+        return first_line
+    if message.attachment is not None and message.attachment.filename:
+        return message.attachment.filename
+    return ""
+
+
+def _angle_bracketed(value: str) -> str:
+    """``mailto:a@b, https://x`` as RFC 2369 wants it: ``<mailto:a@b>, <https://x>``."""
+    parts = (part.strip() for part in value.split(","))
+    return ", ".join(part if part.startswith("<") else f"<{part}>" for part in parts)
