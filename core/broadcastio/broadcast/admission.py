@@ -126,7 +126,8 @@ class Admitter:
         if journal is not None:
             admissions = journal.admit(broadcast_id, run, prepared)
         else:
-            admissions = [self._remember(recipient_key(message.recipient)) for _, message in prepared]
+            remember = self._remember
+            admissions = [remember(recipient_key(message.recipient)) for _, message in prepared]
         admitted: list[RecipientTask | RecipientOutcome] = []
         retry_failed = self._retry_failed
         for (index, message), admission in zip(prepared, admissions, strict=True):

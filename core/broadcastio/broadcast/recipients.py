@@ -5,6 +5,12 @@ is sent (a typo in row 9,000 must not be found after 8,999 messages went out),
 and once to send. Both passes stream the file, so memory does not grow with its
 size; standard input is first copied to a temporary file so it can be read twice.
 
+A row's recipient is either the ``recipient`` column (one address every
+provider gets, as before contacts existed) or a contact: columns named after
+address kinds (``ADDRESS_KINDS``: ``phone``, ``email``, ``telegram``) plus an
+optional ``id``. Every column, address columns included, is also a template
+variable.
+
 Templates use ``str.format`` fields restricted to plain names (``Hello {name}``;
 ``{{`` and ``}}`` for literal braces). Attribute and index lookups
 (``{name.__class__}``) are refused: a template comes from a user, and a
@@ -28,10 +34,15 @@ from typing import IO, Any
 import attrs
 
 from broadcastio.errors import ValidationError
+from broadcastio.records.contact import Contact
 
-__all__ = ["RecipientFile", "RecipientRow", "Template", "open_recipient_file"]
+__all__ = ["ADDRESS_KINDS", "RecipientFile", "RecipientRow", "Template", "open_recipient_file"]
 
 RECIPIENT_COLUMN = "recipient"
+ID_COLUMN = "id"
+# The columns that hold addresses rather than template variables. A fixed list,
+# not "every other column": ``name`` or ``city`` must never become an address.
+ADDRESS_KINDS = ("email", "phone", "telegram")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
@@ -40,10 +51,12 @@ class RecipientRow:
     """One recipient and the template variables that came with it.
 
     ``line`` is where the row starts in the file (1-based), for error messages.
+    ``recipient`` is the ``recipient`` column's text, or a ``Contact`` made of
+    the row's address columns.
     """
 
     line: int
-    recipient: str
+    recipient: str | Contact
     variables: dict[str, str] = attrs.field(hash=False)
 
 
@@ -169,16 +182,16 @@ class RecipientFile:
         except csv.Error as exc:
             raise self.error(1, f"not valid CSV: {exc}") from None
         columns = [column.strip() for column in header]
-        if RECIPIENT_COLUMN not in columns:
+        if RECIPIENT_COLUMN not in columns and not any(k in columns for k in ADDRESS_KINDS):
             raise self.error(
                 1,
                 f"the CSV header has no {RECIPIENT_COLUMN!r} column "
-                f"(found: {', '.join(columns) or 'nothing'})",
+                f"(found: {', '.join(columns) or 'nothing'}) and no address column "
+                f"({', '.join(ADDRESS_KINDS)})",
             )
         duplicated = sorted({c for c in columns if columns.count(c) > 1})
         if duplicated:
             raise self.error(1, f"the CSV header repeats column(s) {', '.join(duplicated)}")
-        index = columns.index(RECIPIENT_COLUMN)
         line = reader.line_num + 1
         while True:
             try:
@@ -194,7 +207,7 @@ class RecipientFile:
                 raise self.error(
                     line, f"has {len(values)} fields but the header has {len(columns)}"
                 )
-            yield self._row(line, values[index], dict(zip(columns, values, strict=True)))
+            yield self._row(line, dict(zip(columns, values, strict=True)))
             line = reader.line_num + 1
 
     def _jsonl_rows(self, lines: Iterator[str]) -> Iterator[RecipientRow]:
@@ -205,10 +218,17 @@ class RecipientFile:
             if not isinstance(data, dict):
                 raise self.error(line, f"expected a JSON object, got {type(data).__name__}")
             recipient = data.get(RECIPIENT_COLUMN)
-            if not isinstance(recipient, str):
+            has_address = any(kind in data for kind in ADDRESS_KINDS)
+            if not isinstance(recipient, str) and (recipient is not None or not has_address):
                 raise self.error(
-                    line, f"needs a {RECIPIENT_COLUMN!r} key holding text, got {recipient!r}"
+                    line,
+                    f"needs a {RECIPIENT_COLUMN!r} key holding text, got {recipient!r} "
+                    f"(or address keys: {', '.join(ADDRESS_KINDS)})",
                 )
+            for key in (ID_COLUMN, *ADDRESS_KINDS):
+                value = data.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise self.error(line, f"key {key!r} must hold text, got {value!r}")
             variables = {}
             for key, value in data.items():
                 if isinstance(value, (dict, list)):
@@ -218,7 +238,7 @@ class RecipientFile:
                         "template variables must be text, numbers or booleans",
                     )
                 variables[key] = "" if value is None else _text(value)
-            yield self._row(line, recipient, variables)
+            yield self._row(line, variables)
 
     def _parse_json(self, line: int, text: str) -> Any:
         """One JSON Lines line, with every way ``json.loads`` can refuse it named for a person.
@@ -243,11 +263,46 @@ class RecipientFile:
                 f"a number has more than {_max_int_digits()} digits; quote it to pass it as text",
             ) from None
 
-    def _row(self, line: int, recipient: str, variables: dict[str, str]) -> RecipientRow:
-        recipient = recipient.strip()
-        if not recipient:
-            raise self.error(line, "the recipient is empty")
-        return RecipientRow(line=line, recipient=recipient, variables=variables)
+    def _row(self, line: int, variables: dict[str, str]) -> RecipientRow:
+        """The row's recipient: its ``recipient`` text, or a contact of its address columns.
+
+        A row uses one or the other: a ``recipient`` beside filled address
+        columns would leave it unclear which one was meant. An empty cell is no
+        address, so a file can mix people with only a phone and people with
+        only an email.
+        """
+        plain = variables.get(RECIPIENT_COLUMN, "").strip()
+        addresses = {
+            kind: variables[kind] for kind in ADDRESS_KINDS if variables.get(kind, "").strip()
+        }
+        identity = variables.get(ID_COLUMN, "").strip() or None
+        if addresses:
+            if plain:
+                raise self.error(
+                    line,
+                    f"has both a {RECIPIENT_COLUMN!r} and address columns "
+                    f"({', '.join(addresses)}); fill one or the other",
+                )
+            try:
+                contact = Contact(addresses, identity)
+            except ValidationError as exc:
+                raise self.error(line, exc.message) from None
+            return RecipientRow(line=line, recipient=contact, variables=variables)
+        if not plain:
+            if not any(kind in variables for kind in ADDRESS_KINDS):
+                raise self.error(line, "the recipient is empty")
+            raise self.error(
+                line,
+                f"has no address: fill {RECIPIENT_COLUMN!r} or one of "
+                f"{', '.join(ADDRESS_KINDS)}",
+            )
+        if identity is not None:
+            raise self.error(
+                line,
+                f"has an {ID_COLUMN!r} but no address column ({', '.join(ADDRESS_KINDS)}); "
+                f"an id belongs to a contact, not to a plain {RECIPIENT_COLUMN!r}",
+            )
+        return RecipientRow(line=line, recipient=plain, variables=variables)
 
     def error(self, line: int, problem: str) -> ValidationError:
         """The error for a bad row: file, line, the problem, and that nothing was sent."""

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,12 @@ from broadcastio.cli.output import (
 from broadcastio.cli.state import DEFAULT_SEND_TIMEOUT, CliState, pass_state
 from broadcastio.engine.deadline import LONGEST_TIMEOUT
 from broadcastio.cli.text_input import MAX_TEXT_BYTES, TextTooLarge, read_bounded
+from broadcastio.errors import ValidationError
+from broadcastio.records.contact import Contact
 from broadcastio.records.message import Attachment, Message
 from broadcastio.records.result import DeliveryResult
 
-__all__ = ["read_text", "read_text_file", "send", "summary"]
+__all__ = ["read_text", "read_text_file", "recipient_from_options", "send", "summary"]
 
 logger = logging.getLogger("broadcastio")
 
@@ -173,9 +176,68 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
     return value
 
 
+# ``kind=address``: a lowercase name, then ``=``. A bare address never starts so
+# (a phone number starts with ``+`` or a digit, a URL has ``:`` before any ``=``).
+_KIND_PREFIX = re.compile(r"([a-z][a-z0-9_-]{0,31})=(.*)\Z", re.DOTALL)
+
+
+def recipient_from_options(values: Sequence[str]) -> str | Contact:
+    """``--to``: one bare address, or ``kind=address`` pairs (and ``id=...``) making a contact.
+
+    Errors are ``click.BadParameter`` on ``--to``, so they are one usage line
+    (exit 2) naming the option and what was wrong with it.
+    """
+
+    def bad(problem: str) -> click.BadParameter:
+        return click.BadParameter(problem, param_hint="'--to'")
+
+    pairs: dict[str, str] = {}
+    bare: list[str] = []
+    for value in values:
+        matched = _KIND_PREFIX.match(value)
+        if matched is None:
+            bare.append(value)
+            continue
+        kind, address = matched.groups()
+        if kind in pairs:
+            raise bad(f"{kind}= given more than once; a contact has one address per kind")
+        pairs[kind] = address
+    if bare and pairs:
+        raise bad(
+            f"{bare[0]!r} is a bare address, the others are kind=address: use one form "
+            f"(for example --to phone={bare[0]})"
+        )
+    if len(bare) > 1:
+        raise bad(
+            "a bare address can be given once; to reach one person on several channels, "
+            "name each address's kind: --to phone=+15551234567 --to email=ops@example.com"
+        )
+    if bare:
+        return bare[0]
+    identity = pairs.pop("id", None)
+    try:
+        return Contact(pairs, identity)
+    except ValidationError as error:
+        raise bad(error.message) from None
+
+
 @click.command(short_help="Send one message through the provider chain.")
-@click.option("--to", "recipient", required=True, metavar="RECIPIENT", help="Who gets it.")
+@click.option(
+    "--to",
+    "recipient",
+    required=True,
+    multiple=True,
+    metavar="RECIPIENT",
+    help="Who gets it: one address every provider uses, or KIND=ADDRESS (repeatable: "
+    "--to phone=+15551234567 --to email=ops@example.com, plus an optional --to id=ID), "
+    "so each provider gets the address of its kind.",
+)
 @click.option("--text", metavar="TEXT", help="The message text.")
+@click.option(
+    "--title",
+    metavar="TEXT",
+    help="A one-line title: the email subject (WhatsApp does not show it).",
+)
 @click.option(
     "--text-file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
@@ -211,8 +273,9 @@ def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> 
 @pass_state
 def send(
     state: CliState,
-    recipient: str,
+    recipient: tuple[str, ...],
     text: str | None,
+    title: str | None,
     text_file: Path | None,
     attach: Path | None,
     reference_id: str | None,
@@ -227,6 +290,8 @@ def send(
     \b
     Examples:
       broadcastio send --to +15551234567 --text "Backup finished"
+      broadcastio send --to phone=+15551234567 --to email=ops@example.com \\
+          --title "Backup" --text "Backup finished"
       df -h | broadcastio send --to +15551234567 --provider whatsapp
       broadcastio send --to +15551234567 --attach report.pdf --json | jq .message_id
     """
@@ -237,10 +302,12 @@ def send(
             "tried once, with its own retries",
             param_hint="'--provider'",
         )
+    to = recipient_from_options(recipient)
     content = read_text(text, text_file, attach)
     message = Message(
-        recipient,
+        to,
         content,
+        title=title,
         metadata=None if reference_id is None else {"reference_id": reference_id},
         attachment=None if attach is None else Attachment(attach),
     )

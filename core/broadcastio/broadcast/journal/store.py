@@ -275,7 +275,9 @@ class Journal(JournalRuns, JournalReading):
         file = self._file
         with file.locked(task.broadcast_id) as connection:
             key = file.key_locked(task.broadcast_id, create=True)
-            connection.execute(sql.RECORD_OUTCOME, (*values, key, recipient_key(task.message.recipient)))
+            connection.execute(
+                sql.RECORD_OUTCOME, (*values, key, recipient_key(task.message.recipient))
+            )
 
     # -- lifecycle -----------------------------------------------------------------------
 
