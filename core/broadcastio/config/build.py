@@ -18,6 +18,7 @@ from broadcastio.config.model import BroadcastioConfig, redact
 from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import BroadcastioError, ConfigurationError
 from broadcastio.plugins.assembly import assemble_providers
+from broadcastio.plugins.instances import configured_instances, default_instance
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.plugins.registry import collect_providers
 from broadcastio.plugins.settings import structure_settings
@@ -63,9 +64,8 @@ def build_orchestrator(
     environ = os.environ if environ is None else environ
     plugin_manager = orchestrator_kwargs.pop("plugin_manager", None) or PluginManager()
     chosen = order if order is not None else config.orchestrator.order
-    settings = {name: provider.settings for name, provider in config.providers.items()}
     try:
-        providers = assemble_providers(chosen, settings, plugin_manager, environ)
+        providers = assemble_providers(chosen, _settings(config), plugin_manager, environ)
     except ConfigurationError as exc:
         raise _locate(exc, config, from_order=order is None) from None
     names = {provider.name for provider in providers}
@@ -91,30 +91,47 @@ def resolved_providers(
     environ: Mapping[str, str] | None = None,
     plugin_manager: PluginManager | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every installed provider's effective settings, redacted.
+    """Every provider instance in effect, by name: its type and effective settings, redacted.
 
-    File values win over the environment variables a plugin falls back to
-    (``with_environment`` on its settings type), which win over defaults.
+    The instances are those the file configures (``[providers.NAME]``, with
+    ``type`` or named after their type) and the default instance of every
+    other installed type, which an order may name. Each table starts with
+    ``type``. File values win over the environment variables a plugin falls
+    back to (``with_environment`` on its settings type), which win over defaults.
     """
     plugin_manager = plugin_manager or PluginManager()
     environ = os.environ if environ is None else environ
     plugin_manager.load_entry_points(environ)
+    registrations = collect_providers(plugin_manager)
+    try:
+        instances = configured_instances(_settings(config), registrations)
+    except ConfigurationError as exc:
+        raise _locate(exc, config, from_order=True) from None
+    for registration in registrations.values():
+        instances.setdefault(registration.name, default_instance(registration))
     resolved = {}
-    for name, registration in sorted(collect_providers(plugin_manager).items()):
+    for name, instance in sorted(instances.items()):
         configured = config.providers.get(name)
         try:
             settings = structure_settings(
-                registration, configured.settings if configured else None, environ
+                instance.registration, instance.settings, environ, instance=name
             )
         except ConfigurationError as exc:
             raise _locate(exc, config, from_order=True) from None
-        table: dict[str, Any] = {} if settings is None else dict(converter.unstructure(settings))
+        table: dict[str, Any] = {"type": instance.type}
+        if settings is not None:
+            table.update(converter.unstructure(settings))
         if configured is not None and configured.retry is not None:
             table["retry"] = converter.unstructure(configured.retry)
         if configured is not None and configured.rate_limit is not None:
             table["rate_limit"] = str(configured.rate_limit)
         resolved[name] = redact(table)
     return resolved
+
+
+def _settings(config: BroadcastioConfig) -> dict[str, dict[str, Any]]:
+    """The file's provider tables as the plugin assembly takes them, ``type`` included."""
+    return {name: provider.assembly_settings for name, provider in config.providers.items()}
 
 
 def _locate(

@@ -42,8 +42,9 @@ MAX_DEPTH = 32
 # TOML integers are 64-bit (the spec requires an error beyond); tomllib reads
 # any size, and a float setting given 10**400 would overflow on conversion.
 _INT64 = range(-(2**63), 2**63)
-# Keys of a provider table that configure the orchestrator, not the provider.
-_ORCHESTRATION_KEYS = ("retry", "rate_limit")
+# Keys of a provider table that configure the orchestrator, not the provider:
+# ``type`` picks the plugin that builds the instance, the others shape its use.
+_ORCHESTRATION_KEYS = ("type", "retry", "rate_limit")
 
 
 def load_config(
@@ -179,7 +180,18 @@ def _provider(table: dict[str, Any], key: KeyPath) -> ProviderConfig:
     rate_limit = None
     if "rate_limit" in table:
         rate_limit = _rate_limit(table["rate_limit"], (*key, "rate_limit"))
-    return ProviderConfig(settings=settings, retry=retry, rate_limit=rate_limit)
+    provider_type = None
+    if "type" in table:
+        provider_type = table["type"]
+        if not isinstance(provider_type, str) or not provider_type:
+            # Whether the type is installed is the plugin assembly's question;
+            # that it is a name at all is checked here, where the file is read.
+            raise _error_at(
+                (*key, "type"),
+                f"expected the name of a provider type (a string such as 'email'), "
+                f"got {'an empty string' if provider_type == '' else _kind(provider_type)}",
+            )
+    return ProviderConfig(settings=settings, retry=retry, rate_limit=rate_limit, type=provider_type)
 
 
 def _rate_limit(value: Any, key: KeyPath) -> RateLimit:

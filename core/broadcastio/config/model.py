@@ -1,11 +1,12 @@
 """The typed shape of a configuration file, independent of where it came from.
 
 ``[orchestrator]`` holds what the ``Orchestrator`` constructor takes; each
-``[providers.NAME]`` table holds that provider's own settings plus two keys the
-orchestrator consumes on its behalf: ``retry`` (a table, the provider's
-``RetryPolicy``) and ``rate_limit`` (``"20/minute"``). Provider settings stay a
-plain dict here because only the installed plugin knows their type; they are
-checked against it when an orchestrator is built.
+``[providers.NAME]`` table is one provider *instance* named NAME: its own
+settings plus three keys consumed on its behalf: ``type`` (which installed
+provider type it is; NAME itself when unset), ``retry`` (a table, the
+instance's ``RetryPolicy``) and ``rate_limit`` (``"20/minute"``). Provider
+settings stay a plain dict here because only the installed plugin knows their
+type; they are checked against it when an orchestrator is built.
 """
 
 from __future__ import annotations
@@ -67,11 +68,24 @@ class OrchestratorConfig:
 
 @attrs.frozen(unsafe_hash=False)
 class ProviderConfig:
-    """One ``[providers.NAME]`` table, split into the provider's settings and ours."""
+    """One ``[providers.NAME]`` table, split into the provider's settings and ours.
+
+    ``type`` is the provider type the table's ``type`` key names, ``None`` when
+    the key is absent (the instance is then of the type its table is named after,
+    so files written before instances existed mean what they always meant).
+    """
 
     settings: dict[str, Any] = attrs.field(factory=dict)
     retry: RetryPolicy | None = None
     rate_limit: RateLimit | None = None
+    type: str | None = None
+
+    @property
+    def assembly_settings(self) -> dict[str, Any]:
+        """The settings table as the plugin assembly takes it: ``type`` back in when set."""
+        if self.type is None:
+            return dict(self.settings)
+        return {"type": self.type, **self.settings}
 
 
 @attrs.frozen(unsafe_hash=False)
@@ -102,7 +116,10 @@ class BroadcastioConfig:
         """The configuration as plain data (what ``broadcastio config --json`` prints)."""
         providers = {}
         for name, provider in sorted(self.providers.items()):
-            table: dict[str, Any] = dict(converter.unstructure(provider.settings))
+            table: dict[str, Any] = {}
+            if provider.type is not None:
+                table["type"] = provider.type
+            table.update(converter.unstructure(provider.settings))
             if provider.retry is not None:
                 table["retry"] = converter.unstructure(provider.retry)
             if provider.rate_limit is not None:

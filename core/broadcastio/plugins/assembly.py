@@ -10,6 +10,11 @@ from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import ConfigurationError
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.plugins.manager import PluginManager
+from broadcastio.plugins.instances import (
+    ProviderInstance,
+    configured_instances,
+    default_instance,
+)
 from broadcastio.plugins.registry import ProviderRegistration, collect_providers
 from broadcastio.plugins.settings import build_provider, structure_settings
 from broadcastio.providers.base import MessageProvider, close_providers
@@ -29,9 +34,12 @@ def orchestrator_from_plugins(
 
     Plugins are discovered through the ``broadcastio`` entry-point group (see
     ``BROADCASTIO_LOAD_PLUGINS`` / ``BROADCASTIO_DISABLE_PLUGINS``). ``order``
-    picks and orders providers by name; without it the chain is the configured
-    real providers (see ``assemble_providers``). ``settings`` maps a provider
-    name to its settings dict. ``environ`` replaces ``os.environ`` for the plugin
+    picks and orders provider instances by name; without it the chain is the
+    configured real ones (see ``assemble_providers``). ``settings`` maps an
+    instance name to its settings dict; a ``"type"`` key in it names the
+    provider type, so ``settings={"backup-wa": {"type": "whatsapp", ...}}``
+    adds a second WhatsApp instance named ``backup-wa`` (without ``"type"``
+    the name is the type). ``environ`` replaces ``os.environ`` for the plugin
     filters and the providers' environment settings. Other keyword arguments go
     to the constructor; a ``plugin_manager`` passed there receives the entry
     points. ``Orchestrator.from_plugins`` is this function.
@@ -55,18 +63,21 @@ def assemble_providers(
     plugin_manager: PluginManager,
     environ: Mapping[str, str],
 ) -> list[MessageProvider]:
-    """Load plugins into ``plugin_manager`` and build the chosen providers, in order.
+    """Load plugins into ``plugin_manager`` and build the chosen provider instances, in order.
 
-    ``order`` picks and orders providers by name, test doubles included. Without
-    it the chain is every installed provider that is *configured* (it has a
-    settings table, or ``configured_by_environment`` says its environment
-    variables set it up) and is not a test double, highest registered priority
-    first, then by name, never by load order. Nothing configured is a
-    ``ConfigurationError`` saying how to configure a provider: guessing would
-    send through a channel nobody set up, or "deliver" through a test double.
-    Every settings table is checked, including those of providers left out of
-    ``order``: a typo in a provider that is switched off today still deserves an
-    error.
+    ``settings`` maps an instance name to its settings table; the table's
+    ``type`` key names the provider type (see ``broadcastio.plugins.instances``),
+    and without it the name is the type. ``order`` picks and orders instances
+    by name, test doubles included; a type's name alone is its default instance.
+    Without ``order`` the chain is every *configured* instance that is not a
+    test double: each instance with a settings table, and the default instance
+    of a type whose ``configured_by_environment`` says its environment variables
+    set it up; highest registered priority first, then by name, never by load
+    order. Nothing configured is a ``ConfigurationError`` saying how to
+    configure a provider: guessing would send through a channel nobody set up,
+    or "deliver" through a test double. Every settings table is checked,
+    including those of instances left out of ``order``: a typo in a provider
+    that is switched off today still deserves an error.
     """
     names = _check_order(order)
     settings = _check_settings(settings)
@@ -76,50 +87,27 @@ def assemble_providers(
         )
     plugin_manager.load_entry_points(environ)
     registrations = collect_providers(plugin_manager)
-    available = ", ".join(sorted(registrations)) or "none"
-    unknown_settings = sorted(set(settings) - set(registrations))
-    if unknown_settings:
-        raise ConfigurationError(
-            f"settings given for unknown provider(s) {', '.join(map(repr, unknown_settings))}; "
-            f"available providers: {available}",
-            details={"unknown": unknown_settings, "available": sorted(registrations)},
-            # One problem per table, placed at its key in ``settings``.
-            problems=[
-                ConfigurationError(
-                    key_path=(name,),
-                    problem=f"no installed plugin provides {name!r} (available: {available})",
-                )
-                for name in unknown_settings
-            ],
-        )
+    instances = configured_instances(settings, registrations)
     structured = {
-        name: structure_settings(registrations[name], table, environ)
-        for name, table in settings.items()
+        name: structure_settings(instance.registration, instance.settings, environ, instance=name)
+        for name, instance in instances.items()
     }
     if names is None:
-        chosen = _configured(registrations, settings, environ, plugin_manager)
+        chosen = _configured(registrations, instances, environ, plugin_manager)
     else:
-        chosen = []
-        for name in names:
-            if name not in registrations:
-                raise ConfigurationError(
-                    f"unknown provider {name!r}; available providers: {available}",
-                    details={"provider": name, "available": sorted(registrations)},
-                    field="order",
-                )
-            if registrations[name] in chosen:
-                raise ConfigurationError(
-                    f"provider {name!r} is listed twice in order",
-                    details={"order": names, "provider": name},
-                    field="order",
-                )
-            chosen.append(registrations[name])
+        chosen = _ordered(names, registrations, instances)
     providers: list[MessageProvider] = []
     try:
-        for registration in chosen:
-            if registration.name not in structured:
-                structured[registration.name] = structure_settings(registration, None, environ)
-            providers.append(build_provider(registration, structured[registration.name]))
+        for instance in chosen:
+            if instance.name not in structured:
+                structured[instance.name] = structure_settings(
+                    instance.registration, None, environ, instance=instance.name
+                )
+            providers.append(
+                build_provider(
+                    instance.registration, structured[instance.name], instance=instance.name
+                )
+            )
     except BaseException:
         # Those already built may hold connections; nobody else will ever close them.
         close_providers(providers)
@@ -127,24 +115,65 @@ def assemble_providers(
     return providers
 
 
+def _ordered(
+    names: list[str],
+    registrations: Mapping[str, ProviderRegistration],
+    instances: Mapping[str, ProviderInstance],
+) -> list[ProviderInstance]:
+    """The instances ``names`` picks, in its order: configured ones, else default ones."""
+    available = ", ".join(sorted({*registrations, *instances})) or "none"
+    chosen: list[ProviderInstance] = []
+    for name in names:
+        if name in instances:
+            instance = instances[name]
+        elif name in registrations:
+            instance = default_instance(registrations[name])
+        else:
+            raise ConfigurationError(
+                f"unknown provider {name!r}; available providers: {available}",
+                details={"provider": name, "available": sorted({*registrations, *instances})},
+                field="order",
+            )
+        if any(other.name == name for other in chosen):
+            raise ConfigurationError(
+                f"provider {name!r} is listed twice in order",
+                details={"order": names, "provider": name},
+                field="order",
+            )
+        chosen.append(instance)
+    return chosen
+
+
 def _configured(
     registrations: Mapping[str, ProviderRegistration],
-    settings: Mapping[str, Any],
+    instances: Mapping[str, ProviderInstance],
     environ: Mapping[str, str],
     plugin_manager: PluginManager,
-) -> list[ProviderRegistration]:
-    """The chain when no order is given: configured real providers, by priority then name."""
-    chosen = [
-        registration
-        for registration in registrations.values()
-        if not registration.provider_class.test_double
-        and (
-            registration.name in settings
-            or registration.provider_class.configured_by_environment(environ)
-        )
-    ]
+) -> list[ProviderInstance]:
+    """The chain when no order is given: configured real instances, by priority then name.
+
+    A table is configuration, so every instance with one counts. The
+    environment configures only a type's default instance (named like the
+    type): ``BROADCASTIO_WHATSAPP_BASE_URL`` says where *the* WhatsApp bridge
+    is, not how many there are.
+    """
+    chosen = {
+        name: instance
+        for name, instance in instances.items()
+        if not instance.registration.provider_class.test_double
+    }
+    for registration in registrations.values():
+        provider_class = registration.provider_class
+        if (
+            registration.name not in instances
+            and not provider_class.test_double
+            and provider_class.configured_by_environment(environ)
+        ):
+            chosen[registration.name] = default_instance(registration)
     if chosen:
-        return sorted(chosen, key=lambda reg: (-reg.priority, reg.name))
+        return sorted(
+            chosen.values(), key=lambda instance: (-instance.registration.priority, instance.name)
+        )
     real = sorted(name for name, reg in registrations.items() if not reg.provider_class.test_double)
     doubles = sorted(name for name, reg in registrations.items() if reg.provider_class.test_double)
     if real:

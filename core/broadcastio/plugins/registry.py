@@ -13,9 +13,10 @@ from broadcastio.plugins.hookspecs import ProviderRegistrar
 from broadcastio.plugins.manager import PluginManager
 from broadcastio.providers.base import MessageProvider
 
-__all__ = ["ProviderRegistration", "collect_providers"]
+__all__ = ["PROVIDER_NAME", "ProviderRegistration", "collect_providers"]
 
-_PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+"""What a provider type or instance name looks like: usable in ``--provider`` and in traces."""
 
 
 @attrs.frozen
@@ -42,7 +43,7 @@ def _check_provider_class(provider_class: Any, priority: Any) -> str:
             f"register() expects a MessageProvider subclass, got {provider_class!r}"
         )
     name = getattr(provider_class, "name", None)
-    if not isinstance(name, str) or not _PROVIDER_NAME.match(name):
+    if not isinstance(name, str) or not PROVIDER_NAME.match(name):
         raise ConfigurationError(
             f"{provider_class.__qualname__}.name must be a name like 'whatsapp' "
             f"(letters, digits, '_', '-', '.'), got {name!r}"

@@ -11,7 +11,7 @@ from cattrs.errors import ClassValidationError, IterableValidationError
 from broadcastio.errors import BroadcastioError, ConfigurationError
 from broadcastio.records.serialization import converter, describe_problem, structure_problems
 from broadcastio.plugins.registry import ProviderRegistration
-from broadcastio.providers.base import MessageProvider
+from broadcastio.providers.base import MessageProvider, close_providers
 
 __all__ = ["build_provider", "structure_settings"]
 
@@ -20,6 +20,8 @@ def structure_settings(
     registration: ProviderRegistration,
     settings: Mapping[str, Any] | None,
     environ: Mapping[str, str] | None = None,
+    *,
+    instance: str | None = None,
 ) -> Any:
     """Check a provider's settings dict and build its settings object (``None`` if it has none).
 
@@ -34,8 +36,12 @@ def structure_settings(
     variables provide, in the one place it decides that, so ``broadcastio config``
     shows the values the provider will actually use. A bad variable is a
     ``ConfigurationError`` naming the provider.
+
+    ``instance`` is the name of the provider instance the settings are for
+    (``alerts-mail`` of type ``email``); errors name it, in ``details["provider"]``
+    too, so they are placed at that instance's table. Unset: the type's own name.
     """
-    name = registration.name
+    name = _label(registration, instance)
     settings_type = registration.provider_class.settings_type
     if settings is not None and not isinstance(settings, Mapping):
         raise ConfigurationError(
@@ -83,15 +89,52 @@ def structure_settings(
         ) from exc
 
 
-def build_provider(registration: ProviderRegistration, settings: Any) -> MessageProvider:
+def build_provider(
+    registration: ProviderRegistration, settings: Any, *, instance: str | None = None
+) -> MessageProvider:
     """Instantiate a registered provider with settings from ``structure_settings``.
 
     Whatever the constructor raises becomes a ``ConfigurationError`` naming the
     provider: a provider that cannot start is a set-up problem, found before any send.
     When the constructor's error names one of the settings (its ``field``), so
     does this one, for the configuration layer to point at that key.
+
+    ``instance`` names the provider instance being built. The provider is
+    constructed as always, ``ProviderClass(settings)``, and then, when its
+    ``name`` is not the instance name, given it: ``provider.name = instance``
+    (an instance attribute shadowing the class's ``name``). So a provider needs
+    no constructor argument to take part in instances, but must report through
+    ``self.name`` read when it reports. A settings type with a ``name`` field of
+    its own (the dummy's) that says something else is a ``ConfigurationError``
+    at that setting: two names for one provider would leave a trace and the
+    configuration disagreeing about who delivered.
     """
-    name = registration.name
+    name = _label(registration, instance)
+    own_name = getattr(settings, "name", None)
+    if instance is not None and isinstance(own_name, str) and own_name != instance:
+        raise ConfigurationError(
+            f"provider {name!r} has name = {own_name!r} in its settings; the instance name "
+            f"names the provider, so leave name out, or call the instance {own_name!r} "
+            f"(with type = {registration.name!r})",
+            details={"provider": instance, "setting": "name"},
+            field="name",
+        )
+    provider = _construct(registration, settings, name)
+    if instance is not None and getattr(provider, "name", None) != instance:
+        try:
+            provider.name = instance  # type: ignore[misc]
+        except (AttributeError, TypeError) as exc:
+            close_providers([provider])
+            raise ConfigurationError(
+                f"provider {name!r}: its type {registration.name!r} does not let an instance "
+                f"be named ({type(exc).__name__}: {exc}); use the type's own name",
+                details={"provider": instance},
+            ) from exc
+    return provider
+
+
+def _construct(registration: ProviderRegistration, settings: Any, name: str) -> MessageProvider:
+    """``ProviderClass(settings)``; a failure becomes a ``ConfigurationError`` naming ``name``."""
     provider_class = registration.provider_class
     try:
         if provider_class.settings_type is None:
@@ -114,6 +157,11 @@ def build_provider(registration: ProviderRegistration, settings: Any) -> Message
             f"provider {name!r} could not be created: {type(exc).__name__}: {exc}",
             details={"provider": name},
         ) from exc
+
+
+def _label(registration: ProviderRegistration, instance: str | None) -> str:
+    """How errors name the provider: the instance name, else the type's."""
+    return registration.name if instance is None else instance
 
 
 def _field_names(settings_type: type[Any] | None) -> list[str]:

@@ -37,7 +37,13 @@ class MessageProvider(abc.ABC):
 
     Class attributes a provider may set:
 
-    * ``name`` (required): how users refer to it in ``order=`` and settings.
+    * ``name`` (required): the provider *type*, how users refer to it in
+      ``order=`` and settings. An instance configured under another name
+      (``[providers.alerts-mail]`` with ``type = "email"``) is built as
+      ``ProviderClass(settings)`` and then given that name as an instance
+      attribute, ``provider.name = "alerts-mail"``; so report (results, health,
+      logs) through ``self.name`` read at that moment, never a module constant
+      or a copy taken in ``__init__``.
     * ``retry_policy``: overrides the orchestrator's default policy for this
       provider (a class attribute, or an instance attribute set from settings).
     * ``settings_type``: an attrs class or dataclass describing the provider's

@@ -7,7 +7,9 @@ import hashlib
 import os
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
 
 from broadcastio import (
     AttachmentError,
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "WhatsAppProvider", "idempotency_key"]
+
+_Report = TypeVar("_Report", DeliveryResult, ProviderHealth)
 
 
 def idempotency_key(message: Message) -> str:
@@ -174,8 +178,23 @@ class WhatsAppProvider(MessageProvider):
         try:
             response = self._session.get(self._session_url, timeout=timeout)
         except self._request_error as error:
-            return health_from_exception(error, self.base_url, timeout)
-        return health_from_response(response, api_key_set=self.settings.api_key is not None)
+            return self._own(health_from_exception(error, self.base_url, timeout))
+        return self._own(
+            health_from_response(response, api_key_set=self.settings.api_key is not None)
+        )
+
+    def _own(self, report: _Report) -> _Report:
+        """``report`` under this provider's name, read now.
+
+        ``outcomes`` and ``session_health`` map the bridge's answers under the
+        type's name; an instance (``[providers.backup-wa]`` with
+        ``type = "whatsapp"``) is given its own name after construction, and
+        its results and health must carry that one, or a trace could not tell
+        two bridges apart.
+        """
+        if report.provider == self.name:
+            return report
+        return attrs.evolve(report, provider=self.name)
 
     def close(self) -> None:
         """Close the pooled connections to the bridge; later calls fail without connecting.
