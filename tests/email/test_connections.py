@@ -1,0 +1,54 @@
+"""Connection reuse: a broadcast opens about as many SMTP connections as it has threads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from local_smtp import SmtpServer
+
+from broadcastio import Message, Orchestrator
+from broadcastio.broadcast import broadcast
+from broadcastio_email import EmailProvider
+
+from email_helpers import provider_settings
+
+CONCURRENCY = 4
+
+
+def test_a_thousand_message_broadcast_opens_at_most_concurrency_connections(
+    smtp_server: SmtpServer, certificate: tuple[Path, Path]
+) -> None:
+    provider = EmailProvider(**provider_settings(smtp_server, certificate))
+    messages = (Message(f"person{number}@example.org", f"Hello {number}") for number in range(1000))
+    with Orchestrator([provider]) as orchestrator:
+        report = broadcast(orchestrator, messages, concurrency=CONCURRENCY)
+
+    assert report.delivered == 1000, report
+    received = smtp_server.messages
+    assert sorted(message["To"] for message in received) == sorted(
+        f"person{number}@example.org" for number in range(1000)
+    )
+    assert len({message["Message-ID"] for message in received}) == 1000
+    # Health is asked once per chain on its own connection; the sends share
+    # one connection per sending thread.
+    assert provider.connections_opened <= CONCURRENCY
+    assert smtp_server.connections <= CONCURRENCY + 1
+
+
+def test_close_ends_every_pooled_connection(
+    smtp_server: SmtpServer, certificate: tuple[Path, Path]
+) -> None:
+    provider = EmailProvider(**provider_settings(smtp_server, certificate))
+    with Orchestrator([provider]) as orchestrator:
+        broadcast(
+            orchestrator,
+            (Message(f"p{number}@example.org", "hi") for number in range(40)),
+            concurrency=CONCURRENCY,
+        )
+    # Leaving the orchestrator closed the provider: the next send fails at once.
+    result = provider.send(Message("late@example.org", "hi"))
+
+    assert result.error is not None and "closed" in result.error.message
+    assert provider.connections_opened <= CONCURRENCY
+    # Every connection the server accepted (health's and the senders') is gone.
+    assert smtp_server.wait_for_disconnections(smtp_server.connections) == smtp_server.connections
