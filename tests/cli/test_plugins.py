@@ -40,7 +40,7 @@ def test_lists_the_installed_plugins(invoke) -> None:
     result = invoke("plugins")
     assert result.exit_code == 0
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "PROVIDERS", "HOOKS"]
+    assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "TYPES", "HOOKS"]
     assert rows[0].split()[:2] == ["dummy", "broadcastio-dummy"]
     assert rows[0].split()[3:] == ["dummy", "register_providers"]
     assert rows[1].split()[:2] == ["whatsapp", "broadcastio-whatsapp"]

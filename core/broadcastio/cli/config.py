@@ -5,6 +5,10 @@ checking health), so it doubles as a configuration check: a bad setting, an
 unknown provider or a plugin that cannot start exits 2 with the file and key.
 The human form is written in the file's own syntax (TOML), so what you read is
 what you would write; ``--json`` is the same data for programs.
+
+The providers listed are instances: each ``[providers.NAME]`` table of the file
+(its ``type`` shown first), and the default instance of every installed type
+the file has no table for, which ``--provider TYPE`` would use.
 """
 
 from __future__ import annotations
@@ -25,7 +29,11 @@ __all__ = ["config", "resolved_configuration"]
 
 
 def resolved_configuration(state: CliState) -> dict[str, Any]:
-    """Source, orchestrator settings, effective chain and every provider's settings."""
+    """Source, orchestrator settings, effective chain and every provider instance's settings.
+
+    ``configured`` names the instances the file has a table for; the other
+    entries of ``providers`` are installed types' default instances.
+    """
     from broadcastio.config import build_orchestrator, resolved_providers
     from broadcastio.plugins.manager import PluginManager
 
@@ -58,6 +66,7 @@ def resolved_configuration(state: CliState) -> dict[str, Any]:
         "orchestrator": settings,
         "chain": chain,
         "chain_problem": problem,
+        "configured": sorted(configuration.providers),
         "providers": providers,
     }
 
@@ -83,8 +92,11 @@ def _as_toml(data: dict[str, Any]) -> str:
         if not (key == "order" and value is None)
     ]
     for name, table in data["providers"].items():
-        unused = "" if name in data["chain"] else "  # not in the chain"
-        lines += ["", f"[providers.{name}]{unused}"]
+        notes = [] if name in data["configured"] else ["default instance of its type, no table"]
+        if name not in data["chain"]:
+            notes.append("not in the chain")
+        comment = f"  # {'; '.join(notes)}" if notes else ""
+        lines += ["", f"[providers.{name}]{comment}"]
         lines += [toml_assignment(key, value) for key, value in table.items()]
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -13,24 +13,40 @@ __all__ = ["json_option", "provider_option", "provider_names", "require_healthy_
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def provider_names() -> list[str]:
-    """Names of the providers the installed plugins register (for completion and help)."""
+def provider_names(instances: Iterable[str] = ()) -> list[str]:
+    """What ``--provider`` accepts: ``instances`` and the installed provider types.
+
+    A type's own name is its default instance, so both kinds are valid.
+    """
     from broadcastio.plugins.manager import PluginManager
     from broadcastio.plugins.registry import collect_providers
 
     plugin_manager = PluginManager()
     plugin_manager.load_entry_points()
-    return sorted(collect_providers(plugin_manager))
+    return sorted({*instances, *collect_providers(plugin_manager)})
 
 
 def _complete_provider(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
+    # Completion must never print a traceback into a shell: a file that cannot
+    # be read still leaves the types to offer, and a broken plugin set nothing.
     try:
-        names = provider_names()
-    except Exception:  # noqa: BLE001 - completion must never print a traceback into a shell
+        names = provider_names(_configured_instances(ctx))
+    except Exception:  # noqa: BLE001
         return []
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+def _configured_instances(ctx: click.Context) -> list[str]:
+    """The instance names of the file a send would read: ``--config`` if typed, else the lookup."""
+    from broadcastio.cli.state import CliState
+
+    state = ctx.find_object(CliState) or CliState()
+    try:
+        return list(state.load_config().providers)
+    except Exception:  # noqa: BLE001 - see _complete_provider
+        return []
 
 
 def json_option(function: F) -> F:
@@ -51,7 +67,8 @@ def provider_option(function: F) -> F:
         multiple=True,
         metavar="NAME",
         shell_complete=_complete_provider,
-        help="Send through this provider; repeat to give a chain, tried in order. "
+        help="Send through this provider instance (a [providers.NAME] table of the "
+        "configuration, or a provider type's name); repeat to give a chain, tried in order. "
         "Overrides orchestrator.order from the configuration.",
     )(function)
 

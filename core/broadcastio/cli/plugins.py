@@ -1,5 +1,9 @@
 """``broadcastio plugins``: what is installed, what each plugin provides, and what is broken.
 
+A plugin provides provider *types* (``whatsapp``, ``email``); the instances a
+configuration makes of them (``[providers.NAME]`` with ``type = "..."``) are
+``broadcastio config``'s to list, since they come from a file, not a plugin.
+
 It loads the plugins exactly as a send would (same entry points, same
 ``BROADCASTIO_LOAD_PLUGINS`` / ``BROADCASTIO_DISABLE_PLUGINS`` filters) but
 builds no provider, so it stays fast and never touches the network. A broken
@@ -26,7 +30,10 @@ __all__ = ["PluginReport", "inspect_plugins", "plugins"]
 
 @attrs.frozen
 class PluginReport:
-    """One installed plugin as ``broadcastio plugins`` shows it; ``error`` only if broken."""
+    """One installed plugin as ``broadcastio plugins`` shows it; ``error`` only if broken.
+
+    ``providers`` holds the provider types the plugin registers.
+    """
 
     name: str
     distribution: str | None
@@ -101,7 +108,9 @@ def _to_dict(report: PluginReport) -> dict[str, Any]:
 @click.command(short_help="List installed plugins, broken ones included.")
 @json_option
 def plugins(as_json: bool) -> None:
-    """List installed plugins, their providers and hooks, and why broken ones failed.
+    """List installed plugins, the provider types they offer, their hooks, and why broken ones
+    failed. The instances a configuration makes of those types are listed by
+    `broadcastio config`.
 
     \b
     Examples:
@@ -127,7 +136,7 @@ def plugins(as_json: bool) -> None:
             ]
             for report in working
         ]
-        click.echo(render_table(["PLUGIN", "DISTRIBUTION", "VERSION", "PROVIDERS", "HOOKS"], rows))
+        click.echo(render_table(["PLUGIN", "DISTRIBUTION", "VERSION", "TYPES", "HOOKS"], rows))
     if broken:
         click.echo("\nbroken plugins (skipped):" if working else "broken plugins (skipped):")
         for report in broken:
