@@ -58,8 +58,9 @@ class _JournalFailed(click.ClickException):
     "recipients_path",
     required=True,
     metavar="FILE",
-    help="CSV with a 'recipient' column (other columns are template variables), JSON Lines "
-    "with a 'recipient' key, or - for stdin.",
+    help="CSV with a 'recipient' column, or address columns (phone, email, telegram, and an "
+    "optional id) making one contact per row; other columns are template variables. JSON "
+    "Lines with the same keys, or - for stdin.",
 )
 @click.option(
     "--format",
@@ -69,6 +70,12 @@ class _JournalFailed(click.ClickException):
     "Lines), or sniffed on stdin.",
 )
 @click.option("--text", metavar="TEMPLATE", help="Message template, e.g. 'Hello {name}'.")
+@click.option(
+    "--title",
+    metavar="TEMPLATE",
+    help="A one-line title template, e.g. 'Report for {name}': the email subject "
+    "(WhatsApp does not show it).",
+)
 @click.option(
     "--text-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -122,6 +129,7 @@ def broadcast(
     recipients_path: str,
     file_format: str | None,
     text: str | None,
+    title: str | None,
     text_file: Path | None,
     attach: Path | None,
     concurrency: int,
@@ -179,18 +187,26 @@ def broadcast(
     if template_text is None and attach is None:
         raise click.UsageError("nothing to send: give --text, --text-file or --attach")
     template = None if template_text is None else Template(template_text)
+    title_template = None if title is None else Template(title)
     attachment = None
     if attach is not None:
         attachment = Attachment(attach)
         attachment.ensure_readable()
 
     recipients = open_recipient_file(recipients_path, kind=file_format)
-    total = sum(1 for _ in _messages(recipients, template, attachment, run_id))
+    address_kinds: dict[frozenset[str], int] = {}
+    total = sum(
+        1
+        for _ in _messages(
+            recipients, template, attachment, run_id, title_template, address_kinds
+        )
+    )
 
     overrides: dict[str, Any] = {}
     if require_healthy is not None:
         overrides["require_healthy"] = require_healthy
     orchestrator = state.build_orchestrator(providers, **overrides)
+    _check_reachable(recipients, orchestrator, address_kinds)
     journal = None if journal_file is None else _open_journal(journal_file, resume_id)
     options = attrs.evolve(options, journal=journal)
 
@@ -206,7 +222,7 @@ def broadcast(
         report = _run(
             state,
             orchestrator,
-            _messages(recipients, template, attachment, run_id),
+            _messages(recipients, template, attachment, run_id, title_template),
             options,
             total=total,
             results_path=results_path,
@@ -312,11 +328,16 @@ def _messages(
     template: Template | None,
     attachment: Attachment | None,
     broadcast_id: str,
+    title: Template | None = None,
+    address_kinds: dict[frozenset[str], int] | None = None,
 ) -> Iterator[Message]:
     """One ``Message`` per row, as the run will send it, built lazily; errors name the line.
 
     Each message goes through ``prepare_message``, the function the run itself
     prepares rows with, so the check pass finds every row the run would fail on.
+    With ``address_kinds``, it also notes each combination of address kinds
+    the contacts have, with the first line holding it (a handful of entries
+    whatever the file's size), for ``_check_reachable``.
     """
     from broadcastio.broadcast.admission import prepare_message
     from broadcastio.records.message import Message
@@ -324,14 +345,47 @@ def _messages(
 
     for row in recipients.rows():
         recipients.check_row(row, template)
+        if title is not None:
+            recipients.check_row(row, title)
         content = None if template is None else template.render(row.variables)
         try:
             message = prepare_message(
-                broadcast_id, Message(row.recipient, content, attachment=attachment)
+                broadcast_id,
+                Message(
+                    row.recipient,
+                    content,
+                    attachment=attachment,
+                    title=None if title is None else title.render(row.variables),
+                ),
             )
         except ValidationError as exc:
             raise recipients.error(row.line, exc.message) from None
+        if address_kinds is not None and not isinstance(row.recipient, str):
+            address_kinds.setdefault(frozenset(row.recipient.addresses), row.line)
         yield message
+
+
+def _check_reachable(
+    recipients: RecipientFile, orchestrator: Any, address_kinds: dict[frozenset[str], int]
+) -> None:
+    """Refuse, before any send, a file with a contact no provider of the chain can reach.
+
+    Without this, such a row would fail at its turn (and again on every
+    resume); the check pass cannot do it, since it runs before the chain is
+    built. A provider without an ``address_kind`` takes any contact.
+    """
+    kinds_of_chain = [getattr(p, "address_kind", None) for p in orchestrator.providers]
+    if None in kinds_of_chain:
+        return
+    needed = {str(kind) for kind in kinds_of_chain}
+    for kinds, line in sorted(address_kinds.items(), key=lambda item: item[1]):
+        if not kinds & needed:
+            names = ", ".join(provider.name for provider in orchestrator.providers)
+            raise recipients.error(
+                line,
+                f"the contact has only {', '.join(sorted(kinds))} address(es), and no provider "
+                f"of the chain ({names}) takes them: it needs {' or '.join(sorted(needed))}",
+            )
 
 
 def _check_utf8_argument(option: str, value: str | None) -> None:
