@@ -85,6 +85,7 @@ def test_send_falls_back_between_two_instances_of_one_type(run_script, write_con
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["provider"] == "second"
+    assert data["test_double"] is True  # an instance of the dummy is still a test double
     assert data["providers_tried"] == ["first", "second"]
     assert [attempt["provider"] for attempt in data["trace"]["attempts"]] == ["first", "second"]
 
