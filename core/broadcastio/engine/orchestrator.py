@@ -360,7 +360,9 @@ class Orchestrator:
                 if not health.ready:
                     run.skipped.append(health)
                     continue
-            result = self._deliver_with_retries(provider, provider_message, run, observers)
+            result = self._deliver_with_retries(
+                provider, provider_message, run, observers, message
+            )
             if result is not None:
                 return result
             if run.deadline_passed is not None:
@@ -414,7 +416,13 @@ class Orchestrator:
         message: Message,
         run: _Run,
         observers: ObserverSnapshot,
+        sent: Message,
     ) -> DeliveryResult | None:
+        """Attempt ``message`` through ``provider`` with its retries; ``None`` if it failed.
+
+        ``message`` is the provider's own copy (addressed for it); ``sent`` is
+        the message the caller sent, which is what observers are shown.
+        """
         name = provider.name
         run.tried.append(name)
         policy = self._policies[name]
@@ -458,7 +466,7 @@ class Orchestrator:
                 if run.attempts is not None:
                     run.attempts.append(attempt)
                 if observers.on_attempt:
-                    observers.on_attempt.call({"attempt": attempt, "message": message})
+                    observers.on_attempt.call({"attempt": attempt, "message": sent})
             if result.success:
                 return result
             error = result.error
