@@ -192,3 +192,32 @@ def test_a_bad_email_setting_in_a_config_file_is_one_error_line_exit_2(tmp_path:
     assert lines[0].startswith("broadcastio: error:")
     assert "port" in lines[0] and "65535" in lines[0]
     assert "Traceback" not in done.stderr
+
+
+def test_listing_plugins_shows_email_without_importing_smtp_or_tls(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from broadcastio.cli.main import main\n"
+        "code = main(['plugins', '--json'])\n"
+        "sys.stderr.write(repr(sorted(m for m in ('smtplib', 'ssl', 'apprise') "
+        "if m in sys.modules)))\n"
+        "raise SystemExit(code)\n"
+    )
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("BROADCASTIO_")
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**environment, "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    listed = {plugin["name"]: plugin for plugin in json.loads(done.stdout)["plugins"]}
+    assert listed["email"]["providers"] == ["email"]
+    assert listed["email"]["distribution"] == "broadcastio-email"
+    assert done.stderr.strip().splitlines()[-1] == "[]"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-import socket
 import ssl
 from typing import Any
 
@@ -128,7 +127,9 @@ def result_from_exception(
             f"({error.verify_message}); set ca_file for a private CA",
             **details,
         )
-    if isinstance(error, (socket.timeout, TimeoutError)):
+    # smtplib turns a timed-out read into SMTPServerDisconnected("Connection
+    # unexpectedly closed: timed out"); the timeout is its context.
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
         if stage == "connect":
             return DeliveryResult.failed(
                 provider,

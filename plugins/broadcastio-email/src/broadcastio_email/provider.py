@@ -6,12 +6,9 @@ import email.utils
 import hashlib
 import logging
 import os
-import smtplib
-import ssl
 import threading
 from collections.abc import Mapping
-from email.message import EmailMessage
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from broadcastio import (
     AttachmentError,
@@ -23,13 +20,19 @@ from broadcastio import (
     ProviderHealth,
 )
 from broadcastio.providers.base import settings_from_arguments
-from broadcastio_email.outcomes import result_from_exception
 from broadcastio_email.settings import (
     FROM_ENV,
     HOST_ENV,
     EmailSettings,
     is_plain_address,
 )
+
+if TYPE_CHECKING:
+    # smtplib (with ssl) and the outcome mapping are imported when a provider is
+    # created or fails, not when the plugin is loaded: listing plugins
+    # (``broadcastio plugins``, ``--help``) then costs no SMTP or TLS stack.
+    import smtplib
+    from email.message import EmailMessage
 
 __all__ = ["HTML_EXTRA_KEY", "EmailProvider", "message_id"]
 
@@ -134,6 +137,8 @@ class EmailProvider(MessageProvider):
         self._from_header: str = settings.from_address
         self._envelope_from = email.utils.parseaddr(settings.from_address)[1]
         self._domain = self._envelope_from.rsplit("@", 1)[1]
+        import ssl
+
         self._tls_context = (
             None
             if settings.security == "none"
@@ -175,6 +180,10 @@ class EmailProvider(MessageProvider):
             return DeliveryResult.failed(
                 self.name, ErrorCode.ATTACHMENT_NOT_FOUND, error.message, **error.details
             )
+        import smtplib
+
+        from broadcastio_email.outcomes import result_from_exception
+
         stage = _Stage("connect")
         try:
             smtp = self._thread_connection(stage)
@@ -200,6 +209,8 @@ class EmailProvider(MessageProvider):
         Public so a caller can see exactly what a message becomes without an
         SMTP server (a preview, a test).
         """
+        from email.message import EmailMessage
+
         mime = EmailMessage()
         mime["From"] = self._from_header
         mime["To"] = message.recipient
@@ -234,6 +245,10 @@ class EmailProvider(MessageProvider):
         """
         if self._closed:
             return ProviderHealth(provider=self.name, ready=False, details={"reason": _CLOSED})
+        import smtplib
+
+        from broadcastio_email.outcomes import result_from_exception
+
         stage = _Stage("connect")
         try:
             smtp = self._open(stage, timeout=self.settings.health_timeout)
@@ -280,6 +295,8 @@ class EmailProvider(MessageProvider):
 
     def _thread_connection(self, stage: _Stage) -> smtplib.SMTP:
         """This thread's open connection, checked with NOOP; a new one when it is gone."""
+        import smtplib
+
         connection: _Connection | None = getattr(self._local, "connection", None)
         if connection is not None:
             try:
@@ -317,6 +334,8 @@ class EmailProvider(MessageProvider):
 
     def _open(self, stage: _Stage, *, timeout: float) -> smtplib.SMTP:
         """A connected, greeted, encrypted (as configured) and logged-in SMTP session."""
+        import smtplib
+
         settings = self.settings
         stage.name = "connect"
         smtp: smtplib.SMTP
@@ -374,6 +393,8 @@ def _connection_still_usable(error: BaseException) -> bool:
     refused recipients or a refused DATA; the session stays good unless the
     server said 421 (it is closing the connection).
     """
+    import smtplib
+
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code != 421 for code, _ in error.recipients.values())
     if isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
@@ -383,6 +404,8 @@ def _connection_still_usable(error: BaseException) -> bool:
 
 def _quit(smtp: smtplib.SMTP) -> None:
     """Say QUIT and close, ignoring a server that is already gone."""
+    import smtplib
+
     try:
         smtp.quit()
     except (smtplib.SMTPException, OSError):
