@@ -25,6 +25,12 @@ $(VENV)/.installed-test: $(VENV)/.installed-runtime
 	$(PIP) install -e '.[test]'
 	touch $@
 
+# Bench install: the test install (aiosmtpd, the local SMTP server) plus what
+# the benchmarks compare against (Apprise); never a runtime dependency.
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(PIP) install -e '.[bench]'
+	touch $@
+
 # The node-bridge's dependencies, exactly as locked. Puppeteer must not download
 # its own Chromium: the bridge uses the system's (CHROMIUM_PATH), and tests use
 # the fake driver, which needs no browser at all.
@@ -53,12 +59,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check core plugins tests bench scripts examples
 	$(BIN)/python -m mypy
 
-bench: $(VENV)/.installed-runtime $(NODE_MODULES)
+bench: $(VENV)/.installed-bench $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_send_baseline.py
 	$(BIN)/python bench/bench_whatsapp.py
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_broadcast.py
+	$(BIN)/python bench/bench_email.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules
