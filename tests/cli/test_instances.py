@@ -58,7 +58,7 @@ def test_config_lists_the_instances_with_their_types(run_script, write_config) -
     assert "# chain: first, second" in human.stdout.splitlines()
     assert "[providers.first]" in human.stdout.splitlines()
     assert (
-        "[providers.whatsapp]  # default instance of its type, no table; not in the chain"
+        "[providers.whatsapp]  # not in the chain; default instance of its type, no table"
         in human.stdout.splitlines()
     )
     # What is read is what one would write: the TOML parses back with its types.

@@ -92,9 +92,9 @@ def _as_toml(data: dict[str, Any]) -> str:
         if not (key == "order" and value is None)
     ]
     for name, table in data["providers"].items():
-        notes = [] if name in data["configured"] else ["default instance of its type, no table"]
-        if name not in data["chain"]:
-            notes.append("not in the chain")
+        notes = [] if name in data["chain"] else ["not in the chain"]
+        if name not in data["configured"]:
+            notes.append("default instance of its type, no table")
         comment = f"  # {'; '.join(notes)}" if notes else ""
         lines += ["", f"[providers.{name}]{comment}"]
         lines += [toml_assignment(key, value) for key, value in table.items()]
