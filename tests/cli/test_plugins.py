@@ -43,7 +43,8 @@ def test_lists_the_installed_plugins(invoke) -> None:
     assert header.split() == ["PLUGIN", "DISTRIBUTION", "VERSION", "TYPES", "HOOKS"]
     assert rows[0].split()[:2] == ["dummy", "broadcastio-dummy"]
     assert rows[0].split()[3:] == ["dummy", "register_providers"]
-    assert rows[1].split()[:2] == ["whatsapp", "broadcastio-whatsapp"]
+    assert rows[1].split()[:2] == ["email", "broadcastio-email"]
+    assert rows[2].split()[:2] == ["whatsapp", "broadcastio-whatsapp"]
 
 
 def test_json(invoke) -> None:
@@ -135,4 +136,4 @@ def test_no_plugins(invoke, monkeypatch) -> None:
 
 def test_disabled_plugins_are_not_listed(invoke, monkeypatch) -> None:
     monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "whatsapp")
-    assert list(plugins_by_name(invoke("plugins", "--json").stdout)) == ["dummy"]
+    assert list(plugins_by_name(invoke("plugins", "--json").stdout)) == ["dummy", "email"]

@@ -166,7 +166,7 @@ def test_completion_of_commands_and_provider_names(run_script) -> None:
     assert complete("broadcastio ") == [
         "send", "health", "plugins", "config", "broadcast", "journal"
     ]  # fmt: skip
-    assert complete("broadcastio send --provider ") == ["dummy", "whatsapp"]
+    assert complete("broadcastio send --provider ") == ["dummy", "email", "whatsapp"]
     assert complete("broadcastio send --provider w") == ["whatsapp"]
 
 

@@ -177,7 +177,7 @@ def test_unknown_provider_is_a_configuration_error(invoke, dummy_config) -> None
     dummy_config()
     result = invoke(*SEND, "--text", "hi", "--provider", "carrier-pigeon")
     assert result.exit_code == 2
-    assert "unknown provider 'carrier-pigeon'; available providers: dummy, whatsapp" in (
+    assert "unknown provider 'carrier-pigeon'; available providers: dummy, email, whatsapp" in (
         result.stderr
     )
     assert "--provider" in result.stderr

@@ -36,8 +36,9 @@ def test_nothing_configured_says_how_to_configure_a_provider() -> None:
         Orchestrator.from_plugins(environ={})
     message = info.value.message
     assert message.startswith("no provider is configured: ")
-    assert "--provider NAME" in message and "[providers.whatsapp]" in message
-    assert "installed providers: whatsapp" in message
+    # The example table is the first installed real type by name.
+    assert "--provider NAME" in message and "[providers.email]" in message
+    assert "installed providers: email, whatsapp" in message
     assert "test doubles, used only when named: dummy" in message
     assert info.value.code is ErrorCode.NO_PROVIDERS
     # A settings table does not make a test double part of an unnamed chain.
@@ -79,7 +80,9 @@ def test_disabled_plugins_are_never_imported(install_distribution, monkeypatch) 
     orchestrator = Orchestrator.from_plugins(["dummy"])
     assert "bio_explosive" not in sys.modules
     assert orchestrator.plugin_manager.broken_plugins == []
-    monkeypatch.setenv("BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive")
+    monkeypatch.setenv(
+        "BROADCASTIO_DISABLE_PLUGINS", "broadcastio-dummy, whatsapp ,explosive, email"
+    )
     with pytest.raises(ConfigurationError, match="no real provider is installed"):
         Orchestrator.from_plugins()
 
@@ -230,17 +233,18 @@ def test_priority_then_name_orders_providers(install_distribution, provider_modu
 
 
 def test_order_picks_and_orders_by_name(install_distribution, provider_module) -> None:
-    install_distribution("bio-q", {"q": "bio_q"}, {"bio_q": provider_module("email", priority=50)})
-    assert [p.name for p in Orchestrator.from_plugins(["dummy", "email"]).providers] == [
+    install_distribution("bio-q", {"q": "bio_q"}, {"bio_q": provider_module("sms", priority=50)})
+    assert [p.name for p in Orchestrator.from_plugins(["dummy", "sms"]).providers] == [
         "dummy",
-        "email",
+        "sms",
     ]
     assert [p.name for p in Orchestrator.from_plugins(["dummy"]).providers] == ["dummy"]
 
 
 def test_unknown_provider_in_order_lists_the_available_ones() -> None:
     with pytest.raises(
-        ConfigurationError, match="unknown provider 'whatsap'; available providers: dummy, whatsapp"
+        ConfigurationError,
+        match="unknown provider 'whatsap'; available providers: dummy, email, whatsapp",
     ):
         Orchestrator.from_plugins(["whatsap"])
     with pytest.raises(ConfigurationError, match="order must be a list of provider names"):

@@ -75,7 +75,8 @@ def test_missing_required_setting_is_named(install_distribution) -> None:
 
 def test_settings_for_unknown_provider() -> None:
     with pytest.raises(
-        ConfigurationError, match="unknown provider.*'smtp'.*available providers: dummy, whatsapp"
+        ConfigurationError,
+        match="unknown provider.*'smtp'.*available providers: dummy, email, whatsapp",
     ):
         Orchestrator.from_plugins(settings={"smtp": {"host": "x"}})
 
