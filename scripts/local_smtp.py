@@ -118,7 +118,8 @@ class SmtpServer:
 
     ``certificate``/``key`` turn on STARTTLS; ``users`` (login → password) turn
     on AUTH (PLAIN and LOGIN, only after STARTTLS, as real submission servers
-    require). ``port`` reuses a port (a server "restarted" under a client).
+    require). ``port`` reuses a port (a server "restarted" under a client);
+    ``smtputf8=False`` makes a server that cannot take non-ASCII addresses.
     """
 
     def __init__(
@@ -128,6 +129,7 @@ class SmtpServer:
         key: Path | None = None,
         users: dict[str, str] | None = None,
         port: int | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.handler = RecordingHandler()
         self.host = "127.0.0.1"
@@ -137,7 +139,7 @@ class SmtpServer:
         self.logins: list[str] = []
         self._running = False
         self._count_lock = threading.Lock()
-        keywords: dict[str, Any] = {}
+        keywords: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if certificate is not None and key is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(certificate), str(key))

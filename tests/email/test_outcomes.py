@@ -224,3 +224,30 @@ def test_a_closed_provider_fails_without_connecting(
     assert "closed" in result.error.message
     assert not email_provider.health().ready
     assert smtp_server.connections == 1
+
+
+def test_a_non_ascii_address_goes_through_a_server_with_smtputf8(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    result = email_provider.send(Message("josé@example.org", "Halo"))
+
+    assert result.success, result.error
+    assert smtp_server.handler.envelopes[0][1] == ["josé@example.org"]
+
+
+def test_a_non_ascii_address_without_smtputf8_is_an_invalid_recipient(
+    certificate: tuple[Path, Path],
+) -> None:
+    plain = SmtpServer(smtputf8=False).start()
+    try:
+        settings = provider_settings(plain, certificate, username=None, password=None)
+        with EmailProvider(**{**settings, "security": "none"}) as provider:
+            refused = provider.send(Message("josé@example.org", "Halo"))
+            delivered = provider.send(MESSAGE)
+    finally:
+        plain.stop()
+
+    assert refused.error is not None
+    assert refused.error.code is ErrorCode.INVALID_RECIPIENT
+    assert "SMTPUTF8" in refused.error.message
+    assert delivered.success

@@ -111,6 +111,16 @@ def result_from_exception(
         return reply(error.smtp_code, error.smtp_error, "data")
     if isinstance(error, smtplib.SMTPResponseException):
         return reply(error.smtp_code, error.smtp_error, stage)
+    if isinstance(error, smtplib.SMTPNotSupportedError) and "SMTPUTF8" in str(error):
+        # smtplib's own check, before MAIL FROM: a non-ASCII address needs the
+        # server's SMTPUTF8 extension. The address cannot go through this server.
+        return DeliveryResult.failed(
+            provider,
+            ErrorCode.INVALID_RECIPIENT,
+            f"the SMTP server {server} cannot take the non-ASCII address {recipient!r} "
+            "(it does not offer SMTPUTF8)",
+            **details,
+        )
     if isinstance(error, smtplib.SMTPNotSupportedError):
         # The server lacks something the settings require: STARTTLS or AUTH.
         return DeliveryResult.failed(
