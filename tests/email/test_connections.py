@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from local_smtp import SmtpServer
@@ -52,3 +53,22 @@ def test_close_ends_every_pooled_connection(
     assert provider.connections_opened <= CONCURRENCY
     # Every connection the server accepted (health's and the senders') is gone.
     assert smtp_server.wait_for_disconnections(smtp_server.connections) == smtp_server.connections
+
+
+def test_the_connection_of_a_thread_that_ended_is_closed_when_another_opens(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    def send_once() -> None:
+        assert email_provider.send(Message("ops@example.org", "hi")).success
+
+    for _ in range(3):
+        worker = threading.Thread(target=send_once)
+        worker.start()
+        worker.join()
+
+    # Three threads, three connections; the first two belonged to threads that
+    # had ended by the time the next opened, so they are closed already.
+    assert email_provider.connections_opened == 3
+    assert smtp_server.wait_for_disconnections(2) == 2
+    email_provider.close()
+    assert smtp_server.wait_for_disconnections(3) == 3
