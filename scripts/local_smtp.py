@@ -65,6 +65,7 @@ class RecordingHandler:
         self.data_attempts: list[EmailMessage] = []
         self.script: dict[str, list[str]] = {}
         self.delay: dict[str, float] = {}
+        self.noops = 0
         self.lock = threading.Lock()
 
     def _scripted(self, command: str) -> str | None:
@@ -75,6 +76,13 @@ class RecordingHandler:
     async def _pause(self, command: str) -> None:
         if self.delay.get(command):
             await asyncio.sleep(self.delay[command])
+
+    async def handle_NOOP(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Any, envelope: Any, arg: str
+    ) -> str:
+        with self.lock:
+            self.noops += 1
+        return "250 OK"
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]

@@ -86,13 +86,21 @@ def test_a_421_closes_the_connection_and_the_next_send_opens_a_new_one(
     assert smtp_server.connections == 2
 
 
-def test_a_connection_the_server_dropped_is_noticed_by_noop_and_reopened(
-    certificate: tuple[Path, Path],
+@pytest.mark.parametrize(
+    "idle_check_after",
+    [
+        0.0,  # checked with NOOP before reuse: the drop is found before MAIL FROM
+        3600.0,  # reused unchecked: the drop is found at MAIL FROM, nothing sent yet
+    ],
+)
+def test_a_connection_the_server_dropped_is_reopened_and_the_message_sent_once(
+    certificate: tuple[Path, Path], idle_check_after: float
 ) -> None:
     first = SmtpServer(certificate=certificate[0], key=certificate[1], users={"u@x.org": "pw"})
     first.start()
     settings = provider_settings(first, certificate, username="u@x.org", password="pw")
     with EmailProvider(**settings) as provider:
+        provider.idle_check_after = idle_check_after
         assert provider.send(MESSAGE).success
         first.stop()  # the server goes away under the pooled connection
         second = SmtpServer(
@@ -106,6 +114,28 @@ def test_a_connection_the_server_dropped_is_noticed_by_noop_and_reopened(
     assert result.success, result.error
     assert len(second.messages) == 1
     assert provider.connections_opened == 2
+
+
+def test_a_connection_used_a_moment_ago_is_reused_without_noop(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    email_provider.idle_check_after = 3600.0
+    for _ in range(20):
+        assert email_provider.send(MESSAGE).success
+
+    assert smtp_server.handler.noops == 0
+    assert smtp_server.connections == 1
+
+
+def test_an_idle_connection_is_checked_with_noop_before_reuse(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    email_provider.idle_check_after = 0.0
+    for _ in range(3):
+        assert email_provider.send(MESSAGE).success
+
+    assert smtp_server.handler.noops == 2
+    assert smtp_server.connections == 1
 
 
 def test_a_wrong_password_is_authentication_failed_and_never_shown(
@@ -160,6 +190,19 @@ def test_a_server_that_does_not_answer_data_in_time_is_a_timeout(
     assert result.error is not None
     assert result.error.code is ErrorCode.TIMEOUT
     assert "may have been sent" in result.error.message
+
+
+def test_a_server_that_does_not_answer_mail_from_in_time_has_nothing_sent(
+    smtp_server: SmtpServer, certificate: tuple[Path, Path]
+) -> None:
+    smtp_server.handler.delay["MAIL"] = 3.0
+    with EmailProvider(**provider_settings(smtp_server, certificate, timeout=0.5)) as provider:
+        result = provider.send(MESSAGE)
+
+    assert result.error is not None
+    assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+    assert result.error.details["stage"] == "mail"
+    assert "nothing was sent" in result.error.message
 
 
 def test_a_certificate_nobody_trusts_is_misconfiguration_not_a_send(

@@ -18,6 +18,7 @@ from broadcastio import DeliveryResult, ErrorCode
 __all__ = [
     "RATE_LIMIT_CODES",
     "RECIPIENT_CODES",
+    "UNSENT_STAGES",
     "code_for_reply",
     "result_from_exception",
     "retry_after_from_text",
@@ -27,6 +28,9 @@ RATE_LIMIT_CODES = frozenset({421, 451})
 """Replies that mean "not now, later": 421 (service closing, often "too many
 connections/messages") and 451 (local error, the usual greylisting and
 throttling answer)."""
+
+UNSENT_STAGES = frozenset({"connect", "ehlo", "starttls", "auth", "mail", "rcpt"})
+"""Stages before DATA: a failure there means the server has nothing of the message."""
 
 RECIPIENT_CODES = frozenset({550, 553})
 """Replies that mean the mailbox does not exist or its name is not allowed."""
@@ -86,8 +90,8 @@ def result_from_exception(
     """A send that did not end with the server accepting the message.
 
     ``server`` is ``host:port`` for the words; ``stage`` is how far the
-    conversation got, which decides whether a timeout is ambiguous: before the
-    connection is up nothing was sent (``PROVIDER_UNAVAILABLE``), after it the
+    conversation got, which decides whether a timeout is ambiguous: before
+    DATA nothing was handed over (``PROVIDER_UNAVAILABLE``), during DATA the
     server may have the message (``TIMEOUT``).
     """
     details: dict[str, Any] = {
@@ -140,11 +144,17 @@ def result_from_exception(
     # smtplib turns a timed-out read into SMTPServerDisconnected("Connection
     # unexpectedly closed: timed out"); the timeout is its context.
     if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
-        if stage == "connect":
+        if stage in UNSENT_STAGES:
+            words = (
+                f"the SMTP server {server} is unreachable: no answer within {timeout:g} s"
+                if stage == "connect"
+                else f"the SMTP server {server} did not answer {stage.upper()} within "
+                f"{timeout:g} s; nothing was sent"
+            )
             return DeliveryResult.failed(
                 provider,
                 ErrorCode.PROVIDER_UNAVAILABLE,
-                f"the SMTP server {server} is unreachable: no answer within {timeout:g} s",
+                words,
                 timeout_seconds=timeout,
                 **details,
             )
