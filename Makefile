@@ -31,6 +31,12 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test
 	$(PIP) install -e '.[bench]'
 	touch $@
 
+# Demo install: the runtime install plus the local SMTP server (aiosmtpd) the
+# demo's email fallback is delivered to.
+$(VENV)/.installed-demo: $(VENV)/.installed-runtime
+	$(PIP) install -e '.[demo]'
+	touch $@
+
 # The node-bridge's dependencies, exactly as locked. Puppeteer must not download
 # its own Chromium: the bridge uses the system's (CHROMIUM_PATH), and tests use
 # the fake driver, which needs no browser at all.
@@ -41,7 +47,7 @@ $(NODE_MODULES): node-bridge/package.json node-bridge/package-lock.json
 
 # The closing hint: the command is in .venv/bin, which is not on PATH, so the
 # README's `broadcastio send ...` would otherwise be "command not found".
-demo: $(VENV)/.installed-runtime $(NODE_MODULES)
+demo: $(VENV)/.installed-demo $(NODE_MODULES)
 	$(BIN)/python examples/demo.py
 	@echo
 	@echo "Next: the broadcastio command is in $(BIN), which is not on your PATH. Either"
