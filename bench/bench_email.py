@@ -119,7 +119,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 ours.append(broadcastio_round(server, certificate, args.n))
                 theirs.append(apprise_round(server, args.n))
-            received = len(server.messages)
+            received = len(server.handler.raw_messages)
         finally:
             server.stop()
 

@@ -136,7 +136,7 @@ def test_message_id_is_the_same_across_a_retry(
         result = orchestrator.send(Message("ops@example.org", "Deploy finished"))
 
     assert result.success, result.error
-    first, second = smtp_server.handler.data_attempts
+    first, second = smtp_server.data_attempts
     assert first["Message-ID"] == second["Message-ID"] == result.message_id
     assert len(smtp_server.messages) == 1
 
