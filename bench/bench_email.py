@@ -1,9 +1,10 @@
 """Email throughput: broadcastio's email provider beside Apprise's ``mailto://``: ``make bench``.
 
 Both send the same N messages (default 1,000, one recipient each) to the same
-local SMTP server (aiosmtpd on loopback, ``scripts/local_smtp.py``), in the
-same run, over the same security: STARTTLS with a certificate made for the run
-and AUTH, the way a real submission server is reached. Both use 4 threads.
+local SMTP server (aiosmtpd on loopback, ``scripts/local_smtp.py``, in a child
+process of its own), in the same run, over the same security: STARTTLS with a
+certificate made for the run and AUTH, the way a real submission server is
+reached. Both use 4 threads.
 
 * broadcastio: ``broadcast()`` with ``concurrency=4`` through
   ``EmailProvider``, which keeps one SMTP connection per sending thread.
@@ -22,10 +23,12 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import logging
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import quote
 
@@ -42,11 +45,60 @@ PASSWORD = "bench-app-password"
 TEXT = "Store closes early today: 6 pm."
 
 
+class ServerProcess:
+    """The local SMTP server in a child process, so it does not share this one's GIL.
+
+    In the same process the server's thread and the senders' threads would
+    take turns on one interpreter lock, and the figure would measure that
+    contention. Counters are asked for over a pipe.
+    """
+
+    def __init__(self, certificate: Path, key: Path) -> None:
+        context = multiprocessing.get_context("fork")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(child_end, certificate, key), daemon=True
+        )
+        self._process.start()
+        self.host, self.port = self._pipe.recv()
+
+    def _ask(self, question: str) -> int:
+        self._pipe.send(question)
+        answer: int = self._pipe.recv()
+        return answer
+
+    @property
+    def connections(self) -> int:
+        return self._ask("connections")
+
+    @property
+    def received(self) -> int:
+        return self._ask("received")
+
+    def stop(self) -> None:
+        self._pipe.send("stop")
+        self._process.join(10)
+
+
+def _serve(pipe: Connection, certificate: Path, key: Path) -> None:
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's own deprecation notes
+    server = SmtpServer(certificate=certificate, key=key, users={USER: PASSWORD}).start()
+    pipe.send((server.host, server.port))
+    try:
+        while (question := pipe.recv()) != "stop":
+            if question == "connections":
+                pipe.send(server.connections)
+            else:
+                pipe.send(len(server.handler.raw_messages))
+    finally:
+        server.stop()
+
+
 def recipients(count: int) -> list[str]:
     return [f"person{number}@example.org" for number in range(count)]
 
 
-def broadcastio_round(server: SmtpServer, certificate: Path, count: int) -> tuple[float, int]:
+def broadcastio_round(server: ServerProcess, certificate: Path, count: int) -> tuple[float, int]:
     """Messages/s and connections opened for one broadcast of ``count`` messages."""
     provider = EmailProvider(
         host=server.host,
@@ -67,7 +119,7 @@ def broadcastio_round(server: SmtpServer, certificate: Path, count: int) -> tupl
     return count / elapsed, server.connections - before
 
 
-def apprise_round(server: SmtpServer, count: int) -> tuple[float, int]:
+def apprise_round(server: ServerProcess, count: int) -> tuple[float, int]:
     """Messages/s and connections opened for Apprise sending the same ``count`` messages."""
     import apprise
 
@@ -112,14 +164,14 @@ def main() -> None:
         # Apprise has no CA setting: it trusts what Python's default context
         # trusts, which SSL_CERT_FILE extends to the run's certificate.
         os.environ["SSL_CERT_FILE"] = str(certificate)
-        server = SmtpServer(certificate=certificate, key=key, users={USER: PASSWORD}).start()
+        server = ServerProcess(certificate, key)
         try:
             ours: list[tuple[float, int]] = []
             theirs: list[tuple[float, int]] = []
             for _ in range(args.rounds):
                 ours.append(broadcastio_round(server, certificate, args.n))
                 theirs.append(apprise_round(server, args.n))
-            received = len(server.handler.raw_messages)
+            received = server.received
         finally:
             server.stop()
 
