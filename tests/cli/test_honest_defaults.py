@@ -53,7 +53,7 @@ def test_send_with_nothing_configured_is_a_usage_error_not_a_dummy_delivery(
     assert result.stdout == ""  # type: ignore[attr-defined]
     (line,) = result.stderr.splitlines()  # type: ignore[attr-defined]
     assert line.startswith(NO_PROVIDER)
-    assert "--provider NAME" in line and "[providers.email]" in line
+    assert "--provider NAME" in line and "[providers.whatsapp]" in line
     assert "test doubles, used only when named: dummy" in line
 
 

@@ -37,7 +37,7 @@ def test_nothing_configured_says_how_to_configure_a_provider() -> None:
     message = info.value.message
     assert message.startswith("no provider is configured: ")
     # The example table is the first installed real type by name.
-    assert "--provider NAME" in message and "[providers.email]" in message
+    assert "--provider NAME" in message and "[providers.whatsapp]" in message
     assert "installed providers: email, whatsapp" in message
     assert "test doubles, used only when named: dummy" in message
     assert info.value.code is ErrorCode.NO_PROVIDERS

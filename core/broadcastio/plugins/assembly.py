@@ -178,7 +178,8 @@ def _configured(
     doubles = sorted(name for name, reg in registrations.items() if reg.provider_class.test_double)
     if real:
         installed = f"installed providers: {', '.join(real)}"
-        example = real[0]
+        # The example names the channel a chain would try first: the highest priority.
+        example = min(real, key=lambda name: (-registrations[name].priority, name))
     else:
         installed = "no real provider is installed (pip install broadcastio-whatsapp, ...)"
         example = "whatsapp"
