@@ -82,7 +82,7 @@ class RecordingHandler:
     ) -> str:
         with self.lock:
             self.noops += 1
-        return "250 OK"
+        return self._scripted("NOOP") or "250 OK"
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]

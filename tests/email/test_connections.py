@@ -30,10 +30,10 @@ def test_a_thousand_message_broadcast_opens_at_most_concurrency_connections(
         f"person{number}@example.org" for number in range(1000)
     )
     assert len({message["Message-ID"] for message in received}) == 1000
-    # Health is asked once per chain on its own connection; the sends share
-    # one connection per sending thread.
+    # Health is asked once per chain; the connection it proved is adopted by
+    # the first sending thread, so health costs no connection of its own.
     assert provider.connections_opened <= CONCURRENCY
-    assert smtp_server.connections <= CONCURRENCY + 1
+    assert smtp_server.connections <= CONCURRENCY
 
 
 def test_close_ends_every_pooled_connection(
@@ -72,3 +72,38 @@ def test_the_connection_of_a_thread_that_ended_is_closed_when_another_opens(
     assert smtp_server.wait_for_disconnections(2) == 2
     email_provider.close()
     assert smtp_server.wait_for_disconnections(3) == 3
+
+
+def test_health_hands_its_connection_to_the_next_send(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    assert email_provider.health().ready
+    assert email_provider.send(Message("ops@example.org", "hi")).success
+
+    assert smtp_server.connections == 1
+    assert email_provider.connections_opened == 0  # adopted, not opened for sending
+
+
+def test_a_second_health_check_replaces_the_spare_and_proves_the_login_again(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    assert email_provider.health().ready
+    assert email_provider.health().ready
+
+    # Each check connects and logs in afresh; the earlier spare is closed.
+    assert smtp_server.connections == 2
+    assert smtp_server.wait_for_disconnections(1) == 1
+    email_provider.close()
+    assert smtp_server.wait_for_disconnections(2) == 2
+
+
+def test_a_spare_the_server_dropped_is_replaced_before_sending(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    assert email_provider.health().ready
+    smtp_server.handler.script["NOOP"] = ["421 4.4.2 idle too long"]
+    email_provider.idle_check_after = 0.0
+
+    assert email_provider.send(Message("ops@example.org", "hi")).success
+    assert email_provider.connections_opened == 1
+    assert [message["To"] for message in smtp_server.messages] == ["ops@example.org"]

@@ -158,6 +158,11 @@ class EmailProvider(MessageProvider):
         self._connections: list[_Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        # The connection the last health check opened and proved, kept for the
+        # first sending thread that needs one: a check before a broadcast then
+        # costs no connection of its own (``concurrency`` connections in all).
+        self._spare: smtplib.SMTP | None = None
+        self._spare_since = 0.0
         self.connections_opened = 0
         """How many SMTP connections this provider has opened for sending (not health)."""
         self.idle_check_after = IDLE_CHECK_AFTER
@@ -305,9 +310,12 @@ class EmailProvider(MessageProvider):
     def health(self) -> ProviderHealth:
         """Ready when the server answers, says EHLO, (upgrades to TLS) and accepts the login.
 
-        A fresh connection bounded by ``health_timeout``, closed afterwards: a
-        wrong password or an unreachable server is "not ready" with the
-        server's own reply, before any message is attempted.
+        A fresh connection bounded by ``health_timeout``: a wrong password or an
+        unreachable server is "not ready" with the server's own reply, before
+        any message is attempted. The proven connection is not closed but kept
+        as a spare that the next thread to send adopts (checked with NOOP if it
+        has idled), replacing the spare of an earlier check; so checking health
+        before a broadcast does not open a connection more than the sends need.
         """
         if self._closed:
             return ProviderHealth(provider=self.name, ready=False, details={"reason": _CLOSED})
@@ -339,7 +347,11 @@ class EmailProvider(MessageProvider):
                     **result.error.details,
                 },
             )
-        _quit(smtp)
+        with self._lock:
+            replaced, self._spare = (smtp, None) if self._closed else (self._spare, smtp)
+            self._spare_since = time.monotonic()
+        if replaced is not None:
+            _quit(replaced)
         return ProviderHealth(
             provider=self.name,
             ready=True,
@@ -354,8 +366,11 @@ class EmailProvider(MessageProvider):
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
+            spare, self._spare = self._spare, None
         for connection in connections:
             _quit(connection.smtp)
+        if spare is not None:
+            _quit(spare)
 
     # -- connections ---------------------------------------------------------
 
@@ -379,7 +394,15 @@ class EmailProvider(MessageProvider):
                 return connection, False
             logger.debug("%s: SMTP connection to %s dropped; reconnecting", self.name, self.server)
             self._discard_thread_connection()
-        smtp = self._open(stage, timeout=self.settings.timeout)
+        smtp = self._adopt_spare()
+        opened = smtp is None
+        if smtp is None:
+            smtp = self._open(stage, timeout=self.settings.timeout)
+        else:
+            # A health check's connection has its health_timeout; sends use timeout.
+            smtp.timeout = self.settings.timeout
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.settings.timeout)
         connection = _Connection(smtp, threading.current_thread())
         with self._lock:
             if self._closed:
@@ -388,11 +411,32 @@ class EmailProvider(MessageProvider):
             ended = [each for each in self._connections if not each.thread.is_alive()]
             self._connections = [each for each in self._connections if each.thread.is_alive()]
             self._connections.append(connection)
-            self.connections_opened += 1
+            if opened:
+                self.connections_opened += 1
         for each in ended:
             _quit(each.smtp)
         self._local.connection = connection
         return connection, False
+
+    def _adopt_spare(self) -> smtplib.SMTP | None:
+        """The health check's spare connection, if there is one the server still keeps open."""
+        import smtplib
+
+        with self._lock:
+            spare, self._spare = self._spare, None
+            since = self._spare_since
+        if spare is None:
+            return None
+        if time.monotonic() - since < self.idle_check_after:
+            return spare
+        try:
+            code, _ = spare.noop()
+        except (smtplib.SMTPException, OSError):
+            code = -1
+        if code == 250:
+            return spare
+        _quit(spare)
+        return None
 
     def _discard_thread_connection(self) -> None:
         connection: _Connection | None = getattr(self._local, "connection", None)
