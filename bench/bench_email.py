@@ -14,8 +14,9 @@ reached. Both use 4 threads.
 
 Reported: messages/s and the SMTP connections the server accepted. Target:
 broadcastio >= 3x Apprise, with at most ``concurrency`` connections in all
-(the health check's connection is adopted by the first sending thread). Apprise is installed only for the
-benchmark (the ``bench`` extra); ``import broadcastio`` never imports it.
+(the health check's connection is adopted by the first sending thread).
+Apprise is installed only for the benchmark (the ``bench`` extra);
+``import broadcastio`` never imports it.
 """
 
 from __future__ import annotations
