@@ -17,7 +17,8 @@ $(BIN)/python:
 # Runtime install: the core and every plugin, editable.
 $(VENV)/.installed-runtime: $(BIN)/python $(PACKAGE_FILES)
 	$(PIP) install -e . -e plugins/broadcastio-dummy -e plugins/broadcastio-whatsapp \
-		-e plugins/broadcastio-email
+		-e plugins/broadcastio-email -e plugins/broadcastio-telegram \
+		-e plugins/broadcastio-webhook
 	touch $@
 
 # Test install: the runtime install plus the test tools.
