@@ -18,7 +18,7 @@ $(BIN)/python:
 $(VENV)/.installed-runtime: $(BIN)/python $(PACKAGE_FILES)
 	$(PIP) install -e . -e plugins/broadcastio-dummy -e plugins/broadcastio-whatsapp \
 		-e plugins/broadcastio-email -e plugins/broadcastio-telegram \
-		-e plugins/broadcastio-webhook
+		-e plugins/broadcastio-webhook -e plugins/broadcastio-apprise
 	touch $@
 
 # Test install: the runtime install plus the test tools.

@@ -1,0 +1,247 @@
+"""Apprise URLs as settings values: checked by Apprise itself, shown only redacted.
+
+An Apprise URL is a credential: ``tgram://BOT_TOKEN/CHAT``,
+``mailtos://user:PASSWORD@example.com``, ``json://host/?+Authorization=Bearer%20X``.
+``AppriseUrl`` keeps the URL as written (``value``, for Apprise alone) next to
+the form a person may see (``shown``), and its ``repr`` and ``str`` are the
+shown form, so a URL printed, logged or put in an error by accident is already
+redacted.
+
+Apprise is imported the first time a URL is checked, never when the plugin is
+loaded: listing plugins or sending through other providers does not pay for
+Apprise's ~100 service plugins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from broadcastio import ValidationError
+
+if TYPE_CHECKING:
+    from apprise import AppriseAsset
+    from apprise.plugins import NotifyBase
+
+__all__ = ["REDACTED", "AppriseUrl", "load_url", "quiet_apprise", "scrub"]
+
+REDACTED = "***"
+
+# Query parameters whose value is a secret whatever the service: Apprise's
+# privacy form hides the secrets it knows of (passwords, tokens in the path),
+# but prints custom headers (``+Authorization=...``) and unknown parameters
+# as they are.
+_SECRET_PARAMETER = re.compile(
+    r"key|token|secret|pass|auth|credential|signature|sig\b|apikey", re.IGNORECASE
+)
+# Parameters broadcastio's display keeps even when the URL did not set them
+# would only be Apprise's defaults (overflow, retry=0, wait...): noise.
+_MIN_SECRET_LENGTH = 4
+
+
+@attrs.frozen(repr=False, eq=True)
+class AppriseUrl:
+    """One Apprise URL: ``value`` as written (secret), ``shown`` redacted, ``service`` its name.
+
+    Build it with ``load_url``, which asks Apprise whether it can use the URL.
+    Equality compares ``value``; ``repr`` and ``str`` never show it.
+    """
+
+    value: str = attrs.field(repr=False)
+    shown: str = attrs.field(eq=False)
+    service: str = attrs.field(eq=False)
+    secrets: tuple[str, ...] = attrs.field(eq=False, repr=False, default=())
+    """The parts of ``value`` that ``scrub`` removes from any text shown to a person."""
+    read_timeout_set: bool = attrs.field(eq=False, default=False)
+    """Whether the URL sets Apprise's socket read timeout (``rto=``) itself."""
+
+    def __repr__(self) -> str:
+        return f"AppriseUrl({self.shown!r})"
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+_quiet = threading.local()
+
+
+class _QuietWhileLoading(logging.Filter):
+    """Drops the ``apprise`` logger's records of a thread that is checking URLs.
+
+    Apprise logs why it cannot load a URL ("Unparseable URL ...") as an error
+    of its own; broadcastio reports the same problem once, as a
+    ``ConfigurationError`` naming the key, so the command line prints one
+    line. Records of other threads (sends going on) are left alone.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_quiet, "active", False)
+
+
+_filter_lock = threading.Lock()
+_filter_installed = False
+
+
+@contextlib.contextmanager
+def quiet_apprise() -> Iterator[None]:
+    """Within the block, this thread's ``apprise`` log records are dropped."""
+    global _filter_installed
+    with _filter_lock:
+        if not _filter_installed:
+            logging.getLogger("apprise").addFilter(_QuietWhileLoading())
+            _filter_installed = True
+    previous = getattr(_quiet, "active", False)
+    _quiet.active = True
+    try:
+        yield
+    finally:
+        _quiet.active = previous
+
+
+def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl, NotifyBase]:
+    """``value`` checked by Apprise: the ``AppriseUrl`` and the service object Apprise built.
+
+    A ``ValidationError`` says what is wrong without showing the URL's
+    secrets: not a string, not one URL, a scheme no Apprise plugin knows, a
+    plugin that is disabled here (a package it needs is missing), values the
+    service refuses, or ``retry=`` (broadcastio retries, see the module docs).
+    ``asset`` is what the service is built with (the provider's, carrying its
+    timeout); unset, Apprise's default.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"expected an Apprise URL string, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise ValidationError("an Apprise URL cannot be empty")
+    if any(char.isspace() or ord(char) < 32 for char in text):
+        raise ValidationError(
+            "expected one Apprise URL without blanks; give several URLs as several list items"
+        )
+    scheme, separator, _ = text.partition("://")
+    if not separator or not scheme:
+        raise ValidationError(
+            f"expected an Apprise URL like json://host/path or mailtos://user:pass@example.com, "
+            f"got {_scheme_only(text)!r}"
+        )
+    import apprise
+    from apprise.plugins import N_MGR
+
+    asset = asset if asset is not None else apprise.AppriseAsset()
+    known = scheme.lower() in N_MGR
+    if known and not N_MGR[scheme.lower()].enabled:
+        raise ValidationError(
+            f"Apprise's {scheme.lower()}:// plugin is disabled here "
+            "(usually a Python package it needs is not installed)"
+        )
+    secrets = _secret_parts(text)
+    with quiet_apprise():
+        try:
+            service = apprise.Apprise.instantiate(text, asset=asset, suppress_exceptions=False)
+        except Exception as exc:  # noqa: BLE001 - a plugin refusing its arguments
+            words = scrub(str(exc), secrets) or type(exc).__name__
+            name = N_MGR[scheme.lower()].service_name if known else scheme
+            raise ValidationError(f"Apprise cannot use this {name} URL: {words}") from None
+    if service is None:
+        if not known:
+            raise ValidationError(
+                f"no Apprise plugin handles {scheme.lower()}:// URLs (a misspelled scheme?); "
+                "see https://github.com/caronc/apprise/wiki for the supported services"
+            )
+        raise ValidationError(
+            f"Apprise cannot parse this {N_MGR[scheme.lower()].service_name} URL "
+            f"({_scheme_only(text)}); check it against the service's Apprise documentation"
+        )
+    retry = int(getattr(service, "retry", 0) or 0)
+    if retry > 0:
+        raise ValidationError(
+            f"retry={retry} makes Apprise retry inside one broadcastio attempt; remove it and "
+            "set the instance's retry table instead ([providers.NAME.retry])"
+        )
+    written = {name for name, _ in _query_pairs(urllib.parse.urlsplit(text).query)}
+    shown = _shown(service.url(privacy=True), secrets, written)  # type: ignore[no-untyped-call]
+    url = AppriseUrl(
+        value=text,
+        shown=shown,
+        service=str(service.service_name),
+        # The URL as a whole is a secret only when Apprise's privacy form hides part of it.
+        secrets=secrets if shown == text else (text, *secrets),
+        read_timeout_set="rto" in written,
+    )
+    return url, service
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with each of ``secrets`` (longest first) replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scheme_only(text: str) -> str:
+    scheme, separator, _ = text.partition("://")
+    return f"{scheme}://{REDACTED}" if separator else REDACTED
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """``name=value`` pairs of a query as Apprise reads them: ``+`` is a character, not a blank."""
+    pairs = []
+    for part in query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((urllib.parse.unquote(name), urllib.parse.unquote(value)))
+    return pairs
+
+
+def _secret_parts(text: str) -> tuple[str, ...]:
+    """The parts of a URL that may be secrets: its password and secret-ish parameter values.
+
+    Both as written and percent-decoded, since Apprise and plugins log either.
+    """
+    parts = urllib.parse.urlsplit(text)
+    candidates = []
+    try:
+        password = parts.password
+    except ValueError:
+        password = None
+    if password:
+        candidates.append(password)
+    for name, value in _query_pairs(parts.query):
+        if name.startswith("+") or _SECRET_PARAMETER.search(name):
+            candidates.append(value)
+    decoded = [urllib.parse.unquote(candidate) for candidate in candidates]
+    return tuple(
+        dict.fromkeys(
+            candidate
+            for candidate in (*candidates, *decoded)
+            if len(candidate) >= _MIN_SECRET_LENGTH
+        )
+    )
+
+
+def _shown(privacy_url: str, secrets: tuple[str, ...], written: set[str]) -> str:
+    """Apprise's privacy form of a URL, made safe to show.
+
+    Only the query parameters the user wrote are kept (Apprise adds its
+    defaults); a header (``+Name``) or a parameter named like a secret shows
+    ``***``; and any secret part of the original URL still present goes.
+    """
+    parts = urllib.parse.urlsplit(privacy_url)
+    query = []
+    for name, value in _query_pairs(parts.query):
+        if name not in written:
+            continue
+        if name.startswith("+") or _SECRET_PARAMETER.search(name):
+            value = REDACTED
+        query.append((name, value))
+    shown = urllib.parse.urlunsplit(
+        parts._replace(query=urllib.parse.urlencode(query, safe="*+", quote_via=urllib.parse.quote))
+    )
+    return scrub(shown, secrets)
