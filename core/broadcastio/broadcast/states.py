@@ -14,7 +14,7 @@ import enum
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.result import DeliveryResult
 
-__all__ = ["RecipientState", "RecipientStatus", "state_of"]
+__all__ = ["RecipientState", "RecipientStatus", "recorded_provider", "state_of"]
 
 
 class RecipientState(str, enum.Enum):
@@ -74,3 +74,14 @@ def state_of(result: DeliveryResult) -> RecipientState:
     if result.error is not None and result.error.code is ErrorCode.TIMEOUT:
         return RecipientState.AMBIGUOUS
     return RecipientState.FAILED
+
+
+def recorded_provider(result: DeliveryResult) -> str | None:
+    """The provider the journal records for ``result``: who delivered, or who failed last.
+
+    For a failure that is the last provider tried, the one whose error is
+    recorded; ``None`` when no provider was tried at all.
+    """
+    if result.success:
+        return result.provider
+    return result.providers_tried[-1] if result.providers_tried else None

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from broadcastio.broadcast.states import RecipientState, RecipientStatus, state_of
+from broadcastio.broadcast.states import (
+    RecipientState,
+    RecipientStatus,
+    recorded_provider,
+    state_of,
+)
 from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.records.message import Message
@@ -197,7 +202,9 @@ def send_recipient(
         result = _result_from_error(error)
     state = state_of(result)
     if journal is not None:
-        journal.record_outcome(task, state, result)
+        journal.record_outcome(
+            task, state, result, address_kind=_address_kind(orchestrator, recorded_provider(result))
+        )
     return RecipientOutcome(
         broadcast_id=task.broadcast_id,
         index=task.index,
@@ -208,6 +215,16 @@ def send_recipient(
         attempts=task.attempts + 1,
         contact=_contact_of(message),
     )
+
+
+def _address_kind(orchestrator: Orchestrator, provider_name: str | None) -> str | None:
+    """The ``address_kind`` of the chain's provider named ``provider_name`` (``None``: none)."""
+    if provider_name is None:
+        return None
+    for provider in orchestrator.providers:
+        if provider.name == provider_name:
+            return getattr(provider, "address_kind", None)
+    return None
 
 
 def _contact_of(message: Message) -> Contact | None:

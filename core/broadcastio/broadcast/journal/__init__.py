@@ -18,6 +18,7 @@ from broadcastio.broadcast.journal.records import (
     BroadcastInfo,
     JournalRow,
 )
+from broadcastio.broadcast.journal.sql import SCHEMA_VERSION
 from broadcastio.broadcast.journal.store import Journal
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "JournalOperation",
     "JournalProblem",
     "JournalRow",
+    "SCHEMA_VERSION",
 ]

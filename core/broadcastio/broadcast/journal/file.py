@@ -5,6 +5,10 @@ broadcast semantics on top. The rules kept in one place:
 
 * the path must be a file (not a directory) in an existing directory, and an
   existing file must be a broadcastio journal of a schema version we know;
+* a journal of an older schema version is read as it is when opened
+  ``read_only`` (``schema_version`` says which), and migrated in place, in one
+  transaction, when opened for writing: a crash part-way leaves the old
+  version whole, and the file keeps its inode and permissions;
 * a journal opened ``read_only`` is opened by SQLite read-only (``mode=ro``):
   an inspection command cannot change, let alone destroy, the file it reads;
 * a journal opened for writing is proved writable at once (a no-op write), so a
@@ -60,7 +64,12 @@ def utc_now_text() -> str:
 
 
 class JournalFile:
-    """One open journal file: the connection, the lock that guards it, the broadcast keys."""
+    """One open journal file: the connection, the lock that guards it, the broadcast keys.
+
+    ``schema_version`` is the file's schema version: the current one for a
+    journal opened for writing (created or migrated by opening it), possibly an
+    older one for a journal opened ``read_only``, which is read as it is.
+    """
 
     def __init__(
         self,
@@ -74,7 +83,7 @@ class JournalFile:
         self.path = _check_path(path, create=create and not read_only)
         self.read_only = read_only
         self.lock = threading.Lock()
-        self.connection = _connect(self.path, durable, read_only, busy_timeout)
+        self.connection, self.schema_version = _connect(self.path, durable, read_only, busy_timeout)
         self._identity = _identity(self.path)
         self._keys: dict[str, int] = {}
 
@@ -259,7 +268,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
-def _connect(path: Path, durable: bool, read_only: bool, busy_timeout: float) -> sqlite3.Connection:
+def _connect(
+    path: Path, durable: bool, read_only: bool, busy_timeout: float
+) -> tuple[sqlite3.Connection, int]:
+    """The open connection, and the schema version of the file as it now is."""
     try:
         if read_only:
             uri = f"file:{urllib.parse.quote(str(path.absolute()))}?mode=ro"
@@ -273,7 +285,7 @@ def _connect(path: Path, durable: bool, read_only: bool, busy_timeout: float) ->
     except sqlite3.Error as error:
         raise _file_error(path, error) from error
     try:
-        _prepare(connection, path, durable, read_only)
+        version = _prepare(connection, path, durable, read_only)
     except sqlite3.Error as error:
         connection.close()
         raise _file_error(path, error) from error
@@ -283,10 +295,11 @@ def _connect(path: Path, durable: bool, read_only: bool, busy_timeout: float) ->
     except BaseException:
         connection.close()
         raise
-    return connection
+    return connection, version
 
 
-def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_only: bool) -> None:
+def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_only: bool) -> int:
+    """Check (and, for writing, create or migrate) the file; its schema version after that."""
     (version,) = connection.execute("PRAGMA user_version").fetchone()
     if version == 0:
         (tables,) = connection.execute(sql.COUNT_TABLES).fetchone()
@@ -309,28 +322,58 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
             advice="upgrade broadcastio to use it",
         )
     if version:
-        _check_tables(connection, path)
+        _check_tables(connection, path, version)
     if read_only:
-        return
+        return int(version)
     (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
     if mode != "wal":
         logger.warning("journal %s: WAL mode unavailable (got %r); commits are slower", path, mode)
     connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     if version == 0:
         connection.executescript(sql.SCHEMA)
+    elif version < sql.SCHEMA_VERSION:
+        _migrate(connection, path)
     else:
         # A write that changes nothing: SQLite opens a file it may not write
         # read-only without a word, and would say so only at the first real write.
         connection.execute(sql.PROVE_WRITABLE)
+    return sql.SCHEMA_VERSION
 
 
-def _check_tables(connection: sqlite3.Connection, path: Path) -> None:
-    """The journal's tables must have the columns this version writes.
+def _migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Bring a version 1 journal to the current version, all in one transaction.
+
+    ``BEGIN IMMEDIATE`` takes the write lock first (waiting out another
+    writer, up to the busy timeout), then the version is read again: another
+    process may have migrated the file since this one looked. The new columns
+    are added in place (``ALTER TABLE ... ADD COLUMN`` rewrites no row), so the
+    file keeps its inode, permissions and every row; SQLite makes the change
+    and the new ``user_version`` atomic, so a crash, a full disk or a refused
+    write (a read-only file: the first write fails) leaves version 1 whole.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version == 1:
+            for statement in sql.MIGRATE_TO_V2:
+                connection.execute(statement)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    if version == 1:
+        logger.info("journal %s: schema upgraded from version 1 to %d", path, sql.SCHEMA_VERSION)
+    _check_tables(connection, path, sql.SCHEMA_VERSION)
+
+
+def _check_tables(connection: sqlite3.Connection, path: Path, version: int) -> None:
+    """The journal's tables must have the columns its schema ``version`` has.
 
     The schema is text in the file's first page: damage there can rename a
     column, and every statement would then fail as if broadcastio had a bug.
     """
-    for table, expected in sql.TABLE_COLUMNS.items():
+    for table, expected in sql.TABLE_COLUMNS_OF_VERSION[version].items():
         found = tuple(name for (name,) in connection.execute(sql.TABLE_COLUMN_NAMES, (table,)))
         if found != expected:
             raise JournalError(

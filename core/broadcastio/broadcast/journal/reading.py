@@ -25,6 +25,7 @@ from broadcastio.broadcast.journal.records import (
 )
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.records.checks import check_bool
+from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.errors import ValidationError
 
 __all__ = ["JournalReading", "spreadsheet_cell"]
@@ -88,12 +89,28 @@ class JournalReading:
                 counts[RecipientState(state)] = count
         return counts
 
-    def row(self, broadcast_id: str, recipient: str) -> JournalRow | None:
-        """The row of one recipient, or ``None`` if this broadcast never read it."""
+    @property
+    def schema_version(self) -> int:
+        """The file's schema version: ``SCHEMA_VERSION``, or older for a file opened read-only.
+
+        A read-only journal written by an older broadcastio is read as it is
+        (nothing is lost: its rows lack only what later versions added, the
+        contact columns of ``JournalRow``); opening it for writing migrates it.
+        """
+        return self._file.schema_version
+
+    def row(self, broadcast_id: str, recipient: str | Contact) -> JournalRow | None:
+        """The row of one recipient (a plain recipient, a contact or its key), or ``None``.
+
+        ``None`` when this broadcast never read that recipient.
+        """
         file = self._file
+        queries = sql.row_queries(file.schema_version)
         with file.decoding(broadcast_id), file.locked(broadcast_id) as connection:
             key = file.key_locked(broadcast_id, create=False)
-            found = connection.execute(sql.SELECT_ROW, (key, recipient)).fetchone()
+            found = connection.execute(
+                queries.select_row, (key, recipient_key(recipient))
+            ).fetchone()
             return None if found is None else row_from_values(broadcast_id, found)
 
     def rows(
@@ -128,7 +145,8 @@ class JournalReading:
         """Write ``rows(broadcast_id, state=state)`` to ``file`` as CSV; how many rows.
 
         The header is ``JOURNAL_COLUMNS`` (``JournalRow``'s fields); times are
-        ISO-8601 UTC and missing values are empty. Open ``file`` with
+        ISO-8601 UTC, ``addresses`` is the JSON object the journal stores
+        (``{"email":"...","phone":"..."}``) and missing values are empty. Open ``file`` with
         ``newline=""``, as the csv module asks.
 
         With ``spreadsheet_safe`` (the default) a cell a spreadsheet would run
@@ -159,16 +177,17 @@ class JournalReading:
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Checks the arguments now; the returned generator fetches lazily."""
         file = self._file
+        queries = sql.row_queries(file.schema_version)
         with file.locked(broadcast_id):
             key = file.key_locked(broadcast_id, create=False)
         if state is None:
-            return self._paginate(broadcast_id, sql.PAGE, (key,))
+            return self._paginate(broadcast_id, queries.page, (key,))
         try:
             wanted = RecipientState(state)
         except ValueError:
             names = ", ".join(item.value for item in RecipientState)
             raise ValidationError(f"state must be one of {names}; got {state!r}") from None
-        return self._paginate(broadcast_id, sql.PAGE_IN_STATE, (key, wanted.value))
+        return self._paginate(broadcast_id, queries.page_in_state, (key, wanted.value))
 
     def _paginate(
         self, broadcast_id: str, query: str, arguments: tuple[Any, ...]

@@ -11,6 +11,7 @@ import attrs
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.records.checks import parse_error_code
+from broadcastio.records.contact import Contact
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.serialization import JsonRecord
 
@@ -24,16 +25,29 @@ __all__ = [
 ]
 
 
-@attrs.frozen
+@attrs.frozen(unsafe_hash=False)  # holds a dict of addresses
 class JournalRow(JsonRecord):
     """One recipient of one broadcast, as the journal has it.
 
-    ``position`` is the recipient's index in the input of the run that first read
-    it. ``attempts`` counts sends (calls of the provider chain, each of which
-    may make several provider attempts per its retry policy) across all runs.
-    ``provider`` is the provider that delivered, or for a failure the last one
-    tried (the one that produced ``error_code``). ``sent_at`` is when the row last
-    went ``in_flight``, ``completed_at`` when its last outcome was recorded.
+    ``recipient`` is the text the row is keyed on: a plain recipient as it is,
+    a contact's ``key``. ``position`` is the recipient's index in the input of
+    the run that first read it. ``attempts`` counts sends (calls of the provider
+    chain, each of which may make several provider attempts per its retry
+    policy) across all runs. ``provider`` is the provider that delivered, or for
+    a failure the last one tried (the one that produced ``error_code``).
+    ``sent_at`` is when the row last went ``in_flight``, ``completed_at`` when
+    its last outcome was recorded.
+
+    Who the row is: for a contact, ``contact_id`` and ``addresses`` (kind to
+    address) as the contact was last sent to (or first read, if never sent);
+    ``contact`` rebuilds the ``Contact``. Both are ``None`` for a plain
+    recipient, and for rows journaled before schema version 2 (whose
+    ``recipient`` is all the journal ever had). ``address_kind`` and
+    ``address`` are what ``provider`` was handed: the kind it declares and the
+    person's address of that kind (a plain recipient is its own address, of
+    whatever kind); ``None`` when no provider was tried, the provider takes
+    no address of a kind (a channel webhook gets the key), or the row predates
+    version 2.
     """
 
     broadcast_id: str
@@ -50,6 +64,17 @@ class JournalRow(JsonRecord):
     created_at: _dt.datetime
     sent_at: _dt.datetime | None
     completed_at: _dt.datetime | None
+    contact_id: str | None = None
+    addresses: dict[str, str] | None = None
+    address_kind: str | None = None
+    address: str | None = None
+
+    @property
+    def contact(self) -> Contact | None:
+        """The ``Contact`` this row was sent to, or ``None`` (a plain recipient, an old row)."""
+        if self.addresses is None:
+            return None
+        return Contact(self.addresses, self.contact_id)
 
 
 # The CSV export's header, in JournalRow's field order (one name, one meaning).
@@ -106,9 +131,15 @@ def _time(text: str | None) -> _dt.datetime | None:
 
 
 def row_from_values(broadcast_id: str, values: tuple[Any, ...]) -> JournalRow:
-    """A ``JournalRow`` from the columns of ``sql.SELECT_ROW`` / ``PAGE``."""
+    """A ``JournalRow`` from the columns of ``sql.row_queries(version)``.
+
+    ``addresses`` is stored as a JSON object: one that does not read back as
+    kind-to-address text was changed on disk (``ValueError``, which the
+    journal reports as damage).
+    """
     recipient, position, reference_id, state, run, attempts, provider, message_id = values[:8]
-    error_code, error_message, created_at, sent_at, completed_at = values[8:]
+    error_code, error_message, created_at, sent_at, completed_at = values[8:13]
+    contact_id, addresses, address_kind, address = values[13:]
     return JournalRow(
         broadcast_id=broadcast_id,
         recipient=recipient,
@@ -124,7 +155,20 @@ def row_from_values(broadcast_id: str, values: tuple[Any, ...]) -> JournalRow:
         created_at=_dt.datetime.fromisoformat(created_at),
         sent_at=_time(sent_at),
         completed_at=_time(completed_at),
+        contact_id=contact_id,
+        addresses=None if addresses is None else _addresses(addresses),
+        address_kind=address_kind,
+        address=address,
     )
+
+
+def _addresses(text: str) -> dict[str, str]:
+    found = json.loads(text)
+    if not isinstance(found, dict) or not all(
+        isinstance(kind, str) and isinstance(address, str) for kind, address in found.items()
+    ):
+        raise ValueError(f"addresses {text!r} are not a JSON object of kind to address")
+    return found
 
 
 def info_from_values(

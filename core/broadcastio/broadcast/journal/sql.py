@@ -8,6 +8,15 @@ single b-tree lookup. ``run`` is the run that last read the row from its input,
 which is how a second occurrence in the same input is told apart from a
 recipient journaled by an earlier run. ``digest`` fingerprints the message so a
 resume with different content is caught.
+
+Schema version 2 added the person behind each row: ``contact_id`` and
+``addresses`` (the contact as its run read it, JSON with sorted kinds; both
+NULL for a plain recipient string, whose ``recipient`` is its address), and
+``address_kind`` and ``address``: what the row's ``provider`` was handed. The
+key stays ``recipient`` (``Contact.key``), so a person is still one row
+whichever addresses they have. The columns were appended to the version 1
+table, which is exactly what ``ALTER TABLE ... ADD COLUMN`` does, so a migrated
+file and a new one have the same columns in the same order.
 """
 
 from __future__ import annotations
@@ -22,30 +31,31 @@ __all__ = [
     "END_RUN",
     "INSERT_BROADCAST",
     "MAX_ROWS_PER_STATEMENT",
-    "PAGE",
-    "PAGE_IN_STATE",
+    "MIGRATE_TO_V2",
     "PROVE_WRITABLE",
     "RECORD_OUTCOME",
     "RELEASE",
+    "RowQueries",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SELECT_BROADCAST",
     "SELECT_BROADCASTS",
     "SELECT_CHECKED",
     "SELECT_KEY",
-    "SELECT_ROW",
     "SELECT_RUNS",
     "START_RUN",
     "TABLE_COLUMNS",
+    "TABLE_COLUMNS_OF_VERSION",
     "TABLE_COLUMN_NAMES",
     "UNDO_RUN",
     "claim",
     "insert_pending",
     "mark_read",
+    "row_queries",
     "select_admissions",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = f"""
 BEGIN;
@@ -73,34 +83,54 @@ CREATE TABLE IF NOT EXISTS recipients (
     created_at    TEXT NOT NULL,
     sent_at       TEXT,
     completed_at  TEXT,
+    contact_id    TEXT,
+    addresses     TEXT,
+    address_kind  TEXT,
+    address       TEXT,
     PRIMARY KEY (broadcast, recipient)
 ) WITHOUT ROWID;
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
 
-# Each table's columns, in order, as SCHEMA creates them (checked on open).
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "broadcasts": ("key", "broadcast_id", "created_at", "updated_at", "runs", "last_report"),
-    "recipients": (
-        "broadcast",
-        "recipient",
-        "position",
-        "reference_id",
-        "digest",
-        "state",
-        "run",
-        "attempts",
-        "provider",
-        "message_id",
-        "error_code",
-        "error_message",
-        "created_at",
-        "sent_at",
-        "completed_at",
-    ),
+# Each table's columns, in order, per schema version (checked on open).
+_BROADCASTS_COLUMNS = ("key", "broadcast_id", "created_at", "updated_at", "runs", "last_report")
+_RECIPIENTS_COLUMNS_V1 = (
+    "broadcast",
+    "recipient",
+    "position",
+    "reference_id",
+    "digest",
+    "state",
+    "run",
+    "attempts",
+    "provider",
+    "message_id",
+    "error_code",
+    "error_message",
+    "created_at",
+    "sent_at",
+    "completed_at",
+)
+_CONTACT_COLUMNS = ("contact_id", "addresses", "address_kind", "address")
+TABLE_COLUMNS_OF_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {"broadcasts": _BROADCASTS_COLUMNS, "recipients": _RECIPIENTS_COLUMNS_V1},
+    2: {
+        "broadcasts": _BROADCASTS_COLUMNS,
+        "recipients": _RECIPIENTS_COLUMNS_V1 + _CONTACT_COLUMNS,
+    },
 }
+# What SCHEMA creates.
+TABLE_COLUMNS = TABLE_COLUMNS_OF_VERSION[SCHEMA_VERSION]
 TABLE_COLUMN_NAMES = "SELECT name FROM pragma_table_info(?) ORDER BY cid"
+
+# From version 1 to 2, run by the opening connection in one transaction that
+# also re-reads and sets user_version: a crash part-way leaves version 1 whole,
+# and two processes opening the same old file cannot both migrate it.
+MIGRATE_TO_V2: tuple[str, ...] = (
+    *(f"ALTER TABLE recipients ADD COLUMN {column} TEXT" for column in _CONTACT_COLUMNS),
+    "PRAGMA user_version = 2",
+)
 
 COUNT_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 
@@ -127,7 +157,7 @@ PROVE_WRITABLE = "UPDATE broadcasts SET runs = runs WHERE 0"
 # round trip into SQLite, during which the GIL is released and a sending thread
 # may take it, so fewer statements mean fewer thread hand-offs (measured: the
 # hand-offs, not the commits, are what a journaled broadcast spends its time on).
-# 7 parameters a row stays far below SQLite's 32766-parameter limit.
+# 10 parameters a row stays far below SQLite's 32766-parameter limit.
 MAX_ROWS_PER_STATEMENT = 500
 
 
@@ -136,13 +166,15 @@ def insert_pending(rows: int) -> str:
     """Insert ``rows`` new recipients as pending; returns the recipients actually inserted.
 
     Parameters per row: broadcast, recipient, position, reference_id, digest,
-    run, created_at. A recipient already journaled is left alone (and not
-    returned), as is the second occurrence of a recipient within the batch.
+    run, created_at, contact_id, addresses. A recipient already journaled is
+    left alone (and not returned), as is the second occurrence of a recipient
+    within the batch.
     """
-    values = ", ".join(["(?, ?, ?, ?, ?, 'pending', ?, 0, ?)"] * rows)
+    values = ", ".join(["(?, ?, ?, ?, ?, 'pending', ?, 0, ?, ?, ?)"] * rows)
     return (
         "INSERT INTO recipients "
-        "(broadcast, recipient, position, reference_id, digest, state, run, attempts, created_at) "
+        "(broadcast, recipient, position, reference_id, digest, state, run, attempts, created_at, "
+        "contact_id, addresses) "
         f"VALUES {values} ON CONFLICT (broadcast, recipient) DO NOTHING RETURNING recipient"
     )
 
@@ -169,17 +201,22 @@ def claim(rows: int) -> str:
     """Mark ``rows`` recipients in flight; returns those claimed (all but delivered ones).
 
     Parameters per row: broadcast, recipient, position, reference_id, digest,
-    run, created_at, sent_at. A row the journal does not have is created (a
-    task-queue worker may hold a task that was never admitted); a delivered row
-    is left alone and not returned, which tells the caller not to send it.
+    run, created_at, sent_at, contact_id, addresses. A row the journal does not
+    have is created (a task-queue worker may hold a task that was never
+    admitted); a delivered row is left alone and not returned, which tells the
+    caller not to send it. A claimed row takes the contact being sent to: a
+    person with an ``id`` may have other addresses than when the row was made,
+    and the row must say where the send went. A delivered row keeps the
+    contact it was delivered to.
     """
-    values = ", ".join(["(?, ?, ?, ?, ?, 'in_flight', ?, 1, ?, ?)"] * rows)
+    values = ", ".join(["(?, ?, ?, ?, ?, 'in_flight', ?, 1, ?, ?, ?, ?)"] * rows)
     return (
         "INSERT INTO recipients "
         "(broadcast, recipient, position, reference_id, digest, state, run, attempts, "
-        f"created_at, sent_at) VALUES {values} "
+        f"created_at, sent_at, contact_id, addresses) VALUES {values} "
         "ON CONFLICT (broadcast, recipient) DO UPDATE SET "
-        "state = 'in_flight', attempts = attempts + 1, sent_at = excluded.sent_at "
+        "state = 'in_flight', attempts = attempts + 1, sent_at = excluded.sent_at, "
+        "contact_id = excluded.contact_id, addresses = excluded.addresses "
         "WHERE state <> 'delivered' RETURNING recipient"
     )
 
@@ -191,7 +228,8 @@ RELEASE = (
 )
 RECORD_OUTCOME = (
     "UPDATE recipients SET state = ?, provider = ?, message_id = ?, error_code = ?, "
-    "error_message = ?, completed_at = ? WHERE broadcast = ? AND recipient = ?"
+    "error_message = ?, completed_at = ?, address_kind = ?, address = ? "
+    "WHERE broadcast = ? AND recipient = ?"
 )
 
 SELECT_BROADCASTS = (
@@ -214,14 +252,36 @@ _ROW_COLUMNS = (
     "recipient, position, reference_id, state, run, attempts, provider, message_id, "
     "error_code, error_message, created_at, sent_at, completed_at"
 )
-SELECT_ROW = f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND recipient = ?"
-# Keyset pagination on the primary key: each page is one short read, and a
-# writer committing between pages is never blocked or confused by it.
-PAGE = (
-    f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND recipient > ? "
-    "ORDER BY recipient LIMIT ?"
-)
-PAGE_IN_STATE = (
-    f"SELECT {_ROW_COLUMNS} FROM recipients WHERE broadcast = ? AND state = ? "
-    "AND recipient > ? ORDER BY recipient LIMIT ?"
-)
+# A version 1 journal, read as it is (read-only), has no contact columns:
+# they read as NULL, which is what they were never given.
+_ROW_COLUMNS_OF_VERSION = {
+    1: _ROW_COLUMNS + ", NULL, NULL, NULL, NULL",
+    2: _ROW_COLUMNS + ", " + ", ".join(_CONTACT_COLUMNS),
+}
+
+
+class RowQueries:
+    """The three statements that read rows, written for one schema version."""
+
+    def __init__(self, columns: str) -> None:
+        self.select_row = f"SELECT {columns} FROM recipients WHERE broadcast = ? AND recipient = ?"
+        # Keyset pagination on the primary key: each page is one short read, and
+        # a writer committing between pages is never blocked or confused by it.
+        self.page = (
+            f"SELECT {columns} FROM recipients WHERE broadcast = ? AND recipient > ? "
+            "ORDER BY recipient LIMIT ?"
+        )
+        self.page_in_state = (
+            f"SELECT {columns} FROM recipients WHERE broadcast = ? AND state = ? "
+            "AND recipient > ? ORDER BY recipient LIMIT ?"
+        )
+
+
+_ROW_QUERIES = {
+    version: RowQueries(columns) for version, columns in _ROW_COLUMNS_OF_VERSION.items()
+}
+
+
+def row_queries(version: int) -> RowQueries:
+    """The row-reading statements for a journal of schema ``version`` (1 or 2)."""
+    return _ROW_QUERIES[version]

@@ -23,6 +23,7 @@ but then a committed transition survives power loss too.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -34,10 +35,10 @@ from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
 from broadcastio.broadcast.journal.reading import JournalReading
 from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.journal.runs import JournalRuns
-from broadcastio.broadcast.states import RecipientState
+from broadcastio.broadcast.states import RecipientState, recorded_provider
 from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
 from broadcastio.records.checks import check_bool, check_number
-from broadcastio.records.contact import recipient_key
+from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.records.message import Message
 from broadcastio.records.result import DeliveryResult
 from broadcastio.errors import ValidationError
@@ -46,6 +47,29 @@ __all__ = ["Journal"]
 
 # A day: long enough for any writer, short enough to stay a sane number of seconds.
 _MAX_BUSY_TIMEOUT = 86_400.0
+
+
+def _contact_values(recipient: str | Contact) -> tuple[str | None, str | None]:
+    """The ``contact_id`` and ``addresses`` columns for ``recipient`` (both NULL for a string).
+
+    The addresses are compact JSON with sorted kinds, as ``Contact`` keeps
+    them, and not ASCII-escaped: the journal stores text as it was given.
+    """
+    if isinstance(recipient, str):
+        return None, None
+    return recipient.id, json.dumps(recipient.addresses, separators=(",", ":"), ensure_ascii=False)
+
+
+def _address_used(recipient: str | Contact, kind: str | None) -> str | None:
+    """The address a provider of address kind ``kind`` was handed for ``recipient``.
+
+    A plain recipient reaches every provider as it is. A contact gives its
+    address of that kind; a provider without a kind gets the contact's key,
+    which is no address, so ``None``.
+    """
+    if isinstance(recipient, str):
+        return recipient
+    return None if kind is None else recipient.address(kind)
 
 
 class Journal(JournalRuns, JournalReading):
@@ -124,6 +148,7 @@ class Journal(JournalRuns, JournalReading):
                 recipient_key(message.recipient),
                 reference_id_for(broadcast_id, recipient_key(message.recipient)),
                 message_digest(message),
+                *_contact_values(message.recipient),
             )
             for index, message in rows
         ]
@@ -146,12 +171,12 @@ class Journal(JournalRuns, JournalReading):
         broadcast_id: str,
         key: int,
         run: int,
-        chunk: list[tuple[int, str, str, str]],
+        chunk: list[tuple[int, str, str, str, str | None, str | None]],
         now: str,
     ) -> list[Admission]:
         values: list[Any] = []
-        for index, recipient, reference_id, digest in chunk:
-            values += (key, recipient, index, reference_id, digest, run, now)
+        for index, recipient, reference_id, digest, contact_id, addresses in chunk:
+            values += (key, recipient, index, reference_id, digest, run, now, contact_id, addresses)
         found = connection.execute(sql.insert_pending(len(chunk)), values).fetchall()
         inserted = {recipient for (recipient,) in found}
         others = list(dict.fromkeys(row[1] for row in chunk if row[1] not in inserted))
@@ -163,7 +188,7 @@ class Journal(JournalRuns, JournalReading):
         admissions: list[Admission] = []
         claimed: set[str] = set()
         to_mark: list[str] = []
-        for index, recipient, _, digest in chunk:
+        for index, recipient, _, digest, _, _ in chunk:
             if recipient in inserted:
                 admissions.append(
                     Admission.DUPLICATE_OF_NEW if recipient in claimed else Admission.NEW
@@ -221,6 +246,7 @@ class Journal(JournalRuns, JournalReading):
                         task.run,
                         now,
                         now,
+                        *_contact_values(message.recipient),
                     )
                 # One statement, so one transaction, committed when it returns.
                 found = connection.execute(sql.claim(len(chunk)), values).fetchall()
@@ -252,18 +278,27 @@ class Journal(JournalRuns, JournalReading):
                 )
 
     def record_outcome(
-        self, task: RecipientTask, state: RecipientState, result: DeliveryResult
+        self,
+        task: RecipientTask,
+        state: RecipientState,
+        result: DeliveryResult,
+        *,
+        address_kind: str | None = None,
     ) -> None:
         """Commit the final ``state`` of ``task``'s row, with the result's provider and error.
 
         For a failure, ``provider`` is the last provider tried: the one whose
-        error is recorded.
+        error is recorded. ``address_kind`` is that provider's ``address_kind``
+        (``send_recipient`` looks it up in the chain): the row then says which
+        of the person's addresses the provider used.
         """
         error = result.error
-        if result.success:
-            provider = result.provider
+        provider = recorded_provider(result)
+        recipient = task.message.recipient
+        if provider is None:
+            address_kind = address = None
         else:
-            provider = result.providers_tried[-1] if result.providers_tried else None
+            address = _address_used(recipient, address_kind)
         values = (
             state.value,
             provider,
@@ -271,13 +306,13 @@ class Journal(JournalRuns, JournalReading):
             None if error is None else error.code.value,
             None if error is None else error.message,
             utc_now_text(),
+            address_kind,
+            address,
         )
         file = self._file
         with file.locked(task.broadcast_id) as connection:
             key = file.key_locked(task.broadcast_id, create=True)
-            connection.execute(
-                sql.RECORD_OUTCOME, (*values, key, recipient_key(task.message.recipient))
-            )
+            connection.execute(sql.RECORD_OUTCOME, (*values, key, recipient_key(recipient)))
 
     # -- lifecycle -----------------------------------------------------------------------
 
