@@ -76,7 +76,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         owner._record(
             RecordedRequest(self.command, self.path, dict(self.headers.items()), body, time.time())
         )
-        reply = owner._next_reply(path)
+        reply = owner._next_reply(path, self.command)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.drop:
@@ -111,7 +111,8 @@ class HttpServer:
         self._server.owner = self
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
-        self._scripts: dict[str, deque[Reply]] = {}
+        # Keyed by (method, path); method None answers any method.
+        self._scripts: dict[tuple[str | None, str], deque[Reply]] = {}
         self._arrived = threading.Condition(self._lock)
         self.default = Reply()
         self._thread: threading.Thread | None = None
@@ -136,10 +137,15 @@ class HttpServer:
         with self._lock:
             return list(self._requests)
 
-    def script(self, path: str, *replies: Reply) -> None:
-        """Answer the next requests to ``path`` with ``replies``, in order."""
+    def script(self, path: str, *replies: Reply, method: str | None = None) -> None:
+        """Answer the next requests to ``path`` with ``replies``, in order.
+
+        With ``method`` (``"POST"``), only requests of that method take these
+        replies, so a health check's ``HEAD`` does not use up a reply scripted
+        for the sends.
+        """
         with self._lock:
-            self._scripts.setdefault(path, deque()).extend(replies)
+            self._scripts.setdefault((method, path), deque()).extend(replies)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
         """Block until ``count`` requests have arrived (or fail after ``timeout``)."""
@@ -163,10 +169,13 @@ class HttpServer:
             self._requests.append(request)
             self._arrived.notify_all()
 
-    def _next_reply(self, path: str) -> Reply:
+    def _next_reply(self, path: str, method: str | None = None) -> Reply:
         with self._lock:
-            queued = self._scripts.get(path)
-            return queued.popleft() if queued else self.default
+            for key in ((method, path), (None, path)):
+                queued = self._scripts.get(key)
+                if queued:
+                    return queued.popleft()
+            return self.default
 
     def start(self) -> HttpServer:
         self._thread = threading.Thread(
