@@ -186,7 +186,7 @@ class AppriseProvider(MessageProvider):
         details: dict[str, Any] = {
             "urls": [url.shown for url in self.urls],
             "services": [url.service for url in self.urls],
-            "checked": "URLs and plugins only; Apprise cannot test a service without notifying it",
+            "checked": "URLs and plugins only; no service is contacted",
         }
         if disabled:
             details["reason"] = f"Apprise disabled {', '.join(disabled)} on this system"
