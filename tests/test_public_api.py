@@ -44,7 +44,7 @@ def test_all_is_sorted_and_complete() -> None:
         for name, value in vars(broadcastio).items()
         if not name.startswith("_") and not isinstance(value, type(broadcastio))
     }
-    public -= {"annotations", "logging"}
+    public -= {"annotations", "logging", "importlib", "TYPE_CHECKING", "Any"}
     assert public <= set(broadcastio.__all__)
 
 
@@ -78,7 +78,7 @@ def test_importing_broadcastio_loads_no_plugin() -> None:
     # A fresh interpreter in which entry-point discovery is booby-trapped: importing
     # the package (and everything it re-exports) must not even look for plugins.
     code = (
-        "import sys, importlib_metadata\n"
+        "import sys\nfrom importlib import metadata as importlib_metadata\n"
         "def trap(*a, **k): raise SystemExit('entry points were read at import time')\n"
         "importlib_metadata.entry_points = trap\n"
         "import broadcastio, broadcastio.engine.orchestrator, broadcastio.plugins.manager\n"
@@ -93,3 +93,45 @@ def test_package_ships_py_typed() -> None:
     from importlib.resources import files
 
     assert files("broadcastio").joinpath("py.typed").is_file()
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_importing_broadcastio_imports_only_what_is_used() -> None:
+    loaded = _modules_after("import broadcastio")
+    assert not {m for m in loaded if m.startswith(("broadcastio.broadcast", "broadcastio.plugins"))}
+    assert "importlib_metadata" not in loaded and "pluggy" not in loaded
+
+    # A sender's imports stop below the broadcast machinery.
+    loaded = _modules_after("from broadcastio import Message, Orchestrator, RetryPolicy")
+    assert "broadcastio.engine.orchestrator" in loaded
+    assert not {m for m in loaded if m.startswith("broadcastio.broadcast")}
+
+
+def test_version_command_imports_no_broadcast_or_plugin_machinery() -> None:
+    code = (
+        "import sys\nsys.argv = ['broadcastio', '--version']\n"
+        "from broadcastio.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    )
+    loaded = _modules_after(code)
+    assert not {m for m in loaded if m.startswith(("broadcastio.broadcast", "broadcastio.plugins"))}
+
+
+def test_lazy_names_resolve_to_their_homes_and_unknown_names_fail() -> None:
+    import pytest
+
+    assert "Journal" in dir(broadcastio)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        broadcastio.Nope  # noqa: B018
+    from broadcastio.broadcast import Journal
+
+    assert broadcastio.Journal is Journal

@@ -112,7 +112,7 @@ def closed_port() -> int:
 def _make_distribution(
     root: Path, name: str, entry_points: dict[str, str], modules: dict[str, str]
 ) -> Path:
-    """A distribution importlib-metadata finds once ``root`` is on the path."""
+    """A distribution importlib.metadata finds once ``root`` is on the path."""
     dist_info = root / f"{name.replace('-', '_')}-1.0.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")

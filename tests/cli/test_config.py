@@ -43,7 +43,7 @@ def test_no_file_means_defaults(invoke) -> None:
     assert data["orchestrator"]["order"] is None
     assert data["chain"] == []
     assert data["chain_problem"].startswith("no provider is configured: ")
-    assert set(data["providers"]) == {"dummy", "email", "whatsapp"}
+    assert {"dummy", "email", "whatsapp"} <= set(data["providers"])
     assert data["orchestrator"]["retry"]["max_attempts"] == 1  # the default policy, spelled out
 
 

@@ -57,7 +57,9 @@ def test_plugins_still_reports_every_provider(tmp_path, script_env) -> None:
     providers = {
         plugin["name"]: plugin["providers"] for plugin in json.loads(report["stdout"])["plugins"]
     }
-    assert providers == {"dummy": ["dummy"], "email": ["email"], "whatsapp": ["whatsapp"]}
+    # Every installed plugin; these three ship with the core's checkout.
+    for name in ("dummy", "email", "whatsapp"):
+        assert providers[name] == [name]
 
 
 def test_importing_broadcastio_loads_neither_the_cli_nor_a_plugin(script_env) -> None:

@@ -14,7 +14,7 @@ import pytest
 def install_distribution(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., None]]:
-    """Make a distribution importlib-metadata will find: its modules and its entry points."""
+    """Make a distribution importlib.metadata will find: its modules and its entry points."""
     created: list[str] = []
 
     def install(

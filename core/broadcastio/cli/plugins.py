@@ -86,7 +86,7 @@ def _version(distribution: str | None) -> str | None:
     """A broken plugin's version: its distribution is installed even if its code is not usable."""
     if distribution is None:
         return None
-    import importlib_metadata
+    from importlib import metadata as importlib_metadata
 
     try:
         return importlib_metadata.version(distribution)

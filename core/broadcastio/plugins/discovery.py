@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 
 import attrs
-import importlib_metadata
+from importlib import metadata as importlib_metadata
 
 from broadcastio.plugins.markers import PROJECT_NAME
 
