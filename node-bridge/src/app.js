@@ -10,9 +10,12 @@ const healthRoutes = require('./routes/health');
 const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
 const fakeRoutes = require('./routes/fake');
+const metricsRoutes = require('./routes/metrics');
 const { markOptionalBodies } = require('./routes/no-body');
 const { installRequestLog, serializeRequest, trackRequest } = require('./request-log');
 const { incomingBudgetPlugin } = require('./incoming-budget');
+const { BridgeMetrics } = require('./metrics');
+const { traceLogBindings } = require('./trace-context');
 const pkg = require('../package.json');
 
 /**
@@ -38,29 +41,46 @@ function connectionsCheckingInterval(config) {
 }
 
 /**
+ * fastify `childLoggerFactory`: every request's logger is a child with the
+ * request id, and, when the request carries a valid W3C `traceparent`, the
+ * caller's trace id (trace-context.js), so each of that request's log lines
+ * (the request line, errors, sends) can be joined with the caller's trace.
+ * An invalid header adds nothing and changes nothing else.
+ */
+function requestLogger(logger, bindings, opts, rawRequest) {
+  return logger.child({ ...bindings, ...traceLogBindings(rawRequest.headers) }, opts);
+}
+
+/**
  * Build the fastify app: logger, validation, error shape, timeouts, request
- * log, incoming-body budget, swagger (document and UI), auth and routes.
+ * log, incoming-body budget, swagger (document and UI), auth, metrics and
+ * routes.
  * Services reach the routes one way only: the services plugin (services.js)
  * decorates the app with the gateway and its stores, and each route plugin
  * declares the decorators it uses. The gateway is created from config unless
  * injected; see services.js for when it starts and stops. `logStream` lets
- * tests capture log output.
+ * tests capture log output. `processMetrics` adds the Node.js process
+ * metrics to /metrics (the server entry turns it on; see metrics.js for why
+ * it is off by default).
  */
-function buildApp({ config, gateway = null, logStream = null, now = Date.now }) {
+function buildApp({ config, gateway = null, logStream = null, now = Date.now, processMetrics = false }) {
   const loggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { req: serializeRequest },
   };
   if (logStream) loggerOptions.stream = logStream;
+  const metrics = new BridgeMetrics({ processMetrics });
+  const countRequest = (entry) => metrics.requestFinished(entry);
 
   const app = Fastify({
     logger: loggerOptions,
+    childLoggerFactory: requestLogger,
     bodyLimit: config.bodyLimit,
     schemaErrorFormatter,
     frameworkErrors(err, request, reply) {
       // Router-level failures skip the onRequest hooks: log them here.
-      trackRequest(request, reply);
+      trackRequest(request, reply, countRequest);
       frameworkErrors(err, request, reply);
     },
     clientErrorHandler,
@@ -84,10 +104,10 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
-  app.register(servicesPlugin, { config, gateway, now });
+  app.register(servicesPlugin, { config, gateway, now, metrics });
 
   installErrorHandling(app);
-  installRequestLog(app);
+  installRequestLog(app, countRequest);
   app.register(incomingBudgetPlugin, { bodyLimit: config.bodyLimit });
 
   app.register(swagger, {
@@ -122,6 +142,11 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now }) 
     v1.register(sessionRoutes);
     v1.register(messageRoutes);
   }, { prefix: '/v1' });
+
+  // Behind the same key as /v1 (queue depth and send outcomes are the
+  // operator's business), unless BRIDGE_METRICS_PUBLIC=1 for a scraper that
+  // cannot send headers or sits on a trusted network.
+  app.register(metricsRoutes, { requireApiKey: config.metricsPublic ? null : requireApiKey });
 
   if (config.driver === 'fake') {
     app.register(fakeRoutes);

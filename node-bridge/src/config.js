@@ -48,6 +48,21 @@ function enumVar(env, name, allowed, fallback) {
 }
 
 /**
+ * Parse an on/off env var: `1`/`true`/`yes` or `0`/`false`/`no` (any case),
+ * unset or empty for the fallback. Anything else is refused rather than
+ * read as off: `BRIDGE_METRICS_PUBLIC=on` silently keeping the key
+ * requirement would be as surprising as the opposite.
+ */
+function flagVar(env, name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes'].includes(value)) return true;
+  if (['0', 'false', 'no'].includes(value)) return false;
+  throw new ConfigError(`${name} must be 1 or 0 (or true/false, yes/no), got ${JSON.stringify(raw)}`);
+}
+
+/**
  * Request body limit derived from the decoded media limit: base64 inflates by
  * 4/3, and the rest of the JSON (recipient, a caption of up to 65 536
  * characters that may be \u-escaped, filename, mimetype) gets a fixed margin.
@@ -127,6 +142,7 @@ function loadConfig(env = process.env) {
     authTimeoutMs: intVar(env, 'BRIDGE_AUTH_TIMEOUT_MS', 180000, { min: 1000, max: 3600000 }),
     idempotencyTtlMs: intVar(env, 'BRIDGE_IDEMPOTENCY_TTL_MS', 24 * 60 * 60 * 1000, { min: 1, max: 30 * 24 * 60 * 60 * 1000 }),
     logLevel: enumVar(env, 'BRIDGE_LOG_LEVEL', LOG_LEVELS, 'info'),
+    metricsPublic: flagVar(env, 'BRIDGE_METRICS_PUBLIC', false),
   });
 }
 

@@ -41,9 +41,11 @@ function elapsedMs(startedAt) {
  * or cut off because the connection closed first (`aborted: true`, no
  * 'finish' before 'close'). The response's 'close' event fires once in both
  * cases, which is why the line is written from there and not from fastify's
- * onResponse hook (which misses aborted requests).
+ * onResponse hook (which misses aborted requests). `onFinished(entry)`, when
+ * given, receives the same entry (the metrics count requests from it, so the
+ * log and the counters agree on every request).
  */
-function trackRequest(request, reply) {
+function trackRequest(request, reply, onFinished = null) {
   const startedAt = process.hrtime.bigint();
   const response = reply.raw;
   let finished = false;
@@ -63,6 +65,13 @@ function trackRequest(request, reply) {
     if (route) entry.route = route;
     if (!finished) entry.aborted = true;
     request.log.info(entry, `${entry.method} ${entry.url} ${entry.statusCode}${entry.aborted ? ' (aborted)' : ''}`);
+    if (!onFinished) return;
+    try {
+      onFinished(entry);
+    } catch (err) {
+      // An event handler: a throw here would be an uncaught exception.
+      request.log.error({ event: 'metrics_failed', err }, 'could not record the request in the metrics');
+    }
   });
 }
 
@@ -70,10 +79,11 @@ function trackRequest(request, reply) {
  * Replace fastify's two lines per request ("incoming request" and "request
  * completed", which the app turns off through its LogController) with one line carrying the
  * method, the redacted URL, the matched route, the status and the duration.
+ * `onFinished` as for trackRequest.
  */
-function installRequestLog(app) {
+function installRequestLog(app, onFinished = null) {
   app.addHook('onRequest', async (request, reply) => {
-    trackRequest(request, reply);
+    trackRequest(request, reply, onFinished);
   });
 }
 

@@ -31,8 +31,10 @@ function abandonedError() {
  * interrupted.
  *
  * Durations of jobs that touched WhatsApp feed an exponentially weighted
- * moving average used for the Retry-After estimate. Clock, sleep and
- * randomness are injectable for tests.
+ * moving average used for the Retry-After estimate. `onJobStart(waitedMs)`
+ * is told how long each job waited before it started (the metrics' queue
+ * wait histogram); abandoned jobs never start and are not reported. Clock,
+ * sleep and randomness are injectable for tests.
  */
 class SendQueue {
   constructor({
@@ -45,6 +47,7 @@ class SendQueue {
     now = Date.now,
     sleep = (ms) => sleepMs(ms),
     random = Math.random,
+    onJobStart = () => {},
   } = {}) {
     this._minIntervalMs = minIntervalMs;
     this._jitterMs = jitterMs;
@@ -55,6 +58,7 @@ class SendQueue {
     this._now = now;
     this._sleep = sleep;
     this._random = random;
+    this._onJobStart = onJobStart;
     this._waiting = [];
     this._active = null;
     this._bytes = 0;
@@ -106,7 +110,7 @@ class SendQueue {
     }
     if (signal && signal.aborted) return Promise.reject(abandonedError());
     return new Promise((resolve, reject) => {
-      const item = { job, resolve, reject, bytes, signal, onAbort: null };
+      const item = { job, resolve, reject, bytes, signal, onAbort: null, enqueuedAt: this._now() };
       if (signal) {
         item.onAbort = () => this._abandon(item);
         signal.addEventListener('abort', item.onAbort, { once: true });
@@ -147,6 +151,7 @@ class SendQueue {
         if (item.signal) item.signal.removeEventListener('abort', item.onAbort);
         this._active = item;
         const startedAt = this._now();
+        this._onJobStart(startedAt - item.enqueuedAt);
         let paced = true;
         try {
           item.resolve(await item.job());

@@ -6,6 +6,7 @@ const { ErrorCode } = require('./error-codes');
 const { SessionState } = require('./session-state');
 const { hashSendBody } = require('./idempotency-store');
 const { parseRecipient } = require('./recipient');
+const { NO_METRICS, SENT } = require('./metrics');
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -53,9 +54,16 @@ function clientGone() {
  * `signal` aborts when the HTTP client disconnects. A send still waiting in
  * the queue is then dropped (slot freed, key released, nothing sent); a send
  * that already started runs to completion and is recorded as usual.
+ *
+ * `metrics` (metrics.js) is told how each send ended: SENT or the error code,
+ * once per send, when the send itself ends (so a send that finishes after
+ * its request's 504 counts as sent), or when it is refused before it could
+ * start (NOT_READY, QUEUE_FULL, a client gone while queued); replays are
+ * counted apart. Requests refused for their content or key (400, 413, 422,
+ * 409) are not sends and only show in the HTTP request metrics.
  */
 class SendService {
-  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis }) {
+  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS }) {
     this._gateway = gateway;
     this._queue = queue;
     this._idempotency = idempotency;
@@ -64,6 +72,7 @@ class SendService {
     this._mediaMaxBytes = mediaMaxBytes;
     this._log = logger;
     this._timers = timers;
+    this._metrics = metrics;
   }
 
   /**
@@ -81,6 +90,7 @@ class SendService {
         throw new BridgeError(422, ErrorCode.IDEMPOTENCY_KEY_MISMATCH, 'Idempotency-Key was already used with a different request body');
       }
       if (claim.kind === 'replay') {
+        this._metrics.replayed(claim.response.statusCode);
         return { statusCode: claim.response.statusCode, body: structuredClone(claim.response.body), replay: true };
       }
       record = claim.record;
@@ -89,6 +99,7 @@ class SendService {
     const state = this._gateway.status().state;
     if (state !== SessionState.READY) {
       if (record) this._idempotency.fail(record);
+      this._metrics.sendFinished(ErrorCode.NOT_READY);
       throw notReady(state);
     }
 
@@ -122,11 +133,13 @@ class SendService {
             const response = { statusCode: 201, body: { id: result.id, to: result.to, ack: result.ack } };
             this._messages.add(result);
             if (record) this._idempotency.complete(record, response);
+            this._metrics.sendFinished(SENT);
             if (answered) this._log.info({ event: 'late_send_completed', id: result.id }, 'send finished after its request timed out');
             answer(resolve, { ...response, body: { ...response.body }, replay: false });
           },
           (err) => {
             const bridgeError = err instanceof BridgeError ? err : new BridgeError(502, ErrorCode.SEND_FAILED, errorText(err));
+            this._metrics.sendFinished(bridgeError.code);
             if (record && bridgeError.ambiguous) {
               this._idempotency.complete(record, { statusCode: bridgeError.statusCode, body: bridgeError.toBody() });
             } else if (record) {
@@ -145,11 +158,13 @@ class SendService {
           // abandoned by its client while waiting.
           if (started) return;
           if (record) this._idempotency.fail(record);
+          this._metrics.sendFinished(ErrorCode.CLIENT_CLOSED_REQUEST);
           this._log.info({ event: 'send_abandoned', code: err && err.code }, 'client disconnected while the send was queued; nothing was sent');
           answer(reject, clientGone());
         });
       } catch (err) {
         if (record) this._idempotency.fail(record);
+        this._metrics.sendFinished(ErrorCode.QUEUE_FULL);
         answer(reject, this._queueFull());
       }
     });

@@ -31,7 +31,8 @@ async function main() {
     throw err;
   }
 
-  const app = buildApp({ config });
+  // The process metrics are per process: only the real server adds them.
+  const app = buildApp({ config, processMetrics: true });
   const log = app.log;
   log.info({ event: 'config', config: describeConfig(config) }, 'configuration loaded');
   if (config.apiKey === null) {

@@ -7,6 +7,7 @@ const { IncomingBudget } = require('./incoming-budget');
 const { MessageStore } = require('./message-store');
 const { SendQueue } = require('./send-queue');
 const { SendService } = require('./send-service');
+const { BridgeMetrics } = require('./metrics');
 const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
 
 /**
@@ -14,18 +15,21 @@ const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
  * decorators of the fastify instance (fastify-plugin, so they are visible to
  * every route plugin registered after it, and to tests through the app):
  * `gateway`, `sendService`, `sendQueue`, `messageStore`, `idempotencyStore`,
- * `incomingBudget` and `clock` ({now, startedAt}). Route plugins declare the
- * ones they read (plugin-meta.js).
+ * `incomingBudget`, `metrics` and `clock` ({now, startedAt}). Route plugins
+ * declare the ones they read (plugin-meta.js).
  * Production and tests register this same plugin; tests only inject their
  * own gateway (and clock).
  *
  * Options: `config` (loadConfig's result), `gateway` (created from config
- * when null), `now` (clock for stores and uptime). The gateway is not started
- * here (the server entry starts it after listening, tests start it
- * themselves) but it is stopped, and the idempotency store's sweeper
+ * when null), `now` (clock for stores and uptime), `metrics` (the app's
+ * BridgeMetrics: buildApp makes it, because the request log, which is
+ * installed outside this plugin, feeds it too; the queue, the send service
+ * and the gateway's state changes are wired to it here; a fresh one when
+ * not given). The gateway is not started here (the server entry starts it
+ * after listening, tests start it themselves) but it is stopped, and the idempotency store's sweeper
  * cleared, when the app closes: whoever opens a service closes it.
  */
-async function bridgeServices(app, { config, gateway = null, now = Date.now }) {
+async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gateway = null, now = Date.now }) {
   const gw = gateway || createGateway(config, { logger: app.log.child({ component: 'gateway' }) });
   const idempotencyStore = new IdempotencyStore({ ttlMs: config.idempotencyTtlMs, now });
   const messageStore = new MessageStore({ now });
@@ -38,6 +42,7 @@ async function bridgeServices(app, { config, gateway = null, now = Date.now }) {
     // fake answers at once, a real sendMessage typically takes a second or two.
     initialSendEstimateMs: config.driver === 'fake' ? 0 : 1500,
     now,
+    onJobStart: (waitedMs) => metrics.queueWaited(waitedMs),
   });
   const sendService = new SendService({
     gateway: gw,
@@ -47,11 +52,17 @@ async function bridgeServices(app, { config, gateway = null, now = Date.now }) {
     sendTimeoutMs: config.sendTimeoutMs,
     mediaMaxBytes: config.mediaMaxBytes,
     logger: app.log.child({ component: 'send' }),
+    metrics,
   });
+  metrics.attachQueue(sendQueue);
+  metrics.attachGateway(gw);
   const incomingBudget = new IncomingBudget({ maxBytes: config.incomingMaxBytes });
 
   const onAck = ({ id, ack }) => messageStore.updateAck(id, ack);
-  const onState = (s) => app.log.info({ event: 'state', state: s.state, since: s.since, lastError: s.lastError }, `session state ${s.state}`);
+  const onState = (s) => {
+    metrics.sessionStateChanged(s.state);
+    app.log.info({ event: 'state', state: s.state, since: s.since, lastError: s.lastError }, `session state ${s.state}`);
+  };
   gw.on('ack', onAck);
   gw.on('state', onState);
 
@@ -61,6 +72,7 @@ async function bridgeServices(app, { config, gateway = null, now = Date.now }) {
   app.decorate('messageStore', messageStore);
   app.decorate('idempotencyStore', idempotencyStore);
   app.decorate('incomingBudget', incomingBudget);
+  app.decorate('metrics', metrics);
   app.decorate('clock', Object.freeze({ now, startedAt: now() }));
 
   app.addHook('onClose', async () => {
