@@ -17,6 +17,9 @@ journal itself or its ``-wal`` / ``-shm`` files.
 
 They only read, so a problem with the file is reported with the advice for
 reading it (``JournalOperation.READ``), not the advice for a broadcast run.
+A journal an older broadcastio wrote (an older schema version) is read as it
+is, with a note on stderr saying so: these commands never upgrade it, a
+broadcast run writing to it does.
 """
 
 from __future__ import annotations
@@ -104,14 +107,31 @@ def _open(journal_path: Path | None) -> Iterator[Journal]:
     the whole command only reads; here that is known, and added as a field.
     """
     from broadcastio.broadcast import Journal, JournalError
-    from broadcastio.broadcast.journal import JournalOperation
+    from broadcastio.broadcast.journal import SCHEMA_VERSION, JournalOperation
     from broadcastio.cli.journal_path import default_journal_path
 
     try:
         with Journal(journal_path or default_journal_path(), read_only=True) as opened:
+            if opened.schema_version < SCHEMA_VERSION:
+                _note_older_schema(opened.path, opened.schema_version, SCHEMA_VERSION)
             yield opened
     except JournalError as error:
         raise error.during(JournalOperation.READ) from error
+
+
+def _note_older_schema(path: Path, found: int, current: int) -> None:
+    """Tell the reader an old journal is read as it is, and that nothing of it is lost.
+
+    On stderr, so the JSON and CSV on stdout stay what they are.
+    """
+    click.echo(
+        f"broadcastio: note: journal {printable(str(path))} has schema version {found} "
+        f"(an older broadcastio wrote it); it is read as it is, unchanged, and nothing in it "
+        f"is lost; its rows have no contact columns (the person's id and addresses, the "
+        f"address used), and the next broadcast run writing to it upgrades it to version "
+        f"{current} in place",
+        err=True,
+    )
 
 
 @click.group(short_help="Inspect and export the broadcast journal.")
@@ -153,6 +173,9 @@ def list_broadcasts(journal_path: Path | None, as_json: bool) -> None:
 def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_json: bool) -> None:
     """Broadcast ID: how many recipients are in each state, then one line per recipient.
 
+    A contact shows as its id and addresses (id (email=..., phone=...)), and
+    "address" is the one the provider used (kind=address).
+
     With --json: {"broadcast": ..., "summary": {state: count}, "rows": [...]}.
     """
     from broadcastio.cli.output import render_table
@@ -170,7 +193,7 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
         )
         click.echo(
             render_table(
-                ["recipient", "state", "provider", "message id", "attempts", "error"],
+                ["recipient", "state", "provider", "address", "message id", "attempts", "error"],
                 (_row_cells(row) for row in rows),
             )
         )
@@ -273,10 +296,19 @@ def _opened_for_writing(output: Path, opener: Callable[[], _T]) -> _T:
 
 def _row_cells(row: JournalRow) -> list[str]:
     error = "" if row.error_code is None else f"{row.error_code}: {row.error_message or ''}"
+    contact = row.contact
+    if row.address is None:
+        address = "-"
+    elif row.address_kind is None:
+        address = row.address
+    else:
+        address = f"{row.address_kind}={row.address}"
     return [
-        printable(row.recipient),
+        # The person, not their key: the key of a contact with an id is only {"id": ...}.
+        printable(row.recipient if contact is None else str(contact)),
         str(row.state),
         printable(row.provider or "-"),
+        printable(address),
         printable(row.message_id or "-"),
         str(row.attempts),
         " ".join(printable(error).split()),
