@@ -163,7 +163,8 @@ class TelegramProvider(MessageProvider):
         ).with_environment(os.environ)
         if settings.token is None:
             raise ConfigurationError(
-                f"TelegramProvider needs token (or {TOKEN_ENV}): the bot's token from BotFather"
+                f"TelegramProvider needs token (or {TOKEN_ENV}): the bot's token from BotFather",
+                field="token",
             )
         if name is not None:
             # ``name`` is a class attribute on MessageProvider; an instance's own

@@ -175,21 +175,26 @@ def _visible(part: str, parse_mode: str | None) -> str:
 def _find_cut(
     text: str, markup: _Markup, cumulative: Sequence[int], position: int, budget: int
 ) -> tuple[int, int] | None:
-    """Where the part starting at ``position`` ends, and where the next one starts."""
-    while budget > 0:
-        # The furthest end whose source fits the budget.
-        furthest = bisect.bisect_right(cumulative, cumulative[position] + budget) - 1
+    """Where the part starting at ``position`` ends, and where the next one starts.
+
+    The closing tags a cut needs count against ``budget`` too; they depend on
+    where the cut falls, so the search window shrinks until a cut fits.
+    """
+    reach = budget
+    while reach > 0:
+        # The furthest end whose source fits in reach.
+        furthest = bisect.bisect_right(cumulative, cumulative[position] + reach) - 1
         if furthest <= position:
             return None
         cut = _best_cut(text, markup, cumulative, position, furthest)
         if cut is None:
             return None
-        end, next_position = cut
+        end, _ = cut
         closing = sum(len(name) + 3 for name, _ in markup.open_tags(end))
         overflow = cumulative[end] - cumulative[position] + closing - budget
         if overflow <= 0:
             return cut
-        budget -= overflow
+        reach = min(reach - 1, cumulative[end] - cumulative[position] - overflow)
     return None
 
 
