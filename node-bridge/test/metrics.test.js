@@ -10,6 +10,8 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
 const { buildApp } = require('../src/app');
 const { FakeGateway } = require('../src/gateways/fake');
 const { loadConfig, ConfigError } = require('../src/config');
@@ -320,3 +322,36 @@ test('the test parser refuses malformed expositions (so the scrapes above are ch
     '# TYPE x_total counter\n# TYPE x_total counter\n',
   ]) assert.throws(() => parseExposition(bad), undefined, bad);
 });
+
+/** Rows of the README's metric table under "### `GET /metrics`": name -> {type, labels}. */
+function readmeMetrics() {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('### `GET /metrics`');
+  assert.ok(start >= 0, 'README has a "GET /metrics" section');
+  const section = readme.slice(start).split(/\n#{2,3} /)[0];
+  const rows = new Map();
+  for (const line of section.split('\n')) {
+    const match = /^\| `([a-z_]+)` \| ([a-z]+) \|([^|]*)\|/.exec(line);
+    if (!match) continue;
+    assert.ok(!rows.has(match[1]), `${match[1]} is listed twice`);
+    const labels = [...match[3].matchAll(/`([a-z_]+)`/g)].map((m) => m[1]).sort();
+    rows.set(match[1], { type: match[2], labels });
+  }
+  return rows;
+}
+
+test("the README's metric table lists exactly the bridge's metrics, with their types and labels", () => withApp({}, async ({ app }) => {
+  await send(app, { to: '15551234567', text: 'x' }, { key: 'doc-1' });
+  await send(app, { to: '15551234567', text: 'x' }, { key: 'doc-1' });
+  await scrape(app);
+  const families = await scrape(app);
+  const rows = readmeMetrics();
+  assert.deepEqual([...rows.keys()].sort(), [...families.keys()].sort());
+  for (const [name, family] of families) {
+    assert.equal(rows.get(name).type, family.type, name);
+    const labels = new Set();
+    for (const sample of family.samples) for (const label of Object.keys(sample.labels)) if (label !== 'le') labels.add(label);
+    assert.ok(family.samples.length > 0, `${name} has samples to check the labels against`);
+    assert.deepEqual(rows.get(name).labels, [...labels].sort(), name);
+  }
+}));
