@@ -128,6 +128,25 @@ def test_a_service_too_slow_for_the_timeout_is_a_timeout(http_server: HttpServer
     assert "may still have delivered" in result.error.message
 
 
+def test_a_timeout_beyond_apprise_read_timeout_is_still_a_timeout(http_server: HttpServer) -> None:
+    """Apprise's plugins stop reading after 4 s and call that a plain failure; the
+    provider lets its own, longer timeout end the wait instead, so a slow service
+    is reported as possibly delivered, not as safely failed."""
+    http_server.script("/slow", Reply(200, delay=6.0))
+    with AppriseProvider(urls=[json_url(http_server, "/slow")], timeout=4.5) as provider:
+        result = provider.send(Message("team", "hello"))
+    assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
+
+
+def test_a_read_timeout_the_url_sets_is_kept(http_server: HttpServer) -> None:
+    """``rto=`` in the URL is the user's word: a reply slower than that is a failure."""
+    http_server.script("/slow", Reply(200, delay=3.0))
+    url = json_url(http_server, "/slow", query="rto=0.2")
+    with AppriseProvider(urls=[url], timeout=2.0) as provider:
+        result = provider.send(Message("team", "hello"))
+    assert result.error is not None and result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+
+
 def test_a_timeout_beside_a_failure_is_still_a_timeout(http_server: HttpServer) -> None:
     """TIMEOUT wins: the caller must know the message may have gone out somewhere."""
     http_server.script("/slow", Reply(200, delay=3.0))
