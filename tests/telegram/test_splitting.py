@@ -25,7 +25,7 @@ LIMIT = st.integers(min_value=8, max_value=300)
 def texts(draw: st.DrawFn, word: st.SearchStrategy[str] = WORD) -> str:
     words = draw(st.lists(word, min_size=1, max_size=120))
     separators = draw(st.lists(SEPARATOR, min_size=len(words), max_size=len(words)))
-    return "".join(w + s for w, s in zip(words, separators)).strip() or "x"
+    return "".join(w + s for w, s in zip(words, separators, strict=True)).strip() or "x"
 
 
 def assert_slices_of(parts: list[str], text: str) -> None:
