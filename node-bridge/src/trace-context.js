@@ -56,9 +56,9 @@ function parseTraceparent(value) {
 
 /**
  * Log bindings for a request's `traceparent`: `trace_id` and
- * `parent_span_id` (the caller's span, which for the Python providers is
- * the delivery attempt, so retries of one send can be told apart), or an
- * empty object when there is no valid header. snake_case, as in the
+ * `parent_span_id` (the span current in the caller when it made the request,
+ * which places the request under the right span when one trace holds
+ * several sends), or an empty object when there is no valid header. snake_case, as in the
  * OpenTelemetry log data model, so log pipelines pick the ids up as they
  * are.
  */
