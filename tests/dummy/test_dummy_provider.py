@@ -96,3 +96,36 @@ def test_settings_must_be_a_settings_object() -> None:
 
 def test_fail_code_name_is_converted() -> None:
     assert DummyProvider(fail_code="TIMEOUT").settings.fail_code is ErrorCode.TIMEOUT
+
+
+def test_sent_is_a_bounded_window_of_the_latest_deliveries() -> None:
+    provider = DummyProvider(keep_sent=3)
+    messages = [Message("+1555", f"m{number}") for number in range(10)]
+    for message in messages:
+        assert provider.send(message).success
+
+    assert provider.sent == messages[-3:]
+    assert provider.delivered_count == 10 and provider.send_count == 10
+
+
+def test_keep_sent_none_keeps_every_delivery_and_zero_keeps_none() -> None:
+    everything, nothing = DummyProvider(keep_sent=None), DummyProvider(keep_sent=0)
+    for number in range(20_050):
+        everything.send(Message("+1555", f"m{number}"))
+    nothing.send(MESSAGE)
+
+    assert len(everything.sent) == 20_050
+    assert nothing.sent == [] and nothing.delivered_count == 1
+
+
+def test_the_default_window_holds_ten_thousand() -> None:
+    provider = DummyProvider()
+    for _ in range(10_001):
+        provider.send(MESSAGE)
+    assert len(provider.sent) == 10_000 and provider.delivered_count == 10_001
+
+
+@pytest.mark.parametrize("keep_sent", [-1, 10_000_001, 1.5, True, "10"])
+def test_keep_sent_out_of_range_is_refused(keep_sent: object) -> None:
+    with pytest.raises(ValidationError, match="keep_sent"):
+        DummyProvider(keep_sent=keep_sent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import itertools
 import threading
 import time
@@ -35,6 +36,8 @@ __all__ = ["DummyProvider", "DummySettings"]
 FAIL_FIRST_LIMIT = 1_000_000
 LATENCY_LIMIT = 3600.0
 RETRY_AFTER_LIMIT = 86400.0
+KEEP_SENT_LIMIT = 10_000_000
+KEEP_SENT_DEFAULT = 10_000
 
 
 @attrs.frozen
@@ -43,7 +46,12 @@ class DummySettings:
 
     Ranges, checked when the settings are built (so when a configuration is
     loaded): ``fail_first`` 0..1,000,000, ``latency`` 0..3600 seconds,
-    ``retry_after`` 0..86400 seconds.
+    ``retry_after`` 0..86400 seconds, ``keep_sent`` 0..10,000,000 or None.
+
+    ``keep_sent`` bounds the window of delivered messages the dummy remembers
+    in ``sent``: a dry run of a million-row list through the CLI must not grow
+    without bound (issue 15), while a test of up to 10,000 sends still sees
+    every one. ``None`` keeps all of them (memory grows with the sends).
     """
 
     fail_first: int = 0
@@ -52,6 +60,7 @@ class DummySettings:
     healthy: bool = True
     latency: float = 0.0
     name: str | None = None
+    keep_sent: int | None = KEEP_SENT_DEFAULT
 
     def __attrs_post_init__(self) -> None:
         check_int("fail_first", self.fail_first, minimum=0, maximum=FAIL_FIRST_LIMIT)
@@ -62,16 +71,19 @@ class DummySettings:
         check_number("latency", self.latency, maximum=LATENCY_LIMIT)
         if self.name is not None:
             check_text("name", self.name)
+        if self.keep_sent is not None:
+            check_int("keep_sent", self.keep_sent, minimum=0, maximum=KEEP_SENT_LIMIT)
 
 
 class DummyProvider(MessageProvider):
     """A provider with no outside world: it records messages and reports success.
 
     It is the reference for how small a provider can be, and the in-process plugin
-    the test suite and the demo send through. ``sent`` keeps what was delivered
-    (handy in tests); ``send_count`` counts every call, failures included. The
-    failure counter is the only state, and it is guarded by a lock so the dummy
-    behaves the same when an orchestrator sends from many threads.
+    the test suite and the demo send through. ``sent`` is the most recent
+    ``keep_sent`` delivered messages (handy in tests), ``delivered_count``
+    counts every delivery and ``send_count`` every call, failures included.
+    The counters and the window are guarded by a lock so the dummy behaves the
+    same when an orchestrator sends from many threads.
     """
 
     name = "dummy"
@@ -89,7 +101,8 @@ class DummyProvider(MessageProvider):
         # class's own name stands (so subclasses keep theirs).
         if self.settings.name is not None:
             self.name = self.settings.name  # type: ignore[misc]
-        self.sent: list[Message] = []
+        self._sent: collections.deque[Message] = collections.deque(maxlen=self.settings.keep_sent)
+        self.delivered_count = 0
         self._calls = itertools.count(1)
         self._lock = threading.Lock()
         self.send_count = 0
@@ -111,8 +124,15 @@ class DummyProvider(MessageProvider):
                 **details,
             )
         with self._lock:
-            self.sent.append(message)
+            self._sent.append(message)
+            self.delivered_count += 1
         return DeliveryResult.delivered(self.name, f"dummy-{uuid.uuid4().hex}")
+
+    @property
+    def sent(self) -> list[Message]:
+        """The delivered messages still in the window, oldest first (a copy)."""
+        with self._lock:
+            return list(self._sent)
 
     def health(self) -> ProviderHealth:
         if self.settings.healthy:
