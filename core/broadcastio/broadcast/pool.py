@@ -11,6 +11,7 @@ only one that makes decisions.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from typing import TYPE_CHECKING
@@ -55,10 +56,20 @@ class WorkerPool:
     """``size`` daemon threads running ``send_recipient`` on submitted (claimed) tasks.
 
     Daemon threads, so a process that is exiting anyway (a second Ctrl-C) is not
-    held up by a slow provider; the runner always waits for them otherwise.
+    held up by a slow provider; the runner always waits for them otherwise. Each
+    thread runs in its own copy of ``context`` (threads do not inherit the
+    context of the thread that starts them), so context variables the run set
+    up, such as the current OpenTelemetry span, reach every send.
     """
 
-    def __init__(self, orchestrator: Orchestrator, journal: Journal | None, size: int) -> None:
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        journal: Journal | None,
+        size: int,
+        *,
+        context: contextvars.Context | None = None,
+    ) -> None:
         self._orchestrator = orchestrator
         self._journal = journal
         self._tasks: queue.SimpleQueue[RecipientTask | object] = queue.SimpleQueue()
@@ -66,8 +77,14 @@ class WorkerPool:
         self._cancelled = threading.Event()
         self._closed = False
         self.running = size
+        base = contextvars.copy_context() if context is None else context
         self._threads = [
-            threading.Thread(target=self._work, name=f"broadcastio-send-{number}", daemon=True)
+            threading.Thread(
+                target=base.copy().run,
+                args=(self._work,),
+                name=f"broadcastio-send-{number}",
+                daemon=True,
+            )
             for number in range(1, size + 1)
         ]
         for thread in self._threads:

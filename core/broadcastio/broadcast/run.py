@@ -26,6 +26,7 @@ journaled (a resume refused at its first batch) is forgotten by the journal
 
 from __future__ import annotations
 
+import contextvars
 import datetime as _dt
 import logging
 import time
@@ -40,6 +41,7 @@ from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, Worker
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
+from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.message import Message
@@ -110,6 +112,12 @@ class BroadcastRun:
         self._input_error: Exception | None = None
         self._admitted_any = False
         self._started = False
+        # The run's own context: the broadcast hooks run in it and every sending
+        # thread runs in a copy of it, so what a before_broadcast implementation
+        # makes current (an OpenTelemetry span) is seen by each send of this run,
+        # and the thread iterating the run keeps its own context untouched.
+        self._context = contextvars.copy_context()
+        self._announced = False
         self._outcomes = self._generate()
 
     def __iter__(self) -> BroadcastRun:
@@ -158,8 +166,17 @@ class BroadcastRun:
                 self.concurrency,
                 None if journal is None else journal.path,
             )
+            self._fire(
+                "before_broadcast",
+                {
+                    "broadcast_id": self.broadcast_id,
+                    "run": self.run,
+                    "concurrency": self.concurrency,
+                },
+            )
+            self._announced = True
             admit = Admitter(self.broadcast_id, self.run, journal, self.retry_failed)
-            pool = WorkerPool(self._orchestrator, journal, self.concurrency)
+            pool = WorkerPool(self._orchestrator, journal, self.concurrency, context=self._context)
             interrupted = yield from self._dispatch(pool, admit)
             pool.close()
             while pool.running:
@@ -265,6 +282,19 @@ class BroadcastRun:
             self._warn_once(outcome, result.error.code, result.error.message)
         return outcome
 
+    def _fire(self, hook_name: str, arguments: dict[str, Any]) -> None:
+        """Call ``hook_name``'s implementations on the orchestrator's relay, in the run's context.
+
+        Fired once per run, so the caller is built on the spot. A relay without
+        this hook (one made before the hook existed) simply has no listener.
+        """
+        try:
+            caller = IsolatedHookCaller(self._orchestrator.plugin_manager, hook_name)
+        except LookupError:
+            return
+        if caller.listeners:
+            self._context.run(caller.call, arguments)
+
     def _notify(self, outcome: RecipientOutcome) -> None:
         on_result = self._on_result
         if on_result is None:
@@ -330,6 +360,9 @@ class BroadcastRun:
             journal=None if journal is None else str(journal.path),
         )
         self.report = report
+        if self._announced:
+            self._announced = False
+            self._fire("after_broadcast", {"report": report})
         logger.info(
             "broadcast %s: run %d %s: %d read, %d delivered, %d failed, %d ambiguous, %d not sent",
             self.broadcast_id,

@@ -12,7 +12,9 @@ those hooks' specs, through the relay.
 from __future__ import annotations
 
 import inspect
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,8 +22,13 @@ from broadcastio.engine.hook_caller import Binding, IsolatedHookCaller
 from broadcastio.engine.relay import HookRelay
 from broadcastio.errors import ConfigurationError
 
+logger = logging.getLogger("broadcastio")
+
 __all__ = [
+    "LISTENING_ATTRIBUTE",
     "OBSERVATION_HOOKS",
+    "RECHECK_SECONDS",
+    "SEND_HOOKS",
     "Binding",
     "CallbackImplementation",
     "CallbackPlugin",
@@ -30,8 +37,30 @@ __all__ = [
     "match_arguments",
 ]
 
-OBSERVATION_HOOKS: tuple[str, ...] = ("before_send", "on_attempt", "on_health", "after_send")
-"""The hooks the orchestrator fires to be observed (``register_providers`` is not one)."""
+SEND_HOOKS: tuple[str, ...] = (
+    "before_send",
+    "on_attempt",
+    "on_skip",
+    "on_wait",
+    "on_health",
+    "after_send",
+    "on_send_error",
+)
+"""The observation hooks the orchestrator itself fires (each has a slot in ``ObserverSnapshot``)."""
+
+OBSERVATION_HOOKS: tuple[str, ...] = (*SEND_HOOKS, "before_broadcast", "after_broadcast")
+"""Every hook fired to be observed (``register_providers`` is not one); the broadcast layer
+fires the last two."""
+
+LISTENING_ATTRIBUTE = "broadcastio_listening"
+"""A plugin object may define ``broadcastio_listening() -> bool``; while it answers ``False``
+its implementations of the send hooks are left out, so they cost the send path nothing.
+
+The answer is asked again whenever plugins change and at most ``RECHECK_SECONDS`` after a
+snapshot left such a plugin out (an OpenTelemetry SDK configured after the first send is
+noticed within that time)."""
+
+RECHECK_SECONDS = 1.0
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _NAMEABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -212,28 +241,32 @@ def _as_implementation(
 
 
 class ObserverSnapshot:
-    """Each observation hook's caller, or ``None`` when nobody listens; rebuilt when
-    plugins change.
+    """Each send hook's caller, or ``None`` when nobody listens; rebuilt when plugins change.
 
     ``None`` rather than an empty caller keeps the checks on the send path
-    (``if observers.on_attempt:``) as cheap as they can be.
+    (``if observers.on_attempt:``) as cheap as they can be. ``recheck_at`` is
+    the monotonic time after which the snapshot must be rebuilt because it left
+    out a plugin that was not listening (see ``LISTENING_ATTRIBUTE``); ``None``
+    when it left out nobody.
     """
 
-    __slots__ = ("after_send", "before_send", "generation", "on_attempt", "on_health")
+    __slots__ = ("generation", "recheck_at", *SEND_HOOKS)
 
     def __init__(
         self,
         generation: int,
-        before_send: IsolatedHookCaller | None,
-        on_attempt: IsolatedHookCaller | None,
-        on_health: IsolatedHookCaller | None,
-        after_send: IsolatedHookCaller | None,
+        recheck_at: float | None,
+        callers: dict[str, IsolatedHookCaller | None],
     ) -> None:
         self.generation = generation
-        self.before_send = before_send
-        self.on_attempt = on_attempt
-        self.on_health = on_health
-        self.after_send = after_send
+        self.recheck_at = recheck_at
+        self.before_send = callers["before_send"]
+        self.on_attempt = callers["on_attempt"]
+        self.on_skip = callers["on_skip"]
+        self.on_wait = callers["on_wait"]
+        self.on_health = callers["on_health"]
+        self.after_send = callers["after_send"]
+        self.on_send_error = callers["on_send_error"]
 
 
 class Observers:
@@ -257,19 +290,52 @@ class Observers:
     def current(self) -> ObserverSnapshot:
         """The callers as of now; cheap when no plugin was (un)registered since last time."""
         snapshot = self._snapshot
-        if snapshot.generation != self.plugin_manager.generation:
+        recheck_at = snapshot.recheck_at
+        if snapshot.generation != self.plugin_manager.generation or (
+            recheck_at is not None and time.monotonic() >= recheck_at
+        ):
             with self._lock:
+                if snapshot is self._snapshot:
+                    self._snapshot = self._build()
                 snapshot = self._snapshot
-                if snapshot.generation != self.plugin_manager.generation:
-                    snapshot = self._snapshot = self._build()
         return snapshot
 
     def _build(self) -> ObserverSnapshot:
         generation = self.plugin_manager.generation
         callers: dict[str, IsolatedHookCaller | None] = {}
-        for hook_name in OBSERVATION_HOOKS:
+        asleep: dict[int, bool] = {}
+        for hook_name in SEND_HOOKS:
             caller = IsolatedHookCaller(
                 self.plugin_manager, hook_name, self.callbacks.implementations(hook_name)
             )
+            listeners = caller.listeners
+            awake = tuple(
+                listener for listener in listeners if not _asleep(listener[2], asleep)
+            )
+            if len(awake) != len(listeners):
+                caller.listeners = awake
             callers[hook_name] = caller if caller.listeners else None
-        return ObserverSnapshot(generation, **callers)
+        recheck_at = time.monotonic() + RECHECK_SECONDS if any(asleep.values()) else None
+        return ObserverSnapshot(generation, recheck_at, callers)
+
+
+def _asleep(implementation: Any, answers: dict[int, bool]) -> bool:
+    """Whether ``implementation``'s plugin says it is not listening now (asked once per build).
+
+    A plugin whose ``broadcastio_listening`` raises is treated as listening: its
+    hooks are then called, and their own failures are logged as usual.
+    """
+    plugin = getattr(implementation, "plugin", None)
+    listening = getattr(plugin, LISTENING_ATTRIBUTE, None)
+    if listening is None:
+        return False
+    key = id(plugin)
+    answer = answers.get(key)
+    if answer is None:
+        try:
+            answer = answers[key] = not listening()
+        except Exception:  # noqa: BLE001 - a plugin's mistake must not stop sends
+            logger.warning("%s of plugin %r raised; treated as listening", LISTENING_ATTRIBUTE,
+                           getattr(implementation, "plugin_name", plugin), exc_info=True)
+            answer = answers[key] = False
+    return answer

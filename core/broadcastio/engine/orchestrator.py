@@ -258,66 +258,71 @@ class Orchestrator:
             message.attachment.ensure_readable()
         observers = self._observers.current()
         if observers.before_send:
-            observers.before_send.call({"message": message})
-
-        clock = self._clock
-        run = _Run(bool(trace), limit, clock.monotonic())
-        if trace:
-            started_at = clock.now()
-        result = self._walk(
-            message, self.providers, run, observers, addressed, skip_unhealthy=True
-        )
-        if result is None and not run.tried and run.deadline_passed is None:
-            # Nobody was healthy, so nothing has been attempted yet.
-            if self.require_healthy:
-                raise OrchestrationError(
-                    "no healthy provider: "
-                    + "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
-                    code=ErrorCode.NO_HEALTHY_PROVIDERS,
-                    details={"health": {h.provider: h.details for h in run.skipped}},
-                )
-            logger.warning(
-                "no healthy provider (%s); trying every provider anyway",
-                "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
-            )
-            run.skipped.clear()
+            observers.before_send.call({"message": message, "providers": self.providers})
+        # No cost when nothing went wrong (a try block is free until it raises).
+        try:
+            clock = self._clock
+            run = _Run(bool(trace), limit, clock.monotonic())
+            if trace:
+                started_at = clock.now()
             result = self._walk(
-                message, self.providers, run, observers, addressed, skip_unhealthy=False
+                message, self.providers, run, observers, addressed, skip_unhealthy=True
             )
+            if result is None and not run.tried and run.deadline_passed is None:
+                # Nobody was healthy, so nothing has been attempted yet.
+                if self.require_healthy:
+                    raise OrchestrationError(
+                        "no healthy provider: "
+                        + "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+                        code=ErrorCode.NO_HEALTHY_PROVIDERS,
+                        details={"health": {h.provider: h.details for h in run.skipped}},
+                    )
+                logger.warning(
+                    "no healthy provider (%s); trying every provider anyway",
+                    "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
+                )
+                run.skipped.clear()
+                result = self._walk(
+                    message, self.providers, run, observers, addressed, skip_unhealthy=False
+                )
 
-        trace_record = None
-        if trace:
-            assert run.attempts is not None
-            trace_record = DeliveryTrace(
-                trace_id=new_trace_id(),
-                started_at=started_at,
-                finished_at=clock.now(),
-                success=result is not None,
-                attempts=tuple(run.attempts),
-                skipped=tuple(run.skipped),
-            )
-        # Positional on purpose: this runs on every send, and keyword arguments
-        # cost attrs' __init__ 0.2 us (13% of a send). The field order these
-        # calls rely on is pinned by tests/engine/test_orchestrator.py.
-        if result is not None:
-            final = DeliveryResult(
-                True,  # success
-                result.provider,
-                result.message_id,
-                None,  # error
-                tuple(run.tried),  # providers_tried
-                trace_record,
-                result.details,
-            )
-        else:
-            error = run.last_error
-            if run.deadline_passed is not None:
-                error = _past_deadline(error, run)
-            final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
-        if observers.after_send:
-            # The on_success / on_failure callbacks are after_send implementations.
-            observers.after_send.call({"result": final, "message": message})
-        return final
+            trace_record = None
+            if trace:
+                assert run.attempts is not None
+                trace_record = DeliveryTrace(
+                    trace_id=new_trace_id(),
+                    started_at=started_at,
+                    finished_at=clock.now(),
+                    success=result is not None,
+                    attempts=tuple(run.attempts),
+                    skipped=tuple(run.skipped),
+                )
+            # Positional on purpose: this runs on every send, and keyword arguments
+            # cost attrs' __init__ 0.2 us (13% of a send). The field order these
+            # calls rely on is pinned by tests/engine/test_orchestrator.py.
+            if result is not None:
+                final = DeliveryResult(
+                    True,  # success
+                    result.provider,
+                    result.message_id,
+                    None,  # error
+                    tuple(run.tried),  # providers_tried
+                    trace_record,
+                    result.details,
+                )
+            else:
+                error = run.last_error
+                if run.deadline_passed is not None:
+                    error = _past_deadline(error, run)
+                final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
+            if observers.after_send:
+                # The on_success / on_failure callbacks are after_send implementations.
+                observers.after_send.call({"result": final, "message": message})
+            return final
+        except BaseException as raised:
+            if observers.on_send_error:
+                observers.on_send_error.call({"error": raised, "message": message})
+            raise
 
     def _walk(
         self,
@@ -343,6 +348,8 @@ class Orchestrator:
                 routed = addressed[provider.name]
                 if isinstance(routed, ProviderHealth):
                     run.skipped.append(routed)
+                    if observers.on_skip:
+                        observers.on_skip.call({"health": routed, "message": message})
                     continue
                 provider_message = routed
             if deadline is not None:
@@ -359,6 +366,8 @@ class Orchestrator:
                     health = health_cache.get(provider, wait=remaining / 2)
                 if not health.ready:
                     run.skipped.append(health)
+                    if observers.on_skip:
+                        observers.on_skip.call({"health": health, "message": message})
                     continue
             result = self._deliver_with_retries(
                 provider, provider_message, run, observers, message
@@ -433,7 +442,11 @@ class Orchestrator:
         while True:
             attempt_number += 1
             gate = gates.get(name)
-            held_back = None if gate is None else self._wait_for_slot(gate, name, policy, run)
+            held_back = (
+                None
+                if gate is None
+                else self._wait_for_slot(gate, name, policy, run, observers, sent)
+            )
             if run.deadline_passed is not None:
                 return None
             if run.deadline is not None and run.deadline - clock.monotonic() <= run.margin:
@@ -494,6 +507,10 @@ class Orchestrator:
                 # Sleeping only to give up when we wake would just waste the caller's time.
                 run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
                 return None
+            if observers.on_wait:
+                observers.on_wait.call(
+                    {"provider": name, "seconds": delay, "reason": "retry", "message": sent}
+                )
             clock.sleep(delay)
 
     def _attempt(self, provider: MessageProvider, name: str, message: Message) -> DeliveryResult:
@@ -596,7 +613,13 @@ class Orchestrator:
         return delay if delay <= _LONGEST_SLEEP else None
 
     def _wait_for_slot(
-        self, gate: ProviderGate, name: str, policy: RetryPolicy, run: _Run
+        self,
+        gate: ProviderGate,
+        name: str,
+        policy: RetryPolicy,
+        run: _Run,
+        observers: ObserverSnapshot,
+        message: Message,
     ) -> DeliveryResult | None:
         """Wait for this provider's next slot; a failed result if it is paused too long.
 
@@ -625,6 +648,10 @@ class Orchestrator:
                 paused=True,
             )
         if wait > 0:
+            if observers.on_wait:
+                observers.on_wait.call(
+                    {"provider": name, "seconds": wait, "reason": "rate_limit", "message": message}
+                )
             clock.sleep(wait)
         return None
 

@@ -11,7 +11,7 @@ and the delivery result is unchanged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from broadcastio.engine.observers import OBSERVATION_HOOKS
 from broadcastio.plugins.markers import hookspec
@@ -19,10 +19,15 @@ from broadcastio.plugins.markers import hookspec
 __all__ = [
     "OBSERVATION_HOOKS",
     "ProviderRegistrar",
+    "after_broadcast",
     "after_send",
+    "before_broadcast",
     "before_send",
     "on_attempt",
     "on_health",
+    "on_send_error",
+    "on_skip",
+    "on_wait",
     "register_providers",
 ]
 
@@ -53,9 +58,12 @@ def register_providers(register: ProviderRegistrar) -> None:
 
 
 @hookspec
-def before_send(message: Message) -> None:
+def before_send(message: Message, providers: tuple[MessageProvider, ...]) -> None:
     """Fires once per ``Orchestrator.send``, after the message is validated, before any health
-    check or attempt. ``message`` is the ``Message`` being sent."""
+    check or attempt. ``message`` is the ``Message`` being sent; ``providers`` is the
+    orchestrator's chain, in order (``provider.name`` is the instance name that attempts and
+    health reports carry, ``type(provider).name`` the provider type). Exactly one of
+    ``after_send`` and ``on_send_error`` follows, on the same thread."""
 
 
 @hookspec
@@ -65,6 +73,26 @@ def on_attempt(attempt: DeliveryAttempt, message: Message) -> None:
     ``attempt`` is the ``DeliveryAttempt`` (provider, 1-based attempt number per
     provider, timestamps, duration, success, error); ``message`` is the message.
     """
+
+
+@hookspec
+def on_skip(health: ProviderHealth, message: Message) -> None:
+    """Fires when a send passes a provider over without attempting it: its health said not
+    ready, or the recipient (a contact) has no address of the kind it needs.
+
+    ``health`` is the not-ready ``ProviderHealth`` (``details["reason"]`` says why when
+    known, e.g. ``"no email address"``); ``message`` is the message. When no provider was
+    healthy and the orchestrator then tries them all anyway, the skips were already heard:
+    the attempts that follow say what happened next.
+    """
+
+
+@hookspec
+def on_wait(provider: str, seconds: float, reason: str, message: Message) -> None:
+    """Fires before a send sleeps: ``reason`` is ``"rate_limit"`` (waiting for a slot of a
+    paced or paused provider) or ``"retry"`` (the back-off before the next attempt, at least
+    the ``retry_after`` the provider asked for). ``provider`` is the instance name,
+    ``seconds`` the planned wait, ``message`` the message."""
 
 
 @hookspec
@@ -78,5 +106,34 @@ def on_health(health: ProviderHealth) -> None:
 def after_send(result: DeliveryResult, message: Message) -> None:
     """Fires once per ``Orchestrator.send`` that returns, with the final ``DeliveryResult``
     (success or failure, with its trace when tracing was on) and the ``message``. It does not
-    fire when ``send`` raises (misuse or misconfiguration)."""
+    fire when ``send`` raises (misuse or misconfiguration): ``on_send_error`` does."""
 
+
+@hookspec
+def on_send_error(error: BaseException, message: Message) -> None:
+    """Fires once per ``Orchestrator.send`` that raises after ``before_send`` fired (no
+    healthy provider with ``require_healthy=True``, a provider raising a
+    ``BroadcastioError``, Ctrl-C), with the exception about to propagate and the
+    ``message``. The exception propagates whatever the implementations do."""
+
+
+@hookspec
+def before_broadcast(broadcast_id: str, run: int, concurrency: int) -> None:
+    """Fires once per broadcast run, when it starts (after the journal counted the run,
+    before the first row is read), on the thread that iterates the run.
+
+    ``broadcast_id`` and ``run`` (1 for a first run, 2 for the first resume...) identify it;
+    ``concurrency`` is the number of sending threads. Those threads run in a copy of the
+    context this hook ran in, so a ``contextvars`` value set here (an OpenTelemetry span
+    made current) is what every send of the run sees. ``after_broadcast`` follows once.
+    """
+
+
+@hookspec
+def after_broadcast(report: Any) -> None:
+    """Fires once per broadcast run that fired ``before_broadcast``, when it ends (finished,
+    interrupted, or ending in an exception), in the same context, with its
+    ``broadcastio.BroadcastReport`` (id, run, totals, timing, ``interrupted``).
+
+    Typed ``Any`` here only because the report belongs to the broadcast layer, above
+    this one."""
