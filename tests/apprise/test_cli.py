@@ -1,4 +1,4 @@
-"""The apprise type through the installed ``broadcastio`` command: config, errors, plugins, health."""
+"""The apprise type through the installed ``broadcastio`` command: config, errors, plugins."""
 
 from __future__ import annotations
 
