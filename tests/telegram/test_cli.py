@@ -95,7 +95,7 @@ def test_health_shows_each_instance_and_a_refused_token_is_not_ready(
 ) -> None:
     config = two_bots(tmp_path, fake)
 
-    done = run(tmp_path, "--config", str(config), "health", "--json", env=SECRETS)
+    done = run(tmp_path, "-vv", "--config", str(config), "health", "--json", env=SECRETS)
 
     assert done.returncode == 0, done.stderr
     reports = {report["provider"]: report for report in json.loads(done.stdout)["providers"]}

@@ -225,3 +225,18 @@ def test_a_missing_attachment_file_is_attachment_not_found(
     assert result.error is not None
     assert result.error.code is ErrorCode.ATTACHMENT_NOT_FOUND
     assert fake.calls == []
+
+
+def test_one_provider_sends_from_many_threads_at_once(
+    fake: FakeTelegram, provider: TelegramProvider
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    messages = [Message(str(1000 + number), f"message {number}") for number in range(60)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(provider.send, messages))
+
+    assert all(result.success for result in results)
+    received = {(sent.chat_id, sent.text) for sent in fake.messages}
+    assert received == {(str(1000 + number), f"message {number}") for number in range(60)}
+    assert len({result.message_id for result in results}) == 60
