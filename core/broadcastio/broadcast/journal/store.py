@@ -130,7 +130,9 @@ class Journal(JournalRuns, JournalReading):
     ) -> list[Admission]:
         """Record input rows ``(index, message)`` as read by run ``run``; one ``Admission`` each.
 
-        New recipients are inserted as ``pending``. Known ones are marked as read
+        New recipients are inserted as ``pending``, with the contact's id and
+        addresses beside the key (a known row takes a contact only when it is
+        claimed for a send, ``mark_in_flight``). Known ones are marked as read
         by this run, so a second occurrence in the same input (in this batch or a
         later one) comes back as a duplicate. A batch is one transaction of a few
         multi-row statements, however many rows it has. A row's reference id is
