@@ -1,6 +1,8 @@
 """broadcastio-telegram: send messages through a Telegram bot (the Bot API)."""
 
-from broadcastio_telegram.provider import TelegramProvider, chat_id_of
+from broadcastio_telegram.calls import BotApiCall, chat_id_of
+from broadcastio_telegram.progress import RESUME_MEMORY
+from broadcastio_telegram.provider import TelegramProvider
 from broadcastio_telegram.settings import (
     API_BASE_ENV,
     DEFAULT_API_BASE,
@@ -19,10 +21,12 @@ from broadcastio_telegram.splitting import (
 
 __all__ = [
     "API_BASE_ENV",
+    "BotApiCall",
     "CAPTION_LIMIT",
     "DEFAULT_API_BASE",
     "MESSAGE_LIMIT",
     "PARSE_MODES",
+    "RESUME_MEMORY",
     "TOKEN_ENV",
     "TelegramProvider",
     "TelegramSettings",

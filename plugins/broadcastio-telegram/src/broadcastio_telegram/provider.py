@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
-import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,100 +17,23 @@ from broadcastio import (
     ProviderHealth,
 )
 from broadcastio.providers.base import settings_from_arguments
-from broadcastio_telegram.attachments import DOCUMENT_MAX_BYTES, is_photo
+from broadcastio_telegram.calls import BotApiCall, Unsendable, build_calls, chat_id_of
 from broadcastio_telegram.outcomes import (
     failure_from_response,
     health_problem,
     message_id_from,
     result_from_exception,
 )
+from broadcastio_telegram.progress import PartProgress, progress_key
 from broadcastio_telegram.redaction import REDACTED_TOKEN, register_token, scrub
 from broadcastio_telegram.settings import DEFAULT_API_BASE, TOKEN_ENV, TelegramSettings
-from broadcastio_telegram.splitting import (
-    CAPTION_LIMIT,
-    TITLE_LIMIT,
-    Unsplittable,
-    escape_html,
-    escape_markdown_v2,
-    split_text,
-    utf16_length,
-)
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["RESUME_MEMORY", "TelegramProvider", "chat_id_of"]
+__all__ = ["TelegramProvider"]
 
 logger = logging.getLogger("broadcastio")
-
-RESUME_MEMORY = 10_000
-"""How many partly sent messages a provider remembers, to resume them on retry.
-
-Only messages cut short between parts are kept (a finished one is forgotten at
-once), so the bound is reached only when that many messages failed half-way
-and were never retried; the oldest is then forgotten, and a later retry of it
-sends every part again."""
-
-_NUMERIC_CHAT = re.compile(r"-?[0-9]{1,20}\Z")
-_USERNAME_CHAT = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}\Z")
-
-
-def chat_id_of(address: str) -> int | str | None:
-    """The ``chat_id`` to send to: a number (users, groups, ``-100...`` channels) or ``@name``.
-
-    ``None`` for anything else, which no chat can be addressed by.
-    """
-    address = address.strip()
-    if _NUMERIC_CHAT.match(address):
-        return int(address)
-    if _USERNAME_CHAT.match(address):
-        return address
-    return None
-
-
-class _Part:
-    """One Bot API call of a message: the method, its fields, and a file to upload."""
-
-    __slots__ = ("fields", "file", "method")
-
-    def __init__(
-        self,
-        method: str,
-        fields: dict[str, Any],
-        file: tuple[str, str, bytes, str] | None = None,
-    ) -> None:
-        self.method = method
-        self.fields = fields
-        # (field name, file name, content, MIME type)
-        self.file = file
-
-
-class _Unsendable(Exception):
-    """The message cannot become Bot API calls (a file too large, text that cannot be cut)."""
-
-
-class _Progress:
-    """Message ids of the parts already delivered, per partly sent message; thread-safe."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._lock = threading.Lock()
-        self._sent: OrderedDict[str, list[int]] = OrderedDict()
-
-    def sent(self, key: str) -> list[int]:
-        with self._lock:
-            return list(self._sent.get(key, ()))
-
-    def remember(self, key: str, message_ids: list[int]) -> None:
-        with self._lock:
-            self._sent[key] = list(message_ids)
-            self._sent.move_to_end(key)
-            while len(self._sent) > self._capacity:
-                self._sent.popitem(last=False)
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._sent.pop(key, None)
 
 
 class TelegramProvider(MessageProvider):
@@ -176,7 +94,7 @@ class TelegramProvider(MessageProvider):
         self.api_base = (settings.api_base or DEFAULT_API_BASE).rstrip("/")
         self._token: str = settings.token
         self._closed = False
-        self._progress = _Progress(RESUME_MEMORY)
+        self._progress = PartProgress()
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -223,9 +141,9 @@ class TelegramProvider(MessageProvider):
             return DeliveryResult.failed(
                 self.name, ErrorCode.ATTACHMENT_NOT_FOUND, error.message, **error.details
             )
-        except _Unsendable as error:
+        except Unsendable as error:
             return DeliveryResult.failed(self.name, ErrorCode.INVALID_MESSAGE, str(error))
-        key = _progress_key(message, address, parts)
+        key = progress_key(message, address, parts)
         sent = self._progress.sent(key)
         resumed_at = len(sent) + 1 if sent else None
         for index in range(len(sent), len(parts)):
@@ -241,64 +159,15 @@ class TelegramProvider(MessageProvider):
             details["resumed_at_part"] = resumed_at
         return DeliveryResult.delivered(self.name, str(sent[0]), **details)
 
-    def build_parts(self, message: Message, chat_id: int | str) -> list[_Part]:
+    def build_parts(self, message: Message, chat_id: int | str) -> list[BotApiCall]:
         """The Bot API calls ``message`` becomes, in the order they are made.
 
         Public so a caller can see what a message becomes without a server
         (a preview, a test). Raises ``AttachmentError`` for an unreadable file.
         """
-        settings = self.settings
-        parse_mode = settings.parse_mode
-        text, bold_length = _compose(message, parse_mode)
-        common: dict[str, Any] = {"chat_id": chat_id}
-        if parse_mode is not None:
-            common["parse_mode"] = parse_mode
-        if settings.disable_notification:
-            common["disable_notification"] = True
-        if settings.protect_content:
-            common["protect_content"] = True
-        parts: list[_Part] = []
-        file_part: _Part | None = None
-        attachment = message.attachment
-        if attachment is not None:
-            data = attachment.read_bytes()
-            mime_type = attachment.mime_type or "application/octet-stream"
-            photo = is_photo(data, mime_type)
-            if not photo and len(data) > DOCUMENT_MAX_BYTES:
-                raise _Unsendable(
-                    f"the attachment {attachment.filename!r} has {len(data)} bytes; the Bot API "
-                    f"takes files of at most {DOCUMENT_MAX_BYTES // (1024 * 1024)} MB"
-                )
-            field = "photo" if photo else "document"
-            fields = _form_fields(common)
-            if text is not None and utf16_length(text) <= CAPTION_LIMIT:
-                fields["caption"] = text
-                if bold_length:
-                    fields["caption_entities"] = json.dumps(
-                        [{"type": "bold", "offset": 0, "length": bold_length}]
-                    )
-                text = None
-            method = "sendPhoto" if photo else "sendDocument"
-            assert attachment.filename is not None
-            file_part = _Part(method, fields, (field, attachment.filename, data, mime_type))
-        if text is not None:
-            try:
-                chunks = split_text(text, parse_mode=parse_mode)
-            except Unsplittable as error:
-                raise _Unsendable(str(error)) from None
-            for number, chunk in enumerate(chunks):
-                fields = {**common, "text": chunk}
-                if settings.disable_link_preview:
-                    fields["link_preview_options"] = {"is_disabled": True}
-                if number == 0 and bold_length:
-                    length = min(bold_length, utf16_length(chunk))
-                    fields["entities"] = [{"type": "bold", "offset": 0, "length": length}]
-                parts.append(_Part("sendMessage", fields))
-        if file_part is not None:
-            parts.append(file_part)
-        return parts
+        return build_calls(message, chat_id, self.settings)
 
-    def _call(self, part: _Part, address: str) -> int | DeliveryResult:
+    def _call(self, part: BotApiCall, address: str) -> int | DeliveryResult:
         """Make one Bot API call: the sent message's id, or the failure."""
         url = f"{self.api_base}/bot{self._token}/{part.method}"
         timeout = (self.settings.connect_timeout, self.settings.timeout)
@@ -427,45 +296,3 @@ class TelegramProvider(MessageProvider):
 
 
 _CLOSED = "this TelegramProvider was closed; create a new one to send again"
-
-
-def _compose(message: Message, parse_mode: str | None) -> tuple[str | None, int]:
-    """The text to send, with the title as a bold first line; and the title's bold length.
-
-    The bold length (UTF-16 code units) is for plain text, where the title is
-    made bold with an entity so that nothing in the content is interpreted;
-    in ``HTML`` and ``MarkdownV2`` the title is escaped and wrapped in the
-    mode's own bold markup instead (the length is then 0).
-    """
-    content = message.content
-    title = message.title
-    if title is None:
-        return content, 0
-    if len(title) > TITLE_LIMIT:
-        title = title[: TITLE_LIMIT - 1] + "…"
-    rest = "" if content is None else "\n" + content
-    if parse_mode == "HTML":
-        return f"<b>{escape_html(title)}</b>{rest}", 0
-    if parse_mode == "MarkdownV2":
-        return f"*{escape_markdown_v2(title)}*{rest}", 0
-    return title + rest, utf16_length(title)
-
-
-def _form_fields(common: Mapping[str, Any]) -> dict[str, Any]:
-    """``common`` as multipart form fields: every value a string, booleans as ``true``."""
-    fields: dict[str, Any] = {}
-    for key, value in common.items():
-        fields[key] = "true" if value is True else str(value)
-    return fields
-
-
-def _progress_key(message: Message, address: str, parts: list[_Part]) -> str:
-    """What identifies one message to one chat across retries: reference id, chat, content."""
-    digest = hashlib.sha256()
-    digest.update(f"{message.metadata.reference_id}\x00{address}".encode())
-    for part in parts:
-        digest.update(b"\x00" + part.method.encode())
-        digest.update(json.dumps(part.fields, sort_keys=True, default=str).encode())
-        if part.file is not None:
-            digest.update(hashlib.sha256(part.file[2]).digest())
-    return digest.hexdigest()
