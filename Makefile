@@ -18,7 +18,8 @@ $(BIN)/python:
 $(VENV)/.installed-runtime: $(BIN)/python $(PACKAGE_FILES)
 	$(PIP) install -e . -e plugins/broadcastio-dummy -e plugins/broadcastio-whatsapp \
 		-e plugins/broadcastio-email -e plugins/broadcastio-telegram \
-		-e plugins/broadcastio-webhook -e plugins/broadcastio-apprise
+		-e plugins/broadcastio-webhook -e plugins/broadcastio-apprise \
+		-e plugins/broadcastio-opentelemetry
 	touch $@
 
 # Test install: the runtime install plus the test tools.
@@ -68,6 +69,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_otel.py
 	$(BIN)/python bench/bench_send_baseline.py
 	$(BIN)/python bench/bench_whatsapp.py
 	$(BIN)/python bench/bench_cli.py

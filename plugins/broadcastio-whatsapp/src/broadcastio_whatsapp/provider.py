@@ -21,6 +21,7 @@ from broadcastio import (
     ProviderHealth,
 )
 from broadcastio.providers.base import settings_from_arguments
+from broadcastio.providers.trace_headers import outgoing_trace_headers
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
 from broadcastio_whatsapp.session_health import (
     SESSION_PATH,
@@ -154,7 +155,8 @@ class WhatsAppProvider(MessageProvider):
             response = self._session.post(
                 self._messages_url,
                 json=body,
-                headers={"Idempotency-Key": idempotency_key(message)},
+                # traceparent when the caller traces, so the bridge logs the trace id.
+                headers={"Idempotency-Key": idempotency_key(message), **outgoing_trace_headers()},
                 timeout=timeout,
             )
         except self._request_error as error:

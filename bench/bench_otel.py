@@ -1,0 +1,108 @@
+"""What the OpenTelemetry plugin costs a send: ``make bench``.
+
+Three orchestrators over the same no-work provider (``bench_send.ConstantProvider``),
+trace off, measured in one process:
+
+* without the plugin;
+* with the installed plugin (the entry point's instance, on the global
+  providers) and no OpenTelemetry SDK: the issue's target is within 10% of the
+  first. Measured in alternating rounds, each the best of a few repeats, and
+  the ratio taken per round, so a burst of load from elsewhere on a shared
+  machine hits both sides of a ratio alike; the median round is the figure;
+* with the SDK (a ``TracerProvider`` with a ``SimpleSpanProcessor`` into an
+  ``InMemorySpanExporter``, a ``MeterProvider`` with an ``InMemoryMetricReader``):
+  what a traced send costs, two spans and two metric points per send.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+
+from bench_send import ConstantProvider, best_of
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from broadcastio import Message, Orchestrator
+from broadcastio_opentelemetry import OpenTelemetryPlugin, metrics_configured, tracing_configured
+from broadcastio_opentelemetry.plugin import plugin as installed_plugin
+
+TARGET = 1.10
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--loops", type=int, default=20_000, help="sends per repeat")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per round; best kept")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds")
+    args = parser.parse_args(argv)
+    if tracing_configured() or metrics_configured():
+        print("an OpenTelemetry SDK is configured globally; the no-SDK case cannot be measured")
+        return 1
+
+    message = Message("+15551234567", "benchmark")
+    plain = Orchestrator([ConstantProvider()])
+    installed = Orchestrator([ConstantProvider()])
+    installed.plugin_manager.register(installed_plugin, name="opentelemetry")
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    traced = Orchestrator([ConstantProvider()])
+    traced.plugin_manager.register(OpenTelemetryPlugin(tracer_provider, meter_provider))
+
+    def send_plain() -> None:
+        plain.send(message)
+
+    def send_installed() -> None:
+        installed.send(message)
+
+    def send_traced() -> None:
+        traced.send(message)
+
+    for warm_up in (send_plain, send_installed, send_traced):
+        best_of(warm_up, 2_000, 1)
+    exporter.clear()
+
+    ratios: list[float] = []
+    plain_best = installed_best = float("inf")
+    for _ in range(args.rounds):
+        plain_micros = best_of(send_plain, args.loops, args.repeats)
+        installed_micros = best_of(send_installed, args.loops, args.repeats)
+        ratios.append(installed_micros / plain_micros)
+        plain_best = min(plain_best, plain_micros)
+        installed_best = min(installed_best, installed_micros)
+
+    traced_loops = max(1, args.loops // 10)
+    traced_best = float("inf")
+    for _ in range(args.repeats):
+        traced_best = min(traced_best, best_of(send_traced, traced_loops, 1))
+        exporter.clear()  # keep the exporter's list from growing across repeats
+
+    ratio = statistics.median(ratios)
+    verdict = "ok" if ratio <= TARGET else "MISSED"
+    print(
+        f"broadcastio-opentelemetry cost per send, trace off "
+        f"({args.rounds} alternating rounds, best of {args.repeats} x {args.loops} sends)"
+    )
+    print(f"{'case':<52} {'us/send':>8}")
+    print(f"{'no plugin':<52} {plain_best:8.2f}")
+    print(f"{'plugin installed, no SDK':<52} {installed_best:8.2f}")
+    print(f"{'plugin + SDK, in-memory exporter (2 spans, 2 points)':<52} {traced_best:8.2f}")
+    print(
+        f"installed / none: median {ratio:.3f} "
+        f"(rounds {min(ratios):.3f}..{max(ratios):.3f}); target <= {TARGET:.2f} {verdict}"
+    )
+    print(f"SDK / none: {traced_best / plain_best:.1f}x")
+    if ratio > TARGET:
+        print("the target was missed; rerun on a quiet machine before concluding anything")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Trace context crosses the HTTP hop: the WhatsApp provider sends ``traceparent`` while a
+span is current, and nothing when there is none; ``outgoing_trace_headers`` itself never
+imports OpenTelemetry."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from local_http import HttpServer, Reply
+
+from broadcastio import Message, Orchestrator
+from broadcastio.providers.trace_headers import outgoing_trace_headers
+from broadcastio_whatsapp import WhatsAppProvider, WhatsAppSettings
+from tests.opentelemetry.conftest import Telemetry, run_python
+
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+@pytest.fixture
+def bridge() -> Iterator[HttpServer]:
+    """A stand-in for the bridge that records requests and accepts every send."""
+    with HttpServer() as server:
+        server.default = Reply(
+            201,
+            json.dumps({"id": "wamid.1", "to": "15551234567@c.us"}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        yield server
+
+
+def _whatsapp(bridge: HttpServer) -> WhatsAppProvider:
+    return WhatsAppProvider(WhatsAppSettings(base_url=bridge.url, api_key="k" * 24))
+
+
+def test_the_whatsapp_provider_sends_the_send_spans_traceparent(
+    telemetry: Telemetry, bridge: HttpServer
+) -> None:
+    orchestrator = telemetry.orchestrator([_whatsapp(bridge)], health_ttl=None)
+    with orchestrator:
+        result = orchestrator.send(Message("+15551234567", "hi"))
+    assert result.success, result.error
+    (request,) = [r for r in bridge.requests if r.method == "POST"]
+    header = request.header("traceparent")
+    assert header is not None
+    match = TRACEPARENT.fullmatch(header)
+    assert match is not None, header
+    (send,) = [span for span in telemetry.spans() if span.name == "send whatsapp"
+               and span.parent is None]
+    # The bridge logs this trace id; the parent is the send span, current while sending.
+    assert match.group(1) == f"{send.context.trace_id:032x}"
+    assert match.group(2) == f"{send.context.span_id:016x}"
+    assert int(match.group(3), 16) & 1  # sampled
+
+
+def test_without_a_current_span_no_trace_header_is_sent(bridge: HttpServer) -> None:
+    with Orchestrator([_whatsapp(bridge)], health_ttl=None) as orchestrator:
+        assert orchestrator.send(Message("+15551234567", "hi")).success
+    (request,) = [r for r in bridge.requests if r.method == "POST"]
+    assert request.header("traceparent") is None
+    assert outgoing_trace_headers() == {}
+
+
+def test_outgoing_trace_headers_inside_a_span(telemetry: Telemetry) -> None:
+    tracer = telemetry.tracer_provider.get_tracer("test")
+    with tracer.start_as_current_span("outer") as span:
+        headers = outgoing_trace_headers()
+    context = span.get_span_context()
+    assert headers["traceparent"] == (
+        f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+    )
+    assert outgoing_trace_headers() == {}
+
+
+def test_outgoing_trace_headers_does_not_import_opentelemetry() -> None:
+    output = run_python(
+        """
+        import sys
+        from broadcastio.providers.trace_headers import outgoing_trace_headers
+        import broadcastio_whatsapp
+        print(outgoing_trace_headers(), any(m.startswith("opentelemetry") for m in sys.modules))
+        """
+    )
+    assert output.split() == ["{}", "False"]
