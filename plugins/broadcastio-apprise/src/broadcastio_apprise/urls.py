@@ -41,8 +41,8 @@ REDACTED = "***"
 _SECRET_PARAMETER = re.compile(
     r"key|token|secret|pass|auth|credential|signature|sig\b|apikey", re.IGNORECASE
 )
-# Parameters broadcastio's display keeps even when the URL did not set them
-# would only be Apprise's defaults (overflow, retry=0, wait...): noise.
+# Shorter parts of a URL (a user name "ops", a port) are not scrubbed from
+# text: replacing them everywhere would garble messages and hide nothing.
 _MIN_SECRET_LENGTH = 4
 
 
