@@ -271,3 +271,14 @@ def test_a_broadcast_that_ends_in_an_exception_still_fires_after_broadcast(
         broadcast(orchestrator, messages(), broadcast_id="broken")
     assert [event[0] for event in listener.events] == ["start", "end"]
     assert listener.events[-1][1] == "broken"
+
+
+def test_a_retry_without_back_off_is_not_a_wait(clock: FakeClock) -> None:
+    flaky = ScriptedProvider("a", [ErrorCode.PROVIDER_UNAVAILABLE])
+    orchestrator = Orchestrator(
+        [flaky], clock=clock, retry_policy=RetryPolicy(max_attempts=2, backoff="none")
+    )
+    recorder = Recorder()
+    orchestrator.plugin_manager.register(recorder)
+    assert orchestrator.send(Message("+15551234567", "hi")).success
+    assert "on_wait" not in recorder.names()

@@ -507,7 +507,7 @@ class Orchestrator:
                 # Sleeping only to give up when we wake would just waste the caller's time.
                 run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
                 return None
-            if observers.on_wait:
+            if delay > 0 and observers.on_wait:
                 observers.on_wait.call(
                     {"provider": name, "seconds": delay, "reason": "retry", "message": sent}
                 )
