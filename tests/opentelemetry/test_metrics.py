@@ -110,3 +110,29 @@ def test_health_is_a_gauge_per_provider(telemetry: Telemetry) -> None:
         dict(point.attributes or {})["broadcastio.provider.name"]: point.value
         for point in health.data.data_points
     } == {"up": 1, "down": 0}
+
+
+def test_an_attempt_held_back_while_the_provider_is_paused_is_not_counted_as_sent(
+    telemetry: Telemetry, clock: FakeClock
+) -> None:
+    slow_down = ScriptedProvider("a", [ErrorCode.RATE_LIMITED], retry_after=100.0)
+    orchestrator = telemetry.orchestrator(
+        [slow_down, ScriptedProvider("b")],
+        clock=clock,
+        retry_policies={"a": RetryPolicy(max_attempts=2, max_delay=1.0)},
+    )
+    first = orchestrator.send(Message("+15551234567", "one"), trace=True)
+    second = orchestrator.send(Message("+15551234567", "two"), trace=True)
+    assert first.provider == second.provider == "b"
+    # The second send's attempt through "a" was held back by the orchestrator.
+    assert second.trace is not None
+    held = second.trace.attempts[0]
+    assert held.provider == "a" and held.error is not None and held.error.details.get("paused")
+    assert len(slow_down.calls) == 1
+
+    sent = telemetry.metrics()["messaging.client.sent.messages"]
+    by_provider: dict[str, int] = {}
+    for point in sent.data.data_points:
+        name = dict(point.attributes or {})["broadcastio.provider.name"]
+        by_provider[name] = by_provider.get(name, 0) + point.value
+    assert by_provider == {"a": 1, "b": 2}
