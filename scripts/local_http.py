@@ -67,6 +67,10 @@ class Reply:
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+    # The status line and headers go out in one write and the body in another;
+    # with Nagle's algorithm on, the body then waits for the client's delayed
+    # ACK (~40 ms), and every request looked that slow.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
