@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import logging
 import json
 import socket
 import time
@@ -139,3 +140,24 @@ def test_connections_are_kept_alive_across_sends(server: HttpServer, hook_url: s
         for number in range(20):
             assert provider.send(Message("ops", f"n{number}")).success
     assert len(server.requests) == 20 and server.connections == 1
+
+
+def test_the_http_librarys_debug_log_does_not_show_the_path(
+    server: HttpServer, hook_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # broadcastio -vv turns on debug logging, urllib3's request lines included.
+    with caplog.at_level(logging.DEBUG):
+        with WebhookProvider(url=hook_url + "?token=abc123") as provider:
+            assert provider.send(Message("ops", "x")).success
+            provider.health()
+        with WebhookProvider() as per_contact:
+            per_contact.send(Message(hook_url, "x"))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "POST" in logged  # the request lines are there, without their target
+    assert "s3cr3t" not in logged and "abc123" not in logged
+    # Requests made by others in this process keep their paths.
+    import requests
+
+    with caplog.at_level(logging.DEBUG):
+        requests.get(server.url + "/public/path", timeout=5)
+    assert "/public/path" in caplog.records[-1].getMessage()

@@ -60,6 +60,42 @@ def idempotency_key(message: Message, recipient: str) -> str:
     return f"bio-{digest[:48]}"
 
 
+_hiding = threading.local()
+"""``active`` is true in a thread while this provider's request is under way."""
+
+
+class _HideRequestTargets(logging.Filter):
+    """Replaces the request target in urllib3's debug lines logged during a webhook request.
+
+    urllib3 logs every request at debug level as ``"POST /services/T…/B…/…"``,
+    and ``broadcastio -vv`` shows debug lines: the line would print the
+    secret part of the URL. Only the provider's own requests are touched
+    (a flag set in the sending thread for the request's duration), so other
+    users of requests in the process keep their paths in the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_hiding, "active", False) and isinstance(record.args, tuple):
+            record.args = tuple(
+                "/***" if isinstance(arg, str) and arg.startswith("/") else arg
+                for arg in record.args
+            )
+        return True
+
+
+_filter_lock = threading.Lock()
+_filter_installed = False
+
+
+def _install_log_filter() -> None:
+    """Attach the filter to urllib3's connection-pool logger, once per process."""
+    global _filter_installed
+    with _filter_lock:
+        if not _filter_installed:
+            logging.getLogger("urllib3.connectionpool").addFilter(_HideRequestTargets())
+            _filter_installed = True
+
+
 class _Redirected(Exception):
     """A redirect the provider will not follow; carries the result to return."""
 
@@ -118,6 +154,7 @@ class WebhookProvider(MessageProvider):
         import requests
 
         self._request_error = requests.RequestException
+        _install_log_filter()
         self._verify: bool | str = settings.ca_file if settings.ca_file is not None else True
         self._timeout = (settings.timeout, settings.timeout)
         self._local = threading.local()
@@ -210,6 +247,13 @@ class WebhookProvider(MessageProvider):
         return build_body(self.settings.format, fields, url, self.settings.template)
 
     def _post(self, body: Body, headers: dict[str, str]) -> DeliveryResult:
+        _hiding.active = True
+        try:
+            return self._post_hidden(body, headers)
+        finally:
+            _hiding.active = False
+
+    def _post_hidden(self, body: Body, headers: dict[str, str]) -> DeliveryResult:
         target = body.url
         shown = redact_url(target)
         try:
@@ -323,6 +367,7 @@ class WebhookProvider(MessageProvider):
             )
         shown = redact_url(url)
         timeout = self.settings.health_timeout
+        _hiding.active = True
         try:
             response = self._thread_session().head(
                 url, timeout=(timeout, timeout), allow_redirects=False, verify=self._verify
@@ -343,6 +388,8 @@ class WebhookProvider(MessageProvider):
                     **result.error.details,
                 },
             )
+        finally:
+            _hiding.active = False
         status = response.status_code
         details: dict[str, Any] = {"url": shown, "status": status, "format": self.settings.format}
         if status in (401, 403) or status == 429 or status >= 500:
