@@ -185,3 +185,23 @@ def test_a_failed_send_through_the_command_hides_the_url(tmp_path: Path, run_cli
     assert done.returncode == 1, done.stderr
     assert "s3cr3t" not in done.stdout + done.stderr
     assert json.loads(done.stdout)["error"]["code"] == "PROVIDER_UNAVAILABLE"
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "words"),
+    [
+        ('headers = "Authorization: Bearer x"', "headers", "expected a table of header names"),
+        ("headers = { X-Count = 5 }", "headers", "the value of X-Count must be a string"),
+        ("url = 5", "url", "expected str"),
+        ('format = "slack"\ntemplate = "{}"', "template", "only used with"),
+    ],
+)
+def test_mistyped_settings_in_a_file_name_the_key(
+    tmp_path: Path, line: str, key: str, words: str
+) -> None:
+    path = write(tmp_path, f'[providers.hook]\ntype = "webhook"\n{line}\n')
+    with pytest.raises(ConfigurationError) as caught:
+        orchestrator_from_config(path, environ={})
+    text = str(caught.value)
+    assert f"providers.hook.{key}" in text and str(path) in text
+    assert words in text

@@ -220,3 +220,30 @@ def _unstructure_redacted(settings: WebhookSettings) -> dict[str, Any]:
 
 
 converter.register_unstructure_hook(WebhookSettings, _unstructure_redacted)
+
+
+def _structure_headers(value: Any, _: Any) -> dict[str, Any]:
+    """``headers`` from a config table: any mapping, checked by the settings themselves.
+
+    The generic structuring of ``dict[str, str]`` would answer a string
+    (``headers = "Authorization: x"``) with ``'str' object has no attribute
+    'items'``; this says what is expected, and leaves the per-header checks
+    (names, values, reserved headers) to ``WebhookSettings``, whose messages
+    never echo a value.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"expected a table of header names to values, like "
+            f'{{ Authorization = "Bearer ${{TOKEN}}" }}, got {type(value).__name__}'
+        )
+    return dict(value)
+
+
+converter.register_structure_hook(
+    WebhookSettings,
+    cattrs.gen.make_dict_structure_fn(
+        WebhookSettings,
+        converter,
+        headers=cattrs.gen.override(struct_hook=_structure_headers),
+    ),
+)
