@@ -180,3 +180,11 @@ def test_health_is_ready_when_the_server_answers(server: HttpServer, status: int
 def test_health_of_a_per_contact_instance_sends_nothing() -> None:
     with WebhookProvider() as provider:
         assert provider.health().ready
+
+
+def test_a_receivers_cookies_are_never_sent_back(server: HttpServer) -> None:
+    server.script("/a", Reply(200, headers={"Set-Cookie": "session=abc; Path=/"}))
+    with WebhookProvider() as provider:
+        assert provider.send(Message(server.url + "/a", "first")).success
+        assert provider.send(Message(server.url + "/b", "second")).success
+    assert [request.header("Cookie") for request in server.requests] == [None, None]
