@@ -14,8 +14,10 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from journal_v1 import V1_COLUMNS, V1Row, write_v1_journal
@@ -265,3 +267,47 @@ def test_a_migration_keeps_the_file_its_inode_and_its_permissions(v1_journal: Pa
         assert stat.S_IMODE(v1_journal.with_name(v1_journal.name + "-wal").stat().st_mode) == 0o600
     assert v1_journal.stat().st_ino == inode
     assert stat.S_IMODE(v1_journal.stat().st_mode) == 0o600
+
+
+def test_a_journal_another_process_migrated_meanwhile_is_not_migrated_twice(
+    v1_journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two openers of one v1 file: the second looks (version 1), waits for the lock, finds 2."""
+    holder = sqlite3.connect(v1_journal, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the other process, about to migrate
+    waiting = threading.Event()
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        connection = real_connect(*args, **kwargs)
+        # Fires when the opener asks for the write lock, after it read version 1.
+        connection.set_trace_callback(
+            lambda statement: waiting.set() if statement == "BEGIN IMMEDIATE" else None
+        )
+        return connection
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    opened: list[int] = []
+    failed: list[BaseException] = []
+
+    def open_journal() -> None:
+        try:
+            with Journal(v1_journal) as journal:
+                opened.append(journal.schema_version)
+        except BaseException as error:  # reported by the assertion below
+            failed.append(error)
+
+    opener = threading.Thread(target=open_journal)
+    opener.start()
+    try:
+        assert waiting.wait(60), "the opener never asked for the write lock"
+        for statement in sql.MIGRATE_TO_V2:
+            holder.execute(statement)
+        holder.execute("COMMIT")
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        opener.join(60)
+        holder.close()
+    assert failed == [] and opened == [2]
+    assert stored_version_and_columns(v1_journal) == (2, V2_COLUMNS)

@@ -315,12 +315,7 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
                 path, JournalProblem.NOT_A_JOURNAL, detail="an empty file", advice=""
             )
     elif version > sql.SCHEMA_VERSION:
-        raise JournalError(
-            path,
-            JournalProblem.NEWER_SCHEMA,
-            detail=f"schema version {version}; this broadcastio reads up to {sql.SCHEMA_VERSION}",
-            advice="upgrade broadcastio to use it",
-        )
+        raise _newer_schema(path, version)
     if version:
         _check_tables(connection, path, version)
     if read_only:
@@ -354,6 +349,8 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("BEGIN IMMEDIATE")
     try:
         (version,) = connection.execute("PRAGMA user_version").fetchone()
+        if version > sql.SCHEMA_VERSION:  # a newer broadcastio got there first
+            raise _newer_schema(path, version)
         if version == 1:
             for statement in sql.MIGRATE_TO_V2:
                 connection.execute(statement)
@@ -365,6 +362,15 @@ def _migrate(connection: sqlite3.Connection, path: Path) -> None:
     if version == 1:
         logger.info("journal %s: schema upgraded from version 1 to %d", path, sql.SCHEMA_VERSION)
     _check_tables(connection, path, sql.SCHEMA_VERSION)
+
+
+def _newer_schema(path: Path, version: int) -> JournalError:
+    return JournalError(
+        path,
+        JournalProblem.NEWER_SCHEMA,
+        detail=f"schema version {version}; this broadcastio reads up to {sql.SCHEMA_VERSION}",
+        advice="upgrade broadcastio to use it",
+    )
 
 
 def _check_tables(connection: sqlite3.Connection, path: Path, version: int) -> None:
