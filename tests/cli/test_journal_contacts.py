@@ -156,3 +156,22 @@ def test_a_journal_of_a_newer_schema_is_refused_in_one_line(run_script, tmp_path
         assert "schema version 3" in line and "upgrade broadcastio" in line
         assert done.stdout == ""
     assert digest(path) == before
+
+
+def test_a_broadcast_resuming_a_v1_journal_upgrades_it_and_sends_only_the_rest(
+    run_script, v1_journal, tmp_path, dummy_config
+) -> None:
+    dummy_config()
+    (tmp_path / "people.csv").write_text("id,phone\ncust-1,+15550000001\ncust-3,+15550000003\n")
+    sent = run_script(
+        "--config", "dummy.toml", "broadcast", "--recipients", "people.csv", "--text", "hi",
+        "--journal", str(v1_journal), "--id", "spring", "--results", "results.json",
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    results = [json.loads(line) for line in (tmp_path / "results.json").read_text().splitlines()]
+    statuses = {row["recipient"]: row["status"] for row in results}
+    # cust-1 was delivered by the version 1 run; +2 (pending there) is not in this input.
+    assert statuses == {'{"id":"cust-1"}': "already_delivered", '{"id":"cust-3"}': "delivered"}
+    shown = run_script("journal", "show", "spring", "--journal", str(v1_journal))
+    assert shown.returncode == 0 and shown.stderr == ""  # upgraded: no note any more
+    assert any(line.startswith("cust-3 (phone=+15550000003)") for line in shown.stdout.splitlines())
