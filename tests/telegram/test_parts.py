@@ -4,7 +4,7 @@ fallback that says what the reader already has. Driven through the orchestrator.
 from __future__ import annotations
 
 from fake_telegram import FakeTelegram, Scripted
-from telegram_helpers import TOKEN
+from telegram_helpers import TOKEN, words_of
 
 from broadcastio import Contact, ErrorCode, Message, Orchestrator, RetryPolicy
 from broadcastio_dummy import DummyProvider
@@ -31,6 +31,7 @@ def test_a_failure_after_the_first_part_says_which_parts_were_delivered(
     assert details["sent_message_ids"] == [fake.messages[0].message_id]
     assert result.error.message.startswith("part 2 of 3: ")
     assert "parts 1-1 were delivered" in result.error.message
+    assert TOKEN not in words_of(result)
 
 
 def test_a_retry_resumes_after_the_delivered_parts_and_sends_none_twice(
