@@ -205,6 +205,23 @@ def test_url_secrets_stay_out_of_every_log_line(
     assert PASSWORD not in caplog.text and TOKEN not in caplog.text
 
 
+def test_a_token_in_the_path_stays_out_of_debug_lines(
+    http_server: HttpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mattermost's webhook token is a path segment: Apprise prints the endpoint at debug
+    level and urllib3 the request line, both of which ``broadcastio -vv`` shows."""
+    token = "mmtoken4f9e2a7c1b"
+    host = http_server.url.split("://", 1)[1]
+    caplog.set_level(logging.DEBUG)
+    with AppriseProvider(urls=[f"mmost://{host}/{token}"]) as provider:
+        result = provider.send(Message("team", "hello"))
+    assert result.success, result.error
+    (request,) = http_server.requests
+    assert request.path == f"/hooks/{token}"  # the token did reach the service
+    assert "POST /hooks/***" in caplog.text
+    assert token not in caplog.text
+
+
 def test_a_closed_provider_sends_nothing(http_server: HttpServer) -> None:
     provider = AppriseProvider(urls=[json_url(http_server)])
     provider.close()

@@ -17,6 +17,7 @@ from broadcastio import (
     ValidationError,
 )
 from broadcastio.providers.base import settings_from_arguments
+from broadcastio_apprise.logs import scrubbing
 from broadcastio_apprise.settings import AppriseSettings
 from broadcastio_apprise.urls import AppriseUrl, load_url
 
@@ -95,6 +96,7 @@ class AppriseProvider(MessageProvider):
         self.urls: tuple[AppriseUrl, ...] = settings.urls
         self._asset = _asset(settings.timeout)
         self._services = [self._service(index, url) for index, url in enumerate(settings.urls)]
+        self._secrets = tuple(secret for url in settings.urls for secret in url.secrets)
         self._delivered: collections.OrderedDict[tuple[str, str], frozenset[int]] = (
             collections.OrderedDict()
         )
@@ -139,13 +141,16 @@ class AppriseProvider(MessageProvider):
             len(pending),
             f" ({len(done)} already took this message)" if done else "",
         )
-        with notifier.notify(
-            body=message.content or "",
-            title=message.title or "",
-            body_format=apprise.NotifyFormat.TEXT,
-            attach=attach,
-            timeout=self.settings.timeout,
-        ) as outcome:
+        with (
+            scrubbing(self._secrets),
+            notifier.notify(
+                body=message.content or "",
+                title=message.title or "",
+                body_format=apprise.NotifyFormat.TEXT,
+                attach=attach,
+                timeout=self.settings.timeout,
+            ) as outcome,
+        ):
             result, delivered = result_from_apprise(
                 outcome,
                 provider=self.name,

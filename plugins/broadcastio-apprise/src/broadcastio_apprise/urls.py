@@ -14,23 +14,20 @@ Apprise's ~100 service plugins.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
-import threading
 import urllib.parse
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from broadcastio import ValidationError
+from broadcastio_apprise.logs import quiet
 
 if TYPE_CHECKING:
     from apprise import AppriseAsset
     from apprise.plugins import NotifyBase
 
-__all__ = ["REDACTED", "AppriseUrl", "load_url", "quiet_apprise", "scrub"]
+__all__ = ["REDACTED", "AppriseUrl", "load_url", "scrub"]
 
 REDACTED = "***"
 
@@ -69,42 +66,6 @@ class AppriseUrl:
         return self.shown
 
 
-_quiet = threading.local()
-
-
-class _QuietWhileLoading(logging.Filter):
-    """Drops the ``apprise`` logger's records of a thread that is checking URLs.
-
-    Apprise logs why it cannot load a URL ("Unparseable URL ...") as an error
-    of its own; broadcastio reports the same problem once, as a
-    ``ConfigurationError`` naming the key, so the command line prints one
-    line. Records of other threads (sends going on) are left alone.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(_quiet, "active", False)
-
-
-_filter_lock = threading.Lock()
-_filter_installed = False
-
-
-@contextlib.contextmanager
-def quiet_apprise() -> Iterator[None]:
-    """Within the block, this thread's ``apprise`` log records are dropped."""
-    global _filter_installed
-    with _filter_lock:
-        if not _filter_installed:
-            logging.getLogger("apprise").addFilter(_QuietWhileLoading())
-            _filter_installed = True
-    previous = getattr(_quiet, "active", False)
-    _quiet.active = True
-    try:
-        yield
-    finally:
-        _quiet.active = previous
-
-
 def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl, NotifyBase]:
     """``value`` checked by Apprise: the ``AppriseUrl`` and the service object Apprise built.
 
@@ -141,7 +102,7 @@ def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl,
             "(usually a Python package it needs is not installed)"
         )
     secrets = _secret_parts(text)
-    with quiet_apprise():
+    with quiet():
         try:
             service = apprise.Apprise.instantiate(text, asset=asset, suppress_exceptions=False)
         except Exception as exc:  # noqa: BLE001 - a plugin refusing its arguments
@@ -166,12 +127,13 @@ def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl,
         )
     written = {name for name, _ in _query_pairs(urllib.parse.urlsplit(text).query)}
     shown = _shown(service.url(privacy=True), secrets, written)  # type: ignore[no-untyped-call]
+    hidden = _hidden_parts(text, shown)
     url = AppriseUrl(
         value=text,
         shown=shown,
         service=str(service.service_name),
         # The URL as a whole is a secret only when Apprise's privacy form hides part of it.
-        secrets=secrets if shown == text else (text, *secrets),
+        secrets=tuple(dict.fromkeys((*secrets, *hidden, *((text,) if hidden else ())))),
         read_timeout_set="rto" in written,
     )
     return url, service
@@ -224,6 +186,31 @@ def _secret_parts(text: str) -> tuple[str, ...]:
             if len(candidate) >= _MIN_SECRET_LENGTH
         )
     )
+
+
+_URL_DELIMITERS = re.compile(r"[/:@?&=#,;+\s]+")
+
+
+def _hidden_parts(text: str, shown: str) -> tuple[str, ...]:
+    """The pieces of the URL that Apprise's privacy form does not show: its idea of the secrets.
+
+    Apprise knows, per service, which parts are credentials (Discord's webhook
+    token in the path, Telegram's bot token as the host); whatever it leaves
+    out of the shown form (in the host and path) is treated as secret wherever
+    it turns up in a log line or a failure reason, as written and
+    percent-decoded.
+    """
+    visible = (shown, urllib.parse.unquote(shown))
+    # The query is left to _secret_parts: a parameter Apprise does not echo
+    # (mode=insecure) is a setting, not a secret, unless named like one.
+    _, _, rest = text.partition("://")
+    rest = rest.split("?", 1)[0]
+    pieces = []
+    for piece in _URL_DELIMITERS.split(rest):
+        for form in (piece, urllib.parse.unquote(piece)):
+            if len(form) >= _MIN_SECRET_LENGTH and not any(form in view for view in visible):
+                pieces.append(form)
+    return tuple(dict.fromkeys(pieces))
 
 
 def _shown(privacy_url: str, secrets: tuple[str, ...], written: set[str]) -> str:
