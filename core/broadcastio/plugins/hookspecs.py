@@ -89,10 +89,13 @@ def on_skip(health: ProviderHealth, message: Message) -> None:
 
 @hookspec
 def on_wait(provider: str, seconds: float, reason: str, message: Message) -> None:
-    """Fires before a send sleeps (never for a wait of zero): ``reason`` is ``"rate_limit"`` (waiting for a slot of a
-    paced or paused provider) or ``"retry"`` (the back-off before the next attempt, at least
-    the ``retry_after`` the provider asked for). ``provider`` is the instance name,
-    ``seconds`` the planned wait, ``message`` the message."""
+    """Fires before a send sleeps (never for a wait of zero).
+
+    ``reason`` is ``"rate_limit"`` (waiting for a slot of a paced or paused provider) or
+    ``"retry"`` (the back-off before the next attempt, at least the ``retry_after`` the
+    provider asked for). ``provider`` is the instance name, ``seconds`` the planned wait,
+    ``message`` the message.
+    """
 
 
 @hookspec
