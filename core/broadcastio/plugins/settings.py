@@ -140,8 +140,19 @@ def _construct(registration: ProviderRegistration, settings: Any, name: str) -> 
         if provider_class.settings_type is None:
             return provider_class()
         return provider_class(settings)  # type: ignore[call-arg]
-    except ConfigurationError:
-        raise
+    except ConfigurationError as exc:
+        if "provider" in exc.details or exc.key_path or type(exc).__init__ is not (
+            BroadcastioError.__init__
+        ):
+            raise
+        # A constructor's own check ("needs host"): the same words, now saying
+        # which instance (and, when the error names it, which setting) so the
+        # configuration layer can point at ``providers.NAME[.KEY]`` in the file.
+        setting = exc.field if exc.field in _field_names(provider_class.settings_type) else None
+        details = {"provider": name, **exc.details}
+        if setting is not None:
+            details["setting"] = setting
+        raise exc.evolve(details=details, field=setting) from exc
     except BroadcastioError as exc:
         details = {"provider": name, **exc.details}
         setting = exc.field if exc.field in _field_names(provider_class.settings_type) else None

@@ -126,14 +126,17 @@ class EmailProvider(MessageProvider):
             EmailSettings, settings, overrides, owner="EmailProvider"
         ).with_environment(os.environ)
         if settings.host is None:
-            raise ConfigurationError(f"EmailProvider needs host (or {HOST_ENV})")
+            raise ConfigurationError(f"EmailProvider needs host (or {HOST_ENV})", field="host")
         if settings.from_address is None:
-            raise ConfigurationError(f"EmailProvider needs from_address (or {FROM_ENV})")
+            raise ConfigurationError(
+                f"EmailProvider needs from_address (or {FROM_ENV})", field="from_address"
+            )
         if (settings.username is None) != (settings.password is None):
             missing = "password" if settings.password is None else "username"
             raise ConfigurationError(
                 f"EmailProvider has one of username and password but not {missing}; "
-                "give both to log in, or neither"
+                "give both to log in, or neither",
+                field=missing,
             )
         if name is not None:
             # ``name`` is a class attribute on MessageProvider; an instance's own
