@@ -84,3 +84,25 @@ def test_outgoing_trace_headers_does_not_import_opentelemetry() -> None:
         """
     )
     assert output.split() == ["{}", "False"]
+
+
+def test_the_telegram_provider_sends_traceparent_to_its_api_base(telemetry: Telemetry) -> None:
+    from broadcastio_telegram import TelegramProvider
+
+    token = "123456:" + "A" * 35
+    with HttpServer() as api:
+        api.default = Reply(
+            200,
+            json.dumps({"ok": True, "result": {"message_id": 7}}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        provider = TelegramProvider(token=token, api_base=api.url)
+        orchestrator = telemetry.orchestrator([provider], health_ttl=None)
+        with orchestrator:
+            assert orchestrator.send(Message({"telegram": "12345"}, "hi")).success
+            assert Orchestrator([provider], health_ttl=None).send(
+                Message({"telegram": "12345"}, "untraced")
+            ).success
+    traced, untraced = [r for r in api.requests if r.method == "POST"]
+    assert TRACEPARENT.fullmatch(traced.header("traceparent") or "")
+    assert untraced.header("traceparent") is None

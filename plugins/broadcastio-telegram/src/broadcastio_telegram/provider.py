@@ -17,6 +17,7 @@ from broadcastio import (
     ProviderHealth,
 )
 from broadcastio.providers.base import settings_from_arguments
+from broadcastio.providers.trace_headers import outgoing_trace_headers
 from broadcastio_telegram.calls import BotApiCall, Unsendable, build_calls, chat_id_of
 from broadcastio_telegram.outcomes import (
     failure_from_response,
@@ -171,9 +172,14 @@ class TelegramProvider(MessageProvider):
         """Make one Bot API call: the sent message's id, or the failure."""
         url = f"{self.api_base}/bot{self._token}/{part.method}"
         timeout = (self.settings.connect_timeout, self.settings.timeout)
+        # traceparent when the caller traces: a self-hosted Bot API server (api_base)
+        # can then log the trace id; {} and no cost when nothing traces.
+        headers = outgoing_trace_headers()
         try:
             if part.file is None:
-                response = self._session.post(url, json=part.fields, timeout=timeout)
+                response = self._session.post(
+                    url, json=part.fields, timeout=timeout, headers=headers
+                )
             else:
                 field, filename, data, mime_type = part.file
                 response = self._session.post(
@@ -181,6 +187,7 @@ class TelegramProvider(MessageProvider):
                     data=part.fields,
                     files={field: (filename, data, mime_type)},
                     timeout=timeout,
+                    headers=headers,
                 )
         except self._request_error as error:
             return result_from_exception(
