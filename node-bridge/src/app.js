@@ -9,6 +9,7 @@ const { servicesPlugin } = require('./services');
 const healthRoutes = require('./routes/health');
 const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
+const receiptRoutes = require('./routes/receipts');
 const fakeRoutes = require('./routes/fake');
 const metricsRoutes = require('./routes/metrics');
 const { markOptionalBodies } = require('./routes/no-body');
@@ -141,6 +142,7 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now, pr
     v1.addHook('onRequest', requireApiKey);
     v1.register(sessionRoutes);
     v1.register(messageRoutes);
+    v1.register(receiptRoutes);
   }, { prefix: '/v1' });
 
   // Behind the same key as /v1 (queue depth and send outcomes are the
