@@ -19,6 +19,7 @@ from broadcastio import (
     ValidationError,
 )
 from broadcastio.providers.base import settings_from_arguments
+from broadcastio.providers.trace_headers import outgoing_trace_headers
 from broadcastio_webhook.formats import Body, BodyError, MessageFields, build_body
 from broadcastio_webhook.settings import WebhookSettings
 from broadcastio_webhook.signing import SIGNATURE_HEADER, signature
@@ -202,10 +203,11 @@ class WebhookProvider(MessageProvider):
             if code is ErrorCode.PROVIDER_MISCONFIGURED and self.per_contact:
                 code = ErrorCode.INVALID_RECIPIENT  # the contact's URL, not the settings
             return DeliveryResult.failed(self.name, code, error.message, url=redact_url(url))
-        headers = {
-            "Content-Type": body.content_type,
-            "Idempotency-Key": idempotency_key(message, address),
-        }
+        # traceparent first, so nothing of ours can be overwritten by it; {} and
+        # no cost when nothing traces.
+        headers = outgoing_trace_headers()
+        headers["Content-Type"] = body.content_type
+        headers["Idempotency-Key"] = idempotency_key(message, address)
         if self.settings.signing_secret is not None:
             headers[SIGNATURE_HEADER] = signature(
                 self.settings.signing_secret, int(time.time()), body.content
