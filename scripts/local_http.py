@@ -24,6 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ["HttpServer", "RecordedRequest", "Reply"]
@@ -110,8 +111,25 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class HttpServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 and a free port; use it as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        certificate: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
         self._server = _Server((host, port), _Handler)
+        # With a certificate (``local_smtp.make_certificate``), HTTPS: a client
+        # given the certificate as its CA verifies the server for real.
+        self.scheme = "http"
+        if certificate is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certificate, key)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._server.owner = self
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -134,7 +152,7 @@ class HttpServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
