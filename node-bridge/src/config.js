@@ -62,6 +62,33 @@ function flagVar(env, name, fallback) {
   throw new ConfigError(`${name} must be 1 or 0 (or true/false, yes/no), got ${JSON.stringify(raw)}`);
 }
 
+const STORES = ['sqlite', 'memory'];
+const STORE_SYNC = ['full', 'normal'];
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Where the bridge keeps idempotency keys, sent messages with their acks,
+ * number lookups and the fake's deliveries (store.js). BRIDGE_STORE=sqlite
+ * (a file in BRIDGE_DATA_DIR) is the default, so they survive restarts;
+ * memory is the default only for the fake driver without BRIDGE_DATA_DIR
+ * (tests and the demo, which need no state on disk). Retention and cache
+ * lifetimes are validated like every other number here.
+ */
+function storeConfig(env, isFake) {
+  const dataDirSet = env.BRIDGE_DATA_DIR !== undefined && env.BRIDGE_DATA_DIR !== '';
+  return {
+    store: enumVar(env, 'BRIDGE_STORE', STORES, isFake && !dataDirSet ? 'memory' : 'sqlite'),
+    storeSync: enumVar(env, 'BRIDGE_STORE_SYNC', STORE_SYNC, 'full'),
+    messageRetentionMs: intVar(env, 'BRIDGE_MESSAGE_RETENTION_MS', 30 * DAY_MS, { min: 60000, max: 365 * DAY_MS }),
+    // A number's WhatsApp id does not change while the account exists; a
+    // week spans a broadcast and its resumes without keeping a number that
+    // left WhatsApp for long. "Not on WhatsApp" is kept an hour only: the
+    // person may install it, and a retry tomorrow should find them.
+    numberCacheTtlMs: intVar(env, 'BRIDGE_NUMBER_CACHE_TTL_MS', 7 * DAY_MS, { max: 365 * DAY_MS }),
+    numberMissTtlMs: intVar(env, 'BRIDGE_NUMBER_MISS_TTL_MS', 60 * 60 * 1000, { max: 365 * DAY_MS }),
+  };
+}
+
 /**
  * Request body limit derived from the decoded media limit: base64 inflates by
  * 4/3, and the rest of the JSON (recipient, a caption of up to 65 536
@@ -74,6 +101,73 @@ function bodyLimitFor(mediaMaxBytes) {
   const base64Length = Math.ceil(mediaMaxBytes / 3) * 4;
   const margin = 65536 * 6 + 64 * 1024;
   return base64Length + margin;
+}
+
+// Pacing defaults, chosen from the published advice of WhatsApp gateway
+// projects and anti-ban libraries (docs/whatsapp.md lists the numbers and
+// their sources): a random gap of 10 to 30 s between sends (2 to 6 a
+// minute), at most 60 an hour and 200 a day, and a one-hour pause after
+// WhatsApp itself pushes back.
+const DEFAULT_MIN_INTERVAL_MS = 10000;
+const DEFAULT_JITTER_MS = 20000;
+const DEFAULT_HOURLY_CAP = 60;
+const DEFAULT_DAILY_CAP = 200;
+const DEFAULT_RISK_PAUSE_MS = 60 * 60 * 1000;
+const PACING_CAP_VARS = ['BRIDGE_HOURLY_CAP', 'BRIDGE_DAILY_CAP', 'BRIDGE_WARMUP_START', 'BRIDGE_WARMUP_CAPS', 'BRIDGE_RISK_PAUSE_MS'];
+
+/**
+ * `BRIDGE_WARMUP_START` (a YYYY-MM-DD date, day 1 of the warm-up, UTC) and
+ * `BRIDGE_WARMUP_CAPS` (comma-separated daily caps, one per day from the
+ * start): both or neither.
+ */
+function warmupVar(env) {
+  const rawStart = env.BRIDGE_WARMUP_START;
+  const rawCaps = env.BRIDGE_WARMUP_CAPS;
+  const hasStart = rawStart !== undefined && rawStart !== '';
+  const hasCaps = rawCaps !== undefined && rawCaps !== '';
+  if (!hasStart && !hasCaps) return null;
+  if (!hasStart || !hasCaps) {
+    throw new ConfigError(`BRIDGE_WARMUP_START and BRIDGE_WARMUP_CAPS go together: ${hasStart ? 'BRIDGE_WARMUP_CAPS' : 'BRIDGE_WARMUP_START'} is missing`);
+  }
+  const start = String(rawStart).trim();
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(start);
+  const parsed = match ? new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) : null;
+  if (!parsed || parsed.toISOString().slice(0, 10) !== start) {
+    throw new ConfigError(`BRIDGE_WARMUP_START must be a date like 2026-12-01 (YYYY-MM-DD), got ${JSON.stringify(rawStart)}`);
+  }
+  const parts = String(rawCaps).split(',').map((part) => part.trim());
+  if (parts.length > 366) throw new ConfigError(`BRIDGE_WARMUP_CAPS lists ${parts.length} days; at most 366`);
+  const caps = parts.map((part, i) => {
+    if (!/^[0-9]+$/.test(part) || Number(part) < 1 || Number(part) > 100000) {
+      throw new ConfigError(`BRIDGE_WARMUP_CAPS must be daily caps (integers 1..100000) separated by commas, like 20,30,50; entry ${i + 1} is ${JSON.stringify(part)}`);
+    }
+    return Number(part);
+  });
+  return Object.freeze({ start, caps: Object.freeze(caps) });
+}
+
+/**
+ * BRIDGE_PACING (default on, off with BRIDGE_DRIVER=fake) switches the
+ * account-protecting defaults: the random gap, the caps and the risk pause.
+ * Off, the caps and the warm-up cannot be set (they would silently do
+ * nothing); the gap variables still apply when set, as before.
+ */
+function pacingConfig(env, isFake) {
+  const enabled = flagVar(env, 'BRIDGE_PACING', !isFake);
+  if (!enabled) {
+    const set = PACING_CAP_VARS.filter((name) => env[name] !== undefined && env[name] !== '');
+    if (set.length > 0) {
+      throw new ConfigError(`${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set but pacing is off (BRIDGE_PACING=0${isFake ? ', the default with BRIDGE_DRIVER=fake' : ''}); set BRIDGE_PACING=1 or unset ${set.length === 1 ? 'it' : 'them'}`);
+    }
+    return { enabled, hourlyCap: 0, dailyCap: 0, warmup: null, riskPauseMs: 0 };
+  }
+  return {
+    enabled,
+    hourlyCap: intVar(env, 'BRIDGE_HOURLY_CAP', DEFAULT_HOURLY_CAP, { max: 1000000 }),
+    dailyCap: intVar(env, 'BRIDGE_DAILY_CAP', DEFAULT_DAILY_CAP, { max: 1000000 }),
+    warmup: warmupVar(env),
+    riskPauseMs: intVar(env, 'BRIDGE_RISK_PAUSE_MS', DEFAULT_RISK_PAUSE_MS, { max: 7 * 24 * 60 * 60 * 1000 }),
+  };
 }
 
 /**
@@ -119,6 +213,7 @@ function loadConfig(env = process.env) {
     // node refuses a headers timeout longer than the whole-request timeout.
     throw new ConfigError(`BRIDGE_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed BRIDGE_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
   }
+  const pacing = pacingConfig(env, isFake);
   const chromiumPath = env.CHROMIUM_PATH === undefined || env.CHROMIUM_PATH === '' ? '/usr/bin/chromium' : String(env.CHROMIUM_PATH);
   const dataDir = env.BRIDGE_DATA_DIR === undefined || env.BRIDGE_DATA_DIR === '' ? './.wwebjs_auth' : String(env.BRIDGE_DATA_DIR);
 
@@ -129,8 +224,13 @@ function loadConfig(env = process.env) {
     apiKey,
     dataDir: path.resolve(dataDir),
     chromiumPath,
-    minIntervalMs: intVar(env, 'BRIDGE_MIN_INTERVAL_MS', isFake ? 0 : 1000, { max: 3600000 }),
-    jitterMs: intVar(env, 'BRIDGE_JITTER_MS', isFake ? 0 : 500, { max: 3600000 }),
+    pacing: pacing.enabled,
+    minIntervalMs: intVar(env, 'BRIDGE_MIN_INTERVAL_MS', pacing.enabled ? DEFAULT_MIN_INTERVAL_MS : 0, { max: 3600000 }),
+    jitterMs: intVar(env, 'BRIDGE_JITTER_MS', pacing.enabled ? DEFAULT_JITTER_MS : 0, { max: 3600000 }),
+    hourlyCap: pacing.hourlyCap,
+    dailyCap: pacing.dailyCap,
+    warmup: pacing.warmup,
+    riskPauseMs: pacing.riskPauseMs,
     queueMax: intVar(env, 'BRIDGE_QUEUE_MAX', 100, { min: 1, max: 100000 }),
     queueMaxBytes,
     mediaMaxBytes,
@@ -141,6 +241,7 @@ function loadConfig(env = process.env) {
     sendTimeoutMs: intVar(env, 'BRIDGE_SEND_TIMEOUT_MS', 30000, { min: 1, max: 3600000 }),
     authTimeoutMs: intVar(env, 'BRIDGE_AUTH_TIMEOUT_MS', 180000, { min: 1000, max: 3600000 }),
     idempotencyTtlMs: intVar(env, 'BRIDGE_IDEMPOTENCY_TTL_MS', 24 * 60 * 60 * 1000, { min: 1, max: 30 * 24 * 60 * 60 * 1000 }),
+    ...storeConfig(env, isFake),
     logLevel: enumVar(env, 'BRIDGE_LOG_LEVEL', LOG_LEVELS, 'info'),
     metricsPublic: flagVar(env, 'BRIDGE_METRICS_PUBLIC', false),
   });

@@ -4,6 +4,9 @@ const { ACK_VALUES } = require('./gateways/base');
 const { ERROR_CODES } = require('./error-codes');
 const { SESSION_STATES } = require('./session-state');
 const { TO_PATTERN } = require('./recipient');
+const { PauseReason } = require('./pacer');
+
+const PAUSE_REASONS = Object.values(PauseReason);
 
 /**
  * JSON schemas shared by the routes. They are the single source for both
@@ -25,6 +28,8 @@ const errorBody = {
         field: { type: 'string', description: 'Offending field (JSON path) or header name; only for VALIDATION_FAILED.' },
         retryAfter: { type: 'integer', minimum: 1, description: 'Seconds to wait; only on 429 and 503 INCOMING_BUSY, equal to the Retry-After header.' },
         state: { type: 'string', enum: SESSION_STATES, description: 'Session state; only on 503 NOT_READY.' },
+        pausedUntil: { type: 'string', format: 'date-time', description: 'When sends resume; only on 429 RATE_LIMITED from the pacer (a cap reached or a risk pause).' },
+        pauseReason: { type: 'string', enum: PAUSE_REASONS, description: 'Why sends are held; only with pausedUntil.' },
       },
     },
   },
@@ -145,6 +150,22 @@ const session = {
     since: isoTime,
     lastError: nullableText,
     qrPending: { type: 'boolean' },
+    pacing: {
+      type: 'object',
+      description: 'The pacer: counters of the rolling windows, the caps in force, and whether (and why) sends are held.',
+      required: ['enabled', 'sentLastHour', 'sentLast24h', 'hourlyCap', 'dailyCap', 'warmupDay', 'pausedUntil', 'pauseReason', 'riskPausedUntil'],
+      properties: {
+        enabled: { type: 'boolean', description: 'BRIDGE_PACING.' },
+        sentLastHour: { type: 'integer', description: 'Sends that reached WhatsApp in the last 60 minutes.' },
+        sentLast24h: { type: 'integer', description: 'Sends that reached WhatsApp in the last 24 hours.' },
+        hourlyCap: { type: 'integer', nullable: true, description: 'BRIDGE_HOURLY_CAP; null when there is none.' },
+        dailyCap: { type: 'integer', nullable: true, description: 'The daily cap in force now: BRIDGE_DAILY_CAP, or the warm-up day\'s cap when lower; null when there is none.' },
+        warmupDay: { type: 'integer', nullable: true, description: 'Day of the warm-up (1 = BRIDGE_WARMUP_START; 0 before it); null without a warm-up.' },
+        pausedUntil: { ...isoTime, nullable: true, description: 'When sends resume, while a cap or a risk pause holds them; null otherwise.' },
+        pauseReason: { type: 'string', nullable: true, enum: [...PAUSE_REASONS, null], description: 'Why sends are held, with pausedUntil.' },
+        riskPausedUntil: { ...isoTime, nullable: true, description: 'End of the pause after a risk signal (WhatsApp rate error, logged out by WhatsApp); null when none.' },
+      },
+    },
     info: {
       type: 'object',
       description: 'Present when READY.',

@@ -7,6 +7,19 @@ const { SessionState } = require('./session-state');
 const { hashSendBody } = require('./idempotency-store');
 const { parseRecipient } = require('./recipient');
 const { NO_METRICS, SENT } = require('./metrics');
+const { Pacer, PauseReason } = require('./pacer');
+
+/** A pacer that never holds anything back: pacing off. */
+const NO_PACING = new Pacer({ enabled: false });
+
+/** The words of a 429 RATE_LIMITED answer for each reason the pacer holds sends. */
+const HOLD_TEXT = Object.freeze({
+  [PauseReason.HOURLY_CAP]: (hold) => `the hourly cap of ${hold.limit} sends is reached (BRIDGE_HOURLY_CAP)`,
+  [PauseReason.DAILY_CAP]: (hold) => `the daily cap of ${hold.limit} sends is reached (BRIDGE_DAILY_CAP)`,
+  [PauseReason.WARMUP_CAP]: (hold) => `today's warm-up cap of ${hold.limit} sends is reached (BRIDGE_WARMUP_CAPS)`,
+  [PauseReason.RATE_LIMITED]: () => 'sends are paused after WhatsApp answered with a rate limit (BRIDGE_RISK_PAUSE_MS)',
+  [PauseReason.LOGGED_OUT]: () => 'sends are paused after WhatsApp logged the session out (BRIDGE_RISK_PAUSE_MS)',
+});
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -38,10 +51,13 @@ function clientGone() {
  *     a key still in flight is waited for, up to BRIDGE_SEND_TIMEOUT_MS, and
  *     then claimed again: its stored answer is replayed, or a released key
  *     is sent anew; 409 only if the wait runs out;
- *  3. readiness (503) and queue capacity, by count and by media bytes
- *     (429 QUEUE_FULL), before enqueueing;
- *  4. in the queue: readiness again, then the gateway send, raced against
+ *  3. readiness (503), the pacer's caps and risk pause (429 RATE_LIMITED
+ *     with the time sends resume) and queue capacity, by count and by media
+ *     bytes (429 QUEUE_FULL), before enqueueing;
+ *  4. in the queue: readiness and the pacer again, then the send is counted
+ *     against the caps and handed to the gateway, raced against
  *     BRIDGE_SEND_TIMEOUT_MS measured from the moment the job starts (504).
+ *     WhatsApp's own rate error pauses the pacer (a risk signal).
  *
  * Idempotency bookkeeping is chained to the send itself, not to the HTTP
  * answer, so a send that finishes after a 504 still becomes a replayable 201
@@ -63,7 +79,9 @@ function clientGone() {
  * 409) are not sends and only show in the HTTP request metrics.
  */
 class SendService {
-  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS }) {
+  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS, pacer = NO_PACING, now = Date.now }) {
+    this._pacer = pacer;
+    this._now = now;
     this._gateway = gateway;
     this._queue = queue;
     this._idempotency = idempotency;
@@ -103,6 +121,16 @@ class SendService {
       throw notReady(state);
     }
 
+    // A cap reached or a risk pause: refused before queueing, with the time
+    // the window reopens, so the client falls back or pauses instead of
+    // holding a connection open for hours.
+    const hold = this._pacer.check();
+    if (hold) {
+      if (record) this._idempotency.fail(record);
+      this._metrics.sendFinished(ErrorCode.RATE_LIMITED);
+      throw this._held(hold);
+    }
+
     // Capacity (count and media bytes) and a client that is already gone are
     // the queue's business: enqueue() refuses the first and drops the second.
     return new Promise((resolve, reject) => {
@@ -125,6 +153,11 @@ class SendService {
 
         const attempt = Promise.resolve().then(() => {
           if (!this._gateway.isReady()) throw notReady(this._gateway.status().state);
+          // Checked again at the start: sends queued before a cap was
+          // reached must not go past it.
+          const heldNow = this._pacer.check();
+          if (heldNow) throw this._held(heldNow, { paced: false });
+          this._pacer.recordSend();
           return this._gateway.send({ to: body.to, text: body.text ?? null, media: body.media ?? null, idempotencyKey: idempotencyKey ?? null });
         });
 
@@ -138,7 +171,10 @@ class SendService {
             answer(resolve, { ...response, body: { ...response.body }, replay: false });
           },
           (err) => {
-            const bridgeError = err instanceof BridgeError ? err : new BridgeError(502, ErrorCode.SEND_FAILED, errorText(err));
+            let bridgeError = err instanceof BridgeError ? err : new BridgeError(502, ErrorCode.SEND_FAILED, errorText(err));
+            if (bridgeError.code === ErrorCode.RATE_LIMITED && !bridgeError.extra.pauseReason) {
+              bridgeError = this._whatsappPushedBack(bridgeError);
+            }
             this._metrics.sendFinished(bridgeError.code);
             if (record && bridgeError.ambiguous) {
               this._idempotency.complete(record, { statusCode: bridgeError.statusCode, body: bridgeError.toBody() });
@@ -209,6 +245,33 @@ class SendService {
       this._timers.clearTimeout(timer);
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * WhatsApp's own rate error is a risk signal: every send is held for
+   * BRIDGE_RISK_PAUSE_MS (or WhatsApp's Retry-After, if longer), and the
+   * client is told that wait rather than WhatsApp's shorter one.
+   */
+  _whatsappPushedBack(bridgeError) {
+    const retryAfterMs = (Number(bridgeError.extra.retryAfter) || 0) * 1000;
+    const pause = this._pacer.pause(PauseReason.RATE_LIMITED, { atLeastMs: retryAfterMs });
+    if (!pause) return bridgeError;
+    this._log.warn({ event: 'pacing_paused', reason: pause.reason, pausedUntil: new Date(pause.until).toISOString() }, 'WhatsApp answered with a rate limit; sends are paused');
+    return this._held({ reason: pause.reason, until: pause.until, limit: null });
+  }
+
+  /** 429 RATE_LIMITED for a pacer hold: Retry-After until it ends, and when that is. */
+  _held(hold, { paced = true } = {}) {
+    const waitSeconds = Math.max(1, Math.ceil((hold.until - this._now()) / 1000));
+    const pausedUntil = new Date(hold.until).toISOString();
+    const text = HOLD_TEXT[hold.reason] ? HOLD_TEXT[hold.reason](hold) : 'sends are paused';
+    return new BridgeError(
+      429,
+      ErrorCode.RATE_LIMITED,
+      `Not sent: ${text}; sends resume at ${pausedUntil}`,
+      { retryAfter: waitSeconds, pausedUntil, pauseReason: hold.reason },
+      { paced },
+    );
   }
 
   _queueFull() {

@@ -7,6 +7,8 @@ const { IncomingBudget } = require('./incoming-budget');
 const { MessageStore } = require('./message-store');
 const { SendQueue } = require('./send-queue');
 const { SendService } = require('./send-service');
+const { Pacer } = require('./pacer');
+const { PacingFileStore } = require('./pacing-store');
 const { BridgeMetrics } = require('./metrics');
 const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
 
@@ -14,7 +16,7 @@ const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
  * The bridge's services, created once per app and reachable in one way: as
  * decorators of the fastify instance (fastify-plugin, so they are visible to
  * every route plugin registered after it, and to tests through the app):
- * `gateway`, `sendService`, `sendQueue`, `messageStore`, `idempotencyStore`,
+ * `gateway`, `sendService`, `sendQueue`, `pacer`, `messageStore`, `idempotencyStore`,
  * `incomingBudget`, `metrics` and `clock` ({now, startedAt}). Route plugins
  * declare the ones they read (plugin-meta.js).
  * Production and tests register this same plugin; tests only inject their
@@ -44,6 +46,18 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
     now,
     onJobStart: (waitedMs) => metrics.queueWaited(waitedMs),
   });
+  // The caps' counters live in BRIDGE_DATA_DIR (next to the WhatsApp
+  // session they protect) and only with pacing on: a bench or a test with
+  // pacing off leaves no file behind.
+  const pacer = new Pacer({
+    enabled: config.pacing,
+    hourlyCap: config.hourlyCap,
+    dailyCap: config.dailyCap,
+    warmup: config.warmup,
+    riskPauseMs: config.riskPauseMs,
+    store: config.pacing ? new PacingFileStore({ dataDir: config.dataDir }) : null,
+    now,
+  });
   const sendService = new SendService({
     gateway: gw,
     queue: sendQueue,
@@ -53,6 +67,8 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
     mediaMaxBytes: config.mediaMaxBytes,
     logger: app.log.child({ component: 'send' }),
     metrics,
+    pacer,
+    now,
   });
   metrics.attachQueue(sendQueue);
   metrics.attachGateway(gw);
@@ -61,6 +77,8 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
   const onAck = ({ id, ack }) => messageStore.updateAck(id, ack);
   const onState = (s) => {
     metrics.sessionStateChanged(s.state);
+    const pause = pacer.sessionChanged(s);
+    if (pause) app.log.warn({ event: 'pacing_paused', reason: pause.reason, pausedUntil: new Date(pause.until).toISOString() }, 'WhatsApp logged the session out; sends are paused');
     app.log.info({ event: 'state', state: s.state, since: s.since, lastError: s.lastError }, `session state ${s.state}`);
   };
   gw.on('ack', onAck);
@@ -69,6 +87,7 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
   app.decorate('gateway', gw);
   app.decorate('sendService', sendService);
   app.decorate('sendQueue', sendQueue);
+  app.decorate('pacer', pacer);
   app.decorate('messageStore', messageStore);
   app.decorate('idempotencyStore', idempotencyStore);
   app.decorate('incomingBudget', incomingBudget);

@@ -19,8 +19,14 @@ test('config defaults for wwebjs and fake drivers', () => {
   assert.equal(real.host, '127.0.0.1');
   assert.equal(real.chromiumPath, '/usr/bin/chromium');
   assert.ok(real.dataDir.endsWith('.wwebjs_auth'));
-  assert.equal(real.minIntervalMs, 1000);
-  assert.equal(real.jitterMs, 500);
+  // Pacing on: a random 10..30 s gap, 60 an hour, 200 a day (docs/whatsapp.md).
+  assert.equal(real.pacing, true);
+  assert.equal(real.minIntervalMs, 10000);
+  assert.equal(real.jitterMs, 20000);
+  assert.equal(real.hourlyCap, 60);
+  assert.equal(real.dailyCap, 200);
+  assert.equal(real.warmup, null);
+  assert.equal(real.riskPauseMs, 3600000);
   assert.equal(real.queueMax, 100);
   assert.equal(real.mediaMaxBytes, 16 * 1024 * 1024);
   assert.ok(real.bodyLimit > Math.ceil((16 * 1024 * 1024 * 4) / 3));
@@ -30,8 +36,11 @@ test('config defaults for wwebjs and fake drivers', () => {
 
   const fake = loadConfig({ BRIDGE_DRIVER: 'fake' });
   assert.equal(fake.apiKey, null);
+  assert.equal(fake.pacing, false);
   assert.equal(fake.minIntervalMs, 0);
   assert.equal(fake.jitterMs, 0);
+  assert.equal(fake.hourlyCap, 0);
+  assert.equal(fake.dailyCap, 0);
   assert.equal(loadConfig({ BRIDGE_DRIVER: 'fake', BRIDGE_PORT: '0' }).port, 0);
 });
 

@@ -24,7 +24,7 @@ function wantsPng(accept) {
 
 /** Session inspection, QR login and logout under /v1 (API key required). */
 async function sessionRoutes(app) {
-  const { gateway } = app;
+  const { gateway, pacer } = app;
   const security = [{ apiKey: [] }];
 
   app.get('/session', {
@@ -42,6 +42,7 @@ async function sessionRoutes(app) {
       since: status.since,
       lastError: status.lastError,
       qrPending: status.qr !== null,
+      pacing: pacer.status(),
     };
     if (status.info) body.info = status.info;
     return body;
@@ -98,5 +99,5 @@ async function sessionRoutes(app) {
   });
 }
 
-module.exports = routePlugin(sessionRoutes, { name: 'session-routes', decorators: ['gateway'] });
+module.exports = routePlugin(sessionRoutes, { name: 'session-routes', decorators: ['gateway', 'pacer'] });
 module.exports.wantsPng = wantsPng;
