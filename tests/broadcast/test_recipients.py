@@ -218,3 +218,19 @@ def test_a_malformed_csv_line_is_a_validation_error(
         open_recipient_file(path).check(None)
     except ValidationError as error:
         assert 3 <= error.details["line"] <= len(rows)
+
+
+def test_a_webhook_column_makes_contacts_and_a_bad_url_is_refused_by_line(tmp_path: Path) -> None:
+    good = write(
+        tmp_path, "good.csv", "id,webhook,email\nteam-a,https://hooks.example.com/T/1,\n"
+        "team-b,,b@example.com\n"
+    )
+    rows = list(open_recipient_file(good).rows())
+    assert rows[0].recipient.addresses == {"webhook": "https://hooks.example.com/T/1"}
+    assert rows[1].recipient.addresses == {"email": "b@example.com"}
+
+    bad = write(tmp_path, "bad.csv", "id,webhook\nteam-a,https://h.example.com/1\nteam-b,h/secret\n")
+    with pytest.raises(ValidationError) as caught:
+        open_recipient_file(bad).check(None)
+    assert "line 3" in caught.value.message and "invalid webhook address" in caught.value.message
+    assert "secret" not in caught.value.message

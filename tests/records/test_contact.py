@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcastio import Contact, Message, ValidationError
+from broadcastio.records.contact import shown_address
 
 kinds = st.sampled_from(["phone", "email", "telegram", "signal"])
 phones = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
@@ -124,3 +125,34 @@ def test_old_serialized_messages_without_a_title_still_load() -> None:
 def test_a_serialized_contact_with_unknown_keys_is_refused() -> None:
     with pytest.raises(ValidationError):
         Message.from_dict({"recipient": {"phone": "+1"}, "content": "hi"})
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("https://hooks.slack.com/services/T0/B0/secret", "https://hooks.slack.com/***"),
+        ("http://127.0.0.1:8080/hook?token=abc", "http://127.0.0.1:8080/***"),
+        ("https://user:pw@example.com", "https://example.com/***"),
+        ("https://example.com", "https://example.com"),
+        ("+15551234567", "+15551234567"),
+        ("ops@example.com", "ops@example.com"),
+    ],
+)
+def test_shown_address_hides_a_urls_secret_parts(address: str, shown: str) -> None:
+    assert shown_address(address) == shown
+
+
+def test_a_contact_shows_a_webhook_url_without_its_path() -> None:
+    contact = Contact({"webhook": "https://discord.com/api/webhooks/1/tok", "phone": "+1555"})
+    assert "tok" not in str(contact) and "https://discord.com/***" in str(contact)
+
+
+@pytest.mark.parametrize(
+    "address", ["ftp://files.example.com/secret", "example.com/hook", "https:///x", "https://a b/c"]
+)
+def test_a_webhook_address_must_be_an_http_url_and_the_error_does_not_repeat_it(
+    address: str,
+) -> None:
+    with pytest.raises(ValidationError, match="invalid webhook address") as caught:
+        Contact({"webhook": address})
+    assert address not in str(caught.value)

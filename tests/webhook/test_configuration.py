@@ -205,3 +205,22 @@ def test_mistyped_settings_in_a_file_name_the_key(
     text = str(caught.value)
     assert f"providers.hook.{key}" in text and str(path) in text
     assert words in text
+
+
+@pytest.mark.parametrize("with_id", [False, True])
+def test_a_contacts_webhook_url_is_not_logged_by_send_verbose(
+    tmp_path: Path, run_cli: Run, server: HttpServer, with_id: bool
+) -> None:
+    # A per-contact instance: the URL comes from --to webhook=..., and -vv logs the
+    # recipient; its secret path must not appear there (or anywhere in the output).
+    path = write(
+        tmp_path, '[orchestrator]\norder = ["hooks"]\n\n[providers.hooks]\ntype = "webhook"\n'
+    )
+    to = ("--to", "id=team-a") if with_id else ()
+    done = run_cli(
+        "--config", str(path), "-vv", "send", *to, "--to", f"webhook={server.url}{SECRET_PATH}",
+        "--text", "x",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "s3cr3t" not in done.stdout + done.stderr
+    assert f"{server.url}/***" in done.stderr

@@ -7,7 +7,7 @@ size; standard input is first copied to a temporary file so it can be read twice
 
 A row's recipient is either the ``recipient`` column (one address every
 provider gets, as before contacts existed) or a contact: columns named after
-address kinds (``ADDRESS_KINDS``: ``phone``, ``email``, ``telegram``) plus an
+address kinds (``ADDRESS_KINDS``: ``phone``, ``email``, ``telegram``, ``webhook``) plus an
 optional ``id``. Every column, address columns included, is also a template
 variable.
 
@@ -42,7 +42,7 @@ RECIPIENT_COLUMN = "recipient"
 ID_COLUMN = "id"
 # The columns that hold addresses rather than template variables. A fixed list,
 # not "every other column": ``name`` or ``city`` must never become an address.
-ADDRESS_KINDS = ("email", "phone", "telegram")
+ADDRESS_KINDS = ("email", "phone", "telegram", "webhook")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 

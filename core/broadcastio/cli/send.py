@@ -36,7 +36,7 @@ from broadcastio.cli.state import DEFAULT_SEND_TIMEOUT, CliState, pass_state
 from broadcastio.engine.deadline import LONGEST_TIMEOUT
 from broadcastio.cli.text_input import MAX_TEXT_BYTES, TextTooLarge, read_bounded
 from broadcastio.errors import ValidationError
-from broadcastio.records.contact import Contact
+from broadcastio.records.contact import Contact, shown_address
 from broadcastio.records.message import Attachment, Message
 from broadcastio.records.result import DeliveryResult
 
@@ -326,9 +326,11 @@ def send(
         for provider in orchestrator.providers
         if getattr(provider, "test_double", False)
     }
+    shown = message.recipient
     logger.info(
         "sending to %s through %s",
-        message.recipient,
+        # A contact's str() hides a URL's secret path; a bare URL is hidden here.
+        shown_address(shown) if isinstance(shown, str) else shown,
         ", ".join(provider.name for provider in orchestrator.providers),
     )
     result = orchestrator.send(message, trace=True)

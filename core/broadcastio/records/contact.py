@@ -11,7 +11,7 @@ import attrs
 
 from broadcastio.errors import ValidationError
 
-__all__ = ["Contact", "check_address", "recipient_key"]
+__all__ = ["Contact", "check_address", "recipient_key", "shown_address"]
 
 # A kind names a family of addresses (``phone``, ``email``, ``telegram``): lowercase
 # so that ``Email`` in one file and ``email`` in another cannot become two kinds.
@@ -65,12 +65,43 @@ def _check_email(address: str) -> None:
         )
 
 
+def shown_address(address: str) -> str:
+    """``address`` as it may appear in logs and on screen: a URL's path and query hidden.
+
+    A per-contact webhook address is a URL whose path is its credential (Slack,
+    Discord and Teams webhook URLs are); so is any user or password in it. A
+    URL shows as ``scheme://host[:port]/***``; anything else (a phone number,
+    an email address, a chat id) is shown as it is.
+    """
+    scheme, separator, rest = address.partition("://")
+    if not separator or scheme.lower() not in ("http", "https"):
+        return address
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = authority.rsplit("@", 1)[-1]
+    hidden = rest != authority or "@" in authority
+    return f"{scheme}://{host}/***" if hidden else address
+
+
 def check_address(kind: str, address: Any) -> str:
     """``address`` stripped and checked for ``kind``; ``ValidationError`` naming the kind if not."""
     text = _check_text(f"{kind} address", address)
     if kind == "email":
         _check_email(text)
+    elif kind == "webhook":
+        _check_webhook(text)
     return text
+
+
+def _check_webhook(address: str) -> None:
+    """A webhook address is an http(s) URL with a host; the error never repeats its path."""
+    scheme, separator, rest = address.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1]
+    if not separator or scheme.lower() not in ("http", "https") or not host or " " in address:
+        raise ValidationError(
+            # Not repeated: a webhook URL is often its own credential.
+            "invalid webhook address: it must be an http:// or https:// URL with a host",
+            details={"field": "webhook"},
+        )
 
 
 def _to_addresses(value: Mapping[str, str]) -> dict[str, str]:
@@ -145,7 +176,10 @@ class Contact:
         return self.addresses.get(kind)
 
     def __str__(self) -> str:
-        shown = ", ".join(f"{kind}={address}" for kind, address in self.addresses.items())
+        # For people reading logs and tables: a URL address shows without its secret path.
+        shown = ", ".join(
+            f"{kind}={shown_address(address)}" for kind, address in self.addresses.items()
+        )
         return f"{self.id} ({shown})" if self.id is not None else shown
 
 
