@@ -115,6 +115,10 @@ class LocalBridge:
     def reset(self) -> None:
         self._post("/__fake/reset", {})
 
+    def ack(self, message_id: str, ack: str) -> None:
+        """Simulate WhatsApp's receipt ``ack`` (SERVER, DEVICE, READ...) for a delivered message."""
+        self._post("/__fake/ack", {"id": message_id, "ack": ack})
+
     def _post(self, path: str, body: dict[str, Any]) -> None:
         self._http.post(f"{self.url}{path}", json=body, timeout=5).raise_for_status()
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from broadcastio.records.health import ProviderHealth
     from broadcastio.records.message import Attachment, Message, MessageMetadata
     from broadcastio.records.rate_limit import RateLimit
+    from broadcastio.records.receipt import Receipt, ReceiptState
     from broadcastio.records.result import DeliveryResult
     from broadcastio.records.retry import RetryPolicy
     from broadcastio.records.trace import DeliveryAttempt, DeliveryTrace
@@ -75,6 +76,8 @@ _HOMES: dict[str, str] = {
     "PluginManager": "broadcastio.plugins.manager",
     "ProviderHealth": "broadcastio.records.health",
     "RateLimit": "broadcastio.records.rate_limit",
+    "Receipt": "broadcastio.records.receipt",
+    "ReceiptState": "broadcastio.records.receipt",
     "RecipientOutcome": "broadcastio.broadcast",
     "RecipientState": "broadcastio.broadcast",
     "RecipientStatus": "broadcastio.broadcast",
@@ -136,6 +139,8 @@ __all__ = [
     "PluginManager",
     "ProviderHealth",
     "RateLimit",
+    "Receipt",
+    "ReceiptState",
     "RecipientOutcome",
     "RecipientState",
     "RecipientStatus",

@@ -94,9 +94,11 @@ def v1_journal(journal_path: Path) -> Path:
     return journal_path
 
 
-def test_the_current_schema_is_version_2() -> None:
-    assert SCHEMA_VERSION == 2
+def test_the_current_schema_is_version_3() -> None:
+    assert SCHEMA_VERSION == 3
+    # Version 3 added a table (receipts); the recipients columns are version 2's.
     assert sql.TABLE_COLUMNS["recipients"] == V2_COLUMNS
+    assert set(sql.TABLE_COLUMNS) == {"broadcasts", "recipients", "receipts"}
 
 
 def test_a_v1_journal_is_read_only_as_it_is(v1_journal: Path) -> None:
@@ -128,10 +130,10 @@ def test_opening_a_v1_journal_for_writing_migrates_it_keeping_every_row(v1_journ
     with Journal(v1_journal, read_only=True) as journal:
         before = [row.to_dict() for row in journal.rows(BROADCAST)]
     with Journal(v1_journal) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         after = [row.to_dict() for row in journal.rows(BROADCAST)]
     assert after == before
-    assert stored_version_and_columns(v1_journal) == (2, V2_COLUMNS)
+    assert stored_version_and_columns(v1_journal) == (SCHEMA_VERSION, V2_COLUMNS)
     # Opening it again finds version 2 and changes nothing.
     with Journal(v1_journal) as journal:
         assert [row.to_dict() for row in journal.rows(BROADCAST)] == before
@@ -159,7 +161,7 @@ def test_a_resume_of_a_v1_broadcast_sends_each_person_at_most_once(v1_journal: P
     assert (report.already_delivered, report.not_retried, report.delivered) == (2, 1, 2)
     assert phone.sent == ["+15550000001", "+15550000004"] and mail.sent == []
     with Journal(v1_journal, read_only=True) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         assert journal.row(BROADCAST, p1).contact == p1
         assert journal.row(BROADCAST, p4).address == "+15550000004"
         # A row version 1 delivered keeps what version 1 knew: its key.
@@ -197,7 +199,7 @@ def test_a_migration_that_fails_part_way_leaves_version_1_whole(
         assert [row.to_dict() for row in journal.rows(BROADCAST)] == before
     monkeypatch.undo()
     with Journal(v1_journal) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         assert [row.to_dict() for row in journal.rows(BROADCAST)] == before
 
 
@@ -253,7 +255,7 @@ def test_a_migration_killed_part_way_leaves_a_valid_v1_journal(
         assert [row.to_dict() for row in journal.rows(BROADCAST)] == before
     assert stored_version_and_columns(v1_journal) == (1, V1_COLUMNS)
     with Journal(v1_journal) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         assert [row.to_dict() for row in journal.rows(BROADCAST)] == before
 
 
@@ -261,7 +263,7 @@ def test_a_migration_keeps_the_file_its_inode_and_its_permissions(v1_journal: Pa
     os.chmod(v1_journal, 0o600)
     inode = v1_journal.stat().st_ino
     with Journal(v1_journal) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == SCHEMA_VERSION
         journal.begin_run(BROADCAST)
         # SQLite gives the files next to the journal the journal's own mode.
         assert stat.S_IMODE(v1_journal.with_name(v1_journal.name + "-wal").stat().st_mode) == 0o600
@@ -272,7 +274,10 @@ def test_a_migration_keeps_the_file_its_inode_and_its_permissions(v1_journal: Pa
 def test_a_journal_another_process_migrated_meanwhile_is_not_migrated_twice(
     v1_journal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two openers of one v1 file: the second looks (version 1), waits for the lock, finds 2."""
+    """Two openers of one v1 file: the second looks (version 1), waits for the lock, finds 2.
+
+    It then takes the file on from version 2 only (version 1's step is not run twice).
+    """
     holder = sqlite3.connect(v1_journal, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # the other process, about to migrate
     waiting = threading.Event()
@@ -309,5 +314,5 @@ def test_a_journal_another_process_migrated_meanwhile_is_not_migrated_twice(
             holder.execute("ROLLBACK")
         opener.join(60)
         holder.close()
-    assert failed == [] and opened == [2]
-    assert stored_version_and_columns(v1_journal) == (2, V2_COLUMNS)
+    assert failed == [] and opened == [SCHEMA_VERSION]
+    assert stored_version_and_columns(v1_journal) == (SCHEMA_VERSION, V2_COLUMNS)

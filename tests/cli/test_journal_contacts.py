@@ -97,7 +97,9 @@ def test_export_has_the_contact_columns(run_script, journal) -> None:
     exported = run_script("journal", "export", "b", "--journal", str(journal))
     assert exported.returncode == 0, exported.stderr
     reader = csv.DictReader(io.StringIO(exported.stdout))
-    assert reader.fieldnames[-4:] == ["contact_id", "addresses", "address_kind", "address"]
+    assert reader.fieldnames[-8:-4] == ["contact_id", "addresses", "address_kind", "address"]
+    # Then the receipt columns (schema version 3).
+    assert reader.fieldnames[-4:] == ["receipt", "receipt_updated_at", "delivered_at", "read_at"]
     rows = {row["recipient"]: row for row in reader}
     assert rows[PHONE_ONLY.key]["contact_id"] == "cust-2"
     assert json.loads(rows[PHONE_ONLY.key]["addresses"]) == {"phone": "+15550000002"}
@@ -134,7 +136,7 @@ def test_a_v1_journal_reads_unchanged_and_says_nothing_is_lost(
     (note,) = done.stderr.splitlines()
     assert note.startswith("broadcastio: note: journal ")
     assert "schema version 1" in note and "nothing in it is lost" in note
-    assert "upgrades it to version 2" in note
+    assert "upgrades it to version 3" in note
     assert digest(v1_journal) == before
 
 
@@ -146,14 +148,14 @@ def test_a_v1_journal_shows_its_rows_by_key(run_script, v1_journal) -> None:
 
 def test_a_journal_of_a_newer_schema_is_refused_in_one_line(run_script, tmp_path) -> None:
     path = tmp_path / "new.sqlite"
-    write_v1_journal(path, "spring", [V1Row("+1", "pending")], version=3)
+    write_v1_journal(path, "spring", [V1Row("+1", "pending")], version=4)
     before = digest(path)
     for command in (["list"], ["show", "spring"], ["export", "spring"]):
         done = run_script("journal", *command, "--journal", str(path))
         assert done.returncode == 2, done.stderr
         (line,) = done.stderr.splitlines()
         assert line.startswith("broadcastio: error: ")
-        assert "schema version 3" in line and "upgrade broadcastio" in line
+        assert "schema version 4" in line and "upgrade broadcastio" in line
         assert done.stdout == ""
     assert digest(path) == before
 

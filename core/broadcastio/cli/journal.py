@@ -1,6 +1,7 @@
-"""``broadcastio journal list | show | export``: what the broadcast journal knows.
+"""``broadcastio journal list | show | export | sync``: what the broadcast journal knows.
 
-Read-only: SQLite opens the journal read-only (``Journal(read_only=True)``), so
+``sync`` (``journal_sync``) writes the receipts it pulls from the providers;
+the others are read-only: SQLite opens the journal read-only (``Journal(read_only=True)``), so
 these commands cannot change it, and a broadcast still running in another
 process can be watched (SQLite's WAL mode lets readers and the writer proceed
 together).
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from broadcastio.cli.journal_sync import receipts_line
+from broadcastio.cli.journal_sync import sync as sync_command
 from broadcastio.cli.options import json_option
 from broadcastio.cli.same_file import refuse_overwriting_inputs
 
@@ -124,19 +127,24 @@ def _note_older_schema(path: Path, found: int, current: int) -> None:
 
     On stderr, so the JSON and CSV on stdout stay what they are.
     """
+    lacking = (
+        "its rows have no contact columns (the person's id and addresses, the address used) "
+        "and it has no receipts"
+        if found < 2
+        else "it has no receipts (journal sync adds them)"
+    )
     click.echo(
         f"broadcastio: note: journal {printable(str(path))} has schema version {found} "
         f"(an older broadcastio wrote it); it is read as it is, unchanged, and nothing in it "
-        f"is lost; its rows have no contact columns (the person's id and addresses, the "
-        f"address used), and the next broadcast run writing to it upgrades it to version "
-        f"{current} in place",
+        f"is lost; {lacking}, and the next broadcast run or journal sync writing to it "
+        f"upgrades it to version {current} in place",
         err=True,
     )
 
 
-@click.group(short_help="Inspect and export the broadcast journal.")
+@click.group(short_help="Inspect, export and sync the broadcast journal.")
 def journal() -> None:
-    """Inspect the journal of past and running broadcasts, and export it as CSV."""
+    """Inspect the journal of past and running broadcasts, export it as CSV, sync receipts."""
 
 
 @journal.command("list", short_help="Every broadcast in the journal.")
@@ -174,18 +182,26 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
     """Broadcast ID: how many recipients are in each state, then one line per recipient.
 
     A contact shows as its id and addresses (id (email=..., phone=...)), and
-    "address" is the one the provider used (kind=address).
+    "address" is the one the provider used (kind=address). A last line
+    counts receipts: of the messages sent (accepted by a provider), how many
+    reached the device and were read, as far as `journal sync` learned;
+    "unknown" for providers without receipts (never "delivered").
 
-    With --json: {"broadcast": ..., "summary": {state: count}, "rows": [...]}.
+    With --json: {"broadcast": ..., "summary": {state: count}, "receipts":
+    {sent, pending, server, device, read, error, unknown}, "rows": [...]}.
     """
+    from broadcastio.broadcast.journal.receipts import receipt_counts
     from broadcastio.cli.output import render_table
 
     with _open(journal_path) as opened:
         info = opened.info(broadcast_id)
         counts = opened.summary(broadcast_id)
+        receipts = receipt_counts(opened, broadcast_id)
         rows = opened.rows(broadcast_id, state=state)
         if as_json:
-            _stream_json(info.to_dict(), {str(k): v for k, v in counts.items()}, rows)
+            _stream_json(
+                info.to_dict(), {str(k): v for k, v in counts.items()}, rows, receipts.to_dict()
+            )
             return
         click.echo(
             f"broadcast {printable(broadcast_id)}: {sum(counts.values())} recipients, "
@@ -197,6 +213,7 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
                 (_row_cells(row) for row in rows),
             )
         )
+        click.echo(receipts_line(receipts))
 
 
 @journal.command(short_help="One broadcast's rows as CSV.")
@@ -217,11 +234,17 @@ def export(
     A cell a spreadsheet would run as a formula (starting with =, +, -, @, a tab
     or CR, and not a plain number such as +15551234567) is written with a
     leading '. With -o the file is written whole or not at all.
+
+    The last columns are the receipt (receipt, receipt_updated_at,
+    delivered_at, read_at): for a delivered row its state (pending, server,
+    device, read, played, error) or "unknown", empty for the other rows.
     """
+    from broadcastio.broadcast.journal.receipts import export_csv_with_receipts
+
     with _open(journal_path) as opened:
         opened.info(broadcast_id)  # an unknown id fails before an output file is created
         if output is None:
-            opened.export_csv(broadcast_id, sys.stdout, state=state)
+            export_csv_with_receipts(opened, broadcast_id, sys.stdout, state=state)
             return
         journal_file = opened.path
         inputs: dict[str, Path | None] = {"--journal": journal_file}
@@ -231,7 +254,8 @@ def export(
             )
         refuse_overwriting_inputs("--output", output, inputs)
         count = _write_atomically(
-            output, lambda handle: opened.export_csv(broadcast_id, handle, state=state)
+            output,
+            lambda handle: export_csv_with_receipts(opened, broadcast_id, handle, state=state),
         )
     click.echo(f"wrote {count} rows to {output}", err=True)
 
@@ -315,13 +339,19 @@ def _row_cells(row: JournalRow) -> list[str]:
     ]
 
 
-def _stream_json(info: dict[str, Any], summary: dict[str, int], rows: Any) -> None:
+def _stream_json(
+    info: dict[str, Any], summary: dict[str, int], rows: Any, receipts: dict[str, int]
+) -> None:
     """One JSON document written a row at a time, so a huge broadcast needs no memory."""
     out = sys.stdout
     # ASCII-escaped, like the rows: C1 controls (U+0080-U+009F) stay out of the terminal.
     out.write('{"broadcast": ' + json.dumps(info))
-    out.write(', "summary": ' + json.dumps(summary) + ', "rows": [')
+    out.write(', "summary": ' + json.dumps(summary))
+    out.write(', "receipts": ' + json.dumps(receipts) + ', "rows": [')
     for number, row in enumerate(rows):
         out.write(("\n  " if number == 0 else ",\n  ") + json.dumps(row.to_dict()))
     out.write("\n]}\n")
     out.flush()
+
+
+journal.add_command(sync_command)

@@ -48,9 +48,14 @@ SEND_HOOKS: tuple[str, ...] = (
 )
 """The observation hooks the orchestrator itself fires (each has a slot in ``ObserverSnapshot``)."""
 
-OBSERVATION_HOOKS: tuple[str, ...] = (*SEND_HOOKS, "before_broadcast", "after_broadcast")
+OBSERVATION_HOOKS: tuple[str, ...] = (
+    *SEND_HOOKS,
+    "before_broadcast",
+    "after_broadcast",
+    "on_receipt",
+)
 """Every hook fired to be observed (``register_providers`` is not one); the broadcast layer
-fires the last two."""
+fires the last three."""
 
 LISTENING_ATTRIBUTE = "broadcastio_listening"
 """A plugin object may define ``broadcastio_listening() -> bool``; while it answers ``False``

@@ -25,6 +25,7 @@ __all__ = [
     "before_send",
     "on_attempt",
     "on_health",
+    "on_receipt",
     "on_send_error",
     "on_skip",
     "on_wait",
@@ -34,6 +35,7 @@ __all__ = [
 if TYPE_CHECKING:
     from broadcastio.records.health import ProviderHealth
     from broadcastio.records.message import Message
+    from broadcastio.records.receipt import Receipt, ReceiptState
     from broadcastio.records.result import DeliveryResult
     from broadcastio.records.trace import DeliveryAttempt
     from broadcastio.providers.base import MessageProvider
@@ -140,3 +142,23 @@ def after_broadcast(report: Any) -> None:
 
     Typed ``Any`` here only because the report belongs to the broadcast layer, above
     this one."""
+
+
+@hookspec
+def on_receipt(
+    broadcast_id: str,
+    recipient: str,
+    provider: str,
+    receipt: Receipt,
+    previous: ReceiptState | None,
+) -> None:
+    """Fires once for each receipt change a journal records (``broadcastio journal sync``,
+    ``broadcast --wait-receipts``, ``broadcastio.broadcast.receipts.sync_receipts``), after
+    it is committed, on the syncing thread.
+
+    ``receipt`` is the ``Receipt`` as now journaled (``state``, ``updated_at``,
+    ``delivered_at``, ``read_at``); ``previous`` the ``ReceiptState`` the journal had
+    (``None``: unknown until now). ``recipient`` is the journal row's key (a plain
+    recipient, or a contact's key), ``provider`` the instance that delivered the message.
+    A receipt that tells nothing new (asked again, unchanged) does not fire it.
+    """

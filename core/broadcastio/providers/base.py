@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -15,6 +15,7 @@ from broadcastio.errors import BroadcastioError, ConfigurationError, ValidationE
 if TYPE_CHECKING:
     from broadcastio.records.health import ProviderHealth
     from broadcastio.records.message import Message
+    from broadcastio.records.receipt import Receipt
     from broadcastio.records.result import DeliveryResult
     from broadcastio.records.retry import RetryPolicy
 
@@ -65,6 +66,11 @@ class MessageProvider(abc.ABC):
     environment variables alone configure it, so that it joins a chain built
     without an explicit order even when the configuration has no table for it.
 
+    A channel that reports what happened after it accepted a message (WhatsApp's
+    ticks) sets ``supports_receipts = True`` and overrides ``fetch_receipts``;
+    ``broadcastio journal sync`` asks only such providers, and the journal says
+    "unknown" for the messages of the others.
+
     A provider that holds something (an HTTP session, a connection, a file)
     overrides ``close()`` to release it. Every provider works as a context
     manager (``with WhatsAppProvider(...) as provider:``) that closes it on exit,
@@ -76,6 +82,7 @@ class MessageProvider(abc.ABC):
     settings_type: ClassVar[type[Any] | None] = None
     test_double: ClassVar[bool] = False
     address_kind: ClassVar[str | None] = None
+    supports_receipts: ClassVar[bool] = False
 
     @classmethod
     def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:
@@ -118,6 +125,20 @@ class MessageProvider(abc.ABC):
                 details={"address_kind": kind},
             )
         return address
+
+    def fetch_receipts(self, message_ids: Sequence[str]) -> Mapping[str, Receipt]:
+        """The latest receipt of each of ``message_ids`` the channel knows; here none.
+
+        ``message_ids`` are ids this provider returned (``DeliveryResult.message_id``),
+        possibly many: an implementation batches its requests itself. An id the
+        channel does not know (never sent, forgotten) is left out of the answer,
+        not an error. A channel that cannot be reached (or refuses the
+        question) raises a ``BroadcastioError`` with ``ErrorCode.PROVIDER_UNAVAILABLE``
+        (or ``AUTHENTICATION_FAILED``) naming the provider: it never answers a
+        guess. The default, for channels without receipts, is an empty mapping,
+        which the journal records as "unknown", never as "delivered to the device".
+        """
+        return {}
 
     def close(self) -> None:  # noqa: B027 - optional on purpose: most providers hold nothing
         """Release what this provider holds; here a no-op, as there is nothing to release.

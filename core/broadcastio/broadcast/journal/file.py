@@ -336,31 +336,35 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
-    """Bring a version 1 journal to the current version, all in one transaction.
+    """Bring an older journal to the current version, every step in one transaction.
 
     ``BEGIN IMMEDIATE`` takes the write lock first (waiting out another
     writer, up to the busy timeout), then the version is read again: another
-    process may have migrated the file since this one looked. The new columns
-    are added in place (``ALTER TABLE ... ADD COLUMN`` rewrites no row), so the
-    file keeps its inode, permissions and every row; SQLite makes the change
-    and the new ``user_version`` atomic, so a crash, a full disk or a refused
-    write (a read-only file: the first write fails) leaves version 1 whole.
+    process may have migrated the file since this one looked (part or all of
+    the way). Each step (``sql.MIGRATIONS``) changes the file in place: version
+    2 added columns (``ALTER TABLE ... ADD COLUMN`` rewrites no row), version 3
+    a table; so the file keeps its inode, permissions and every row. SQLite
+    makes the steps and the new ``user_version`` atomic, so a crash, a full
+    disk or a refused write (a read-only file: the first write fails) leaves
+    the old version whole.
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
         (version,) = connection.execute("PRAGMA user_version").fetchone()
         if version > sql.SCHEMA_VERSION:  # a newer broadcastio got there first
             raise _newer_schema(path, version)
-        if version == 1:
-            for statement in sql.MIGRATE_TO_V2:
+        for step in range(version, sql.SCHEMA_VERSION):
+            for statement in getattr(sql, sql.MIGRATIONS[step]):
                 connection.execute(statement)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-    if version == 1:
-        logger.info("journal %s: schema upgraded from version 1 to %d", path, sql.SCHEMA_VERSION)
+    if version < sql.SCHEMA_VERSION:
+        logger.info(
+            "journal %s: schema upgraded from version %d to %d", path, version, sql.SCHEMA_VERSION
+        )
     _check_tables(connection, path, sql.SCHEMA_VERSION)
 
 

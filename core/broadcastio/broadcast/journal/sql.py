@@ -17,6 +17,15 @@ key stays ``recipient`` (``Contact.key``), so a person is still one row
 whichever addresses they have. The columns were appended to the version 1
 table, which is exactly what ``ALTER TABLE ... ADD COLUMN`` does, so a migrated
 file and a new one have the same columns in the same order.
+
+Schema version 3 added the ``receipts`` table: what the channel reported
+after accepting a delivered row's message (WhatsApp's ticks), one row per
+(broadcast, recipient) that has a receipt. A table of its own rather than
+columns of ``recipients``: receipts arrive long after the send, from
+``broadcastio journal sync``, and writing them never touches the rows a
+running broadcast claims and settles. A recipient without a receipts row has
+an unknown receipt (a channel without receipts, or not synced yet). The
+statements that read and write it are in ``receipts``.
 """
 
 from __future__ import annotations
@@ -27,11 +36,14 @@ __all__ = [
     "COUNT_ORPHANS",
     "COUNT_STATES",
     "COUNT_TABLES",
+    "CREATE_RECEIPTS",
     "DELETE_UNUSED_BROADCAST",
     "END_RUN",
     "INSERT_BROADCAST",
     "MAX_ROWS_PER_STATEMENT",
     "MIGRATE_TO_V2",
+    "MIGRATE_TO_V3",
+    "MIGRATIONS",
     "PROVE_WRITABLE",
     "RECORD_OUTCOME",
     "RELEASE",
@@ -55,7 +67,24 @@ __all__ = [
     "select_admissions",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# The receipts table (version 3). ``state`` is a ``ReceiptState`` value; the
+# times are ISO-8601 UTC: ``updated_at`` the channel's time of ``state``,
+# ``delivered_at`` and ``read_at`` when it reached the device and was read,
+# ``synced_at`` when this journal last recorded a change.
+CREATE_RECEIPTS = """CREATE TABLE IF NOT EXISTS receipts (
+    broadcast    INTEGER NOT NULL REFERENCES broadcasts (key),
+    recipient    TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    updated_at   TEXT,
+    delivered_at TEXT,
+    read_at      TEXT,
+    synced_at    TEXT NOT NULL,
+    PRIMARY KEY (broadcast, recipient)
+) WITHOUT ROWID"""
 
 SCHEMA = f"""
 BEGIN;
@@ -89,6 +118,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     address       TEXT,
     PRIMARY KEY (broadcast, recipient)
 ) WITHOUT ROWID;
+{CREATE_RECEIPTS};
 PRAGMA user_version = {SCHEMA_VERSION};
 COMMIT;
 """
@@ -113,11 +143,27 @@ _RECIPIENTS_COLUMNS_V1 = (
     "completed_at",
 )
 _CONTACT_COLUMNS = ("contact_id", "addresses", "address_kind", "address")
+_RECEIPTS_COLUMNS = (
+    "broadcast",
+    "recipient",
+    "message_id",
+    "provider",
+    "state",
+    "updated_at",
+    "delivered_at",
+    "read_at",
+    "synced_at",
+)
 TABLE_COLUMNS_OF_VERSION: dict[int, dict[str, tuple[str, ...]]] = {
     1: {"broadcasts": _BROADCASTS_COLUMNS, "recipients": _RECIPIENTS_COLUMNS_V1},
     2: {
         "broadcasts": _BROADCASTS_COLUMNS,
         "recipients": _RECIPIENTS_COLUMNS_V1 + _CONTACT_COLUMNS,
+    },
+    3: {
+        "broadcasts": _BROADCASTS_COLUMNS,
+        "recipients": _RECIPIENTS_COLUMNS_V1 + _CONTACT_COLUMNS,
+        "receipts": _RECEIPTS_COLUMNS,
     },
 }
 # What SCHEMA creates.
@@ -131,6 +177,15 @@ MIGRATE_TO_V2: tuple[str, ...] = (
     *(f"ALTER TABLE recipients ADD COLUMN {column} TEXT" for column in _CONTACT_COLUMNS),
     "PRAGMA user_version = 2",
 )
+
+# From version 2 to 3: the new table, then the version, in the same
+# transaction as any earlier step (a version 1 file runs MIGRATE_TO_V2 first).
+MIGRATE_TO_V3: tuple[str, ...] = (CREATE_RECEIPTS, "PRAGMA user_version = 3")
+
+MIGRATIONS: dict[int, str] = {1: "MIGRATE_TO_V2", 2: "MIGRATE_TO_V3"}
+"""The name of the statements that bring a file of each old version one version up.
+
+Names, looked up when the migration runs, so a test can replace one step."""
 
 COUNT_TABLES = "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 
@@ -257,6 +312,7 @@ _ROW_COLUMNS = (
 _ROW_COLUMNS_OF_VERSION = {
     1: _ROW_COLUMNS + ", NULL, NULL, NULL, NULL",
     2: _ROW_COLUMNS + ", " + ", ".join(_CONTACT_COLUMNS),
+    3: _ROW_COLUMNS + ", " + ", ".join(_CONTACT_COLUMNS),
 }
 
 
@@ -283,5 +339,5 @@ _ROW_QUERIES = {
 
 
 def row_queries(version: int) -> RowQueries:
-    """The row-reading statements for a journal of schema ``version`` (1 or 2)."""
+    """The row-reading statements for a journal of schema ``version`` (1 to 3)."""
     return _ROW_QUERIES[version]

@@ -6,23 +6,26 @@ import base64
 import hashlib
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from broadcastio import (
     AttachmentError,
+    BroadcastioError,
     ConfigurationError,
     DeliveryResult,
     ErrorCode,
     Message,
     MessageProvider,
     ProviderHealth,
+    Receipt,
 )
 from broadcastio.providers.base import settings_from_arguments
 from broadcastio.providers.trace_headers import outgoing_trace_headers
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
+from broadcastio_whatsapp.receipts import RECEIPTS_PATH, fetch_receipts
 from broadcastio_whatsapp.session_health import (
     SESSION_PATH,
     health_from_exception,
@@ -80,6 +83,7 @@ class WhatsAppProvider(MessageProvider):
     name = "whatsapp"
     settings_type = WhatsAppSettings
     address_kind = "phone"
+    supports_receipts = True
 
     def __init__(
         self,
@@ -183,6 +187,24 @@ class WhatsAppProvider(MessageProvider):
             return self._own(health_from_exception(error, self.base_url, timeout))
         return self._own(
             health_from_response(response, api_key_set=self.settings.api_key is not None)
+        )
+
+    def fetch_receipts(self, message_ids: Sequence[str]) -> Mapping[str, Receipt]:
+        """The bridge's receipts for ``message_ids`` (``POST /v1/receipts/query``, 500 a request).
+
+        Ids the bridge does not know (never sent by it, forgotten) are left
+        out. Raises ``BroadcastioError`` naming this instance when the bridge
+        cannot be asked (see ``broadcastio_whatsapp.receipts``).
+        """
+        if self._closed:
+            raise BroadcastioError(_CLOSED, code=ErrorCode.PROVIDER_UNAVAILABLE)
+        return fetch_receipts(
+            self._session.post,
+            f"{self.base_url}{RECEIPTS_PATH}",
+            message_ids,
+            provider=self.name,
+            timeout=self.settings.timeout,
+            request_error=self._request_error,
         )
 
     def _own(self, report: _Report) -> _Report:

@@ -1,0 +1,172 @@
+"""``broadcastio journal sync ID``: pull a broadcast's delivery receipts into its journal.
+
+Unlike the other ``journal`` commands this one writes (the ``receipts``
+table; opening an older journal upgrades it to schema version 3), so the
+journal is opened for writing, never created. The providers are built from
+the configuration under the instance names the journal recorded, one by one:
+an instance the configuration cannot build (removed since, or a provider
+type without receipts that needs settings) is reported and its rows stay
+"unknown", while the others are still synced. A provider that cannot be
+asked (a bridge down) makes the command exit 1 after syncing the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import click
+
+from broadcastio.cli.exit_codes import ExitCode
+from broadcastio.cli.options import json_option
+from broadcastio.cli.state import CliState, pass_state
+
+if TYPE_CHECKING:
+    from broadcastio.broadcast.journal.receipts import ReceiptCounts
+    from broadcastio.broadcast.receipts import ReceiptSync
+
+__all__ = ["ChainOfInstances", "receipts_line", "sync", "sync_report_lines"]
+
+
+@attrs.frozen
+class ChainOfInstances:
+    """The providers a sync asks, by instance name, and the plugin manager ``on_receipt`` uses."""
+
+    providers: tuple[Any, ...]
+    plugin_manager: Any
+
+
+def receipts_line(counts: ReceiptCounts) -> str:
+    """One line a person reads: how far the broadcast's accepted messages got."""
+    line = (
+        f"receipts: {counts.sent} sent, {counts.device} delivered to device, "
+        f"{counts.read} read"
+    )
+    waiting = counts.pending + counts.server
+    if waiting:
+        line += f", {waiting} not yet on the device"
+    if counts.error:
+        line += f", {counts.error} failed after sending"
+    if counts.unknown:
+        line += f", {counts.unknown} unknown (no receipt from the provider yet, or none at all)"
+    return line
+
+
+def sync_report_lines(result: ReceiptSync) -> list[str]:
+    """The lines after a sync: what changed, which providers have no receipts, which failed."""
+    lines = [f"asked {result.asked} message(s); {len(result.changes)} receipt change(s) recorded"]
+    for name, count in sorted(result.without_receipts.items()):
+        lines.append(f"{name}: {count} row(s) without receipts (the provider reports none)")
+    for name, error in sorted(result.failures.items()):
+        lines.append(f"{name}: cannot be asked: {error.message}")
+    return lines
+
+
+def build_chain(state: CliState, names: list[str]) -> tuple[ChainOfInstances, dict[str, str]]:
+    """Providers for ``names`` from the configuration; and why each one not built was left out.
+
+    All at once first (one plugin load); if the configuration cannot build
+    them all, one by one, so one bad instance does not stop the others.
+    """
+    from broadcastio.errors import BroadcastioError
+
+    if not names:
+        return ChainOfInstances((), None), {}
+    try:
+        orchestrator = state.build_orchestrator(names)
+        return ChainOfInstances(orchestrator.providers, orchestrator.plugin_manager), {}
+    except BroadcastioError:
+        pass
+    providers: list[Any] = []
+    manager = None
+    left_out: dict[str, str] = {}
+    for name in names:
+        try:
+            orchestrator = state.build_orchestrator([name])
+        except BroadcastioError as error:
+            left_out[name] = error.message
+            continue
+        providers += orchestrator.providers
+        manager = orchestrator.plugin_manager
+    return ChainOfInstances(tuple(providers), manager), left_out
+
+
+@click.command(short_help="Pull delivery receipts of a broadcast into the journal.")
+@click.argument("broadcast_id", metavar="ID")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The journal file. Default: $BROADCASTIO_JOURNAL, else the user state directory.",
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0, 86_400),
+    default=0,
+    metavar="SECONDS",
+    help="Keep syncing for up to SECONDS until every message that can have a receipt "
+    "reached the recipient's device (or failed).",
+)
+@json_option
+@pass_state
+def sync(
+    state: CliState,
+    broadcast_id: str,
+    journal_path: Path | None,
+    wait_seconds: float,
+    as_json: bool,
+) -> None:
+    """Ask the providers that delivered broadcast ID for their receipts, and journal them.
+
+    Only providers that report receipts (WhatsApp) are asked, for the rows
+    they delivered, in batches; the rows of the others stay "unknown". Each
+    change recorded fires the on_receipt hook. Then prints the counts
+    (sent, delivered to device, read).
+
+    \b
+    Examples:
+      broadcastio journal sync daily-2026-11-22
+      broadcastio journal sync daily-2026-11-22 --wait 60 --json
+    """
+    from broadcastio.broadcast import Journal, JournalError
+    from broadcastio.broadcast.journal import JournalOperation
+    from broadcastio.broadcast.journal.receipts import delivered_providers, receipt_counts
+    from broadcastio.broadcast.receipts import wait_for_receipts
+    from broadcastio.cli.journal_path import default_journal_path
+
+    try:
+        journal = Journal(journal_path or default_journal_path(), create=False)
+    except JournalError as error:
+        raise error.during(JournalOperation.READ) from error
+    with journal:
+        names = list(delivered_providers(journal, broadcast_id))
+        chain, left_out = build_chain(state, names)
+        result = wait_for_receipts(chain, journal, broadcast_id, wait_seconds)
+        counts = receipt_counts(journal, broadcast_id)
+    if as_json:
+        data = {
+            "broadcast_id": broadcast_id,
+            "receipts": counts.to_dict(),
+            "asked": result.asked,
+            "changes": len(result.changes),
+            "waiting": result.waiting,
+            "without_receipts": dict(result.without_receipts),
+            "not_built": left_out,
+            "failures": {name: error.message for name, error in result.failures.items()},
+        }
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        for name, reason in sorted(left_out.items()):
+            click.echo(
+                f"broadcastio: warning: provider {name!r} cannot be built from the "
+                f"configuration, its rows stay unknown: {reason}",
+                err=True,
+            )
+        for line in sync_report_lines(result):
+            click.echo(line)
+        click.echo(receipts_line(counts))
+    if result.failures:
+        raise click.exceptions.Exit(ExitCode.FAILED)
