@@ -39,6 +39,7 @@ from broadcastio.cli.state import CliState, pass_state
 
 if TYPE_CHECKING:
     from broadcastio.broadcast import BroadcastOptions, BroadcastReport, Journal
+    from broadcastio.broadcast.journal.receipts import ReceiptCounts
     from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import RecipientFile, Template
     from broadcastio.records.message import Attachment, Message
@@ -120,6 +121,14 @@ class _JournalFailed(click.ClickException):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write one JSON line per recipient outcome to this file.",
 )
+@click.option(
+    "--wait-receipts",
+    "wait_receipts",
+    type=click.FloatRange(0, 86_400),
+    metavar="SECONDS",
+    help="After sending, sync delivery receipts into the journal for up to SECONDS, until "
+    "every message that can have one reached the recipient's device (WhatsApp).",
+)
 @provider_option
 @require_healthy_option
 @json_option
@@ -139,6 +148,7 @@ def broadcast(
     resume_id: str | None,
     retry_failed: bool,
     results_path: Path | None,
+    wait_receipts: float | None,
     providers: tuple[str, ...],
     require_healthy: bool | None,
     as_json: bool,
@@ -166,6 +176,10 @@ def broadcast(
         raise click.UsageError("--retry-failed needs the broadcast to retry: --resume ID")
     if no_journal and (journal_path is not None or resume_id is not None or retry_failed):
         raise click.UsageError("--no-journal cannot be combined with --journal or --resume")
+    if no_journal and wait_receipts is not None:
+        raise click.UsageError(
+            "--wait-receipts records receipts in the journal: not with --no-journal"
+        )
     if text is not None and text_file is not None:
         raise click.UsageError("give the template with --text or --text-file, not both")
     for option, value in (("--id", broadcast_id), ("--resume", resume_id)):
@@ -238,9 +252,14 @@ def broadcast(
         raise
     except JournalError as error:
         raise _journal_failed(error, resume_command(ctx, state, run_id)) from error
+    receipts = None
+    if wait_receipts is not None and journal is not None and not report.interrupted:
+        receipts = _wait_for_receipts(state, orchestrator, journal.path, run_id, wait_receipts)
     if as_json:
         data = report.to_dict()
         data["not_read"] = total - report.total
+        if receipts is not None:
+            data["receipts"] = receipts.to_dict()
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif not (state.quiet and _all_delivered(report)):
         typed_journal = None if journal_path is None else str(journal_path)
@@ -305,6 +324,30 @@ def _run(
                     results.flush()
     assert run.report is not None
     return run.report
+
+
+def _wait_for_receipts(
+    state: CliState, orchestrator: Any, path: Path, broadcast_id: str, seconds: float
+) -> ReceiptCounts:
+    """Sync receipts after the run (``wait_for_receipts``); the counts, also said on stderr.
+
+    The run's own providers are asked, so receipts go to the instances that
+    delivered. A provider that cannot be asked is a warning: the broadcast
+    itself is done, and ``journal sync`` can ask later.
+    """
+    from broadcastio.broadcast import Journal
+    from broadcastio.broadcast.journal.receipts import receipt_counts
+    from broadcastio.broadcast.receipts import wait_for_receipts
+    from broadcastio.cli.journal_sync import receipts_line
+
+    with Journal(path, create=False) as journal:
+        result = wait_for_receipts(orchestrator, journal, broadcast_id, seconds)
+        counts = receipt_counts(journal, broadcast_id)
+    for name, error in sorted(result.failures.items()):
+        click.echo(f"broadcastio: warning: receipts of {name}: {error.message}", err=True)
+    if not state.quiet:
+        click.echo(f"broadcastio: {receipts_line(counts)}", err=True)
+    return counts
 
 
 def _results_line(data: dict[str, Any]) -> str:
