@@ -6,6 +6,7 @@ const swaggerUi = require('@fastify/swagger-ui');
 const { installErrorHandling, schemaErrorFormatter, frameworkErrors, clientErrorHandler } = require('./errors');
 const { createApiKeyHook } = require('./auth');
 const { servicesPlugin } = require('./services');
+const { receiptWebhookPlugin } = require('./receipt-webhook');
 const healthRoutes = require('./routes/health');
 const sessionRoutes = require('./routes/session');
 const messageRoutes = require('./routes/messages');
@@ -62,9 +63,10 @@ function requestLogger(logger, bindings, opts, rawRequest) {
  * injected; see services.js for when it starts and stops. `logStream` lets
  * tests capture log output. `processMetrics` adds the Node.js process
  * metrics to /metrics (the server entry turns it on; see metrics.js for why
- * it is off by default).
+ * it is off by default). `receiptWebhookOptions` lets tests replace the receipt webhook's
+ * fetch and sleep (receipt-webhook.js).
  */
-function buildApp({ config, gateway = null, logStream = null, now = Date.now, processMetrics = false }) {
+function buildApp({ config, gateway = null, logStream = null, now = Date.now, processMetrics = false, receiptWebhookOptions = {} }) {
   const loggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -106,6 +108,8 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now, pr
   });
 
   app.register(servicesPlugin, { config, gateway, now, metrics });
+  // After the services: it listens to the message store's ack changes.
+  app.register(receiptWebhookPlugin, { config: config.receiptWebhook, ...receiptWebhookOptions });
 
   installErrorHandling(app);
   installRequestLog(app, countRequest);

@@ -1,6 +1,7 @@
 'use strict';
 
 const path = require('node:path');
+const { receiptWebhookConfig, describeReceiptWebhook } = require('./receipt-webhook');
 
 const MIB = 1024 * 1024;
 const DRIVERS = ['wwebjs', 'fake'];
@@ -244,16 +245,18 @@ function loadConfig(env = process.env) {
     ...storeConfig(env, isFake),
     logLevel: enumVar(env, 'BRIDGE_LOG_LEVEL', LOG_LEVELS, 'info'),
     metricsPublic: flagVar(env, 'BRIDGE_METRICS_PUBLIC', false),
+    receiptWebhook: receiptWebhookConfig(env, { intVar, ConfigError }),
   });
 }
 
 /**
  * The configuration as it may be logged: the API key is reduced to whether it
- * is set, so the secret can never reach the log stream.
+ * is set, and the receipt webhook to its origin and whether its secret is
+ * set, so no secret (nor a URL's secret path) can reach the log stream.
  */
 function describeConfig(config) {
-  const { apiKey, ...rest } = config;
-  return { ...rest, apiKeySet: apiKey !== null };
+  const { apiKey, receiptWebhook, ...rest } = config;
+  return { ...rest, apiKeySet: apiKey !== null, receiptWebhook: describeReceiptWebhook(receiptWebhook) };
 }
 
 module.exports = { loadConfig, describeConfig, bodyLimitFor, ConfigError };
