@@ -103,8 +103,8 @@ def test_sync_records_acks_counts_them_and_fires_the_hook(
     env, journal = setup["env"], str(setup["journal"])
     # WhatsApp refuses the first send: the dummy delivers that one, without receipts.
     bridge.script({"type": "send_failed"})
-    sent = run_script("broadcast", "--recipients", "team.csv", "--text", "Hi",
-                      "--journal", journal, "--id", "b1", "--concurrency", "1", env=env)  # fmt: skip
+    sent = run_script("broadcast", "--recipients", "team.csv", "--text", "Hi", "--journal",
+                      journal, "--id", "b1", "--concurrency", "1", env=env)  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     ids = message_ids(bridge)
     assert sorted(ids) == PHONES[1:]

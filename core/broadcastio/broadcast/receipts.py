@@ -147,6 +147,8 @@ def _later(stored: ReceiptState | None, new: ReceiptState) -> ReceiptState:
         return new
     if new is ReceiptState.ERROR:
         return stored if stored.at_least(ReceiptState.DEVICE) else new
+    if stored is ReceiptState.ERROR:
+        return new if new.at_least(ReceiptState.DEVICE) else stored
     return new if new.rank > stored.rank else stored
 
 

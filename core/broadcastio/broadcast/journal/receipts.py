@@ -202,17 +202,21 @@ def merge_receipt(stored: _Stored | None, new: Receipt) -> Receipt | None:
 
     A receipt never goes back: WhatsApp's ticks only move forward, so an
     older answer (a bridge that lost its store, acks seen out of order) is
-    ignored rather than turning "read" into "sent". ``error`` is recorded
-    unless the message already reached the device. Known times are kept when
-    the new answer does not repeat them.
+    ignored rather than turning "read" into "sent". ``error`` replaces only
+    ``pending`` and ``server`` (a message on the device was delivered,
+    whatever fails later), and gives way only to ``device`` or further (it
+    arrived after all): the bridge's own rule. Known times are kept when the
+    new answer does not repeat them.
     """
     if stored is None:
         return new
     state, updated_at, delivered_at, read_at = stored
     if new.state is ReceiptState.ERROR:
         moved = state is not ReceiptState.ERROR and not state.at_least(ReceiptState.DEVICE)
+    elif state is ReceiptState.ERROR:
+        moved = new.state.at_least(ReceiptState.DEVICE)  # it arrived after all
     else:
-        moved = state is ReceiptState.ERROR or new.state.rank > state.rank
+        moved = new.state.rank > state.rank
     merged = Receipt(
         message_id=new.message_id,
         state=new.state if moved else state,
