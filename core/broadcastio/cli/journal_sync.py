@@ -40,10 +40,7 @@ class ChainOfInstances:
 
 def receipts_line(counts: ReceiptCounts) -> str:
     """One line a person reads: how far the broadcast's accepted messages got."""
-    line = (
-        f"receipts: {counts.sent} sent, {counts.device} delivered to device, "
-        f"{counts.read} read"
-    )
+    line = f"receipts: {counts.sent} sent, {counts.device} delivered to device, {counts.read} read"
     waiting = counts.pending + counts.server
     if waiting:
         line += f", {waiting} not yet on the device"
