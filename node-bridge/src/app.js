@@ -64,9 +64,10 @@ function requestLogger(logger, bindings, opts, rawRequest) {
  * tests capture log output. `processMetrics` adds the Node.js process
  * metrics to /metrics (the server entry turns it on; see metrics.js for why
  * it is off by default). `receiptWebhookOptions` lets tests replace the receipt webhook's
- * fetch and sleep (receipt-webhook.js).
+ * fetch and sleep (receipt-webhook.js). `store` is an opened bridge store (store.js) the
+ * app then owns; opened from config when not given.
  */
-function buildApp({ config, gateway = null, logStream = null, now = Date.now, processMetrics = false, receiptWebhookOptions = {} }) {
+function buildApp({ config, gateway = null, logStream = null, now = Date.now, processMetrics = false, store = null, receiptWebhookOptions = {} }) {
   const loggerOptions = {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -107,7 +108,7 @@ function buildApp({ config, gateway = null, logStream = null, now = Date.now, pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
 
-  app.register(servicesPlugin, { config, gateway, now, metrics });
+  app.register(servicesPlugin, { config, gateway, now, metrics, store });
   // After the services: it listens to the message store's ack changes.
   app.register(receiptWebhookPlugin, { config: config.receiptWebhook, ...receiptWebhookOptions });
 

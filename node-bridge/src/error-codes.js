@@ -32,6 +32,9 @@ const ERROR_STATUSES = Object.freeze({
   HEADERS_TOO_LARGE: Object.freeze([431]),
   // Sends and their idempotency.
   IDEMPOTENCY_IN_FLIGHT: Object.freeze([409]),
+  // The key's send was in progress when a previous bridge process died:
+  // whether WhatsApp took it is unknown; never re-sent (store-sqlite.js).
+  SEND_OUTCOME_UNKNOWN: Object.freeze([409]),
   MEDIA_TOO_LARGE: Object.freeze([413]),
   IDEMPOTENCY_KEY_MISMATCH: Object.freeze([422]),
   NOT_ON_WHATSAPP: Object.freeze([422]),

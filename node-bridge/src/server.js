@@ -2,6 +2,7 @@
 
 const { loadConfig, describeConfig, ConfigError } = require('./config');
 const { buildApp } = require('./app');
+const { openStore, StoreOpenError } = require('./store');
 
 const SHUTDOWN_GRACE_MS = 20000;
 
@@ -31,8 +32,21 @@ async function main() {
     throw err;
   }
 
+  // Opened before the app, so a data directory the bridge cannot use is
+  // reported like a configuration error instead of a failed listen.
+  let store;
+  try {
+    store = openStore({ config });
+  } catch (err) {
+    if (err instanceof StoreOpenError) {
+      process.stderr.write(`bridge: configuration error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+
   // The process metrics are per process: only the real server adds them.
-  const app = buildApp({ config, processMetrics: true });
+  const app = buildApp({ config, processMetrics: true, store });
   const log = app.log;
   log.info({ event: 'config', config: describeConfig(config) }, 'configuration loaded');
   if (config.apiKey === null) {

@@ -2,9 +2,8 @@
 
 const fp = require('fastify-plugin');
 const { createGateway } = require('./gateways');
-const { IdempotencyStore } = require('./idempotency-store');
 const { IncomingBudget } = require('./incoming-budget');
-const { MessageStore } = require('./message-store');
+const { openStore } = require('./store');
 const { SendQueue } = require('./send-queue');
 const { SendService } = require('./send-service');
 const { Pacer } = require('./pacer');
@@ -30,11 +29,26 @@ const { SERVICES_PLUGIN, FASTIFY_RANGE } = require('./plugin-meta');
  * not given). The gateway is not started here (the server entry starts it
  * after listening, tests start it themselves) but it is stopped, and the idempotency store's sweeper
  * cleared, when the app closes: whoever opens a service closes it.
+ *
+ * `store` (store.js: idempotency keys, messages and acks, the number cache,
+ * the fake's deliveries) is opened from config (BRIDGE_STORE) when not
+ * given; a given one is owned by the app from then on and closed with it
+ * (the server entry opens it first, so a data directory it cannot use is a
+ * one-line exit 2, not a failed listen). It is decorated as `bridgeStore`;
+ * its parts as `idempotencyStore` and `messageStore`, as before. The gateway
+ * answers number lookups from its cache and, for the fake, records
+ * deliveries in its sent log.
  */
-async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gateway = null, now = Date.now }) {
+async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gateway = null, now = Date.now, store = null }) {
+  const bridgeStore = store || openStore({ config, now });
   const gw = gateway || createGateway(config, { logger: app.log.child({ component: 'gateway' }) });
-  const idempotencyStore = new IdempotencyStore({ ttlMs: config.idempotencyTtlMs, now });
-  const messageStore = new MessageStore({ now });
+  const idempotencyStore = bridgeStore.idempotency;
+  const messageStore = bridgeStore.messages;
+  gw.useNumberCache(bridgeStore.numbers);
+  if (typeof gw.useSentLog === 'function') gw.useSentLog(bridgeStore.sentLog);
+  if (bridgeStore.interrupted > 0) {
+    app.log.warn({ event: 'sends_interrupted', count: bridgeStore.interrupted, store: bridgeStore.path }, `${bridgeStore.interrupted} send(s) were in progress when the bridge last stopped; their Idempotency-Keys now answer 409 SEND_OUTCOME_UNKNOWN`);
+  }
   const sendQueue = new SendQueue({
     minIntervalMs: config.minIntervalMs,
     jitterMs: config.jitterMs,
@@ -88,6 +102,7 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
   app.decorate('sendService', sendService);
   app.decorate('sendQueue', sendQueue);
   app.decorate('pacer', pacer);
+  app.decorate('bridgeStore', bridgeStore);
   app.decorate('messageStore', messageStore);
   app.decorate('idempotencyStore', idempotencyStore);
   app.decorate('incomingBudget', incomingBudget);
@@ -97,8 +112,12 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
   app.addHook('onClose', async () => {
     gw.off('ack', onAck);
     gw.off('state', onState);
-    idempotencyStore.close();
-    await gw.stop();
+    try {
+      await gw.stop();
+    } finally {
+      // After the gateway: a stopping client may still report acks.
+      bridgeStore.close();
+    }
   });
 }
 

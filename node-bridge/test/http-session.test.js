@@ -232,7 +232,7 @@ test('wwebjs driver: fake routes are absent and sends are 503 until the client i
     printQr: () => {},
     watchdogIntervalMs: 0,
   });
-  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0' });
+  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0', BRIDGE_STORE: 'memory', BRIDGE_PACING: '0' });
   assert.equal(config.driver, 'wwebjs');
   const app = buildApp({ config, gateway });
   await app.ready();

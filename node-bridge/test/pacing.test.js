@@ -305,7 +305,9 @@ test('restart: the counters survive a bridge restart on the same data dir', asyn
   const refused = await post(second.app, '+15550000003');
   assert.equal(refused.statusCode, 429);
   assert.equal(refused.json().error.pauseReason, 'hourly_cap');
-  assert.equal((await delivered(second.app)).length, 0, 'the new fake sent nothing');
+  // The fake's record of deliveries is durable too (store-sqlite.js): the
+  // two sends of the first process, and nothing more.
+  assert.equal((await delivered(second.app)).length, 2, 'the new fake sent nothing');
 });
 
 test('restart: a risk pause survives a restart too', async (t) => {
@@ -400,7 +402,7 @@ test('pacing off (fake default): no caps, no pause, and no counters file', async
   for (let i = 0; i < 5; i += 1) assert.equal((await post(app, `+1555000001${i}`)).statusCode, 201);
   const state = await pacing(app);
   assert.deepEqual([state.enabled, state.hourlyCap, state.dailyCap, state.pausedUntil], [false, null, null, null]);
-  assert.deepEqual(fs.readdirSync(dataDir), []);
+  assert.ok(!fs.readdirSync(dataDir).includes(PACING_FILE_NAME), 'no pacing counters file (the bridge store may be there)');
 });
 
 test('the persisted state is reloaded by a new pacer with the same store', () => {

@@ -32,7 +32,9 @@ async function wwebjsApp({ env = {}, callTimeouts = {}, overrides = {} } = {}) {
     callTimeouts,
     watchdogIntervalMs: 0,
   });
-  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0', ...env });
+  // State in memory and pacing off: the real driver's defaults would keep a
+  // store and pacing counters in ./.wwebjs_auth, shared by every test run.
+  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0', BRIDGE_STORE: 'memory', BRIDGE_PACING: '0', ...env });
   const app = buildApp({ config, gateway });
   await app.ready();
   await gateway.start();

@@ -321,7 +321,14 @@ test('message store: bounded, ack updates, acks that arrive before the send resu
   assert.equal(store.get('a'), null);
   now = 5000;
   assert.equal(store.updateAck('b', 'READ'), true);
-  assert.deepEqual(store.get('b'), { id: 'b', to: '1@c.us', ack: 'READ', updatedAt: new Date(5000).toISOString() });
+  assert.deepEqual(store.get('b'), {
+    id: 'b',
+    to: '1@c.us',
+    ack: 'READ',
+    updatedAt: new Date(5000).toISOString(),
+    sentAt: new Date(0).toISOString(),
+    acks: { PENDING: new Date(0).toISOString(), READ: new Date(5000).toISOString() },
+  });
   assert.equal(store.updateAck('e', 'SERVER'), false);
   store.add({ id: 'e', to: '2@c.us', ack: 'PENDING' });
   assert.equal(store.get('e').ack, 'SERVER');

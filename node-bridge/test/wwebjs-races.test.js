@@ -254,7 +254,7 @@ test('wwebjs driver: /health is not ready and sends are 503 while logging out or
     printQr: () => {},
     watchdogIntervalMs: 0,
   });
-  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0' });
+  const config = loadConfig({ BRIDGE_API_KEY: API_KEY, BRIDGE_LOG_LEVEL: 'silent', BRIDGE_MIN_INTERVAL_MS: '0', BRIDGE_JITTER_MS: '0', BRIDGE_STORE: 'memory', BRIDGE_PACING: '0' });
   const app = buildApp({ config, gateway });
   await app.ready();
   await gateway.start();

@@ -49,6 +49,7 @@ class BaseGateway extends EventEmitter {
     this._lastError = null;
     this._qr = null;
     this._info = null;
+    this._numberCache = null;
   }
 
   /** Snapshot for /health and /v1/session. */
@@ -60,6 +61,35 @@ class BaseGateway extends EventEmitter {
       qr: this._state === SessionState.QR ? this._qr : null,
       info: this._state === SessionState.READY && this._info ? { ...this._info } : null,
     };
+  }
+
+  /**
+   * Answer getNumberId lookups from `cache` (store.js: durable with the
+   * SQLite store) from now on. The services plugin hands every gateway the
+   * app's cache, so a broadcast looks each number up once, and a resume,
+   * even after a restart, not again.
+   */
+  useNumberCache(cache) {
+    this._numberCache = cache;
+  }
+
+  /**
+   * `lookup()` (getNumberId semantics: an id, or null for "not on
+   * WhatsApp") for `digits`, through the number cache when there is one.
+   * Only answers are cached; a lookup that throws (timeout, page trouble)
+   * is asked again next time. Returns the serialized chat id or null.
+   */
+  async lookupNumberId(digits, lookup) {
+    const cache = this._numberCache || null;
+    if (cache) {
+      const hit = cache.get(digits);
+      if (hit !== undefined) return hit.chatId;
+    }
+    const numberId = await lookup();
+    const chatId = !numberId ? null : typeof numberId === 'string' ? numberId : numberId._serialized;
+    if (chatId !== null && (typeof chatId !== 'string' || chatId === '')) return numberId;
+    if (cache) cache.put(digits, chatId);
+    return chatId;
   }
 
   /** True when sends may be attempted. */

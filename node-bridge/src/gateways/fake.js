@@ -8,6 +8,7 @@ const { ErrorCode } = require('../error-codes');
 const { SessionState, SESSION_STATES } = require('../session-state');
 const { parseRecipient, resolveChatId } = require('../recipient');
 const { printQr: defaultPrintQr } = require('../qr');
+const { MemorySentLog } = require('../store');
 
 const OUTCOME_TYPES = Object.freeze(['rate_limited', 'send_failed', 'not_on_whatsapp', 'timeout', 'delay']);
 
@@ -17,6 +18,14 @@ const OUTCOME_TYPES = Object.freeze(['rate_limited', 'send_failed', 'not_on_what
  * without a phone: it records what it "delivers", and a FIFO of scripted
  * outcomes (one consumed per send that reaches the gateway) forces rate
  * limits, failures, unknown numbers, timeouts and delays.
+ *
+ * The record of deliveries lives in a sent log (store.js) that the services
+ * plugin replaces with the app store's (useSentLog): with the SQLite store
+ * it is a table next to the idempotency keys, so it outlives a killed
+ * bridge and a crash test can count every delivery across the restart. A
+ * delivery is recorded before the send returns, as WhatsApp would have the
+ * message by then. Each getNumberId that reached the fake (not answered
+ * from the number cache) is counted in `lookups`.
  */
 class FakeGateway extends BaseGateway {
   constructor({ sendTimeoutMs = 30000, now = Date.now, sleep = (ms) => sleepMs(ms), printQr = defaultPrintQr, maxSent = 10000 } = {}) {
@@ -24,10 +33,15 @@ class FakeGateway extends BaseGateway {
     this._sendTimeoutMs = sendTimeoutMs;
     this._sleep = sleep;
     this._printQr = printQr;
-    this._maxSent = maxSent;
-    this._sent = [];
+    this._sentLog = new MemorySentLog({ maxEntries: maxSent });
+    this._lookups = [];
     this._script = [];
     this._unregistered = new Set();
+  }
+
+  /** Record deliveries in `sentLog` ({append, list, clear}) from now on. */
+  useSentLog(sentLog) {
+    this._sentLog = sentLog;
   }
 
   /** The fake is logged in from the start. */
@@ -40,6 +54,7 @@ class FakeGateway extends BaseGateway {
 
   /** Same lookup contract as whatsapp-web.js getNumberId: null if unknown. */
   async getNumberId(digits, outcome = null) {
+    this._lookups.push(digits);
     if ((outcome && outcome.type === 'not_on_whatsapp') || this._unregistered.has(digits)) return null;
     return { server: 'c.us', user: digits, _serialized: `${digits}@c.us` };
   }
@@ -54,7 +69,12 @@ class FakeGateway extends BaseGateway {
     if (outcome.type === 'send_failed') {
       throw new BridgeError(502, ErrorCode.SEND_FAILED, outcome.message || 'send failed (scripted)');
     }
-    const chatId = await resolveChatId(parseRecipient(to), (digits) => this.getNumberId(digits, outcome));
+    // A scripted not_on_whatsapp is about this one send only: it bypasses
+    // the number cache, neither answered from it nor remembered in it.
+    const lookup = (digits) => (outcome.type === 'not_on_whatsapp'
+      ? this.getNumberId(digits, outcome)
+      : this.lookupNumberId(digits, () => this.getNumberId(digits, outcome)));
+    const chatId = await resolveChatId(parseRecipient(to), lookup);
     if (outcome.type === 'delay') {
       await this._sleep(outcome.ms);
       return this._deliver(chatId, text, media, idempotencyKey);
@@ -98,25 +118,36 @@ class FakeGateway extends BaseGateway {
 
   /** Test control: numbers getNumberId reports as not on WhatsApp. */
   addUnregistered(numbers) {
-    for (const n of numbers) this._unregistered.add(String(n).replace(/^\+/, '').replace(/@c\.us$/, ''));
+    for (const n of numbers) {
+      const digits = String(n).replace(/^\+/, '').replace(/@c\.us$/, '');
+      this._unregistered.add(digits);
+      // The number left WhatsApp: a cached id for it is stale now.
+      if (this._numberCache) this._numberCache.delete(digits);
+    }
     return this._unregistered.size;
+  }
+
+  /** Test control: the digits of every getNumberId that reached the fake. */
+  lookups() {
+    return [...this._lookups];
   }
 
   /** Test control: simulate a delivery receipt for a delivered message. */
   emitAck(id, ack) {
-    if (!this._sent.some((m) => m.id === id)) return false;
+    if (!this._sentLog.list().some((m) => m.id === id)) return false;
     this.emit('ack', { id, ack });
     return true;
   }
 
   /** Copies of everything delivered, oldest first. */
   sentMessages() {
-    return this._sent.map((m) => ({ ...m, media: m.media ? { ...m.media } : null }));
+    return this._sentLog.list();
   }
 
   /** Back to a fresh READY fake. */
   reset() {
-    this._sent = [];
+    this._sentLog.clear();
+    this._lookups = [];
     this._script = [];
     this._unregistered.clear();
     this.setState(SessionState.READY);
@@ -134,8 +165,7 @@ class FakeGateway extends BaseGateway {
         sha256: crypto.createHash('sha256').update(bytes).digest('hex'),
       };
     }
-    this._sent.push({ id, to: chatId, text: text ?? null, media: mediaInfo, idempotencyKey: idempotencyKey ?? null, at: new Date(this._now()).toISOString() });
-    if (this._sent.length > this._maxSent) this._sent.shift();
+    this._sentLog.append({ id, to: chatId, text: text ?? null, media: mediaInfo, idempotencyKey: idempotencyKey ?? null, at: new Date(this._now()).toISOString() });
     return { id, to: chatId, ack: 'PENDING' };
   }
 }

@@ -8,7 +8,9 @@ const { parseRecipient, resolveChatId } = require('../recipient');
 
 /**
  * One send through a whatsapp-web.js client, with every failure mapped onto
- * the HTTP contract. `call(label, fn)` is the gateway's bounded call.
+ * the HTTP contract. `call(label, fn)` is the gateway's bounded call;
+ * `lookupNumberId(digits, lookup)` answers from the number cache or calls
+ * `lookup` (BaseGateway.lookupNumberId).
  *
  * The two timeouts mean different things, so they map to different statuses:
  *  - getNumberId timing out happens before anything was handed to WhatsApp:
@@ -19,9 +21,9 @@ const { parseRecipient, resolveChatId } = require('../recipient');
  *    and the send service keeps the Idempotency-Key instead of releasing it,
  *    which would let a retry deliver the message twice.
  */
-async function sendViaClient({ client, call, createMedia, to, text, media }) {
+async function sendViaClient({ client, call, createMedia, to, text, media, lookupNumberId = (digits, lookup) => lookup() }) {
   try {
-    const chatId = await resolveChatId(parseRecipient(to), (digits) => call('getNumberId', () => client.getNumberId(digits)));
+    const chatId = await resolveChatId(parseRecipient(to), (digits) => lookupNumberId(digits, () => call('getNumberId', () => client.getNumberId(digits))));
     let content = text;
     const options = {};
     if (media) {

@@ -117,7 +117,15 @@ class WwebjsGateway extends BaseGateway {
   async send({ to, text = null, media = null }) {
     const client = this._client;
     if (!client || !this.isReady()) throw notReady(this._state);
-    return sendViaClient({ client, call: (label, fn) => this._call(label, fn), createMedia: this._createMedia, to, text, media });
+    return sendViaClient({
+      client,
+      call: (label, fn) => this._call(label, fn),
+      createMedia: this._createMedia,
+      to,
+      text,
+      media,
+      lookupNumberId: (digits, lookup) => this.lookupNumberId(digits, lookup),
+    });
   }
 
   /**

@@ -17,7 +17,7 @@ const resetResult = { type: 'object', properties: { ok: { type: 'boolean' }, sta
  * API-key auth: they exist for test harnesses on loopback.
  */
 async function fakeRoutes(app) {
-  const { gateway, idempotencyStore: idempotency, messageStore: messages } = app;
+  const { gateway, idempotencyStore: idempotency, messageStore: messages, bridgeStore } = app;
   const tags = ['fake-control'];
 
   app.get('/__fake/sent', {
@@ -57,6 +57,20 @@ async function fakeRoutes(app) {
       },
     },
   }, async () => ({ messages: gateway.sentMessages() }));
+
+  app.get('/__fake/lookups', {
+    schema: {
+      summary: 'Numbers getNumberId was asked about (not answered from the number cache), oldest first',
+      tags,
+      response: {
+        200: {
+          type: 'object',
+          required: ['lookups'],
+          properties: { lookups: { type: 'array', items: { type: 'string' } } },
+        },
+      },
+    },
+  }, async () => ({ lookups: gateway.lookups() }));
 
   app.post('/__fake/state', {
     schema: {
@@ -154,7 +168,7 @@ async function fakeRoutes(app) {
     acceptEmptyJson(scope);
     scope.post('/__fake/reset', {
       schema: {
-        summary: 'Clear sent messages, scripts, unregistered numbers, idempotency and message stores; state READY',
+        summary: 'Clear sent messages, lookups, scripts, unregistered numbers, idempotency and message stores, the number cache; state READY',
         tags,
         body: schemas.emptyBody,
         response: { 200: resetResult, ...schemas.errors(400) },
@@ -164,9 +178,10 @@ async function fakeRoutes(app) {
       gateway.reset();
       idempotency.clear();
       messages.clear();
+      bridgeStore.numbers.clear();
       return { ok: true, state: gateway.status().state };
     });
   });
 }
 
-module.exports = routePlugin(fakeRoutes, { name: 'fake-routes', decorators: ['gateway', 'idempotencyStore', 'messageStore'] });
+module.exports = routePlugin(fakeRoutes, { name: 'fake-routes', decorators: ['gateway', 'idempotencyStore', 'messageStore', 'bridgeStore'] });

@@ -35,7 +35,7 @@ async function messageRoutes(app) {
   app.post('/messages', {
     schema: {
       summary: 'Send a text and/or media message',
-      description: 'Sends are queued and paced (BRIDGE_MIN_INTERVAL_MS + jitter). 504 means the outcome is unknown; retry with the same Idempotency-Key to avoid a duplicate (a replay carries Idempotency-Replay: true and may itself be the stored 504).',
+      description: 'Sends are queued and paced (BRIDGE_MIN_INTERVAL_MS + jitter). 504 means the outcome is unknown; retry with the same Idempotency-Key to avoid a duplicate (a replay carries Idempotency-Replay: true and may itself be the stored 504). 409 SEND_OUTCOME_UNKNOWN: the send with this key was in progress when a previous bridge process stopped; it may have been delivered and is never sent again with this key (keys and their answers are kept across restarts in BRIDGE_DATA_DIR).',
       tags: ['messages'],
       security,
       headers: schemas.sendHeaders,

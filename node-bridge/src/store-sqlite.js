@@ -1,0 +1,437 @@
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { EventEmitter } = require('node:events');
+const { BridgeError } = require('./errors');
+const { ErrorCode } = require('./error-codes');
+const { nextAck } = require('./message-store');
+const { StoreOpenError } = require('./store');
+
+/**
+ * Version of the tables below, kept in SQLite's `user_version`. A database
+ * written by a newer bridge is refused rather than half-understood.
+ */
+const SCHEMA_VERSION = 1;
+
+/** Acks for ids the bridge has not recorded (yet) are kept this long. */
+const EARLY_ACK_RETENTION_MS = 60 * 60 * 1000;
+const MAX_EARLY_ACKS = 1000;
+const MAX_SENT_LOG = 10000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  body_hash TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
+  response TEXT,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency (expires_at) WHERE state = 'done';
+CREATE TABLE IF NOT EXISTS messages (
+  id TEXT PRIMARY KEY,
+  recipient TEXT NOT NULL,
+  ack TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_sent_at ON messages (sent_at);
+CREATE TABLE IF NOT EXISTS message_acks (
+  id TEXT NOT NULL,
+  ack TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (id, ack)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS early_acks (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL,
+  ack TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS early_acks_id ON early_acks (id);
+CREATE TABLE IF NOT EXISTS number_ids (
+  digits TEXT PRIMARY KEY,
+  chat_id TEXT,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fake_sent (
+  seq INTEGER PRIMARY KEY,
+  entry TEXT NOT NULL
+);
+`;
+
+/**
+ * The answer stored for a key whose send was in progress when the bridge
+ * died. Whether WhatsApp took the message is unknowable from here, so it is
+ * neither re-sent nor reported as failed. 409 and not 502: a client that
+ * predates this code reads a bare 409 as "the same key is still being
+ * processed", which is just as ambiguous and equally safe.
+ */
+function interruptedResponse() {
+  const error = new BridgeError(
+    409,
+    ErrorCode.SEND_OUTCOME_UNKNOWN,
+    'The send with this Idempotency-Key was in progress when the bridge stopped; whether WhatsApp took the message is unknown, so it is not sent again',
+    {},
+    { ambiguous: true },
+  );
+  return { statusCode: error.statusCode, body: error.toBody() };
+}
+
+/**
+ * Idempotency-Key records in SQLite, with IdempotencyStore's interface and
+ * semantics (see idempotency-store.js). A row is written in_flight BEFORE the
+ * send reaches WhatsApp, so a process that dies mid-send leaves a trace; the
+ * next process turns every such row into the SEND_OUTCOME_UNKNOWN answer
+ * (openSqliteStore) instead of letting a retry send again. Waiting on an
+ * in-flight record is per process: the `settled` promises live in
+ * `_inFlight`, next to the rows this process owns.
+ */
+class SqliteIdempotencyStore {
+  constructor({ db, ttlMs, now }) {
+    this._ttlMs = ttlMs;
+    this._now = now;
+    this._inFlight = new Map();
+    this._select = db.prepare('SELECT body_hash, state, response, expires_at FROM idempotency WHERE key = ?');
+    this._claim = db.prepare("INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, updated_at, expires_at) VALUES (?, ?, 'in_flight', NULL, ?, NULL)");
+    this._complete = db.prepare("UPDATE idempotency SET state = 'done', response = ?, updated_at = ?, expires_at = ? WHERE key = ? AND state = 'in_flight'");
+    this._release = db.prepare("DELETE FROM idempotency WHERE key = ? AND state = 'in_flight'");
+    this._count = db.prepare('SELECT COUNT(*) AS n FROM idempotency').pluck();
+    this._sweep = db.prepare("DELETE FROM idempotency WHERE state = 'done' AND expires_at <= ?");
+    this._clear = db.prepare('DELETE FROM idempotency');
+  }
+
+  begin(key, bodyHash) {
+    const own = this._inFlight.get(key);
+    if (own) return own.bodyHash === bodyHash ? { kind: 'in_flight', record: own } : { kind: 'mismatch' };
+    const now = this._now();
+    const row = this._select.get(key);
+    if (row && !(row.state === 'done' && row.expires_at <= now)) {
+      if (row.body_hash !== bodyHash) return { kind: 'mismatch' };
+      if (row.state === 'done') return { kind: 'replay', response: JSON.parse(row.response) };
+      // In flight in another process sharing the file (unsupported, see the
+      // README): nothing here will settle it, so the caller's wait runs out
+      // into 409 IDEMPOTENCY_IN_FLIGHT rather than sending a second time.
+      return { kind: 'in_flight', record: { key, bodyHash, state: 'in_flight', settled: new Promise(() => {}), settle() {} } };
+    }
+    this._claim.run(key, bodyHash, now);
+    let settle = null;
+    const settled = new Promise((resolve) => {
+      settle = resolve;
+    });
+    const record = { key, bodyHash, state: 'in_flight', response: null, settled, settle };
+    this._inFlight.set(key, record);
+    return { kind: 'new', record };
+  }
+
+  complete(record, response) {
+    if (this._inFlight.get(record.key) !== record) return false;
+    const now = this._now();
+    this._complete.run(JSON.stringify(response), now, now + this._ttlMs, record.key);
+    this._inFlight.delete(record.key);
+    record.state = 'done';
+    record.response = response;
+    record.settle();
+    return true;
+  }
+
+  fail(record) {
+    if (this._inFlight.get(record.key) !== record) return false;
+    this._release.run(record.key);
+    this._inFlight.delete(record.key);
+    record.settle();
+    return true;
+  }
+
+  get size() {
+    return this._count.get();
+  }
+
+  sweep() {
+    this._sweep.run(this._now());
+  }
+
+  clear() {
+    for (const record of this._inFlight.values()) record.settle();
+    this._inFlight.clear();
+    this._clear.run();
+  }
+
+  close() {}
+}
+
+/**
+ * Sent messages and every ack with its arrival time, in SQLite, with
+ * MessageStore's interface (message-store.js): same current-state rule
+ * (nextAck), same parking of acks that arrive before their message, same
+ * 'ack' events, emitted after the change is committed. Messages are kept
+ * for `retentionMs` after they were sent.
+ */
+class SqliteMessageStore extends EventEmitter {
+  constructor({ db, now, retentionMs }) {
+    super();
+    this._db = db;
+    this._now = now;
+    this._retentionMs = retentionMs;
+    this._selectMessage = db.prepare('SELECT id, recipient, ack, sent_at, updated_at FROM messages WHERE id = ?');
+    this._selectAcks = db.prepare('SELECT ack, at FROM message_acks WHERE id = ? ORDER BY at');
+    this._selectMany = db.prepare('SELECT id, recipient, ack, sent_at, updated_at FROM messages WHERE id IN (SELECT value FROM json_each(?))');
+    this._selectManyAcks = db.prepare('SELECT id, ack, at FROM message_acks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY at');
+    this._upsertMessage = db.prepare('INSERT OR REPLACE INTO messages (id, recipient, ack, sent_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+    this._setAck = db.prepare('UPDATE messages SET ack = ?, updated_at = ? WHERE id = ?');
+    this._insertAck = db.prepare('INSERT OR IGNORE INTO message_acks (id, ack, at) VALUES (?, ?, ?)');
+    this._deleteAcks = db.prepare('DELETE FROM message_acks WHERE id = ?');
+    this._selectEarly = db.prepare('SELECT ack, at FROM early_acks WHERE id = ? ORDER BY seq');
+    this._deleteEarly = db.prepare('DELETE FROM early_acks WHERE id = ?');
+    this._insertEarly = db.prepare('INSERT INTO early_acks (id, ack, at) VALUES (?, ?, ?)');
+    this._trimEarly = db.prepare('DELETE FROM early_acks WHERE seq <= ?');
+    this._count = db.prepare('SELECT COUNT(*) AS n FROM messages').pluck();
+
+    this._add = db.transaction((id, to, ack, at) => {
+      const entry = { id, to, ack, sentAt: at, updatedAt: at, acks: { [ack]: at } };
+      const changes = [];
+      for (const parked of this._selectEarly.all(id)) {
+        if (entry.acks[parked.ack] === undefined) entry.acks[parked.ack] = parked.at;
+        const next = nextAck(entry.ack, parked.ack);
+        if (next !== entry.ack) {
+          changes.push({ previous: entry.ack, ack: next, at: parked.at });
+          entry.ack = next;
+          entry.updatedAt = parked.at;
+        }
+      }
+      this._deleteEarly.run(id);
+      this._upsertMessage.run(id, to, entry.ack, entry.sentAt, entry.updatedAt);
+      this._deleteAcks.run(id);
+      for (const [name, time] of Object.entries(entry.acks)) this._insertAck.run(id, name, time);
+      return { entry, changes };
+    });
+    this._update = db.transaction((id, ack, at) => {
+      const row = this._selectMessage.get(id);
+      if (!row) {
+        const { lastInsertRowid } = this._insertEarly.run(id, ack, at);
+        this._trimEarly.run(Number(lastInsertRowid) - MAX_EARLY_ACKS);
+        return { known: false, change: null, to: null };
+      }
+      this._insertAck.run(id, ack, at);
+      const next = nextAck(row.ack, ack);
+      if (next === row.ack) return { known: true, change: null, to: row.recipient };
+      this._setAck.run(next, at, id);
+      return { known: true, change: { previous: row.ack, ack: next, at }, to: row.recipient };
+    });
+    this._sweep = db.transaction((messagesBefore, earlyBefore) => {
+      db.prepare('DELETE FROM message_acks WHERE id IN (SELECT id FROM messages WHERE sent_at <= ?)').run(messagesBefore);
+      db.prepare('DELETE FROM messages WHERE sent_at <= ?').run(messagesBefore);
+      db.prepare('DELETE FROM early_acks WHERE at <= ?').run(earlyBefore);
+    });
+  }
+
+  add({ id, to, ack }) {
+    const { entry, changes } = this._add(id, to, ack, this._now());
+    for (const change of changes) this._emitChange(id, to, change);
+    return present(entry.id, entry.to, entry.ack, entry.sentAt, entry.updatedAt, Object.entries(entry.acks).map(([name, at]) => ({ ack: name, at })));
+  }
+
+  updateAck(id, ack) {
+    const { known, change, to } = this._update(id, ack, this._now());
+    if (change) this._emitChange(id, to, change);
+    return known;
+  }
+
+  get(id) {
+    const row = this._selectMessage.get(id);
+    if (!row) return null;
+    return present(row.id, row.recipient, row.ack, row.sent_at, row.updated_at, this._selectAcks.all(id));
+  }
+
+  /** One query for the messages and one for their acks, whatever the count. */
+  getMany(ids) {
+    const json = JSON.stringify(ids);
+    const rows = new Map(this._selectMany.all(json).map((row) => [row.id, row]));
+    const acks = new Map();
+    for (const { id, ack, at } of this._selectManyAcks.all(json)) {
+      if (!acks.has(id)) acks.set(id, []);
+      acks.get(id).push({ ack, at });
+    }
+    return ids.map((id) => {
+      const row = rows.get(id);
+      return row ? present(row.id, row.recipient, row.ack, row.sent_at, row.updated_at, acks.get(id) || []) : null;
+    });
+  }
+
+  get size() {
+    return this._count.get();
+  }
+
+  sweep() {
+    const now = this._now();
+    this._sweep(now - this._retentionMs, now - EARLY_ACK_RETENTION_MS);
+  }
+
+  clear() {
+    this._db.exec('DELETE FROM messages; DELETE FROM message_acks; DELETE FROM early_acks;');
+  }
+
+  close() {}
+
+  _emitChange(id, to, { previous, ack, at }) {
+    this.emit('ack', { id, to, ack, previous, at: new Date(at).toISOString() });
+  }
+}
+
+function present(id, to, ack, sentAt, updatedAt, ackRows) {
+  const acks = {};
+  for (const row of ackRows) acks[row.ack] = new Date(row.at).toISOString();
+  return { id, to, ack, updatedAt: new Date(updatedAt).toISOString(), sentAt: new Date(sentAt).toISOString(), acks };
+}
+
+/** getNumberId answers in SQLite, with MemoryNumberCache's interface (store.js). */
+class SqliteNumberCache {
+  constructor({ db, ttlMs, missTtlMs, now }) {
+    this._ttlMs = ttlMs;
+    this._missTtlMs = missTtlMs;
+    this._now = now;
+    this._select = db.prepare('SELECT chat_id FROM number_ids WHERE digits = ? AND expires_at > ?');
+    this._upsert = db.prepare('INSERT OR REPLACE INTO number_ids (digits, chat_id, expires_at) VALUES (?, ?, ?)');
+    this._delete = db.prepare('DELETE FROM number_ids WHERE digits = ?');
+    this._sweep = db.prepare('DELETE FROM number_ids WHERE expires_at <= ?');
+    this._clear = db.prepare('DELETE FROM number_ids');
+  }
+
+  get(digits) {
+    const row = this._select.get(digits, this._now());
+    return row ? { chatId: row.chat_id } : undefined;
+  }
+
+  put(digits, chatId) {
+    const ttl = chatId === null ? this._missTtlMs : this._ttlMs;
+    if (ttl <= 0) {
+      this._delete.run(digits);
+      return;
+    }
+    this._upsert.run(digits, chatId, this._now() + ttl);
+  }
+
+  delete(digits) {
+    this._delete.run(digits);
+  }
+
+  sweep() {
+    this._sweep.run(this._now());
+  }
+
+  clear() {
+    this._clear.run();
+  }
+}
+
+/** The fake driver's deliveries in SQLite, so they outlive a killed bridge. */
+class SqliteSentLog {
+  constructor({ db }) {
+    this._insert = db.prepare('INSERT INTO fake_sent (entry) VALUES (?)');
+    this._trim = db.prepare('DELETE FROM fake_sent WHERE seq <= ?');
+    this._list = db.prepare('SELECT entry FROM fake_sent ORDER BY seq').pluck();
+    this._clear = db.prepare('DELETE FROM fake_sent');
+  }
+
+  append(entry) {
+    const { lastInsertRowid } = this._insert.run(JSON.stringify(entry));
+    this._trim.run(Number(lastInsertRowid) - MAX_SENT_LOG);
+  }
+
+  list() {
+    return this._list.all().map((text) => JSON.parse(text));
+  }
+
+  clear() {
+    this._clear.run();
+  }
+}
+
+/**
+ * Create the tables, or check that an existing file holds ours. Runs in one
+ * transaction, so a bridge killed while creating them leaves either nothing
+ * or all of it.
+ */
+function migrate(db, file) {
+  const version = db.pragma('user_version', { simple: true });
+  if (version > SCHEMA_VERSION) {
+    throw new StoreOpenError(`${file} was written by a newer bridge (store schema ${version}; this bridge knows ${SCHEMA_VERSION}); upgrade the bridge or point BRIDGE_DATA_DIR elsewhere`);
+  }
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}
+
+/**
+ * Open (creating if needed) the durable store at `file`. Durability:
+ * journal_mode=WAL, so a commit is one append to the write-ahead log and a
+ * process killed at any point (kill -9 included) leaves the last committed
+ * transaction readable by the next one; synchronous=BRIDGE_STORE_SYNC (FULL
+ * by default: each commit is also fsynced, so it survives a power loss or
+ * a kernel crash too; NORMAL only survives the process dying). Every write is its own
+ * transaction, committed before the bridge acts on it: an Idempotency-Key is
+ * in_flight on disk before its send reaches WhatsApp.
+ *
+ * Keys left in_flight by a process that died are turned into the
+ * SEND_OUTCOME_UNKNOWN answer for the key TTL (`interrupted` counts them).
+ * One process per file: two bridges sharing a data directory would also
+ * share a WhatsApp session, which whatsapp-web.js does not support either.
+ */
+function openSqliteStore({ file, config, now = Date.now }) {
+  let Database;
+  try {
+    Database = require('better-sqlite3');
+  } catch (err) {
+    throw new StoreOpenError(`the durable store needs the better-sqlite3 module, which did not load (${err.message}); run npm ci in node-bridge, or set BRIDGE_STORE=memory`);
+  }
+  let db = null;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${config.storeSync === 'normal' ? 'NORMAL' : 'FULL'}`);
+    migrate(db, file);
+  } catch (err) {
+    if (db) db.close();
+    if (err instanceof StoreOpenError) throw err;
+    throw new StoreOpenError(`cannot open the bridge store ${file} (BRIDGE_DATA_DIR): ${err.message}`);
+  }
+
+  const at = now();
+  const interrupted = db
+    .prepare("UPDATE idempotency SET state = 'done', response = ?, updated_at = ?, expires_at = ? WHERE state = 'in_flight'")
+    .run(JSON.stringify(interruptedResponse()), at, at + config.idempotencyTtlMs).changes;
+
+  const idempotency = new SqliteIdempotencyStore({ db, ttlMs: config.idempotencyTtlMs, now });
+  const messages = new SqliteMessageStore({ db, now, retentionMs: config.messageRetentionMs });
+  const numbers = new SqliteNumberCache({ db, ttlMs: config.numberCacheTtlMs, missTtlMs: config.numberMissTtlMs, now });
+  const sweepAll = () => {
+    idempotency.sweep();
+    messages.sweep();
+    numbers.sweep();
+  };
+  sweepAll();
+  // Expired rows cost only disk; an hourly sweep keeps the file bounded
+  // without competing with sends.
+  const sweepTimer = setInterval(sweepAll, 60 * 60 * 1000);
+  sweepTimer.unref();
+
+  return {
+    kind: 'sqlite',
+    path: file,
+    interrupted,
+    idempotency,
+    messages,
+    numbers,
+    sentLog: new SqliteSentLog({ db }),
+    sweep: sweepAll,
+    close() {
+      clearInterval(sweepTimer);
+      if (db.open) db.close();
+    },
+  };
+}
+
+module.exports = { openSqliteStore, SCHEMA_VERSION, interruptedResponse };
