@@ -119,6 +119,23 @@ class LocalBridge:
         """Simulate WhatsApp's receipt ``ack`` (SERVER, DEVICE, READ...) for a delivered message."""
         self._post("/__fake/ack", {"id": message_id, "ack": ack})
 
+    def lookups(self) -> list[str]:
+        """Numbers the fake's getNumberId was asked about (not answered from the bridge's cache)."""
+        response = self._http.get(f"{self.url}/__fake/lookups", timeout=5)
+        response.raise_for_status()
+        lookups: list[str] = response.json()["lookups"]
+        return lookups
+
+    def queue_depth(self) -> int:
+        """Sends waiting or running in the bridge, from ``GET /metrics``."""
+        headers = {"X-Api-Key": self.api_key} if self.api_key else {}
+        response = self._http.get(f"{self.url}/metrics", headers=headers, timeout=5)
+        response.raise_for_status()
+        for line in response.text.splitlines():
+            if line.startswith("bridge_send_queue_depth "):
+                return int(float(line.split()[1]))
+        raise BridgeStartError(f"no bridge_send_queue_depth in /metrics: {response.text[:200]}")
+
     def _post(self, path: str, body: dict[str, Any]) -> None:
         self._http.post(f"{self.url}{path}", json=body, timeout=5).raise_for_status()
 

@@ -77,6 +77,13 @@ def test_attachment_goes_inline_as_base64(scripted_server, tmp_path) -> None:
         (401, error_body("UNAUTHORIZED"), {}, "AUTHENTICATION_FAILED", {}),
         (403, error_body("FORBIDDEN"), {}, "AUTHENTICATION_FAILED", {}),
         (409, error_body("IDEMPOTENCY_IN_FLIGHT"), {}, "TIMEOUT", {}),
+        (
+            409,
+            error_body("SEND_OUTCOME_UNKNOWN"),
+            {"Idempotency-Replay": "true"},
+            "TIMEOUT",
+            {"outcome": "unknown", "replayed": True},
+        ),
         (413, error_body("MEDIA_TOO_LARGE"), {}, "INVALID_MESSAGE", {}),
         (422, error_body("NOT_ON_WHATSAPP"), {}, "INVALID_RECIPIENT", {}),
         (422, error_body("IDEMPOTENCY_KEY_MISMATCH"), {}, "INVALID_MESSAGE", {}),

@@ -57,6 +57,10 @@ BRIDGE_ERROR_CODES: Mapping[str, ErrorCode] = MappingProxyType(
         "SEND_TIMEOUT": ErrorCode.TIMEOUT,
         "SEND_UNCONFIRMED": ErrorCode.TIMEOUT,
         "IDEMPOTENCY_IN_FLIGHT": ErrorCode.TIMEOUT,
+        # The key's send was in progress when the bridge process died; the
+        # bridge's durable store kept the key, so it will never send it again
+        # and cannot say whether WhatsApp took it (details: outcome unknown).
+        "SEND_OUTCOME_UNKNOWN": ErrorCode.TIMEOUT,
         # WhatsApp Web failed the send; nothing went out.
         "SEND_FAILED": ErrorCode.PROVIDER_REJECTED,
         # Answers a send should never get from a working bridge at base_url:
@@ -214,6 +218,11 @@ def result_from_response(
         code = _STATUS_CODES.get(status, ErrorCode.PROVIDER_REJECTED)
     if status == 400 and details.get("field") == "to":
         code = ErrorCode.INVALID_RECIPIENT
+    if bridge_code == "SEND_OUTCOME_UNKNOWN":
+        # Not a slow send that may still finish: this one never will, and a
+        # retry with the same key gets this same answer. Said in the details,
+        # so a reader of the journal knows to check the chat.
+        details["outcome"] = "unknown"
     if code is ErrorCode.RATE_LIMITED:
         retry_after = _retry_after(response, error)
         if retry_after is not None:
