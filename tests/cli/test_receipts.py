@@ -221,3 +221,31 @@ def test_wait_receipts_needs_the_journal(run_script: Callable[..., Any], tmp_pat
     negative = run_script("broadcast", "--recipients", "team.csv", "--text", "Hi",
                           "--wait-receipts", "-1")  # fmt: skip
     assert negative.returncode == 2 and "--wait-receipts" in negative.stderr
+
+
+def test_an_instance_the_configuration_cannot_build_is_a_warning_not_a_failure(
+    run_script: Callable[..., Any], dummy_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    from broadcastio import Message, Orchestrator
+    from broadcastio.broadcast import broadcast
+    from broadcastio_dummy import DummyProvider
+
+    gone = DummyProvider()
+    gone.name = "gone"  # type: ignore[misc]
+    journal = tmp_path / "j.sqlite"
+    broadcast(Orchestrator([gone]), [Message("+1555", "x")], journal=journal, broadcast_id="g")
+    broadcast(Orchestrator([DummyProvider()]), [Message("+1556", "x")], journal=journal,
+              broadcast_id="g")  # fmt: skip
+    dummy_config()
+    synced = run_script("--config", "dummy.toml", "journal", "sync", "g", "--journal", str(journal))
+    assert synced.returncode == 0, synced.stderr
+    (warning,) = synced.stderr.splitlines()
+    assert warning.startswith("broadcastio: warning: provider 'gone' cannot be built")
+    assert "unknown provider 'gone'" in warning and "--provider" not in warning
+    assert "gone:" not in synced.stdout and "dummy: 1 row(s) without receipts" in synced.stdout
+    assert "receipts: 2 sent, 0 delivered to device, 0 read, 2 unknown" in synced.stdout
+    unknown = run_script("--config", "dummy.toml", "journal", "sync", "nope", "--journal",
+                         str(journal))  # fmt: skip
+    assert unknown.returncode == 2
+    (line,) = unknown.stderr.splitlines()
+    assert line == f"broadcastio: error: no broadcast 'nope' in journal {journal}"

@@ -13,6 +13,7 @@ asked (a bridge down) makes the command exit 1 after syncing the rest.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,11 +52,16 @@ def receipts_line(counts: ReceiptCounts) -> str:
     return line
 
 
-def sync_report_lines(result: ReceiptSync) -> list[str]:
-    """The lines after a sync: what changed, which providers have no receipts, which failed."""
+def sync_report_lines(result: ReceiptSync, not_built: Collection[str] = ()) -> list[str]:
+    """The lines after a sync: what changed, which providers have no receipts, which failed.
+
+    Providers in ``not_built`` (left out of the chain, with a warning of their
+    own) are not listed as providers without receipts: nobody asked them.
+    """
     lines = [f"asked {result.asked} message(s); {len(result.changes)} receipt change(s) recorded"]
     for name, count in sorted(result.without_receipts.items()):
-        lines.append(f"{name}: {count} row(s) without receipts (the provider reports none)")
+        if name not in not_built:
+            lines.append(f"{name}: {count} row(s) without receipts (the provider reports none)")
     for name, error in sorted(result.failures.items()):
         lines.append(f"{name}: cannot be asked: {error.message}")
     return lines
@@ -83,7 +89,7 @@ def build_chain(state: CliState, names: list[str]) -> tuple[ChainOfInstances, di
         try:
             orchestrator = state.build_orchestrator([name])
         except BroadcastioError as error:
-            left_out[name] = error.message
+            left_out[name] = error.problem
             continue
         providers += orchestrator.providers
         manager = orchestrator.plugin_manager
@@ -150,7 +156,11 @@ def sync(
             "asked": result.asked,
             "changes": len(result.changes),
             "waiting": result.waiting,
-            "without_receipts": dict(result.without_receipts),
+            "without_receipts": {
+                name: count
+                for name, count in result.without_receipts.items()
+                if name not in left_out
+            },
             "not_built": left_out,
             "failures": {name: error.message for name, error in result.failures.items()},
         }
@@ -162,7 +172,7 @@ def sync(
                 f"configuration, its rows stay unknown: {reason}",
                 err=True,
             )
-        for line in sync_report_lines(result):
+        for line in sync_report_lines(result, left_out):
             click.echo(line)
         click.echo(receipts_line(counts))
     if result.failures:
