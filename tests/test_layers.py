@@ -31,6 +31,7 @@ LAYERS = (
     "plugins",
     "config",
     "broadcast",
+    "distributed",
     "cli",
 )
 """The layer packages of ``broadcastio``, bottom first."""

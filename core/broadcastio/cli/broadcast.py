@@ -122,6 +122,19 @@ class _JournalFailed(click.ClickException):
     help="Write one JSON line per recipient outcome to this file.",
 )
 @click.option(
+    "--queue",
+    "queue_url",
+    metavar="URL",
+    help="Hand the recipients to `broadcastio worker` processes through this Redis "
+    "(redis://[:PASSWORD@]HOST[:PORT]/DB) instead of sending from this process; see "
+    "docs/scaling.md.",
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="With --queue: return once every recipient is queued; `journal show ID` reports.",
+)
+@click.option(
     "--wait-receipts",
     "wait_receipts",
     type=click.FloatRange(0, 86_400),
@@ -148,6 +161,8 @@ def broadcast(
     resume_id: str | None,
     retry_failed: bool,
     results_path: Path | None,
+    queue_url: str | None,
+    detach: bool,
     wait_receipts: float | None,
     providers: tuple[str, ...],
     require_healthy: bool | None,
@@ -166,7 +181,6 @@ def broadcast(
       broadcastio broadcast --recipients team.csv --text-file note.txt --resume daily-2026-11-22
     """
     from broadcastio.broadcast import BroadcastOptions, new_broadcast_id
-    from broadcastio.broadcast.journal import JournalError
     from broadcastio.broadcast.recipients import Template, open_recipient_file
     from broadcastio.records.message import Attachment
 
@@ -182,6 +196,14 @@ def broadcast(
         )
     if text is not None and text_file is not None:
         raise click.UsageError("give the template with --text or --text-file, not both")
+    if queue_url is not None:
+        from broadcastio.distributed import check_queue_url
+
+        if no_journal:
+            raise click.UsageError("--queue needs the journal: the workers record outcomes in it")
+        check_queue_url(queue_url)
+    elif detach:
+        raise click.UsageError("--detach needs --queue: without workers nothing would send")
     for option, value in (("--id", broadcast_id), ("--resume", resume_id)):
         _check_utf8_argument(option, value)
     # Known before the check pass: the derived reference ids it computes depend on it.
@@ -232,11 +254,73 @@ def broadcast(
             f"{total} recipients, "
             + ("no journal" if journal is None else f"journal {journal.path}")
         )
-    try:
-        report = _run(
+    if queue_url is not None:
+        assert journal is not None
+        report = _submit(
+            state,
+            _messages(recipients, template, attachment, run_id, title_template),
+            journal=journal,
+            run_id=run_id,
+            queue_url=queue_url,
+            retry_failed=retry_failed,
+            detach=detach,
+            total=total,
+            results_path=results_path,
+            start_line=start_line,
+            stop=options.stop,
+            show=journal_show_command(
+                ctx, state, run_id, None if journal_path is None else str(journal_path)
+            ),
+        )
+        if report is None:
+            return
+    else:
+        report = _run_locally(
             state,
             orchestrator,
             _messages(recipients, template, attachment, run_id, title_template),
+            options,
+            total=total,
+            results_path=results_path,
+            start_line=start_line,
+            run_id=run_id,
+        )
+    receipts = None
+    if wait_receipts is not None and journal is not None and not report.interrupted:
+        receipts = _wait_for_receipts(state, orchestrator, journal.path, run_id, wait_receipts)
+    _finish(
+        state,
+        report,
+        total=total,
+        as_json=as_json,
+        run_id=run_id,
+        journal=journal,
+        journal_path=journal_path,
+        receipts=receipts,
+    )
+
+
+def _run_locally(
+    state: CliState,
+    orchestrator: Any,
+    messages: Iterator[Message],
+    options: BroadcastOptions,
+    *,
+    total: int,
+    results_path: Path | None,
+    start_line: str | None,
+    run_id: str,
+) -> BroadcastReport:
+    """The single-process run, with the resume hint on Ctrl-C and journal failures."""
+    from broadcastio.broadcast.journal import JournalError
+
+    ctx = click.get_current_context()
+    journal = options.journal
+    try:
+        return _run(
+            state,
+            orchestrator,
+            messages,
             options,
             total=total,
             results_path=results_path,
@@ -252,9 +336,77 @@ def broadcast(
         raise
     except JournalError as error:
         raise _journal_failed(error, resume_command(ctx, state, run_id)) from error
-    receipts = None
-    if wait_receipts is not None and journal is not None and not report.interrupted:
-        receipts = _wait_for_receipts(state, orchestrator, journal.path, run_id, wait_receipts)
+
+
+def _submit(
+    state: CliState,
+    messages: Iterator[Message],
+    *,
+    journal: Journal,
+    run_id: str,
+    queue_url: str,
+    retry_failed: bool,
+    detach: bool,
+    total: int,
+    results_path: Path | None,
+    start_line: str | None,
+    stop: threading.Event | None,
+    show: str,
+) -> BroadcastReport | None:
+    """The ``--queue`` run (``broadcast_queue``); ``None`` when detached (a line is printed)."""
+    from broadcastio.broadcast.journal import JournalError
+    from broadcastio.cli.broadcast_queue import detached_line, submit
+
+    assert stop is not None, "the command's options always carry a stop event"
+    ctx = click.get_current_context()
+    try:
+        submitted = submit(
+            state,
+            messages,
+            journal=journal,
+            broadcast_id=run_id,
+            queue_url=queue_url,
+            retry_failed=retry_failed,
+            detach=detach,
+            total=total,
+            results_path=results_path,
+            start_line=start_line,
+            stop=stop,
+        )
+    except JournalError as error:
+        raise _journal_failed(error, resume_command(ctx, state, run_id)) from error
+    if submitted.report is None:
+        if not state.quiet:
+            click.echo(detached_line(submitted, show))
+        return None
+    if submitted.interrupted:
+        # Not "resume with": the workers are still delivering what was queued, and
+        # a resume now would queue those recipients a second time.
+        click.echo(
+            f"broadcastio: stopped after queueing {submitted.enqueued} recipients; the workers "
+            f"deliver what was queued; follow it with: {show}",
+            err=True,
+        )
+        raise click.exceptions.Exit(ExitCode.INTERRUPTED)
+    return submitted.report
+
+
+def _finish(
+    state: CliState,
+    report: BroadcastReport,
+    *,
+    total: int,
+    as_json: bool,
+    run_id: str,
+    journal: Journal | None,
+    journal_path: Path | None,
+    receipts: ReceiptCounts | None = None,
+) -> None:
+    """Print the report (table or JSON) and end with the run's exit code.
+
+    ``receipts`` (after ``--wait-receipts``) goes into the JSON as ``receipts``.
+    """
+    ctx = click.get_current_context()
     if as_json:
         data = report.to_dict()
         data["not_read"] = total - report.total
@@ -301,9 +453,10 @@ def _run(
 
     journal, stop = options.journal, options.stop
     assert stop is not None, "the command's options always carry a stop event"
-    run = iter_broadcast(orchestrator, messages, options)
     show_progress = not state.quiet and sys.stderr.isatty()
     progress = BroadcastProgress(total, sys.stderr, enabled=show_progress)
+    # While a rate limit is waited out, the line says "paused until HH:MM".
+    run = iter_broadcast(orchestrator, messages, attrs.evolve(options, on_pause=progress.pause))
     if start_line is not None:
         line = start_line + "\n"
         if isinstance(journal, AnnouncingJournal):

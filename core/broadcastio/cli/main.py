@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "config": "broadcastio.cli.config:config",
     "broadcast": "broadcastio.cli.broadcast:broadcast",
     "journal": "broadcastio.cli.journal:journal",
+    "worker": "broadcastio.cli.worker:worker",
 }
 
 

@@ -1,0 +1,261 @@
+"""``run_workers``: Dramatiq worker processes that deliver a broadcast's recipients.
+
+Each worker process connects to the queue's Redis, opens the journal, builds
+the orchestrator from the configuration (paced fleet-wide, see ``fleet``), and
+runs a Dramatiq ``Worker`` with ``threads`` threads on the ``broadcastio``
+queue. One Dramatiq message is one ``RecipientTask`` (``deliver_recipient``'s
+serializable unit of work): the worker claims the row (``in_flight``,
+committed), sends, commits the outcome, and only then does Dramatiq
+acknowledge the message. A worker killed at any point before that leaves the
+message unacknowledged; once its heartbeat is older than ``redelivery_seconds``
+another worker takes the message again, finds the row ``in_flight`` and sends
+it again under the same reference id (the provider's idempotency key).
+
+A redelivered message whose outcome was already committed (the worker died
+between the commit and the acknowledgement) is recognised by the row's attempt
+count and not sent again, whatever the outcome was.
+
+With more than one process, the first process is a supervisor: it starts
+``processes`` children (``multiprocessing``'s spawn), forwards SIGTERM/SIGINT
+to them, and replaces a child that dies unexpectedly.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import attrs
+
+from broadcastio.broadcast.journal import Journal
+from broadcastio.broadcast.states import RecipientState
+from broadcastio.broadcast.task import RecipientTask, deliver_recipient
+from broadcastio.distributed.queue import (
+    ACTOR_NAME,
+    DEFAULT_REDELIVERY_SECONDS,
+    QUEUE_NAME,
+    connect_broker,
+)
+from broadcastio.engine.orchestrator import Orchestrator
+from broadcastio.errors import ConfigurationError
+
+__all__ = ["WorkerOptions", "WrongJournal", "run_workers", "start_worker"]
+
+logger = logging.getLogger("broadcastio")
+
+_SETTLED = (RecipientState.DELIVERED, RecipientState.FAILED, RecipientState.AMBIGUOUS)
+# A child that dies sooner than this after starting is failing to start, not crashing:
+# the supervisor gives up instead of restarting it in a loop.
+_MIN_CHILD_LIFE = 5.0
+# How long a stopping worker lets the sends under way finish (milliseconds, Dramatiq's unit).
+_STOP_TIMEOUT_MS = 600_000
+
+
+@attrs.frozen
+class WorkerOptions:
+    """What ``broadcastio worker`` was asked for; picklable, so a child process gets it whole."""
+
+    queue_url: str
+    journal: Path
+    processes: int = 1
+    threads: int = 8
+    config_path: Path | None = None
+    providers: tuple[str, ...] = ()
+    redelivery_seconds: float = DEFAULT_REDELIVERY_SECONDS
+    log_level: int = logging.WARNING
+
+
+class WrongJournal(ConfigurationError):
+    """A message names another journal than the worker's: its outcome would be lost."""
+
+
+class _Deliverer:
+    """The actor's body: one message, one recipient, journaled."""
+
+    def __init__(self, orchestrator: Orchestrator, journal: Journal) -> None:
+        self.orchestrator = orchestrator
+        self.journal = journal
+        self._journal_identity = _identity(journal.path)
+
+    def __call__(self, payload: dict[str, Any]) -> None:
+        journal_path = Path(payload["journal"])
+        if _identity(journal_path) != self._journal_identity:
+            raise WrongJournal(
+                f"a message of broadcast {payload['task'].get('broadcast_id')!r} is journaled in "
+                f"{journal_path}, and this worker writes {self.journal.path}: start the worker "
+                "with the submitter's --journal"
+            )
+        task = RecipientTask.from_dict(payload["task"])
+        row = self.journal.row(task.broadcast_id, task.message.recipient)
+        if row is not None and row.state in _SETTLED and row.attempts > task.attempts:
+            # This message was delivered before (Dramatiq redelivers a message whose
+            # worker died before acknowledging it) and its outcome is committed.
+            logger.info(
+                "broadcast %s: %r already settled (%s) by an earlier delivery of its message",
+                task.broadcast_id,
+                row.recipient,
+                row.state.value,
+            )
+            return
+        outcome = deliver_recipient(self.orchestrator, task, self.journal)
+        logger.debug(
+            "broadcast %s: %r %s", task.broadcast_id, outcome.recipient, outcome.status.value
+        )
+
+
+def _identity(path: Path) -> tuple[int, int] | str:
+    """What makes two paths one journal file: device and inode, else the resolved path."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return str(path.resolve())
+    return (found.st_dev, found.st_ino)
+
+
+class _RunningWorker:
+    """One process's Dramatiq worker, its journal and its orchestrator; ``stop()`` ends all."""
+
+    def __init__(self, options: WorkerOptions) -> None:
+        import dramatiq
+        from dramatiq import Worker
+
+        from broadcastio.distributed.fleet import worker_orchestrator
+
+        broker = connect_broker(options.queue_url, redelivery_seconds=options.redelivery_seconds)
+        self.broker = broker
+        self.journal = Journal(options.journal)
+        try:
+            self.orchestrator = worker_orchestrator(
+                options.config_path, options.providers, broker.client
+            )
+        except BaseException:
+            self.journal.close()
+            raise
+        deliverer = _Deliverer(self.orchestrator, self.journal)
+
+        def deliver(payload: dict[str, Any]) -> None:
+            deliverer(payload)
+
+        dramatiq.set_broker(broker)
+        broker.declare_queue(QUEUE_NAME)
+        dramatiq.actor(
+            actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, broker=broker, max_retries=0
+        )(deliver)
+        self.worker = Worker(broker, queues={QUEUE_NAME}, worker_threads=options.threads)
+
+    def start(self) -> None:
+        self.worker.start()
+        logger.info("worker %d: delivering from queue %r", os.getpid(), QUEUE_NAME)
+
+    def stop(self) -> None:
+        """Let the sends under way finish (and be acknowledged), then close everything."""
+        try:
+            self.worker.stop(timeout=_STOP_TIMEOUT_MS)
+        finally:
+            self.broker.close()
+            self.orchestrator.close()
+            self.journal.close()
+
+
+def start_worker(options: WorkerOptions) -> _RunningWorker:
+    """A started worker in this process (for embedding and tests); ``stop()`` it when done."""
+    running = _RunningWorker(options)
+    running.start()
+    return running
+
+
+def run_workers(options: WorkerOptions) -> None:
+    """Run until SIGTERM or SIGINT: one worker here, or a supervisor of ``processes`` children.
+
+    Problems that stop a worker from starting (the queue, the journal, the
+    configuration) are raised before anything is consumed.
+    """
+    if options.processes <= 1:
+        _serve(options)
+        return
+    # Checked here, once, so a bad configuration or queue is one error, not N.
+    _RunningWorker(options).stop()
+    _supervise(options)
+
+
+def _serve(options: WorkerOptions) -> None:
+    stop = threading.Event()
+    with _stopping_on_signals(stop):
+        running = start_worker(options)
+        try:
+            stop.wait()
+        finally:
+            logger.info("worker %d: stopping after the sends under way", os.getpid())
+            running.stop()
+
+
+def _child_main(options: WorkerOptions) -> None:
+    """A supervised child process: log like the parent, serve until told to stop."""
+    logging.basicConfig(
+        level=options.log_level, format="broadcastio: %(levelname)s: %(message)s", force=True
+    )
+    _serve(attrs.evolve(options, processes=1))
+
+
+def _supervise(options: WorkerOptions) -> None:
+    context = multiprocessing.get_context("spawn")
+    stop = threading.Event()
+    children: list[tuple[Any, float]] = []
+
+    def start_child() -> tuple[Any, float]:
+        child = context.Process(target=_child_main, args=(options,), name="broadcastio-worker")
+        child.start()
+        return child, time.monotonic()
+
+    with _stopping_on_signals(stop):
+        children = [start_child() for _ in range(options.processes)]
+        try:
+            while not stop.wait(0.5):
+                for position, (child, started) in enumerate(children):
+                    if child.is_alive():
+                        continue
+                    if time.monotonic() - started < _MIN_CHILD_LIFE:
+                        raise RuntimeError(
+                            f"worker process {child.pid} exited with status {child.exitcode} "
+                            "right after starting; run with --processes 1 -v to see why"
+                        )
+                    logger.warning(
+                        "worker process %d exited with status %s; starting a replacement",
+                        child.pid,
+                        child.exitcode,
+                    )
+                    children[position] = start_child()
+        finally:
+            for child, _ in children:
+                if child.is_alive():
+                    os.kill(child.pid, signal.SIGTERM)
+            for child, _ in children:
+                child.join()
+
+
+class _stopping_on_signals:  # noqa: N801 - used as a context manager, like contextlib's
+    """SIGTERM and SIGINT set ``stop`` (the main thread then winds down) while inside."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number in (signal.SIGTERM, signal.SIGINT):
+            self._previous[number] = signal.signal(number, self._on_signal)
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
