@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcastio import Contact, Message, ValidationError
-from broadcastio.records.contact import shown_address
+from broadcastio.records.contact import shown_address, shown_recipient
 
 kinds = st.sampled_from(["phone", "email", "telegram", "signal"])
 phones = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
@@ -156,3 +156,26 @@ def test_a_webhook_address_must_be_an_http_url_and_the_error_does_not_repeat_it(
     with pytest.raises(ValidationError, match="invalid webhook address") as caught:
         Contact({"webhook": address})
     assert address not in str(caught.value)
+
+
+def test_repr_of_a_contact_and_its_message_hides_a_webhook_urls_path() -> None:
+    contact = Contact({"webhook": "https://hooks.example.com/T/B/tok3n"}, id="team-a")
+    message = Message(contact, "hi")
+    for text in (repr(contact), repr(message), f"{[contact]}"):
+        assert "tok3n" not in text and "https://hooks.example.com/***" in text
+    assert "team-a" in repr(contact)
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"),
+    [
+        ('{"webhook":"https://h.example.com/x/tok3n"}', '{"webhook":"https://h.example.com/***"}'),
+        ('{"id":"cust-1"}', '{"id":"cust-1"}'),
+        ('{"email":"a@example.com","phone":"+1555"}', '{"email":"a@example.com","phone":"+1555"}'),
+        ("https://h.example.com/tok3n", "https://h.example.com/***"),
+        ("+15551234567", "+15551234567"),
+        ("{not json", "{not json"),
+    ],
+)
+def test_shown_recipient_hides_urls_in_keys(key: str, shown: str) -> None:
+    assert shown_recipient(key) == shown

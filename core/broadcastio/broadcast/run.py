@@ -44,6 +44,7 @@ from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
 from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.contact import shown_recipient
 from broadcastio.records.message import Message
 
 if TYPE_CHECKING:
@@ -313,7 +314,8 @@ class BroadcastRun:
                 "broadcast %s: %s for %r: %s (further %s failures are not logged)",
                 self.broadcast_id,
                 code.value,
-                outcome.recipient,
+                # A contact's key may hold a webhook URL: its secret path is hidden.
+                shown_recipient(outcome.recipient),
                 text,
                 code.value,
             )

@@ -11,7 +11,7 @@ import attrs
 
 from broadcastio.errors import ValidationError
 
-__all__ = ["Contact", "check_address", "recipient_key", "shown_address"]
+__all__ = ["Contact", "check_address", "recipient_key", "shown_address", "shown_recipient"]
 
 # A kind names a family of addresses (``phone``, ``email``, ``telegram``): lowercase
 # so that ``Email`` in one file and ``email`` in another cannot become two kinds.
@@ -182,7 +182,30 @@ class Contact:
         )
         return f"{self.id} ({shown})" if self.id is not None else shown
 
+    def __repr__(self) -> str:
+        # The same care as __str__: a repr lands in tracebacks, assertion messages
+        # and %r log lines, where a webhook URL's path (its credential) must not.
+        shown = {kind: shown_address(address) for kind, address in self.addresses.items()}
+        return f"Contact(addresses={shown!r}, id={self.id!r})"
+
 
 def recipient_key(recipient: str | Contact) -> str:
     """The text that identifies ``recipient``: a plain recipient itself, a contact's ``key``."""
     return recipient if isinstance(recipient, str) else recipient.key
+
+
+def shown_recipient(key: str) -> str:
+    """A recipient key (``recipient_key``) as a person may see it in a log line.
+
+    A plain recipient is shown with ``shown_address``; a contact's key (compact
+    JSON of its addresses, or of its id) with each address shown that way.
+    """
+    if key.startswith("{"):
+        try:
+            identity = json.loads(key)
+        except ValueError:
+            return shown_address(key)
+        if isinstance(identity, dict) and all(isinstance(v, str) for v in identity.values()):
+            shown = {kind: shown_address(value) for kind, value in identity.items()}
+            return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+    return shown_address(key)
