@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 PACKAGE_FILES := pyproject.toml $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean servers
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,27 @@ $(VENV)/.installed-runtime: $(BIN)/python $(PACKAGE_FILES)
 		-e plugins/broadcastio-opentelemetry
 	touch $@
 
-# Test install: the runtime install plus the test tools.
+# Test install: the runtime install plus the test tools, and the distributed
+# extras (Dramatiq, Redis's client, psycopg) that tests/distributed runs.
 $(VENV)/.installed-test: $(VENV)/.installed-runtime
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[test,dramatiq,postgres]'
 	touch $@
+
+# The servers tests/distributed starts (Debian's redis-server and postgresql),
+# installed when this user can: root, or sudo without a password. Otherwise
+# those tests are skipped, each with a line saying how to get them, and this
+# says so up front; under CI=true they fail instead of skipping.
+servers:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "make: NOT INSTALLED:$$missing (needs root or passwordless sudo); the distributed tests will be SKIPPED. Install with: sudo apt-get install$$missing"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then echo "make: NOT INSTALLED:$$missing (no apt-get here); the distributed tests will be SKIPPED"; exit 0; fi; \
+	echo "make: installing$$missing for the distributed tests"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null
 
 # Bench install: the test install (aiosmtpd, the local SMTP server) plus what
 # the benchmarks compare against (Apprise); never a runtime dependency.
@@ -57,7 +74,7 @@ demo: $(VENV)/.installed-demo $(NODE_MODULES)
 	@echo "or, without activating: $(BIN)/broadcastio --help (the same: $(BIN)/python -m broadcastio)."
 	@echo "To install it outside this checkout (pipx or pip), see 'Quick start' in README.md."
 
-test: $(VENV)/.installed-test $(NODE_MODULES)
+test: $(VENV)/.installed-test $(NODE_MODULES) servers
 	$(BIN)/python -m ruff check core plugins tests bench scripts examples
 	$(BIN)/python -m mypy
 	cd node-bridge && npm test
