@@ -1,0 +1,126 @@
+"""Crashes across processes: a worker SIGKILLed mid-run, and the submitting command killed.
+
+The provider is the real WhatsApp plugin and the receiver the node bridge with
+its fake driver (scripts/local_bridge.py), slowed by a scripted delay per
+send, so the kill lands while messages are in flight. The fake's record of
+deliveries is the receiving side's truth: every recipient must be there exactly
+once. The resends a redelivered message causes carry the same reference id,
+which the bridge takes as its Idempotency-Key and answers from its first send.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from distributed_helpers import Processes, wait_until, write_recipients
+from local_bridge import BridgeStartError, LocalBridge
+
+from broadcastio.broadcast import Journal, RecipientState
+
+API_KEY = "distributed-crash-test-key-8e2d"
+RECIPIENTS = 250
+
+
+@pytest.fixture
+def bridge() -> Iterator[LocalBridge]:
+    try:
+        started = LocalBridge({"BRIDGE_API_KEY": API_KEY, "BRIDGE_LOG_LEVEL": "info"})
+    except BridgeStartError as error:
+        pytest.fail(str(error))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def whatsapp_config(tmp_path: Path, bridge: LocalBridge) -> Path:
+    path = tmp_path / "whatsapp.toml"
+    path.write_text(
+        '[orchestrator]\norder = ["whatsapp"]\n\n'
+        f'[providers.whatsapp]\nbase_url = "{bridge.url}"\napi_key = "{API_KEY}"\n'
+    )
+    return path
+
+
+def delivered(journal: Path, broadcast_id: str) -> int:
+    try:
+        with Journal(journal, read_only=True) as opened:
+            return opened.summary(broadcast_id)[RecipientState.DELIVERED]
+    except Exception:  # noqa: BLE001 - the journal or the broadcast is not there yet
+        return 0
+
+
+def assert_each_once(bridge: LocalBridge, numbers: list[str]) -> None:
+    received = Counter(message["to"] for message in bridge.sent())
+    expected = {f"{number.lstrip('+')}@c.us" for number in numbers}
+    assert set(received) == expected
+    twice = {to: count for to, count in received.items() if count != 1}
+    assert twice == {}, f"delivered more than once: {twice}"
+
+
+def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
+    tmp_path: Path, redis_url: str, bridge: LocalBridge, processes: Processes
+) -> None:
+    config = whatsapp_config(tmp_path, bridge)
+    numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
+    bridge.script(*[{"type": "delay", "ms": 30}] * (RECIPIENTS + 50))
+    doomed = processes.worker(redis_url, config, "--threads", "4", log="doomed.log")
+    processes.worker(redis_url, config, "--threads", "4", log="survivor.log")
+    submitter = processes.start(
+        "broadcast", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "--recipients", "people.csv", "--text", "hello", "--id", "crash", "--json",
+        log="submitter.log",
+    )  # fmt: skip
+    journal = tmp_path / "journal.sqlite"
+    wait_until(lambda: delivered(journal, "crash") >= 40, 60, "the first deliveries")
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait(timeout=10)
+    at_kill = delivered(journal, "crash")
+    assert at_kill < RECIPIENTS, "the broadcast ended before the kill: slow the bridge more"
+    with Journal(journal, read_only=True) as opened:
+        in_flight_at_kill = opened.summary("crash")[RecipientState.IN_FLIGHT]
+    processes.worker(redis_url, config, "--threads", "4", log="replacement.log")
+    assert submitter.wait(timeout=180) == 0, processes.output()
+    report = json.loads((tmp_path / "submitter.log").read_text().split("\n", 1)[1])
+    assert report["delivered"] == RECIPIENTS
+    assert report["failed"] == report["ambiguous"] == 0
+    assert_each_once(bridge, numbers)
+    with Journal(journal, read_only=True) as opened:
+        rows = list(opened.rows("crash"))
+    assert {row.state for row in rows} == {RecipientState.DELIVERED}
+    # The kill left sends in flight, and they were sent again (same reference id).
+    resent = [row for row in rows if row.attempts > 1]
+    assert in_flight_at_kill == 0 or resent, "an in-flight row was never sent again"
+
+
+def test_the_submitting_command_killed_the_workers_finish_and_journal_show_reports(
+    tmp_path: Path, redis_url: str, bridge: LocalBridge, processes: Processes, run_cli
+) -> None:
+    config = whatsapp_config(tmp_path, bridge)
+    numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
+    bridge.script(*[{"type": "delay", "ms": 20}] * RECIPIENTS)
+    processes.worker(redis_url, config, "--threads", "4")
+    processes.worker(redis_url, config, "--threads", "4")
+    submitter = processes.start(
+        "broadcast", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "--recipients", "people.csv", "--text", "hello", "--id", "headless",
+    )  # fmt: skip
+    journal = tmp_path / "journal.sqlite"
+    wait_until(lambda: delivered(journal, "headless") >= 20, 60, "the first deliveries")
+    os.killpg(submitter.pid, signal.SIGKILL)
+    submitter.wait(timeout=10)
+    assert delivered(journal, "headless") < RECIPIENTS
+    wait_until(
+        lambda: delivered(journal, "headless") == RECIPIENTS, 120, "the workers to finish"
+    )
+    shown = run_cli("journal", "show", "--journal", "journal.sqlite", "headless", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert_each_once(bridge, numbers)
+    states = [line for line in shown.stdout.splitlines() if '"state"' in line]
+    assert states and all('"delivered"' in line for line in states)
