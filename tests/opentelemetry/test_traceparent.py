@@ -1,6 +1,6 @@
 """Trace context crosses the HTTP hop: the WhatsApp provider sends ``traceparent`` while a
 span is current, and nothing when there is none; ``outgoing_trace_headers`` itself never
-imports OpenTelemetry."""
+imports OpenTelemetry, and never sends ``baggage`` or ``tracestate`` to anyone."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 from local_http import HttpServer, Reply
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
 
 from broadcastio import Message, Orchestrator
 from broadcastio.providers.trace_headers import outgoing_trace_headers
@@ -106,3 +108,62 @@ def test_the_telegram_provider_sends_traceparent_to_its_api_base(telemetry: Tele
     traced, untraced = [r for r in api.requests if r.method == "POST"]
     assert TRACEPARENT.fullmatch(traced.header("traceparent") or "")
     assert untraced.header("traceparent") is None
+
+
+def _remote_parent_with_tracestate() -> trace.NonRecordingSpan:
+    """A span as an inbound request would leave it: sampled, with a vendor's tracestate entry."""
+    return trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+            span_id=0x00F067AA0BA902B7,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+            trace_state=trace.TraceState([("vendor", "account-42")]),
+        )
+    )
+
+
+def test_only_traceparent_leaves_never_baggage_or_tracestate() -> None:
+    """Baggage (the application's key-values) and tracestate (vendors' entries) stay home,
+    whatever propagators the application configured for its own services."""
+    token = otel_context.attach(baggage.set_baggage("user.id", "alice@example.com"))
+    try:
+        with trace.use_span(_remote_parent_with_tracestate()):
+            headers = outgoing_trace_headers()
+    finally:
+        otel_context.detach(token)
+    assert headers == {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+
+
+@pytest.mark.parametrize("kind", ["webhook", "telegram"])
+def test_third_party_endpoints_get_no_baggage_or_tracestate(
+    telemetry: Telemetry, kind: str
+) -> None:
+    from broadcastio_telegram import TelegramProvider
+    from broadcastio_webhook import WebhookProvider
+
+    with HttpServer() as api:
+        api.default = Reply(
+            200,
+            json.dumps({"ok": True, "result": {"message_id": 7}}).encode(),
+            {"Content-Type": "application/json"},
+        )
+        provider = (
+            WebhookProvider(url=api.url + "/hook")
+            if kind == "webhook"
+            else TelegramProvider(token="123456:" + "A" * 35, api_base=api.url)
+        )
+        token = otel_context.attach(baggage.set_baggage("tenant", "acme-secret-tenant"))
+        try:
+            with trace.use_span(_remote_parent_with_tracestate()):
+                orchestrator = telemetry.orchestrator([provider], health_ttl=None)
+                with orchestrator:
+                    result = orchestrator.send(Message({"telegram": "12345"}, "hi"))
+        finally:
+            otel_context.detach(token)
+    assert result.success, result.error
+    (request,) = [r for r in api.requests if r.method == "POST"]
+    match = TRACEPARENT.fullmatch(request.header("traceparent") or "")
+    assert match is not None and match.group(1) == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert request.header("baggage") is None
+    assert request.header("tracestate") is None
