@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import pytest
+from pluggy import PluginValidationError
 
 from broadcastio import (
     Contact,
@@ -21,6 +22,7 @@ from broadcastio import (
 )
 from broadcastio.broadcast import broadcast
 from broadcastio.engine import observers as observers_module
+from broadcastio.plugins.manager import PluginManager
 from tests.conftest import FakeClock, ScriptedProvider
 
 
@@ -154,6 +156,7 @@ class Sometimes:
         self.asked = 0
         self.heard: list[str] = []
 
+    @hookimpl
     def broadcastio_listening(self) -> bool:
         self.asked += 1
         return self.listening
@@ -198,6 +201,7 @@ def test_a_plugin_that_starts_listening_is_called_after_the_recheck(
 
 def test_a_listening_check_that_raises_counts_as_listening(clock: FakeClock) -> None:
     class Broken(Sometimes):
+        @hookimpl
         def broadcastio_listening(self) -> bool:
             raise RuntimeError("cannot tell")
 
@@ -205,6 +209,69 @@ def test_a_listening_check_that_raises_counts_as_listening(clock: FakeClock) -> 
     plugin = Broken()
     orchestrator.plugin_manager.register(plugin)
     assert orchestrator.send(Message("+15551234567", "hi")).success
+    assert plugin.heard == ["before_send", "on_attempt", "after_send"]
+
+
+def test_broadcastio_listening_is_a_hookspec_pluggy_validates() -> None:
+    """A hook like the others: named by the spec (``specname=`` works), checked by
+    ``check_pending`` (a misspelling is caught, not silently ignored)."""
+    manager = PluginManager()
+    assert manager.hook_argnames("broadcastio_listening") == ()
+
+    class Named(Sometimes):
+        @hookimpl(specname="broadcastio_listening")
+        def idle(self) -> bool:
+            return False
+
+    manager.register(Named())
+    manager.check_pending()
+
+    class Misspelled:
+        @hookimpl
+        def broadcastio_listenning(self) -> bool:
+            return False
+
+    manager.register(Misspelled())
+    with pytest.raises(PluginValidationError, match="broadcastio_listenning"):
+        manager.check_pending()
+
+
+def test_a_listening_hook_under_another_name_is_asked(clock: FakeClock) -> None:
+    class Named:
+        def __init__(self) -> None:
+            self.asked = 0
+            self.heard: list[str] = []
+
+        @hookimpl(specname="broadcastio_listening")
+        def idle(self) -> bool:
+            self.asked += 1
+            return False
+
+        @hookimpl
+        def before_send(self) -> None:
+            self.heard.append("before_send")
+
+    orchestrator = Orchestrator([ScriptedProvider("a")], clock=clock)
+    plugin = Named()
+    orchestrator.plugin_manager.register(plugin)
+    orchestrator.send(Message("+15551234567", "hi"))
+    assert plugin.heard == [] and plugin.asked >= 1
+
+
+def test_only_false_means_not_listening(clock: FakeClock) -> None:
+    """An implementation that forgot its ``return`` (None) must not silence its plugin."""
+
+    class Forgetful(Sometimes):
+        @hookimpl
+        def broadcastio_listening(self) -> bool:
+            self.asked += 1
+            return None  # type: ignore[return-value]
+
+    orchestrator = Orchestrator([ScriptedProvider("a")], clock=clock)
+    plugin = Forgetful()
+    orchestrator.plugin_manager.register(plugin)
+    orchestrator.send(Message("+15551234567", "hi"))
+    assert plugin.asked >= 1
     assert plugin.heard == ["before_send", "on_attempt", "after_send"]
 
 

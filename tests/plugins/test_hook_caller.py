@@ -25,7 +25,7 @@ def test_hook_argnames_are_the_hookspecs() -> None:
         manager.hook_argnames("on_attempts")
 
 
-def test_observation_hooks_are_every_hookspec_but_registration() -> None:
+def test_observation_hooks_are_every_hookspec_but_registration_and_listening() -> None:
     from broadcastio.engine.observers import OBSERVATION_HOOKS
 
     specs = {
@@ -33,7 +33,8 @@ def test_observation_hooks_are_every_hookspec_but_registration() -> None:
         for name, value in vars(hookspecs).items()
         if callable(value) and hasattr(value, "broadcastio_spec")
     }
-    assert set(OBSERVATION_HOOKS) == specs - {"register_providers"}
+    # broadcastio_listening is asked of each plugin, not fired to be observed.
+    assert set(OBSERVATION_HOOKS) == specs - {"register_providers", "broadcastio_listening"}
     assert hookspecs.OBSERVATION_HOOKS is OBSERVATION_HOOKS
 
 

@@ -25,7 +25,7 @@ from broadcastio.errors import ConfigurationError
 logger = logging.getLogger("broadcastio")
 
 __all__ = [
-    "LISTENING_ATTRIBUTE",
+    "LISTENING_HOOK",
     "OBSERVATION_HOOKS",
     "RECHECK_SECONDS",
     "SEND_HOOKS",
@@ -57,13 +57,16 @@ OBSERVATION_HOOKS: tuple[str, ...] = (
 """Every hook fired to be observed (``register_providers`` is not one); the broadcast layer
 fires the last three."""
 
-LISTENING_ATTRIBUTE = "broadcastio_listening"
-"""A plugin object may define ``broadcastio_listening() -> bool``; while it answers ``False``
-its implementations of the send hooks are left out, so they cost the send path nothing.
+LISTENING_HOOK = "broadcastio_listening"
+"""The hook a plugin implements (``@hookimpl def broadcastio_listening(self) -> bool``) to say
+whether it wants the send hooks now; while it answers ``False`` its implementations of the send
+hooks are left out, so they cost the send path nothing.
 
-The answer is asked again whenever plugins change and at most ``RECHECK_SECONDS`` after a
-snapshot left such a plugin out (an OpenTelemetry SDK configured after the first send is
-noticed within that time)."""
+The answer is about the plugin that gives it, so each implementation is asked on its own
+(never through pluggy's hook call, whose results would be one list for all plugins). It is
+asked again whenever plugins change and at most ``RECHECK_SECONDS`` after a snapshot left
+such a plugin out (an OpenTelemetry SDK configured after the first send is noticed within
+that time)."""
 
 RECHECK_SECONDS = 1.0
 
@@ -251,7 +254,7 @@ class ObserverSnapshot:
     ``None`` rather than an empty caller keeps the checks on the send path
     (``if observers.on_attempt:``) as cheap as they can be. ``recheck_at`` is
     the monotonic time after which the snapshot must be rebuilt because it left
-    out a plugin that was not listening (see ``LISTENING_ATTRIBUTE``); ``None``
+    out a plugin that was not listening (see ``LISTENING_HOOK``); ``None``
     when it left out nobody.
     """
 
@@ -308,14 +311,17 @@ class Observers:
     def _build(self) -> ObserverSnapshot:
         generation = self.plugin_manager.generation
         callers: dict[str, IsolatedHookCaller | None] = {}
-        asleep: dict[int, bool] = {}
+        questions = _listening_implementations(self.plugin_manager)
+        asleep: dict[str, bool] = {}
         for hook_name in SEND_HOOKS:
             caller = IsolatedHookCaller(
                 self.plugin_manager, hook_name, self.callbacks.implementations(hook_name)
             )
             listeners = caller.listeners
             awake = tuple(
-                listener for listener in listeners if not _asleep(listener[2], asleep)
+                listener
+                for listener in listeners
+                if not _asleep(listener[2], questions, asleep)
             )
             if len(awake) != len(listeners):
                 caller.listeners = awake
@@ -324,23 +330,51 @@ class Observers:
         return ObserverSnapshot(generation, recheck_at, callers)
 
 
-def _asleep(implementation: Any, answers: dict[int, bool]) -> bool:
+def _listening_implementations(relay: HookRelay) -> dict[str, Callable[[], object]]:
+    """Each plugin's ``broadcastio_listening`` implementation, by plugin name.
+
+    A relay without the hook (a hand-made one in a test) has none: everybody listens.
+    """
+    try:
+        implementations = relay.hook_implementations(LISTENING_HOOK)
+    except (AttributeError, LookupError):
+        return {}
+    return {
+        implementation.plugin_name: implementation.function
+        for implementation in implementations
+        if not (implementation.hookwrapper or implementation.wrapper)
+    }
+
+
+def _asleep(
+    implementation: Any,
+    questions: dict[str, Callable[[], object]],
+    answers: dict[str, bool],
+) -> bool:
     """Whether ``implementation``'s plugin says it is not listening now (asked once per build).
 
-    A plugin whose ``broadcastio_listening`` raises is treated as listening: its
-    hooks are then called, and their own failures are logged as usual.
+    Only a plugin registered on the relay can answer (an orchestrator's own
+    callbacks always listen). A ``broadcastio_listening`` that raises counts as
+    listening: the plugin's hooks are then called, and their own failures are
+    logged as usual. Only ``False`` itself means asleep, so an implementation
+    returning ``None`` by mistake does not silence its plugin.
     """
-    plugin = getattr(implementation, "plugin", None)
-    listening = getattr(plugin, LISTENING_ATTRIBUTE, None)
-    if listening is None:
+    if isinstance(implementation, CallbackImplementation):
         return False
-    key = id(plugin)
-    answer = answers.get(key)
+    plugin_name = implementation.plugin_name
+    question = questions.get(plugin_name)
+    if question is None:
+        return False
+    answer = answers.get(plugin_name)
     if answer is None:
         try:
-            answer = answers[key] = not listening()
+            answer = answers[plugin_name] = question() is False
         except Exception:  # noqa: BLE001 - a plugin's mistake must not stop sends
-            logger.warning("%s of plugin %r raised; treated as listening", LISTENING_ATTRIBUTE,
-                           getattr(implementation, "plugin_name", plugin), exc_info=True)
-            answer = answers[key] = False
+            logger.warning(
+                "hook %s of plugin %r raised; treated as listening",
+                LISTENING_HOOK,
+                plugin_name,
+                exc_info=True,
+            )
+            answer = answers[plugin_name] = False
     return answer

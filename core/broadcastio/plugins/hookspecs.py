@@ -23,6 +23,7 @@ __all__ = [
     "after_send",
     "before_broadcast",
     "before_send",
+    "broadcastio_listening",
     "on_attempt",
     "on_health",
     "on_receipt",
@@ -57,6 +58,23 @@ def register_providers(register: ProviderRegistrar) -> None:
     tried from the highest priority down, ties broken by name. A plugin whose
     implementation raises is recorded as broken and its providers are left out.
     """
+
+
+@hookspec
+def broadcastio_listening() -> bool:
+    """Whether this plugin wants the send hooks now; ``False`` leaves them out of the send path.
+
+    Not fired like the others: the orchestrator asks each plugin's implementation on its
+    own when it binds the send hooks (``before_send``, ``on_attempt``, ``on_skip``,
+    ``on_wait``, ``on_health``, ``after_send``, ``on_send_error``), because the answer is
+    about that plugin alone. While a plugin answers ``False`` (the value itself; anything
+    else, or raising, counts as listening) its implementations of those hooks are not
+    called at all, so an idle observer costs a send nothing. The orchestrator asks again
+    whenever a plugin is registered or unregistered, and at most a second after a binding
+    left a plugin out. The broadcast hooks, ``on_receipt`` and ``register_providers`` are
+    always called. A plugin without this hook always listens.
+    """
+    return True
 
 
 @hookspec

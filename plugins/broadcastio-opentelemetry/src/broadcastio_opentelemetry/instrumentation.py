@@ -195,12 +195,13 @@ class OpenTelemetryPlugin:
 
     # -- the switch ----------------------------------------------------------------------
 
+    @hookimpl
     def broadcastio_listening(self) -> bool:
         """Whether to be called at all: explicit providers, or an SDK installed globally.
 
-        broadcastio asks this when it binds hooks (and again within a second while
-        the answer is no); once yes, it stays yes, as OpenTelemetry's global
-        providers can be set only once.
+        broadcastio asks this hook when it binds the send hooks (and again
+        within a second while the answer is no); once yes, it stays yes, as
+        OpenTelemetry's global providers can be set only once.
         """
         if self._explicit or self._configured:
             return True
