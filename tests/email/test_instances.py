@@ -86,3 +86,57 @@ def test_the_cli_sends_through_an_email_instance_named_in_the_config(
     (received,) = smtp_server.messages
     assert received["Subject"] == "Disk alert"
     assert received["To"] == "ops@example.org"
+
+
+def test_an_instance_on_its_own_server_never_logs_in_with_the_environment_password(
+    smtp_server: SmtpServer, certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # BROADCASTIO_EMAIL_* describe the account on smtp.main.example. The
+    # billing instance names another server and forgets its password: it must
+    # not log in there with the main account's password (here one the billing
+    # server would even accept, so a leak would show as a delivery).
+    config = tmp_path / "broadcastio.toml"
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            [providers.billing]
+            type = "email"
+            host = "{smtp_server.host}"
+            port = {smtp_server.port}
+            username = "{USER}"
+            from_address = "Billing <{USER}>"
+            ca_file = "{certificate[0]}"
+            """
+        )
+    )
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("BROADCASTIO_")
+    }
+    environment.update(
+        HOME=str(tmp_path),
+        BROADCASTIO_EMAIL_HOST="smtp.main.example",
+        BROADCASTIO_EMAIL_USERNAME=USER,
+        BROADCASTIO_EMAIL_PASSWORD=PASSWORD,
+    )
+
+    def broadcastio(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(SCRIPT), "--config", str(config), *arguments],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    for done in (
+        broadcastio("config", "--json"),
+        broadcastio("send", "--provider", "billing", "--to", "ops@example.org", "--text", "x"),
+    ):
+        assert done.returncode == 2, done.stdout + done.stderr
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("broadcastio: error: ")
+        assert "providers.billing.password" in line
+        assert PASSWORD not in done.stdout + done.stderr
+    assert smtp_server.connections == 0
+    assert smtp_server.messages == []

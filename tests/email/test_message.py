@@ -128,10 +128,11 @@ def test_an_html_alternative_comes_from_metadata_extra(
 def test_message_id_is_the_same_across_a_retry(
     smtp_server: SmtpServer, certificate: tuple[Path, Path]
 ) -> None:
-    # The first DATA is answered 451 (throttled); the orchestrator retries.
+    # The first DATA is answered 451 without a delay (PROVIDER_UNAVAILABLE);
+    # the orchestrator retries.
     smtp_server.handler.script["DATA"] = ["451 4.7.1 Throttled, slow down"]
     provider = EmailProvider(**provider_settings(smtp_server, certificate))
-    policy = RetryPolicy(max_attempts=2, retry_on=["RATE_LIMITED"])
+    policy = RetryPolicy(max_attempts=2, retry_on=["PROVIDER_UNAVAILABLE"])
     with Orchestrator([provider], retry_policy=policy) as orchestrator:
         result = orchestrator.send(Message("ops@example.org", "Deploy finished"))
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import smtplib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from local_smtp import SmtpServer
 
-from broadcastio import ErrorCode, Message
+from broadcastio import Contact, ErrorCode, Message
 from broadcastio_email import EmailProvider
+from broadcastio_email.outcomes import result_from_exception
 
 from email_helpers import PASSWORD, provider_settings
 
@@ -35,7 +39,9 @@ MESSAGE = Message("ops@example.org", "Disk full")
             ErrorCode.RATE_LIMITED,
             300.0,
         ),
-        ("DATA", "451 4.3.0 Local error", ErrorCode.RATE_LIMITED, None),
+        # 421/451 without a delay in the text: trouble, not throttling.
+        ("DATA", "451 4.3.0 Local error", ErrorCode.PROVIDER_UNAVAILABLE, None),
+        ("MAIL", "421 4.3.2 Service shutting down", ErrorCode.PROVIDER_UNAVAILABLE, None),
         ("DATA", "452 4.3.1 Insufficient system storage", ErrorCode.PROVIDER_UNAVAILABLE, None),
         ("DATA", "550 5.1.1 Mailbox unavailable", ErrorCode.INVALID_RECIPIENT, None),
         ("DATA", "554 5.7.1 Message rejected as spam", ErrorCode.PROVIDER_REJECTED, None),
@@ -294,3 +300,73 @@ def test_a_non_ascii_address_without_smtputf8_is_an_invalid_recipient(
     assert refused.error.code is ErrorCode.INVALID_RECIPIENT
     assert "SMTPUTF8" in refused.error.message
     assert delivered.success
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    smtp_code=st.sampled_from([421, 451]),
+    reason=st.sampled_from(
+        ["4.7.0 Too many messages", "4.3.0 Local error", "4.7.1 Greylisted", "Server busy"]
+    ),
+    delay=st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(["try again in", "retry after", "please wait"]),
+            st.integers(min_value=1, max_value=900),
+            st.sampled_from([("seconds", 1), ("s", 1), ("minutes", 60), ("min", 60)]),
+        ),
+    ),
+)
+def test_421_and_451_are_rate_limited_only_when_the_reply_names_a_delay(
+    smtp_code: int, reason: str, delay: tuple[str, int, tuple[str, int]] | None
+) -> None:
+    # A reply that names no delay is plain trouble ("451 Local error"):
+    # PROVIDER_UNAVAILABLE like any 4xx, never a throttle with nothing to wait for.
+    text = reason
+    if delay is not None:
+        words, amount, (unit, seconds_per_unit) = delay
+        text = f"{reason}, {words} {amount} {unit}"
+    error = smtplib.SMTPDataError(smtp_code, text.encode())
+
+    result = result_from_exception(
+        error, provider="email", server="smtp:25", stage="data", timeout=30, recipient="a@b.c"
+    )
+
+    assert result.error is not None
+    if delay is None:
+        assert result.error.code is ErrorCode.PROVIDER_UNAVAILABLE
+        assert "retry_after" not in result.error.details
+    else:
+        assert result.error.code is ErrorCode.RATE_LIMITED
+        assert result.error.details["retry_after"] == float(amount * seconds_per_unit)
+    assert result.error.details["smtp_code"] == smtp_code
+
+
+def test_a_contact_handed_to_the_provider_directly_is_sent_to_its_email_address(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    person = Contact({"phone": "+6281234567", "email": "ops@example.org"}, id="ops")
+    metadata = {"reference_id": "alert-9"}
+
+    result = email_provider.send(Message(person, "Disk full", metadata=metadata))
+    by_address = email_provider.build_message(
+        Message("ops@example.org", "Disk full", metadata=metadata)
+    )
+
+    assert result.success, result.error
+    (received,) = smtp_server.messages
+    assert smtp_server.handler.envelopes[0][1] == ["ops@example.org"]
+    assert received["To"] == "ops@example.org"
+    # The same Message-ID as through an orchestrator, which hands over the address.
+    assert received["Message-ID"] == by_address["Message-ID"] == result.message_id
+
+
+def test_a_contact_without_an_email_address_is_an_invalid_recipient_without_connecting(
+    email_provider: EmailProvider, smtp_server: SmtpServer
+) -> None:
+    result = email_provider.send(Message(Contact({"phone": "+6281234567"}), "Disk full"))
+
+    assert result.error is not None
+    assert result.error.code is ErrorCode.INVALID_RECIPIENT
+    assert "email address" in result.error.message
+    assert smtp_server.connections == 0

@@ -90,28 +90,67 @@ def test_host_and_from_address_are_required(monkeypatch: pytest.MonkeyPatch) -> 
         EmailProvider(host="smtp.example.com")
 
 
-def test_the_environment_fills_what_the_settings_leave_out(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("BROADCASTIO_EMAIL_HOST", "smtp.env.example")
-    monkeypatch.setenv("BROADCASTIO_EMAIL_PORT", "2525")
-    monkeypatch.setenv("BROADCASTIO_EMAIL_USERNAME", "env-user")
-    monkeypatch.setenv("BROADCASTIO_EMAIL_PASSWORD", "env-secret")
-    monkeypatch.setenv("BROADCASTIO_EMAIL_FROM", "Env <env@example.com>")
+ENVIRONMENT = {
+    "BROADCASTIO_EMAIL_HOST": "smtp.env.example",
+    "BROADCASTIO_EMAIL_PORT": "2525",
+    "BROADCASTIO_EMAIL_USERNAME": "env-user",
+    "BROADCASTIO_EMAIL_PASSWORD": "env-secret",
+    "BROADCASTIO_EMAIL_FROM": "Env <env@example.com>",
+}
 
-    resolved = EmailSettings(host="smtp.explicit.example").with_environment(os.environ)
 
-    assert resolved.host == "smtp.explicit.example"  # given explicitly: wins
+@pytest.mark.parametrize("host", [None, "smtp.env.example", "SMTP.Env.Example."])
+def test_the_environment_fills_settings_for_its_own_server(host: str | None) -> None:
+    resolved = EmailSettings(host=host).with_environment(ENVIRONMENT)
+
+    assert resolved.host == (host or "smtp.env.example")  # given explicitly: wins
     assert (resolved.port, resolved.username, resolved.password) == (2525, "env-user", "env-secret")
     assert resolved.from_address == "Env <env@example.com>"
-    assert resolved.with_environment(os.environ) == resolved
-    assert EmailProvider.configured_by_environment(os.environ)
+    assert resolved.with_environment(ENVIRONMENT) == resolved
+    assert EmailProvider.configured_by_environment(ENVIRONMENT)
     assert not EmailProvider.configured_by_environment({"BROADCASTIO_EMAIL_PASSWORD": "x"})
+
+
+@given(
+    username=st.sampled_from([None, "billing@vendor.example"]),
+    environment=st.dictionaries(
+        st.sampled_from(sorted(ENVIRONMENT)), st.sampled_from(["", "x"]), min_size=1
+    ).map(
+        lambda chosen: {
+            name: ENVIRONMENT[name] if value else "" for name, value in chosen.items()
+        }
+    ),
+)
+def test_settings_for_another_server_take_nothing_from_the_environment(
+    username: str | None, environment: dict[str, str]
+) -> None:
+    # The environment's account belongs to its server: a password exported for
+    # one mail service is never handed to another's ([providers.billing]).
+    settings = EmailSettings(host="smtp.vendor.example", username=username)
+
+    assert settings.with_environment(environment) == settings
+
+
+def test_an_instance_on_another_server_never_gets_the_environment_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(ConfigurationError) as raised:
+        EmailProvider(
+            host="smtp.vendor.example", username="billing", from_address="b@vendor.example"
+        )
+
+    assert raised.value.field == "password"
+    assert "env-secret" not in str(raised.value)
 
 
 def test_a_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(ValidationError, match="BROADCASTIO_EMAIL_PORT must be a port number"):
-        EmailSettings().with_environment({"BROADCASTIO_EMAIL_PORT": "smtp"})
+        EmailSettings().with_environment(
+            {"BROADCASTIO_EMAIL_HOST": "smtp.env.example", "BROADCASTIO_EMAIL_PORT": "smtp"}
+        )
 
 
 def test_an_instance_name_shows_in_results_whether_passed_or_assigned() -> None:

@@ -25,9 +25,11 @@ __all__ = [
 ]
 
 RATE_LIMIT_CODES = frozenset({421, 451})
-"""Replies that mean "not now, later": 421 (service closing, often "too many
+"""Replies that may mean "not now, later": 421 (service closing, often "too many
 connections/messages") and 451 (local error, the usual greylisting and
-throttling answer)."""
+throttling answer). They are ``RATE_LIMITED`` only when the text names a delay
+("try again in 30 seconds"): both codes also cover plain trouble ("451 Local
+error", "421 shutting down"), which is ``PROVIDER_UNAVAILABLE`` like any 4xx."""
 
 UNSENT_STAGES = frozenset({"connect", "ehlo", "starttls", "auth", "mail", "rcpt"})
 """Stages before DATA: a failure there means the server has nothing of the message."""
@@ -53,14 +55,17 @@ def retry_after_from_text(text: str) -> float | None:
     return amount * 60 if match.group(2).lower().startswith("m") else amount
 
 
-def code_for_reply(smtp_code: int, *, stage: str) -> ErrorCode:
-    """The ``ErrorCode`` for an SMTP reply code at a stage of the conversation.
+def code_for_reply(smtp_code: int, *, stage: str, text: str = "") -> ErrorCode:
+    """The ``ErrorCode`` for an SMTP reply at a stage of the conversation.
 
-    ``stage`` is one of ``connect``, ``auth``, ``mail``, ``rcpt`` or ``data``.
-    A 5xx to ``MAIL FROM`` refuses our sender, which is this provider's
-    configuration (``from_address``), not the recipient.
+    ``stage`` is one of ``connect``, ``auth``, ``mail``, ``rcpt`` or ``data``;
+    ``text`` is the reply's text. A 421 or 451 is ``RATE_LIMITED`` when the text
+    names a delay (``retry_after_from_text``), the server's own "slow down";
+    without one it is ``PROVIDER_UNAVAILABLE``, as every other 4xx. A 5xx to
+    ``MAIL FROM`` refuses our sender, which is this provider's configuration
+    (``from_address``), not the recipient.
     """
-    if smtp_code in RATE_LIMIT_CODES:
+    if smtp_code in RATE_LIMIT_CODES and retry_after_from_text(text) is not None:
         return ErrorCode.RATE_LIMITED
     if smtp_code in (530, 534, 535) or (stage == "auth" and smtp_code >= 500):
         return ErrorCode.AUTHENTICATION_FAILED
@@ -201,11 +206,9 @@ def _reply_result(
 ) -> DeliveryResult:
     text = _reply_text(raw)
     details = {**details, "stage": stage, "smtp_code": smtp_code, "smtp_message": text}
-    code = code_for_reply(smtp_code, stage=stage)
+    code = code_for_reply(smtp_code, stage=stage, text=text)
     if code is ErrorCode.RATE_LIMITED:
-        retry_after = retry_after_from_text(text)
-        if retry_after is not None:
-            details["retry_after"] = retry_after
+        details["retry_after"] = retry_after_from_text(text)
     if code is ErrorCode.INVALID_RECIPIENT:
         words = f"the SMTP server {server} refused the recipient {recipient!r}: {smtp_code} {text}"
     elif code is ErrorCode.AUTHENTICATION_FAILED:

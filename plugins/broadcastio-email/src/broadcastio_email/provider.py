@@ -20,6 +20,7 @@ from broadcastio import (
     Message,
     MessageProvider,
     ProviderHealth,
+    ValidationError,
 )
 from broadcastio.providers.base import settings_from_arguments
 from broadcastio_email.settings import (
@@ -56,19 +57,27 @@ the failure comes at ``MAIL FROM``, before anything was handed over, and the
 message goes out on a new connection."""
 
 
-def message_id(message: Message, domain: str) -> str:
+def message_id(message: Message, domain: str, *, address: str | None = None) -> str:
     """The ``Message-ID`` of a message: the same for every retry and resume of it.
 
     Derived from ``metadata.reference_id`` (shared by every attempt of one
     ``Message``, and kept by the broadcast journal across a resume) and the
-    recipient, so a campaign reusing one reference id still gives each person
-    their own id. Receiving servers and mail clients use the Message-ID to
-    recognise a duplicate, which makes an ambiguous retry (after a timeout)
-    show up once in the inbox.
+    recipient's email ``address``, so a campaign reusing one reference id
+    still gives each person their own id. Without ``address``, the message's
+    recipient when it is a string, else the contact's ``email`` address: the
+    same id whether the provider was handed the contact or, through an
+    orchestrator, its address. A stable id lets a receiving server or a mail
+    client tell that a message sent again after an ambiguous timeout is one
+    it already has; whether it then hides the copy is up to it.
     """
-    digest = hashlib.sha256(
-        f"{message.metadata.reference_id}\x00{message.recipient}".encode()
-    ).hexdigest()
+    if address is None:
+        recipient = message.recipient
+        address = (
+            recipient
+            if isinstance(recipient, str)
+            else (recipient.address("email") or recipient.key)
+        )
+    digest = hashlib.sha256(f"{message.metadata.reference_id}\x00{address}".encode()).hexdigest()
     return f"<bio.{digest[:40]}@{domain}>"
 
 
@@ -105,7 +114,9 @@ class EmailProvider(MessageProvider):
     ``DeliveryResult``; nothing is retried here.
 
     The message's ``recipient`` is the email address (the engine hands each
-    provider the address of its ``address_kind``). ``title`` becomes the
+    provider the address of its ``address_kind``); called directly with a
+    contact, the provider sends to the contact's ``email`` address
+    (``address_of``). ``title`` becomes the
     Subject; without one, the first line of the content (or the attachment's
     file name) does. ``metadata.extra["html"]`` adds an HTML alternative.
 
@@ -129,13 +140,17 @@ class EmailProvider(MessageProvider):
             raise ConfigurationError(f"EmailProvider needs host (or {HOST_ENV})", field="host")
         if settings.from_address is None:
             raise ConfigurationError(
-                f"EmailProvider needs from_address (or {FROM_ENV})", field="from_address"
+                f"EmailProvider needs from_address (or {FROM_ENV}, which only settings for "
+                f"the server {HOST_ENV} names take)",
+                field="from_address",
             )
         if (settings.username is None) != (settings.password is None):
             missing = "password" if settings.password is None else "username"
             raise ConfigurationError(
                 f"EmailProvider has one of username and password but not {missing}; "
-                "give both to log in, or neither",
+                "give both to log in, or neither (the BROADCASTIO_EMAIL_* variables fill "
+                f"in only settings for the server {HOST_ENV} names; elsewhere write "
+                f'{missing} = "${{VAR}}")',
                 field=missing,
             )
         if name is not None:
@@ -186,16 +201,19 @@ class EmailProvider(MessageProvider):
             return DeliveryResult.failed(
                 self.name, ErrorCode.PROVIDER_UNAVAILABLE, _CLOSED, server=self.server
             )
-        recipient = message.recipient
-        if not isinstance(recipient, str) or not is_plain_address(recipient):
+        try:
+            recipient = self.address_of(message)
+        except ValidationError as error:
+            return DeliveryResult.failed(self.name, ErrorCode.INVALID_RECIPIENT, error.message)
+        if not is_plain_address(recipient):
             return DeliveryResult.failed(
                 self.name,
                 ErrorCode.INVALID_RECIPIENT,
                 f"{recipient!r} is not an email address (expected name@example.com)",
-                recipient=str(recipient),
+                recipient=recipient,
             )
         try:
-            mime = self.build_message(message)
+            mime = self._build(message, recipient)
         except AttachmentError as error:
             return DeliveryResult.failed(
                 self.name, ErrorCode.ATTACHMENT_NOT_FOUND, error.message, **error.details
@@ -281,16 +299,20 @@ class EmailProvider(MessageProvider):
         """The email as it will be sent: headers, text (and HTML) body, attachment.
 
         Public so a caller can see exactly what a message becomes without an
-        SMTP server (a preview, a test).
+        SMTP server (a preview, a test). A contact is resolved to its ``email``
+        address (``address_of``); one without is a ``ValidationError``.
         """
+        return self._build(message, self.address_of(message))
+
+    def _build(self, message: Message, address: str) -> EmailMessage:
         from email.message import EmailMessage
 
         mime = EmailMessage(policy=_policies()[0])
         mime["From"] = self._from_header
-        mime["To"] = message.recipient
+        mime["To"] = address
         mime["Subject"] = _subject(message)
         mime["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-        mime["Message-ID"] = message_id(message, self._domain)
+        mime["Message-ID"] = message_id(message, self._domain, address=address)
         if self.settings.reply_to is not None:
             mime["Reply-To"] = self.settings.reply_to
         if self.settings.list_unsubscribe is not None:

@@ -119,7 +119,9 @@ class EmailSettings:
     to the environment variables ``BROADCASTIO_EMAIL_HOST``, ``..._PORT``,
     ``..._USERNAME``, ``..._PASSWORD`` and ``..._FROM`` (``with_environment``,
     applied once by the provider and by ``broadcastio config``), so a password
-    never has to be written into a file. ``port`` defaults to the port of the
+    never has to be written into a file. They fill in only settings whose
+    ``host`` is unset or is ``BROADCASTIO_EMAIL_HOST``'s: the environment's
+    password never goes to another server. ``port`` defaults to the port of the
     ``security`` mode: 587 for ``starttls``, 465 for ``tls``, 25 for ``none``.
 
     ``security``: ``starttls`` upgrades a plain connection (and fails if the
@@ -186,14 +188,29 @@ class EmailSettings:
     def with_environment(self, environ: Mapping[str, str]) -> EmailSettings:
         """These settings with unset fields filled in from the ``BROADCASTIO_EMAIL_*`` variables.
 
+        The variables describe one account on one server, so they fill in only
+        settings for that server: ``host`` left unset (it then comes from
+        ``BROADCASTIO_EMAIL_HOST``) or naming the same host. An instance with a
+        host of its own (``[providers.billing] host = "smtp.vendor.example"``)
+        takes nothing from them: the password exported for one mail service is
+        never sent to another's server, and an instance that forgets its
+        password is refused ("username but not password") instead of trying
+        someone else's. Such an instance takes a secret from the environment
+        by naming it: ``password = "${BILLING_SMTP_PASSWORD}"``.
+
         A value given explicitly always wins; an empty variable counts as unset.
         A bad value in a variable is a ``ValidationError`` naming the variable,
         since that is where the user has to fix it. Applying it twice changes
         nothing.
         """
+        if not environ.get(HOST_ENV):
+            return self
+        environment_host = _check_host(environ[HOST_ENV], HOST_ENV)
+        if self.host is not None and not _same_host(self.host, environment_host):
+            return self
         changes: dict[str, Any] = {}
-        if self.host is None and environ.get(HOST_ENV):
-            changes["host"] = _check_host(environ[HOST_ENV], HOST_ENV)
+        if self.host is None:
+            changes["host"] = environment_host
         if self.port is None and environ.get(PORT_ENV):
             changes["port"] = _port_from_environment(environ[PORT_ENV])
         if self.username is None and environ.get(USERNAME_ENV):
@@ -205,6 +222,11 @@ class EmailSettings:
                 environ[FROM_ENV], FROM_ENV, display_name=True
             )
         return attrs.evolve(self, **changes) if changes else self
+
+
+def _same_host(first: str, second: str) -> bool:
+    """Whether two host settings name one server: DNS names ignore case and a final dot."""
+    return first.lower().rstrip(".") == second.lower().rstrip(".")
 
 
 def _check_host(value: Any, name: str) -> str:
