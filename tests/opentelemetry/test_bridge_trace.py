@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from local_bridge import BridgeStartError, LocalBridge
 
-from broadcastio import Message
+from broadcastio import Contact, Message
+from broadcastio_opentelemetry import OpenTelemetryPlugin
 from broadcastio_whatsapp import WhatsAppProvider, WhatsAppSettings
 from tests.opentelemetry.conftest import Telemetry
 
@@ -70,3 +71,48 @@ def test_the_bridge_logs_the_trace_id_of_the_send(
     # The health check made during the send sends no trace context (only sends do).
     sessions = [r for r in _log_records(bridge) if r.get("url") == "/v1/session"]
     assert sessions and all("trace_id" not in record for record in sessions)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_the_number_is_nowhere_in_spans_events_or_metrics(
+    bridge: LocalBridge, keyed: bool
+) -> None:
+    """Through the real bridge, whose message ids hold the number (``true_<digits>@c.us_...``):
+    the bare digits appear in no span, event or metric point; with a key, the id's hash."""
+    key = b"bridge-test-key-0123456789"
+    phone = "+15557654321"
+    telemetry = Telemetry()
+    try:
+        provider = WhatsAppProvider(WhatsAppSettings(**bridge.settings()))
+        plugin_options: dict[str, Any] = {"recipient_key": key} if keyed else {}
+        with telemetry.orchestrator(
+            [provider], health_ttl=None, plugin_options=plugin_options
+        ) as orchestrator:
+            first = orchestrator.send(Message(phone, "first"))
+            second = orchestrator.send(Message(Contact({"phone": phone}), "second"))
+        assert first.success and second.success, (first.error, second.error)
+        assert first.message_id is not None and second.message_id is not None
+        assert "15557654321" in first.message_id  # what the test guards against is real
+        recorded: list[str] = []
+        spans = telemetry.spans()
+        for span in spans:
+            recorded += [span.name, span.status.description or ""]
+            recorded += [str(value) for value in dict(span.attributes or {}).values()]
+            for event in span.events:
+                recorded += [event.name]
+                recorded += [str(value) for value in dict(event.attributes or {}).values()]
+        for metric in telemetry.metrics().values():
+            for point in metric.data.data_points:
+                recorded += [str(value) for value in dict(point.attributes or {}).values()]
+        assert len(spans) == 4 and recorded
+        assert not [text for text in recorded if "15557654321" in text]
+        hashes = [dict(span.attributes or {}).get("broadcastio.message.id_hash") for span in spans]
+        if keyed:
+            plugin = OpenTelemetryPlugin(recipient_key=key)
+            expected = {plugin.message_id_hash(first.message_id),
+                        plugin.message_id_hash(second.message_id)}
+            assert set(hashes) == expected  # on each send span and each attempt span
+        else:
+            assert hashes == [None] * 4
+    finally:
+        telemetry.shutdown()

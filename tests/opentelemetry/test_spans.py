@@ -18,12 +18,14 @@ from opentelemetry.trace import SpanKind, StatusCode
 from broadcastio import (
     ConfigurationError,
     Contact,
+    DeliveryResult,
     ErrorCode,
     Message,
     OrchestrationError,
     RetryPolicy,
 )
 from broadcastio.broadcast import broadcast
+from broadcastio.broadcast.task import reference_id_for
 from broadcastio_opentelemetry import OpenTelemetryPlugin
 from tests.conftest import FakeClock, ScriptedProvider
 from tests.opentelemetry.conftest import Telemetry, children_of
@@ -187,13 +189,15 @@ def test_waits_are_events_on_the_send_span(telemetry: Telemetry, clock: FakeCloc
     }
 
 
-def _everything_recorded(spans: list[ReadableSpan]) -> list[str]:
-    """Every text a backend would receive: names, attribute values, events, links, statuses."""
+def _everything_recorded(spans: list[ReadableSpan], *, keys: bool = True) -> list[str]:
+    """Every text a backend would receive: names, attribute values, events, links, statuses
+    (and the attribute keys, unless ``keys=False``: they are constants)."""
     texts: list[str] = []
 
     def add(attributes: Any) -> None:
         for key, value in dict(attributes or {}).items():
-            texts.append(str(key))
+            if keys:
+                texts.append(str(key))
             texts.extend(str(item) for item in (value if isinstance(value, tuple) else (value,)))
 
     for span in spans:
@@ -208,29 +212,121 @@ def _everything_recorded(spans: list[ReadableSpan]) -> list[str]:
     return texts
 
 
+def _metric_values(telemetry: Telemetry) -> list[str]:
+    return [
+        str(value)
+        for metric in telemetry.metrics().values()
+        for point in metric.data.data_points
+        for value in dict(point.attributes or {}).values()
+    ]
+
+
+class WhatsAppIds(Phone):
+    """Delivers with ids shaped like WhatsApp's (the fake and the real driver's), which hold
+    the number, and declares so."""
+
+    message_ids_contain_address = True
+
+    def send(self, message: Message) -> DeliveryResult:
+        result = super().send(message)
+        if not result.success:
+            return result
+        digits = self.address_of(message).lstrip("+")
+        return DeliveryResult.delivered(self.name, f"true_{digits}@c.us_3EB0{len(self.calls):016X}")
+
+
+class MessageIdMail(Mail):
+    """Delivers with RFC 5322 Message-IDs made the way the email provider makes them: an
+    unkeyed digest of the reference id and the address."""
+
+    def send(self, message: Message) -> DeliveryResult:
+        result = super().send(message)
+        if not result.success:
+            return result
+        seed = f"{message.metadata.reference_id}\x00{self.address_of(message)}"
+        digest = hashlib.sha256(seed.encode()).hexdigest()
+        return DeliveryResult.delivered(self.name, f"<bio.{digest[:40]}@example.org>")
+
+
 phones = st.from_regex(r"\+[1-9][0-9]{7,12}", fullmatch=True)
-emails = st.from_regex(r"[a-z]{3,10}@[a-z]{3,10}\.(com|org|id)", fullmatch=True)
+# A dot inside: no hex digest, provider name or error code can contain one by chance.
+local_parts = st.from_regex(r"[a-z]{4,8}\.[a-z]{4,8}", fullmatch=True)
+domains = st.from_regex(r"[a-z]{3,10}\.(com|org|id)", fullmatch=True)
+KEY = b"0123456789abcdef-secret"
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(phone=phones, email=emails, fail=st.booleans())
-def test_no_recipient_address_is_ever_recorded(phone: str, email: str, fail: bool) -> None:
+@given(phone=phones, local=local_parts, domain=domains, fail=st.booleans(), keyed=st.booleans())
+def test_no_recipient_address_is_ever_recorded(
+    phone: str, local: str, domain: str, fail: bool, keyed: bool
+) -> None:
+    """Not the address, nor its bare digits or local part, though the providers' own ids
+    contain them (WhatsApp) or are derived from them (the email Message-ID)."""
+    email = f"{local}@{domain}"
+    digits = phone.lstrip("+")
     telemetry = Telemetry()
     try:
         script = [ErrorCode.INVALID_RECIPIENT] if fail else []
         orchestrator = telemetry.orchestrator(
-            [Phone("wa", list(script)), Mail("mail", list(script))]
+            [WhatsAppIds("wa", list(script)), MessageIdMail("mail", list(script))],
+            plugin_options={"recipient_key": KEY} if keyed else {},
         )
-        orchestrator.send(Message(Contact({"phone": phone, "email": email}), "hi"))
-        orchestrator.send(Message(phone, "hi"))
+        results = [
+            orchestrator.send(Message(Contact({"phone": phone, "email": email}), "hi")),
+            orchestrator.send(Message(phone, "hi")),
+            orchestrator.send(Message(Contact({"email": email}), "hi")),
+        ]
+        ids = [result.message_id or "" for result in results]
+        # The ids do carry the number, and one is a Message-ID: what follows can fail.
+        assert any(digits in message_id for message_id in ids)
+        assert ids[-1].startswith("<bio.")
         texts = _everything_recorded(telemetry.spans())
         assert texts
         assert not [text for text in texts if phone in text or email in text]
-        # Nor in the metrics' attributes.
-        for metric in telemetry.metrics().values():
-            for point in metric.data.data_points:
-                values = [str(value) for value in dict(point.attributes or {}).values()]
-                assert not [value for value in values if phone in value or email in value]
+        values = _everything_recorded(telemetry.spans(), keys=False) + _metric_values(telemetry)
+        leaks = [text for text in values if digits in text or local in text]
+        assert not leaks
+    finally:
+        telemetry.shutdown()
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_ids_holding_the_address_are_recorded_only_as_a_keyed_hash(keyed: bool) -> None:
+    telemetry = Telemetry()
+    try:
+        orchestrator = telemetry.orchestrator(
+            [WhatsAppIds("wa"), MessageIdMail("mail")],
+            plugin_options={"recipient_key": KEY} if keyed else {},
+        )
+        by_whatsapp = orchestrator.send(Message("+15551234567", "hi"))
+        by_mail = orchestrator.send(Message(Contact({"email": "ops@example.com"}), "hi"))
+        assert by_whatsapp.provider == "wa" and by_mail.provider == "mail"
+        spans = telemetry.spans()
+        whatsapp_spans = [s for s in spans if dict(s.attributes or {}).get(
+            "broadcastio.provider.name") == "wa"]
+        assert len(whatsapp_spans) == 2  # the send span and its attempt
+        for span in whatsapp_spans:
+            attributes = dict(span.attributes or {})
+            assert "messaging.message.id" not in attributes
+            if keyed:
+                assert by_whatsapp.message_id is not None
+                expected = OpenTelemetryPlugin(recipient_key=KEY).message_id_hash(
+                    by_whatsapp.message_id
+                )
+                assert attributes["broadcastio.message.id_hash"] == expected
+                assert expected == hmac.new(
+                    KEY, b"broadcastio.message.id\x00" + by_whatsapp.message_id.encode(),
+                    hashlib.sha256,
+                ).hexdigest()[:32]
+            else:
+                assert "broadcastio.message.id_hash" not in attributes
+        # A provider that does not declare it keeps the conventions' attribute.
+        mail_spans = [s for s in spans if dict(s.attributes or {}).get(
+            "broadcastio.provider.name") == "mail"]
+        assert mail_spans and all(
+            dict(s.attributes or {})["messaging.message.id"] == by_mail.message_id
+            for s in mail_spans
+        )
     finally:
         telemetry.shutdown()
 
@@ -274,6 +370,34 @@ def _broadcast(telemetry: Telemetry, **plugin_options: Any) -> tuple[ReadableSpa
     sends = [span for span in telemetry.spans() if span.kind is SpanKind.PRODUCER]
     assert len(sends) == 12
     return run, sends
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_broadcasts_reference_ids_are_never_recorded_as_they_are(keyed: bool) -> None:
+    """A broadcast's reference id is an unkeyed digest of its id (on the parent span) and
+    the recipient: whoever tries every number would recover who got each message."""
+    telemetry = Telemetry()
+    try:
+        options: dict[str, Any] = {"recipient_key": KEY} if keyed else {}
+        run, sends = _broadcast(telemetry, **options)
+        recipients = [f"+1555000{n:04d}" for n in range(12)]
+        derived = {reference_id_for("weekly", recipient) for recipient in recipients}
+        texts = _everything_recorded(telemetry.spans())
+        assert not [text for text in texts if any(value in text for value in derived)]
+        assert not [t for t in texts if t == "broadcastio.message.reference_id"]
+        hashes = {dict(send.attributes or {}).get("broadcastio.message.reference_id_hash")
+                  for send in sends}
+        if keyed:
+            plugin = OpenTelemetryPlugin(recipient_key=KEY)
+            assert hashes == {plugin.reference_id_hash(value) for value in derived}
+            some = next(iter(derived))
+            assert plugin.reference_id_hash(some) == hmac.new(
+                KEY, b"broadcastio.message.reference_id\x00" + some.encode(), hashlib.sha256
+            ).hexdigest()[:32]
+        else:
+            assert hashes == {None}
+    finally:
+        telemetry.shutdown()
 
 
 def test_a_broadcast_is_the_parent_span_of_its_sends(telemetry: Telemetry) -> None:

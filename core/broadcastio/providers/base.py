@@ -71,6 +71,14 @@ class MessageProvider(abc.ABC):
     ``broadcastio journal sync`` asks only such providers, and the journal says
     "unknown" for the messages of the others.
 
+    ``message_ids_contain_address`` is ``True`` for a channel whose message ids
+    (``DeliveryResult.message_id``) carry the recipient's address, or are
+    derived from it without a secret: WhatsApp's ``true_<number>@c.us_3EB0...``.
+    Anything that exports ids to a place built for operations rather than
+    personal data (the OpenTelemetry plugin's spans) must then not export them
+    as they are; the journal, which already holds the addresses, keeps them.
+    The default, ``False``, says an id tells nothing about who received it.
+
     A provider that holds something (an HTTP session, a connection, a file)
     overrides ``close()`` to release it. Every provider works as a context
     manager (``with WhatsAppProvider(...) as provider:``) that closes it on exit,
@@ -83,6 +91,7 @@ class MessageProvider(abc.ABC):
     test_double: ClassVar[bool] = False
     address_kind: ClassVar[str | None] = None
     supports_receipts: ClassVar[bool] = False
+    message_ids_contain_address: ClassVar[bool] = False
 
     @classmethod
     def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:

@@ -59,15 +59,24 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MICROSECOND = _dt.timedelta(microseconds=1)
 # Orchestrators are few; a process building many (tests) must not keep every chain.
 _MAX_CHAINS = 64
+# What each keyed hash is of, so that one value can never pass for another's hash.
+_REFERENCE_ID_LABEL = b"broadcastio.message.reference_id"
+_MESSAGE_ID_LABEL = b"broadcastio.message.id"
 
 
 class _Chain:
     """What a send span needs to know about one orchestrator's chain, worked out once."""
 
-    __slots__ = ("attributes", "span_name", "types")
+    __slots__ = ("address_ids", "attributes", "span_name", "types")
 
     def __init__(self, providers: Sequence[MessageProvider]) -> None:
         self.types = {provider.name: provider_type(provider) for provider in providers}
+        # The instances whose message ids would put the recipient's address in a span.
+        self.address_ids = frozenset(
+            provider.name
+            for provider in providers
+            if getattr(provider, "message_ids_contain_address", False)
+        )
         first = providers[0] if providers else None
         self.span_name = "send" if first is None else f"send {first.name}"
         self.attributes: dict[str, Any] = {
@@ -146,6 +155,15 @@ class OpenTelemetryPlugin:
     rather than a plain hash because phone numbers are few enough to be
     reversed from an unkeyed one by trying them all; the same key gives the same
     value in every process, so one person's sends can still be found together.
+
+    Two other values reveal the recipient to anyone who can try every phone
+    number, so they are recorded only under the same key, as HMACs: the
+    message's ``metadata.reference_id`` (a broadcast derives it, unkeyed, from
+    the broadcast id, which its span carries, and the recipient) as
+    ``broadcastio.message.reference_id_hash``; and the message id of a provider
+    that declares ``message_ids_contain_address`` (WhatsApp's ids hold the
+    number) as ``broadcastio.message.id_hash`` instead of
+    ``messaging.message.id``. Without the key neither is recorded.
 
     ``broadcast_sends`` is ``"child"`` (each send of a broadcast is a child of
     its ``broadcast`` span) or ``"link"`` (each send starts its own trace, linked
@@ -240,9 +258,11 @@ class OpenTelemetryPlugin:
         tracer = self._get_instruments().tracer
         chain = self._chain(providers)
         attributes = dict(chain.attributes)
-        attributes[names.REFERENCE_ID] = message.metadata.reference_id
         if self._recipient_key is not None:
             attributes[names.RECIPIENT_HASH] = self.recipient_hash(message)
+            attributes[names.REFERENCE_ID_HASH] = self.reference_id_hash(
+                message.metadata.reference_id
+            )
         parent = None
         links = None
         if self._link_sends:
@@ -281,7 +301,7 @@ class OpenTelemetryPlugin:
             )
             span.set_attribute(names.ATTEMPT, attempt.attempt)
             if attempt.success and attempt.message_id is not None:
-                span.set_attribute(names.MESSAGE_ID, attempt.message_id)
+                self._set_message_id(span, send.chain, name, attempt.message_id)
             if code is not None:
                 # The code, not the error's text: the text may name the recipient.
                 span.set_status(Status(StatusCode.ERROR, code))
@@ -335,8 +355,8 @@ class OpenTelemetryPlugin:
         if result.success:
             if result.provider is not None:
                 span.set_attribute(names.PROVIDER, result.provider)
-            if result.message_id is not None:
-                span.set_attribute(names.MESSAGE_ID, result.message_id)
+            if result.message_id is not None and result.provider is not None:
+                self._set_message_id(span, send.chain, result.provider, result.message_id)
         elif result.error is not None:
             code = result.error.code.value
             span.set_attribute(names.ERROR_TYPE, code)
@@ -421,6 +441,42 @@ class OpenTelemetryPlugin:
             )
         identity = recipient_key(message.recipient).encode("utf-8", "surrogatepass")
         return hmac.new(self._recipient_key, identity, hashlib.sha256).hexdigest()[:32]
+
+    def reference_id_hash(self, reference_id: str) -> str:
+        """The value of ``broadcastio.message.reference_id_hash`` (needs ``recipient_key``).
+
+        HMAC-SHA256 under the key of ``reference_id``, labelled so it never
+        equals another attribute's hash, first 128 bits in hex.
+        """
+        return self._keyed(_REFERENCE_ID_LABEL, reference_id, "reference_id_hash")
+
+    def message_id_hash(self, message_id: str) -> str:
+        """The value of ``broadcastio.message.id_hash`` for ``message_id`` (needs the key).
+
+        Recorded in place of ``messaging.message.id`` for providers whose ids
+        contain the recipient's address; compute it from an id (a journal's, the
+        bridge's) to find that message's spans.
+        """
+        return self._keyed(_MESSAGE_ID_LABEL, message_id, "message_id_hash")
+
+    def _keyed(self, label: bytes, value: str, what: str) -> str:
+        if self._recipient_key is None:
+            raise ConfigurationError(
+                f"{what} needs the plugin to be built with recipient_key",
+                field="recipient_key",
+            )
+        data = label + b"\x00" + value.encode("utf-8", "surrogatepass")
+        return hmac.new(self._recipient_key, data, hashlib.sha256).hexdigest()[:32]
+
+    def _set_message_id(self, span: Span, chain: _Chain, provider: str, message_id: str) -> None:
+        """``messaging.message.id``, unless the provider's ids contain the recipient's address.
+
+        Those are recorded only as a keyed hash, and only when the user opted in.
+        """
+        if provider not in chain.address_ids:
+            span.set_attribute(names.MESSAGE_ID, message_id)
+        elif self._recipient_key is not None:
+            span.set_attribute(names.MESSAGE_ID_HASH, self.message_id_hash(message_id))
 
     def _attributes_for(self, provider: str, kind: str, code: str | None) -> dict[str, Any]:
         key = (provider, kind, code)

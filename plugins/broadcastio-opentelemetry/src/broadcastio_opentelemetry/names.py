@@ -25,6 +25,7 @@ __all__ = [
     "DURATION_BUCKETS",
     "ERROR_TYPE",
     "MESSAGE_ID",
+    "MESSAGE_ID_HASH",
     "METRIC_HEALTH",
     "METRIC_OPERATION_DURATION",
     "METRIC_SENT_MESSAGES",
@@ -34,7 +35,7 @@ __all__ = [
     "PROVIDER",
     "PROVIDERS_TRIED",
     "RECIPIENT_HASH",
-    "REFERENCE_ID",
+    "REFERENCE_ID_HASH",
     "SKIP_EVENT",
     "SKIP_REASON",
     "SYSTEM",
@@ -49,7 +50,8 @@ SYSTEM: Final = "messaging.system"
 OPERATION_NAME: Final = "messaging.operation.name"
 OPERATION_TYPE: Final = "messaging.operation.type"
 MESSAGE_ID: Final = "messaging.message.id"
-"""The provider's id of the delivered message."""
+"""The provider's id of the delivered message; never for a provider whose ids contain the
+recipient's address (``MessageProvider.message_ids_contain_address``)."""
 ERROR_TYPE: Final = "error.type"
 """The ``ErrorCode`` value of a failure (``PROVIDER_UNAVAILABLE``), or an exception's type."""
 
@@ -68,9 +70,14 @@ CHAIN: Final = "broadcastio.chain"
 ATTEMPT: Final = "broadcastio.attempt"
 """The 1-based attempt number through that provider."""
 PROVIDERS_TRIED: Final = "broadcastio.providers_tried"
-REFERENCE_ID: Final = "broadcastio.message.reference_id"
 RECIPIENT_HASH: Final = "broadcastio.recipient.hash"
 """HMAC-SHA256 of the recipient under the user's key; only when they opt in."""
+REFERENCE_ID_HASH: Final = "broadcastio.message.reference_id_hash"
+"""HMAC-SHA256 of ``metadata.reference_id`` under the user's key; only when they opt in
+(a broadcast's reference id is an unkeyed digest of its id and the recipient)."""
+MESSAGE_ID_HASH: Final = "broadcastio.message.id_hash"
+"""HMAC-SHA256 of a message id that contains the recipient's address, in place of
+``messaging.message.id``; only when the user opts in."""
 
 SKIP_EVENT: Final = "provider skipped"
 SKIP_REASON: Final = "broadcastio.skip.reason"
