@@ -84,6 +84,8 @@ class WhatsAppProvider(MessageProvider):
     settings_type = WhatsAppSettings
     address_kind = "phone"
     supports_receipts = True
+    # Ids look like true_<number>@c.us_3EB0...: never exported as they are (spans).
+    message_ids_contain_address = True
 
     def __init__(
         self,
