@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from telegram_helpers import TOKEN
 
 from broadcastio import ConfigurationError, ValidationError
@@ -75,8 +79,13 @@ def test_the_environment_fills_what_was_not_given(monkeypatch: pytest.MonkeyPatc
 
     with TelegramProvider() as provider:
         assert provider.api_base == "http://127.0.0.1:8081"
-    with TelegramProvider(api_base="https://tg.example.com/") as provider:
-        assert provider.api_base == "https://tg.example.com"
+    with TelegramProvider(api_base="http://127.0.0.1:8081/") as provider:
+        assert provider.api_base == "http://127.0.0.1:8081"  # the same server: its token
+    # Another server never gets the environment's token (it travels in every path).
+    with pytest.raises(ConfigurationError) as raised:
+        TelegramProvider(api_base="https://tg.example.com/")
+    assert raised.value.field == "token"
+    assert TOKEN not in str(raised.value)
     assert TelegramProvider.configured_by_environment({"BROADCASTIO_TELEGRAM_TOKEN": TOKEN})
     assert not TelegramProvider.configured_by_environment({"BROADCASTIO_TELEGRAM_TOKEN": ""})
 
@@ -110,3 +119,36 @@ def test_defaults_and_unknown_settings() -> None:
     with pytest.raises(ConfigurationError) as raised:
         TelegramProvider(token=TOKEN, parsemode="HTML")
     assert "parse_mode" in str(raised.value)
+
+
+@given(
+    api_base=st.sampled_from(
+        [
+            None,
+            "https://api.telegram.org",
+            "HTTPS://API.telegram.org:443/",
+            "https://tg.example.com",
+            "http://api.telegram.org",
+            "https://api.telegram.org:8443",
+        ]
+    ),
+    environment_base=st.sampled_from(["", "https://tg.example.com/"]),
+)
+def test_the_environment_token_goes_only_to_the_environment_server(
+    api_base: str | None, environment_base: str
+) -> None:
+    environ = {
+        "BROADCASTIO_TELEGRAM_TOKEN": TOKEN,
+        "BROADCASTIO_TELEGRAM_API_BASE": environment_base,
+    }
+    resolved = TelegramSettings(api_base=api_base).with_environment(environ)
+
+    server = urlsplit(resolved.api_base or "")
+    intended = urlsplit(environment_base or DEFAULT_API_BASE)
+    same = (server.scheme.lower(), server.hostname, server.port or 443) == (
+        intended.scheme,
+        intended.hostname,
+        intended.port or 443,
+    )
+    assert (resolved.token == TOKEN) is same
+    assert resolved.with_environment(environ) == resolved

@@ -27,7 +27,12 @@ from broadcastio_telegram.outcomes import (
 )
 from broadcastio_telegram.progress import PartProgress, progress_key
 from broadcastio_telegram.redaction import REDACTED_TOKEN, register_token, scrub
-from broadcastio_telegram.settings import DEFAULT_API_BASE, TOKEN_ENV, TelegramSettings
+from broadcastio_telegram.settings import (
+    API_BASE_ENV,
+    DEFAULT_API_BASE,
+    TOKEN_ENV,
+    TelegramSettings,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -82,7 +87,8 @@ class TelegramProvider(MessageProvider):
         ).with_environment(os.environ)
         if settings.token is None:
             raise ConfigurationError(
-                f"TelegramProvider needs token (or {TOKEN_ENV}): the bot's token from BotFather",
+                f"TelegramProvider needs token (or {TOKEN_ENV}, which only settings for "
+                f"the server {API_BASE_ENV} names take): the bot's token from BotFather",
                 field="token",
             )
         if name is not None:

@@ -115,8 +115,10 @@ class TelegramSettings:
     ``BROADCASTIO_TELEGRAM_TOKEN`` and ``api_base`` to
     ``BROADCASTIO_TELEGRAM_API_BASE`` (``with_environment``, applied once by
     the provider and by ``broadcastio config``), so the token never has to be
-    written into a file. The token is part of every request's path, so it is
-    never shown: not in ``repr``, errors, results, logs or ``config`` output.
+    written into a file. The variable's token is only sent to the variables'
+    server: settings naming another ``api_base`` take no token from it. The
+    token is part of every request's path, so it is never shown: not in
+    ``repr``, errors, results, logs or ``config`` output.
 
     ``api_base`` is the Bot API server, ``https://api.telegram.org`` unless a
     self-hosted Bot API server (or a test's fake) answers elsewhere.
@@ -176,6 +178,12 @@ class TelegramSettings:
     def with_environment(self, environ: Mapping[str, str]) -> TelegramSettings:
         """These settings with ``token`` and ``api_base`` filled in from ``environ``.
 
+        ``BROADCASTIO_TELEGRAM_TOKEN`` fills in the token only for the server the
+        environment means (``BROADCASTIO_TELEGRAM_API_BASE``, else the real Bot
+        API): settings naming another ``api_base`` (a self-hosted Bot API
+        server, a proxy) take no token from it, since the token travels in every
+        request's path to that server and would hand the bot to whoever runs it.
+
         A value given explicitly always wins; an empty variable counts as unset.
         ``api_base`` ends up set in any case (the real Bot API as the last
         resort), so the result is exactly what the provider will use. A bad
@@ -183,13 +191,32 @@ class TelegramSettings:
         Applying it twice changes nothing.
         """
         changes: dict[str, Any] = {}
-        if self.token is None and environ.get(TOKEN_ENV):
-            changes["token"] = check_token(environ[TOKEN_ENV], TOKEN_ENV)
+        from_environment = environ.get(API_BASE_ENV)
         if self.api_base is None:
-            from_environment = environ.get(API_BASE_ENV)
             changes["api_base"] = (
                 check_api_base(from_environment, API_BASE_ENV)
                 if from_environment
                 else DEFAULT_API_BASE
             )
+        environment_server = self.api_base is None or _same_server(
+            self.api_base, from_environment or DEFAULT_API_BASE
+        )
+        if self.token is None and environ.get(TOKEN_ENV) and environment_server:
+            changes["token"] = check_token(environ[TOKEN_ENV], TOKEN_ENV)
         return attrs.evolve(self, **changes) if changes else self
+
+
+def _same_server(first: str, second: str) -> bool:
+    """Whether two base URLs address one server: scheme, host and port, and the same path."""
+
+    def identity(url: str) -> tuple[str, str, int | None, str]:
+        parts = urlsplit(url.strip())
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+        host = (parts.hostname or "").rstrip(".")
+        return (parts.scheme.lower(), host, port or default, parts.path.rstrip("/"))
+
+    return identity(first) == identity(second)
