@@ -79,7 +79,9 @@ function storeConfig(env, isFake) {
   const dataDirSet = env.BRIDGE_DATA_DIR !== undefined && env.BRIDGE_DATA_DIR !== '';
   return {
     store: enumVar(env, 'BRIDGE_STORE', STORES, isFake && !dataDirSet ? 'memory' : 'sqlite'),
-    storeSync: enumVar(env, 'BRIDGE_STORE_SYNC', STORE_SYNC, 'full'),
+    // normal: survives the process dying (kill -9), the requirement; full
+    // also survives a power cut at one fsync per send (store-sqlite.js).
+    storeSync: enumVar(env, 'BRIDGE_STORE_SYNC', STORE_SYNC, 'normal'),
     messageRetentionMs: intVar(env, 'BRIDGE_MESSAGE_RETENTION_MS', 30 * DAY_MS, { min: 60000, max: 365 * DAY_MS }),
     // A number's WhatsApp id does not change while the account exists; a
     // week spans a broadcast and its resumes without keeping a number that

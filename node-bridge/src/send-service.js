@@ -77,11 +77,15 @@ function clientGone() {
  * start (NOT_READY, QUEUE_FULL, a client gone while queued); replays are
  * counted apart. Requests refused for their content or key (400, 413, 422,
  * 409) are not sends and only show in the HTTP request metrics.
+ *
+ * `atomically(fn)` is the store's (store.js): a sent message and its key's
+ * stored answer are written as one transaction, one commit per send.
  */
 class SendService {
-  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS, pacer = NO_PACING, now = Date.now }) {
+  constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS, pacer = NO_PACING, now = Date.now, atomically = (fn) => fn() }) {
     this._pacer = pacer;
     this._now = now;
+    this._atomically = atomically;
     this._gateway = gateway;
     this._queue = queue;
     this._idempotency = idempotency;
@@ -164,8 +168,11 @@ class SendService {
         return attempt.then(
           (result) => {
             const response = { statusCode: 201, body: { id: result.id, to: result.to, ack: result.ack } };
-            this._messages.add(result);
-            if (record) this._idempotency.complete(record, response);
+            // One write for both: the message and the key's stored answer.
+            this._atomically(() => {
+              this._messages.add(result);
+              if (record) this._idempotency.complete(record, response);
+            });
             this._metrics.sendFinished(SENT);
             if (answered) this._log.info({ event: 'late_send_completed', id: result.id }, 'send finished after its request timed out');
             answer(resolve, { ...response, body: { ...response.body }, replay: false });

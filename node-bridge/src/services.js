@@ -83,6 +83,7 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
     metrics,
     pacer,
     now,
+    atomically: bridgeStore.atomically,
   });
   metrics.attachQueue(sendQueue);
   metrics.attachGateway(gw);

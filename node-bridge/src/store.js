@@ -91,7 +91,9 @@ class MemorySentLog {
  *  - `sentLog`: the fake driver's record of deliveries;
  * plus `kind` ('memory' or 'sqlite'), `path` (the database file or null),
  * `interrupted` (keys whose send was in progress when a previous process
- * died, now answered SEND_OUTCOME_UNKNOWN) and `close()`.
+ * died, now answered SEND_OUTCOME_UNKNOWN), `atomically(fn)` (runs `fn`'s
+ * writes as one transaction: one commit instead of several), `sweep()` and
+ * `close()`.
  */
 function createMemoryStore({ config, now = Date.now }) {
   const idempotency = new IdempotencyStore({ ttlMs: config.idempotencyTtlMs, now });
@@ -104,6 +106,7 @@ function createMemoryStore({ config, now = Date.now }) {
     messages,
     numbers: new MemoryNumberCache({ ttlMs: config.numberCacheTtlMs, missTtlMs: config.numberMissTtlMs, now }),
     sentLog: new MemorySentLog(),
+    atomically: (fn) => fn(),
     sweep() {
       idempotency.sweep();
     },

@@ -46,7 +46,7 @@ test('config: the store defaults to memory only for the fake without a data dir;
   assert.equal(loadConfig({ BRIDGE_API_KEY: 'k' }).store, 'sqlite');
   assert.equal(config({ BRIDGE_DATA_DIR: '/tmp/x', BRIDGE_STORE: 'memory' }).store, 'memory');
   const defaults = config();
-  assert.equal(defaults.storeSync, 'full');
+  assert.equal(defaults.storeSync, 'normal');
   assert.equal(defaults.idempotencyTtlMs, 24 * HOUR);
   assert.equal(defaults.numberCacheTtlMs, 7 * 24 * HOUR);
   assert.equal(defaults.numberMissTtlMs, HOUR);
@@ -164,10 +164,11 @@ for (const [kind, open] of Object.entries(KINDS)) {
   });
 }
 
-test('sqlite store: keys, messages with acks, lookups and deliveries survive closing and reopening', () => {
+for (const sync of ['normal', 'full']) test(`sqlite store (BRIDGE_STORE_SYNC=${sync}): keys, messages with acks, lookups and deliveries survive closing and reopening`, () => {
   const dir = tempDir();
   const clock = { now: 0 };
-  const first = KINDS.sqlite(clock, dir);
+  const open = () => openSqliteStore({ file: path.join(dir, STORE_FILE), config: config({ BRIDGE_DATA_DIR: dir, BRIDGE_STORE_SYNC: sync }), now: () => clock.now });
+  const first = open();
   const done = first.idempotency.begin('done', 'h').record;
   first.idempotency.complete(done, { statusCode: 201, body: { id: 'm1' } });
   first.idempotency.begin('running', 'h');
@@ -178,7 +179,7 @@ test('sqlite store: keys, messages with acks, lookups and deliveries survive clo
   assert.equal(first.interrupted, 0);
   first.close();
 
-  const second = KINDS.sqlite(clock, dir);
+  const second = open();
   try {
     assert.equal(second.interrupted, 1, 'the key left in flight is counted');
     assert.deepEqual(second.idempotency.begin('done', 'h'), { kind: 'replay', response: { statusCode: 201, body: { id: 'm1' } } });
