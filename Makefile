@@ -93,6 +93,7 @@ bench: $(VENV)/.installed-bench $(NODE_MODULES)
 	$(BIN)/python bench/bench_broadcast.py
 	$(BIN)/python bench/bench_email.py
 	$(BIN)/python bench/bench_webhook.py
+	$(BIN)/python bench/bench_bridge_store.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules
