@@ -105,3 +105,51 @@ def test_an_orchestrator_built_with_an_environment_uses_it(monkeypatch) -> None:
     assert provider.base_url == URL
     assert provider.settings.api_key == "from-given-env"
     provider.close()
+
+
+@given(
+    explicit_url=st.sampled_from(
+        [
+            None,
+            "http://127.0.0.1:4000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+            URL,
+            "HTTP://10.1.2.3:3999/",
+            "https://bridge.example.com",
+            "http://10.1.2.3:4000",
+        ]
+    ),
+    environment_url=st.sampled_from(["", URL]),
+)
+def test_the_environment_key_goes_only_to_its_bridge_or_one_on_this_machine(
+    explicit_url, environment_url
+) -> None:
+    # [providers.wa-remote] base_url = "https://bridge.example.com" without an
+    # api_key must not send the environment's key to that bridge.
+    environ = {BASE_URL_ENV: environment_url, API_KEY_ENV: "from-env"}
+    resolved = WhatsAppSettings(base_url=explicit_url).with_environment(environ)
+
+    meant_for = explicit_url is None or explicit_url in (
+        "http://127.0.0.1:4000",
+        "http://localhost:3000",
+        "http://[::1]:3000",
+    )
+    if environment_url:
+        meant_for = meant_for or explicit_url in (URL, "HTTP://10.1.2.3:3999/")
+    assert (resolved.api_key == "from-env") is meant_for
+    assert resolved.with_environment(environ) == resolved
+
+
+def test_config_shows_no_environment_key_for_a_remote_bridge_of_its_own(
+    run_broadcastio, tmp_path
+) -> None:
+    (tmp_path / "broadcastio.toml").write_text(
+        '[providers.wa-remote]\ntype = "whatsapp"\nbase_url = "https://bridge.example.com"\n'
+    )
+    completed = run_broadcastio("config", "--json", env={API_KEY_ENV: "s3cret-key"})
+
+    assert completed.returncode == 0, completed.stderr
+    providers = json.loads(completed.stdout)["providers"]
+    assert providers["wa-remote"]["api_key"] is None
+    assert providers["whatsapp"]["api_key"] == "***"  # the default instance, the default bridge

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,7 +100,9 @@ class WhatsAppSettings:
     given, so neither has to be written into a config file; the URL's last resort
     is the bridge's default address, ``http://127.0.0.1:3000``. That fallback is
     ``with_environment``, applied once by the provider and by ``broadcastio
-    config``, so what the configuration shows is what the provider uses.
+    config``, so what the configuration shows is what the provider uses. The
+    variable's key goes only to the environment's bridge or one on this
+    machine: settings naming another remote ``base_url`` take no key from it.
 
     ``timeout`` is ``(connect, read)`` in seconds. The read default (40 s) is the
     bridge's default ``BRIDGE_SEND_TIMEOUT_MS`` (30 s) plus a 10 s margin for the
@@ -155,6 +158,13 @@ class WhatsAppSettings:
         last resort), so the result is exactly what the provider will use. A bad
         value in a variable is a ``ValidationError`` naming the variable, since
         that is where the user has to fix it. Applying it twice changes nothing.
+
+        ``BROADCASTIO_WHATSAPP_API_KEY`` fills in ``api_key`` only for a bridge
+        the key is meant for: the environment's (``base_url`` unset, or the
+        same server as ``BROADCASTIO_WHATSAPP_BASE_URL``, else the default
+        address) or one on this machine (a loopback host, where the key never
+        leaves it). Settings naming another remote bridge take no key from the
+        environment, which would otherwise go in a header to whoever runs it.
         """
         base_url = self.base_url
         if base_url is None:
@@ -165,8 +175,41 @@ class WhatsAppSettings:
                 else DEFAULT_BASE_URL
             )
         api_key = self.api_key
-        if api_key is None and environ.get(API_KEY_ENV):
+        meant_for = (
+            self.base_url is None
+            or _on_this_machine(self.base_url)
+            or _same_server(self.base_url, environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+        )
+        if api_key is None and environ.get(API_KEY_ENV) and meant_for:
             api_key = check_api_key(environ[API_KEY_ENV], API_KEY_ENV)
         if base_url == self.base_url and api_key == self.api_key:
             return self
         return attrs.evolve(self, base_url=base_url, api_key=api_key)
+
+
+def _server(url: str) -> tuple[str, str, int | None, str]:
+    """Scheme, host, port (the scheme's default filled in) and path of a base URL."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = (parts.hostname or "").rstrip(".")
+    return (parts.scheme.lower(), host, port or default, parts.path.rstrip("/"))
+
+
+def _same_server(first: str, second: str) -> bool:
+    """Whether two base URLs address one bridge."""
+    return _server(first) == _server(second)
+
+
+def _on_this_machine(url: str) -> bool:
+    """Whether the URL's host is a loopback name or address (``localhost``, ``127.x``, ``::1``)."""
+    host = _server(url)[1]
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
