@@ -21,8 +21,6 @@ into the orchestrator. The shape of a trace:
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import hmac
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
@@ -41,10 +39,10 @@ from broadcastio import (
     ProviderHealth,
     hookimpl,
 )
-from broadcastio.records.contact import recipient_key
 from broadcastio_opentelemetry import names
 from broadcastio_opentelemetry._version import __version__
 from broadcastio_opentelemetry.configured import metrics_configured, tracing_configured
+from broadcastio_opentelemetry.keyed_hashes import RecipientKey
 
 __all__ = ["BroadcastSends", "INSTRUMENTATION_SCOPE", "OpenTelemetryPlugin"]
 
@@ -59,9 +57,6 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _MICROSECOND = _dt.timedelta(microseconds=1)
 # Orchestrators are few; a process building many (tests) must not keep every chain.
 _MAX_CHAINS = 64
-# What each keyed hash is of, so that one value can never pass for another's hash.
-_REFERENCE_ID_LABEL = b"broadcastio.message.reference_id"
-_MESSAGE_ID_LABEL = b"broadcastio.message.id"
 
 
 class _Chain:
@@ -187,16 +182,9 @@ class OpenTelemetryPlugin:
                 f"broadcast_sends must be 'child' or 'link', got {broadcast_sends!r}",
                 field="broadcast_sends",
             )
-        key = recipient_key.encode() if isinstance(recipient_key, str) else recipient_key
-        if key is not None and len(key) < 16:
-            raise ConfigurationError(
-                "recipient_key must be at least 16 bytes: a short key makes the recipient "
-                f"hash easy to reverse (got {len(key)})",
-                field="recipient_key",
-            )
+        self._key = None if recipient_key is None else RecipientKey(recipient_key)
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
-        self._recipient_key = key
         self._link_sends = broadcast_sends == "link"
         self._explicit = tracer_provider is not None or meter_provider is not None
         self._configured = False
@@ -258,9 +246,10 @@ class OpenTelemetryPlugin:
         tracer = self._get_instruments().tracer
         chain = self._chain(providers)
         attributes = dict(chain.attributes)
-        if self._recipient_key is not None:
-            attributes[names.RECIPIENT_HASH] = self.recipient_hash(message)
-            attributes[names.REFERENCE_ID_HASH] = self.reference_id_hash(
+        key = self._key
+        if key is not None:
+            attributes[names.RECIPIENT_HASH] = key.recipient_hash(message.recipient)
+            attributes[names.REFERENCE_ID_HASH] = key.reference_id_hash(
                 message.metadata.reference_id
             )
         parent = None
@@ -434,13 +423,7 @@ class OpenTelemetryPlugin:
         HMAC-SHA256 under the key of the recipient's identity (a plain address,
         or a contact's id or addresses), first 128 bits in hex.
         """
-        if self._recipient_key is None:
-            raise ConfigurationError(
-                "recipient_hash needs the plugin to be built with recipient_key",
-                field="recipient_key",
-            )
-        identity = recipient_key(message.recipient).encode("utf-8", "surrogatepass")
-        return hmac.new(self._recipient_key, identity, hashlib.sha256).hexdigest()[:32]
+        return self._require_key("recipient_hash").recipient_hash(message.recipient)
 
     def reference_id_hash(self, reference_id: str) -> str:
         """The value of ``broadcastio.message.reference_id_hash`` (needs ``recipient_key``).
@@ -448,7 +431,7 @@ class OpenTelemetryPlugin:
         HMAC-SHA256 under the key of ``reference_id``, labelled so it never
         equals another attribute's hash, first 128 bits in hex.
         """
-        return self._keyed(_REFERENCE_ID_LABEL, reference_id, "reference_id_hash")
+        return self._require_key("reference_id_hash").reference_id_hash(reference_id)
 
     def message_id_hash(self, message_id: str) -> str:
         """The value of ``broadcastio.message.id_hash`` for ``message_id`` (needs the key).
@@ -457,16 +440,15 @@ class OpenTelemetryPlugin:
         contain the recipient's address; compute it from an id (a journal's, the
         bridge's) to find that message's spans.
         """
-        return self._keyed(_MESSAGE_ID_LABEL, message_id, "message_id_hash")
+        return self._require_key("message_id_hash").message_id_hash(message_id)
 
-    def _keyed(self, label: bytes, value: str, what: str) -> str:
-        if self._recipient_key is None:
+    def _require_key(self, what: str) -> RecipientKey:
+        if self._key is None:
             raise ConfigurationError(
                 f"{what} needs the plugin to be built with recipient_key",
                 field="recipient_key",
             )
-        data = label + b"\x00" + value.encode("utf-8", "surrogatepass")
-        return hmac.new(self._recipient_key, data, hashlib.sha256).hexdigest()[:32]
+        return self._key
 
     def _set_message_id(self, span: Span, chain: _Chain, provider: str, message_id: str) -> None:
         """``messaging.message.id``, unless the provider's ids contain the recipient's address.
@@ -475,8 +457,8 @@ class OpenTelemetryPlugin:
         """
         if provider not in chain.address_ids:
             span.set_attribute(names.MESSAGE_ID, message_id)
-        elif self._recipient_key is not None:
-            span.set_attribute(names.MESSAGE_ID_HASH, self.message_id_hash(message_id))
+        elif self._key is not None:
+            span.set_attribute(names.MESSAGE_ID_HASH, self._key.message_id_hash(message_id))
 
     def _attributes_for(self, provider: str, kind: str, code: str | None) -> dict[str, Any]:
         key = (provider, kind, code)
