@@ -197,6 +197,50 @@ for (const sync of ['normal', 'full']) test(`sqlite store (BRIDGE_STORE_SYNC=${s
   }
 });
 
+test('memory and sqlite message stores agree over random ack sequences (early acks included)', () => {
+  const acks = ['PENDING', 'SERVER', 'DEVICE', 'READ', 'PLAYED', 'ERROR'];
+  // A small seeded generator: the same cases on every run, many shapes.
+  let seed = 20261201;
+  const random = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 40; round += 1) {
+    const clock = { now: 0 };
+    const stores = [KINDS.memory(clock), KINDS.sqlite(clock)];
+    const events = stores.map(() => []);
+    stores.forEach((store, i) => store.messages.on('ack', (e) => events[i].push(e)));
+    const ids = ['a', 'b', 'c'];
+    const added = new Set();
+    try {
+      for (let step = 0; step < 25; step += 1) {
+        clock.now += 1 + random(1000);
+        const id = ids[random(ids.length)];
+        if (!added.has(id) && random(4) === 0) {
+          added.add(id);
+          const results = stores.map((store) => store.messages.add({ id, to: `${id}@c.us`, ack: 'PENDING' }));
+          assert.deepEqual(results[1], results[0]);
+        } else {
+          const ack = acks[random(acks.length)];
+          const known = stores.map((store) => store.messages.updateAck(id, ack));
+          assert.equal(known[1], known[0]);
+        }
+      }
+      assert.deepEqual(stores[1].messages.getMany(ids), stores[0].messages.getMany(ids), `round ${round}`);
+      assert.deepEqual(events[1], events[0], `round ${round}`);
+      for (const entry of stores[0].messages.getMany(ids)) {
+        // Each change event is a step nextAck allows, ending at the current state.
+        if (!entry) continue;
+        const mine = events[0].filter((e) => e.id === entry.id);
+        for (const e of mine) assert.equal(nextAck(e.previous, e.ack), e.ack);
+        if (mine.length > 0) assert.equal(mine[mine.length - 1].ack, entry.ack);
+      }
+    } finally {
+      stores.forEach((store) => store.close());
+    }
+  }
+});
+
 test('sqlite store: messages past the retention are swept; a file from a newer bridge or no database is refused', () => {
   const dir = tempDir();
   const clock = { now: 0 };

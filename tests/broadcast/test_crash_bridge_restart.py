@@ -129,6 +129,7 @@ def test_a_killed_broadcast_and_a_killed_bridge_resume_without_sending_twice(
     wait_until(lambda: bridge.queue_depth() == 0, "the bridge finished the send under way")
     with Journal(journal_path) as journal:
         before = journal.summary(BROADCAST)
+    looked_up_before = set(bridge.lookups())
     bridge.kill()
 
     restarted = bridge_factory(**env)
@@ -147,6 +148,12 @@ def test_a_killed_broadcast_and_a_killed_bridge_resume_without_sending_twice(
     assert replayed and len(replayed) <= before[RecipientState.IN_FLIGHT]
     with Journal(journal_path) as journal:
         assert journal.summary(BROADCAST)[RecipientState.DELIVERED] == crash_child.RECIPIENTS
+    # Number lookups are cached in the bridge's store: the restarted bridge asked
+    # WhatsApp only about numbers the first one never looked up, each once.
+    looked_up_after = restarted.lookups()
+    assert len(looked_up_after) == len(set(looked_up_after))
+    assert looked_up_before and not looked_up_before & set(looked_up_after)
+    assert len(looked_up_before) + len(looked_up_after) == crash_child.RECIPIENTS
 
 
 def test_a_send_cut_off_by_a_killed_bridge_is_ambiguous_and_never_sent_again(
