@@ -258,3 +258,23 @@ def test_a_redacted_url_never_shows_the_password(password: str, user: str, schem
     shown = redact_url(url)
     assert quote(password, safe="") not in shown or quote(password, safe="") in "***"
     assert ":***@example.invalid:6379" in shown
+
+
+def test_workers_stop_cleanly_when_their_whole_process_group_gets_sigterm(
+    tmp_path: Path, redis_url: str, config: Path, processes: Processes
+) -> None:
+    # As a service manager stops a unit: every process of the group at once, so
+    # each child hears SIGTERM twice (directly, and forwarded by its supervisor).
+    import os
+
+    supervisor = processes.worker(redis_url, config, "--processes", "2", log="fleet.log")
+    wait_until(
+        lambda: (tmp_path / "fleet.log").read_text().count("delivering from queue") == 2,
+        60,
+        "both worker processes to start",
+    )
+    # Many at once: a handler that takes a lock deadlocks when a signal lands
+    # while the previous one is being handled.
+    for _ in range(300):
+        os.killpg(supervisor.pid, signal.SIGTERM)
+    assert supervisor.wait(timeout=60) == 0, processes.output()

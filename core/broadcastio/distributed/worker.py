@@ -187,10 +187,11 @@ def run_workers(options: WorkerOptions) -> None:
 
 def _serve(options: WorkerOptions) -> None:
     stop = threading.Event()
-    with _stopping_on_signals(stop):
+    with _stopping_on_signals(stop) as signals:
         running = start_worker(options)
         try:
-            stop.wait()
+            while not signals.wait(3600):
+                pass
         finally:
             logger.info("worker %d: stopping after the sends under way", os.getpid())
             running.stop()
@@ -214,10 +215,10 @@ def _supervise(options: WorkerOptions) -> None:
         child.start()
         return child, time.monotonic()
 
-    with _stopping_on_signals(stop):
+    with _stopping_on_signals(stop) as signals:
         children = [start_child() for _ in range(options.processes)]
         try:
-            while not stop.wait(0.5):
+            while not signals.wait(0.5):
                 for position, (child, started) in enumerate(children):
                     if child.is_alive():
                         continue
@@ -241,20 +242,40 @@ def _supervise(options: WorkerOptions) -> None:
 
 
 class _stopping_on_signals:  # noqa: N801 - used as a context manager, like contextlib's
-    """SIGTERM and SIGINT set ``stop`` (the main thread then winds down) while inside."""
+    """SIGTERM and SIGINT set ``stop`` (the main thread then winds down) while inside.
+
+    The handler only sets a flag: it runs in the main thread between two
+    bytecodes, possibly inside ``stop.set()`` itself (a second signal while the
+    first is handled), and ``Event.set`` takes a lock that is not reentrant.
+    ``wait`` turns the flag into the event, polling.
+    """
 
     def __init__(self, stop: threading.Event) -> None:
         self._stop = stop
+        self._requested = False
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for number in (signal.SIGTERM, signal.SIGINT):
-            self._previous[number] = signal.signal(number, self._on_signal)
+    def __enter__(self) -> _stopping_on_signals:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGINT):
+                self._previous[number] = signal.signal(number, self._on_signal)
+        return self
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
-        self._stop.set()
+        self._requested = True
+
+    def wait(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a stop; whether one was asked (by a signal or ``stop``)."""
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            if self._requested:
+                self._stop.set()
+                break
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(0.1, left))
+        return self._stop.is_set()
 
     def __exit__(self, *_: object) -> None:
         for number, handler in self._previous.items():
