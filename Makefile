@@ -94,6 +94,8 @@ bench: $(VENV)/.installed-bench $(NODE_MODULES)
 	$(BIN)/python bench/bench_email.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_bridge_store.py
+	# Skips itself (one line saying why) when redis-server or the dramatiq extra is missing.
+	$(BIN)/python bench/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .hypothesis node-bridge/node_modules
