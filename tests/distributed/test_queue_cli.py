@@ -256,8 +256,9 @@ def test_a_redacted_url_never_shows_the_password(password: str, user: str, schem
 
     url = f"{scheme}://{user}:{quote(password, safe='')}@example.invalid:6379/0"
     shown = redact_url(url)
-    assert quote(password, safe="") not in shown or quote(password, safe="") in "***"
-    assert ":***@example.invalid:6379" in shown
+    credentials, _, rest = shown.partition("://")[2].partition("@")
+    assert credentials == f"{user}:***"
+    assert rest == "example.invalid:6379/0"
 
 
 def test_workers_stop_cleanly_when_their_whole_process_group_gets_sigterm(
