@@ -279,3 +279,55 @@ def test_workers_stop_cleanly_when_their_whole_process_group_gets_sigterm(
     for _ in range(300):
         os.killpg(supervisor.pid, signal.SIGTERM)
     assert supervisor.wait(timeout=60) == 0, processes.output()
+
+
+def test_a_message_delivered_again_after_its_outcome_was_journaled_sends_nothing(
+    tmp_path: Path, redis_url: str, processes: Processes, run_cli
+) -> None:
+    """Dramatiq redelivers a message whose worker died after journaling, before acking."""
+    import dramatiq
+
+    from broadcastio import Message
+    from broadcastio.broadcast import RecipientTask
+    from broadcastio.broadcast.admission import prepare_message
+    from broadcastio.distributed.queue import ACTOR_NAME, QUEUE_NAME, connect_broker
+
+    # A failed outcome: the journal would let a failed row be claimed and sent again.
+    config = tmp_path / "failing.toml"
+    config.write_text(DUMMY_CONFIG + 'fail_first = 1000\nfail_code = "INVALID_RECIPIENT"\n')
+    (tmp_path / "people.csv").write_text("recipient\n+15550000001\n")
+    processes.worker(redis_url, config, log="worker.log")
+    done = run_cli(
+        "broadcast", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "--recipients", "people.csv", "--text", "hello", "--id", "again",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the one recipient failed
+    task = RecipientTask(
+        broadcast_id="again",
+        run=1,
+        index=0,
+        message=prepare_message("again", Message("+15550000001", "hello")),
+    )
+    broker = connect_broker(redis_url)
+    broker.enqueue(
+        dramatiq.Message(
+            queue_name=QUEUE_NAME,
+            actor_name=ACTOR_NAME,
+            args=({"journal": str(tmp_path / "journal.sqlite"), "task": task.to_dict()},),
+            kwargs={},
+            options={},
+        )
+    )
+    broker.close()
+    journal = tmp_path / "journal.sqlite"
+
+    def handled() -> bool:
+        with Journal(journal, read_only=True) as opened:
+            row = opened.row("again", "+15550000001")
+        assert row is not None
+        return row.attempts > 1 or "already settled" in (tmp_path / "worker.log").read_text()
+
+    wait_until(handled, 30, "the worker to take the redelivered message")
+    with Journal(journal, read_only=True) as opened:
+        row = opened.row("again", "+15550000001")
+    assert row is not None and row.attempts == 1 and row.state is RecipientState.FAILED
