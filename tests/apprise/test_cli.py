@@ -137,3 +137,36 @@ def test_a_send_through_the_command_line_reaches_the_service(
     (request,) = http_server.requests
     assert request.json()["title"] == "release 1.4"
     assert request.header("X-Api-Token") == TOKEN
+
+
+def test_a_json_url_path_stays_out_of_config_and_debug_output(
+    tmp_path: Path, http_server: HttpServer
+) -> None:
+    secret_path = "/hooks/T0DE1F2/B0A9C8D7/xoxsecret4455"
+    url = json_url(http_server, secret_path, query="-code=${HOOK_TOKEN}")
+    config = write(
+        tmp_path,
+        f"""
+        [providers.alerts]
+        type = "apprise"
+        urls = ["{url}"]
+        """,
+    )
+
+    shown = run_cli(tmp_path, "--config", str(config), "config", "--json", env=SECRETS)
+    sent = run_cli(
+        tmp_path, "-vv", "--config", str(config), "send", "--to", "team", "--text", "hi",
+        env=SECRETS,
+    )  # fmt: skip
+
+    assert shown.returncode == 0, shown.stderr
+    (shown_url,) = json.loads(shown.stdout)["providers"]["alerts"]["urls"]
+    assert shown_url.endswith("/***?-code=***")
+    assert sent.returncode == 0, sent.stderr
+    (request,) = http_server.requests
+    assert request.path.startswith(secret_path)  # it did reach the server
+    for done in (shown, sent):
+        output = done.stdout + done.stderr
+        assert "xoxsecret4455" not in output and "B0A9C8D7" not in output
+        assert TOKEN not in output
+    assert "DEBUG" in sent.stderr or "debug" in sent.stderr.lower()

@@ -27,7 +27,7 @@ def test_json_posts_the_title_and_body(http_server: HttpServer) -> None:
     assert report == {
         "index": 0,
         "service": "JSON",
-        "url": json_url(http_server),
+        "url": json_url(http_server, "/***"),  # the path of a json:// URL may be its secret
         "status": "delivered",
     }
 
@@ -241,3 +241,42 @@ def test_health_is_ready_and_names_the_services_without_contacting_them(
     assert health.ready
     assert health.details["services"] == ["JSON", "E-Mail"]
     assert http_server.requests == [] and smtp_server.messages == []
+
+
+PATH_SECRET = "fn-7c1e9a2b44d0"
+CODE_SECRET = "code-5f3e2d1c0b"
+
+
+@pytest.mark.parametrize("scheme", ["json", "xml", "form"])
+def test_a_generic_url_path_and_its_query_values_stay_out_of_results_and_logs(
+    http_server: HttpServer, caplog: pytest.LogCaptureFixture, scheme: str
+) -> None:
+    # An incoming-webhook or function URL: the path (and ?code=) is the credential.
+    http_server.script(f"/api/{PATH_SECRET}", Reply(500, b"try later"))
+    host = http_server.url.split("://", 1)[1]
+    url = f"{scheme}://{host}/api/{PATH_SECRET}?-code={CODE_SECRET}"
+    caplog.set_level(logging.DEBUG)
+
+    with AppriseProvider(urls=[url], name="alerts") as provider:
+        result = provider.send(Message("team", "hello"))
+        health = provider.health()
+
+    (request,) = http_server.requests
+    assert request.path == f"/api/{PATH_SECRET}?code={CODE_SECRET}"  # it did reach the server
+    assert result.error is not None
+    (report,) = result.error.details["urls"]
+    assert report["url"] == f"{scheme}://{host}/***?-code=***"
+    shown = repr(result) + repr(health) + repr(provider.settings) + str(provider.urls)
+    assert caplog.records
+    for text in (shown, caplog.text):
+        assert PATH_SECRET not in text and CODE_SECRET not in text
+
+
+@pytest.mark.parametrize("scheme", ["jsons", "xmls", "forms"])
+def test_a_secure_generic_url_shows_scheme_and_host_only(scheme: str) -> None:
+    provider = AppriseProvider(urls=[f"{scheme}://ops:pw-77aa88@hooks.example.com/{PATH_SECRET}"])
+
+    (url,) = provider.urls
+    assert str(url) == f"{scheme}://ops:****@hooks.example.com/***"
+    assert PATH_SECRET not in repr(provider.settings) + str(provider.health().details)
+    provider.close()

@@ -7,6 +7,14 @@ the form a person may see (``shown``), and its ``repr`` and ``str`` are the
 shown form, so a URL printed, logged or put in an error by accident is already
 redacted.
 
+The generic HTTP schemes (``json://``, ``xml://``, ``form://`` and their
+``s`` forms) post to whatever path the URL names, and for the endpoints they
+reach (a function URL, an incoming-webhook URL) that path usually is the
+credential, which Apprise's privacy form shows as it is. For them the path is
+shown as ``/***`` (scheme, host and port stay, as the webhook plugin shows its
+URLs), and the path and the ``-name=value`` parameters Apprise appends to the
+request's query are secrets scrubbed from log lines and results.
+
 Apprise is imported the first time a URL is checked, never when the plugin is
 loaded: listing plugins or sending through other providers does not pay for
 Apprise's ~100 service plugins.
@@ -27,9 +35,12 @@ if TYPE_CHECKING:
     from apprise import AppriseAsset
     from apprise.plugins import NotifyBase
 
-__all__ = ["REDACTED", "AppriseUrl", "load_url", "scrub"]
+__all__ = ["GENERIC_SCHEMES", "REDACTED", "AppriseUrl", "load_url", "scrub"]
 
 REDACTED = "***"
+
+GENERIC_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+"""Schemes whose URL path (and ``-`` parameters) are shown only as ``***``: see the module docs."""
 
 # Query parameters whose value is a secret whatever the service: Apprise's
 # privacy form hides the secrets it knows of (passwords, tokens in the path),
@@ -101,7 +112,8 @@ def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl,
             f"Apprise's {scheme.lower()}:// plugin is disabled here "
             "(usually a Python package it needs is not installed)"
         )
-    secrets = _secret_parts(text)
+    generic = scheme.lower() in GENERIC_SCHEMES
+    secrets = _secret_parts(text, generic=generic)
     with quiet():
         try:
             service = apprise.Apprise.instantiate(text, asset=asset, suppress_exceptions=False)
@@ -126,7 +138,8 @@ def load_url(value: Any, asset: AppriseAsset | None = None) -> tuple[AppriseUrl,
             "set the instance's retry table instead ([providers.NAME.retry])"
         )
     written = {name for name, _ in _query_pairs(urllib.parse.urlsplit(text).query)}
-    shown = _shown(service.url(privacy=True), secrets, written)  # type: ignore[no-untyped-call]
+    privacy_url = service.url(privacy=True)  # type: ignore[no-untyped-call]
+    shown = _shown(privacy_url, secrets, written, generic=generic)
     hidden = _hidden_parts(text, shown)
     url = AppriseUrl(
         value=text,
@@ -162,9 +175,11 @@ def _query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _secret_parts(text: str) -> tuple[str, ...]:
+def _secret_parts(text: str, *, generic: bool = False) -> tuple[str, ...]:
     """The parts of a URL that may be secrets: its password and secret-ish parameter values.
 
+    With ``generic`` (a ``json://``-like scheme), also its path and the values
+    of its ``-name`` parameters, which Apprise puts in the request's query.
     Both as written and percent-decoded, since Apprise and plugins log either.
     """
     parts = urllib.parse.urlsplit(text)
@@ -175,8 +190,10 @@ def _secret_parts(text: str) -> tuple[str, ...]:
         password = None
     if password:
         candidates.append(password)
+    if generic and parts.path.strip("/"):
+        candidates.append(parts.path.strip("/"))
     for name, value in _query_pairs(parts.query):
-        if name.startswith("+") or _SECRET_PARAMETER.search(name):
+        if _is_secret_parameter(name, generic=generic):
             candidates.append(value)
     decoded = [urllib.parse.unquote(candidate) for candidate in candidates]
     return tuple(
@@ -213,19 +230,33 @@ def _hidden_parts(text: str, shown: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(pieces))
 
 
-def _shown(privacy_url: str, secrets: tuple[str, ...], written: set[str]) -> str:
+def _is_secret_parameter(name: str, *, generic: bool) -> bool:
+    """A header (``+Name``), a name like a secret's, or for a generic scheme a ``-name``."""
+    return (
+        name.startswith("+")
+        or bool(_SECRET_PARAMETER.search(name))
+        or (generic and name.startswith("-"))
+    )
+
+
+def _shown(
+    privacy_url: str, secrets: tuple[str, ...], written: set[str], *, generic: bool = False
+) -> str:
     """Apprise's privacy form of a URL, made safe to show.
 
     Only the query parameters the user wrote are kept (Apprise adds its
-    defaults); a header (``+Name``) or a parameter named like a secret shows
-    ``***``; and any secret part of the original URL still present goes.
+    defaults); a header (``+Name``), a ``-name`` or a parameter named like a
+    secret shows ``***``; with ``generic`` the path shows as ``/***``; and any
+    secret part of the original URL still present goes.
     """
     parts = urllib.parse.urlsplit(privacy_url)
+    if generic and parts.path.strip("/"):
+        parts = parts._replace(path=f"/{REDACTED}")
     query = []
     for name, value in _query_pairs(parts.query):
         if name not in written:
             continue
-        if name.startswith("+") or _SECRET_PARAMETER.search(name):
+        if _is_secret_parameter(name, generic=True):
             value = REDACTED
         query.append((name, value))
     shown = urllib.parse.urlunsplit(
