@@ -62,6 +62,16 @@ class AppriseProvider(MessageProvider):
     partly delivered message (``REMEMBERED_MESSAGES`` at most). A resumed
     broadcast in a new process does not have that memory.
 
+    Each sending thread notifies through service objects of its own, built
+    from the URLs the first time it sends (the constructing thread's are
+    handed to the first thread that sends). Apprise does not document its
+    service objects as safe to share between threads, and some keep state
+    between notifications: the time of the last request for its pacing
+    (``request_rate_per_sec``), a token fetched on first use, a chat id
+    detected once. So no service object is ever in two sends at once. A
+    side effect: Apprise's own pacing of a service applies per sending
+    thread; pace an instance as a whole with its ``rate_limit``.
+
     The instance name defaults to ``apprise``; ``[providers.alerts] type =
     "apprise"`` names it ``alerts`` (``name=`` in code does the same).
     """
@@ -95,7 +105,11 @@ class AppriseProvider(MessageProvider):
         self.retry_policy = settings.retry_policy
         self.urls: tuple[AppriseUrl, ...] = settings.urls
         self._asset = _asset(settings.timeout)
+        # Built here so that a URL Apprise cannot use fails construction; kept
+        # for health (which only reads them) and handed to the first sender.
         self._services = [self._service(index, url) for index, url in enumerate(settings.urls)]
+        self._unclaimed: list[NotifyBase] | None = self._services
+        self._local = threading.local()
         self._secrets = tuple(secret for url in settings.urls for secret in url.secrets)
         self._delivered: collections.OrderedDict[tuple[str, str], frozenset[int]] = (
             collections.OrderedDict()
@@ -132,9 +146,13 @@ class AppriseProvider(MessageProvider):
         with self._lock:
             done = self._delivered.get(key, frozenset())
         pending = [index for index in range(len(self._services)) if index not in done]
+        try:
+            services = self._thread_services()
+        except ValidationError as error:  # the URLs passed once; a plugin changed its mind
+            return DeliveryResult.failed(self.name, ErrorCode.PROVIDER_MISCONFIGURED, error.message)
         notifier = apprise.Apprise(asset=self._asset)
         for index in pending:
-            notifier.add(self._services[index])
+            notifier.add(services[index])
         logger.debug(
             "%s: notifying %d Apprise URL(s)%s",
             self.name,
@@ -161,6 +179,17 @@ class AppriseProvider(MessageProvider):
             )
         self._remember(key, done | frozenset(delivered), finished=result.success)
         return result
+
+    def _thread_services(self) -> list[NotifyBase]:
+        """This thread's own service objects, one per URL, built on its first send."""
+        services: list[NotifyBase] | None = getattr(self._local, "services", None)
+        if services is None:
+            with self._lock:
+                services, self._unclaimed = self._unclaimed, None
+            if services is None:
+                services = [self._service(index, url) for index, url in enumerate(self.urls)]
+            self._local.services = services
+        return services
 
     def _remember(self, key: tuple[str, str], delivered: frozenset[int], *, finished: bool) -> None:
         """Keep which URLs took a partly delivered message; forget a finished one."""
