@@ -18,6 +18,7 @@ from broadcastio.broadcast.journal import (
     JournalRow,
 )
 from broadcastio.broadcast.options import BroadcastOptions
+from broadcastio.broadcast.pause import BroadcastPause
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.run import BroadcastRun
 from broadcastio.broadcast.runner import broadcast, iter_broadcast, new_broadcast_id
@@ -33,6 +34,7 @@ from broadcastio.broadcast.task import (
 __all__ = [
     "BroadcastInfo",
     "BroadcastOptions",
+    "BroadcastPause",
     "BroadcastReport",
     "BroadcastRun",
     "JOURNAL_COLUMNS",

@@ -23,9 +23,10 @@ from typing import Any
 import attrs
 
 from broadcastio.broadcast.journal import Journal
+from broadcastio.broadcast.pause import DEFAULT_MAX_PAUSE, OnPause
 from broadcastio.broadcast.task import RecipientOutcome
 from broadcastio.errors import ValidationError
-from broadcastio.records.checks import check_bool, check_int, check_text
+from broadcastio.records.checks import check_bool, check_int, check_number, check_text
 
 __all__ = [
     "BroadcastOptions",
@@ -97,6 +98,17 @@ def _check_on_result(_: object, __: attrs.Attribute[OnResult | None], value: Any
         )
 
 
+def _check_max_pause(_: object, __: attrs.Attribute[float], value: Any) -> None:
+    check_number("max_pause", value, maximum=7 * DEFAULT_MAX_PAUSE)
+
+
+def _check_on_pause(_: object, __: attrs.Attribute[OnPause | None], value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ValidationError(
+            f"on_pause must be callable, got {type(value).__name__}", field="on_pause"
+        )
+
+
 def _check_stop(_: object, __: attrs.Attribute[threading.Event | None], value: Any) -> None:
     # Anything with an ``is_set()`` will do (a multiprocessing Event too).
     if value is not None and not callable(getattr(value, "is_set", None)):
@@ -119,6 +131,12 @@ class BroadcastOptions:
     ambiguous. ``on_result``: called with every ``RecipientOutcome``, in the
     consuming thread; what it raises is logged and ignored. ``stop``: a
     ``threading.Event`` that ends the run early, as cleanly as the end of the input.
+    ``max_pause``: the longest wait (seconds, default a day, 0 never waits) for a
+    provider that answers ``RATE_LIMITED`` with a ``retry_after`` (a channel's
+    hourly or daily cap): the row is sent again once the window reopens instead
+    of failing, and so is every row behind it. ``on_pause``: called with a
+    ``BroadcastPause`` (``until``, ``provider``, ``reason``) when a sending
+    thread starts such a wait, from that thread; the log says it too.
 
     Built by keyword only; every value is checked on construction (and again by
     ``attrs.evolve``), raising ``ValidationError`` that names the option.
@@ -130,6 +148,8 @@ class BroadcastOptions:
     retry_failed: bool = attrs.field(default=False, validator=_check_retry_failed)
     on_result: OnResult | None = attrs.field(default=None, validator=_check_on_result)
     stop: threading.Event | None = attrs.field(default=None, validator=_check_stop)
+    max_pause: float = attrs.field(default=DEFAULT_MAX_PAUSE, validator=_check_max_pause)
+    on_pause: OnPause | None = attrs.field(default=None, validator=_check_on_pause)
 
 
 _NAMES = tuple(field.name for field in attrs.fields(BroadcastOptions))

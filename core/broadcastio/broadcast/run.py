@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from broadcastio.broadcast.admission import Admitter, check_message
 from broadcastio.broadcast.journal import Journal, JournalError
 from broadcastio.broadcast.options import BroadcastOptions, OnResult
+from broadcastio.broadcast.pause import PausePolicy, install_pause_policy
 from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
@@ -118,6 +119,16 @@ class BroadcastRun:
         # makes current (an OpenTelemetry span) is seen by each send of this run,
         # and the thread iterating the run keeps its own context untouched.
         self._context = contextvars.copy_context()
+        # Rate limits are waited out in the sending threads (pause.py).
+        self._context.run(
+            install_pause_policy,
+            PausePolicy(
+                broadcast_id=broadcast_id,
+                max_pause=options.max_pause,
+                stop=options.stop,
+                on_pause=options.on_pause,
+            ),
+        )
         self._announced = False
         self._outcomes = self._generate()
 

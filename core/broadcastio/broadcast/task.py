@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from broadcastio.broadcast.pause import send_waiting_out_pauses
 from broadcastio.broadcast.states import (
     RecipientState,
     RecipientStatus,
@@ -194,7 +195,8 @@ def send_recipient(
     """
     message = task.message
     try:
-        result = orchestrator.send(message)
+        # Waits out a provider's rate limit (and sends again) inside a broadcast run.
+        result = send_waiting_out_pauses(orchestrator, message, task.broadcast_id)
     except BroadcastioError as error:
         logger.debug(
             "broadcast %s: send to %r raised %s", task.broadcast_id, message.recipient, error

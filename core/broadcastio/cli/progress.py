@@ -12,12 +12,17 @@ Two things click's progress bar could not do for us:
   that write to stderr write through ``LineAwareStream``, which wipes the line
   first and draws it again after the record.
 
+While a sending thread waits out a provider's rate limit (a channel's hourly
+or daily cap), the ETA gives way to ``paused until 14:05``: the run is not
+hanging, and the line says when it goes on.
+
 The line is redrawn at most ``REDRAW_SECONDS`` apart (a fast broadcast
 would otherwise spend its time writing to the terminal), and always at the end.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import math
 import shutil
@@ -27,8 +32,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
+from broadcastio.broadcast.pause import format_pause
+
 if TYPE_CHECKING:
-    from broadcastio.broadcast import RecipientOutcome
+    from broadcastio.broadcast import BroadcastPause, RecipientOutcome
 
 __all__ = ["BroadcastProgress", "LineAwareStream", "format_eta"]
 
@@ -80,6 +87,7 @@ class BroadcastProgress:
         # Reentrant: the Ctrl-C handler may print while the main thread is drawing.
         self._lock = threading.RLock()
         self._rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
+        self.paused_until: _dt.datetime | None = None
 
     # -- what is shown ------------------------------------------------------------------
 
@@ -106,11 +114,23 @@ class BroadcastProgress:
         filled = _BAR_WIDTH * self.done // self.total if self.total else _BAR_WIDTH
         rate = self.rate
         speed = "-" if rate is None else f"{rate:.1f}"
+        paused = self.paused_until
+        if paused is not None and paused > _dt.datetime.now(_dt.timezone.utc):
+            outlook = format_pause(paused)
+        else:
+            outlook = f"ETA {format_eta(self.eta_seconds)}"
         return (
             f"broadcasting [{'#' * filled}{'-' * (_BAR_WIDTH - filled)}] {percent:3d}% "
             f"{self.done}/{self.total}  {self.delivered} delivered, {self.failed} failed  "
-            f"{speed} msg/s  ETA {format_eta(self.eta_seconds)}"
+            f"{speed} msg/s  {outlook}"
         )
+
+    def pause(self, pause: BroadcastPause) -> None:
+        """A sending thread waits out a rate limit: show until when (callable from any thread)."""
+        with self._lock:
+            if self.paused_until is None or pause.until > self.paused_until:
+                self.paused_until = pause.until
+            self._draw()
 
     # -- counting -----------------------------------------------------------------------
 

@@ -1,0 +1,163 @@
+"""A broadcast waits out a provider's rate limit and sends the row again, instead of failing it."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broadcastio import DeliveryResult, ErrorCode, Message, MessageProvider, Orchestrator
+from broadcastio.broadcast import (
+    BroadcastPause,
+    Journal,
+    RecipientState,
+    RecipientStatus,
+    broadcast,
+)
+from broadcastio.broadcast.pause import format_pause
+from broadcastio.records.health import ProviderHealth
+
+
+class CappedProvider(MessageProvider):
+    """Answers RATE_LIMITED (with retry_after and a pause reason) for the sends numbered in
+    ``limited``, delivers the others; records the reference id of every call."""
+
+    name = "capped"
+
+    def __init__(self, limited: set[int], retry_after: float = 0.05) -> None:
+        self.limited = limited
+        self.retry_after = retry_after
+        self.calls: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> DeliveryResult:
+        with self._lock:
+            self.calls.append((str(message.recipient), message.metadata.reference_id))
+            number = len(self.calls)
+        if number in self.limited:
+            return DeliveryResult.failed(
+                self.name,
+                ErrorCode.RATE_LIMITED,
+                "hourly cap reached",
+                retry_after=self.retry_after,
+                pause_reason="hourly_cap",
+            )
+        return DeliveryResult.delivered(self.name, f"m-{number}")
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(self.name, True)
+
+
+def messages(count: int) -> list[Message]:
+    return [Message(f"+1555000{index:04d}", "hello") for index in range(count)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_rate_limited_row_is_sent_again_once_the_window_reopens(
+    tmp_path: Path, concurrency: int
+) -> None:
+    provider = CappedProvider(limited={2})
+    pauses: list[BroadcastPause] = []
+    orchestrator = Orchestrator([provider])
+    journal_path = tmp_path / "journal.sqlite"
+    report = broadcast(
+        orchestrator,
+        messages(5),
+        journal=journal_path,
+        broadcast_id="paused",
+        concurrency=concurrency,
+        on_pause=pauses.append,
+    )
+    assert report.delivered == 5 and report.failed == 0
+    (pause,) = pauses
+    assert pause.provider == "capped"
+    assert pause.reason == "hourly_cap"
+    assert pause.broadcast_id == "paused"
+    assert pause.until.tzinfo is not None and pause.seconds > 0.05
+    # The row that was held was sent again under the same reference id.
+    limited_recipient, limited_reference = provider.calls[1]
+    again = [ref for recipient, ref in provider.calls if recipient == limited_recipient]
+    assert again == [limited_reference, limited_reference]
+    with Journal(journal_path) as journal:
+        states = {row.state for row in journal.rows("paused")}
+    assert states == {RecipientState.DELIVERED}
+
+
+def test_the_pause_is_logged_once_with_paused_until(caplog: pytest.LogCaptureFixture) -> None:
+    provider = CappedProvider(limited={1})
+    with caplog.at_level(logging.WARNING, logger="broadcastio"):
+        report = broadcast(Orchestrator([provider]), messages(2), concurrency=1)
+    assert report.delivered == 2
+    texts = [record.getMessage() for record in caplog.records]
+    lines = [text for text in texts if "paused until" in text]
+    assert len(lines) == 1
+    assert "capped: paused until" in lines[0] and "hourly_cap" in lines[0]
+
+
+def test_max_pause_zero_keeps_the_old_behaviour_the_row_fails() -> None:
+    provider = CappedProvider(limited={1})
+    pauses: list[BroadcastPause] = []
+    report = broadcast(
+        Orchestrator([provider]), messages(2), concurrency=1, max_pause=0, on_pause=pauses.append
+    )
+    assert report.failed == 1 and report.delivered == 1
+    assert pauses == []
+
+
+def test_a_wait_longer_than_max_pause_fails_the_row() -> None:
+    provider = CappedProvider(limited={1}, retry_after=7200)
+    outcomes: list[Any] = []
+    report = broadcast(
+        Orchestrator([provider]),
+        messages(1),
+        concurrency=1,
+        max_pause=3600,
+        on_result=outcomes.append,
+    )
+    assert report.failed == 1
+    (outcome,) = outcomes
+    assert outcome.status is RecipientStatus.FAILED
+    assert outcome.result.error.code is ErrorCode.RATE_LIMITED
+
+
+def test_the_stop_event_ends_a_pause_and_the_row_keeps_its_rate_limit_failure(
+    tmp_path: Path,
+) -> None:
+    provider = CappedProvider(limited={1}, retry_after=3600)
+    stop = threading.Event()
+    journal_path = tmp_path / "journal.sqlite"
+    report = broadcast(
+        Orchestrator([provider]),
+        messages(3),
+        journal=journal_path,
+        broadcast_id="stopped",
+        concurrency=1,
+        stop=stop,
+        on_pause=lambda _pause: stop.set(),
+    )
+    assert report.interrupted
+    assert len(provider.calls) == 1, "nothing else was sent after the stop"
+    with Journal(journal_path) as journal:
+        (row,) = [row for row in journal.rows("stopped") if row.state is RecipientState.FAILED]
+    assert row.error_code == "RATE_LIMITED"
+
+
+@pytest.mark.parametrize("value", [-1, "soon", float("nan"), True])
+def test_bad_max_pause_is_refused_naming_the_option(value: Any) -> None:
+    from broadcastio import ValidationError
+    from broadcastio.broadcast import BroadcastOptions
+
+    with pytest.raises(ValidationError, match="max_pause"):
+        BroadcastOptions(max_pause=value)
+
+
+def test_format_pause_shows_the_local_time_and_the_date_when_not_today() -> None:
+    now = _dt.datetime(2026, 12, 1, 9, 0, tzinfo=_dt.timezone.utc)
+    soon = now + _dt.timedelta(minutes=30)
+    assert format_pause(soon, now) == f"paused until {soon.astimezone():%H:%M}"
+    later = now + _dt.timedelta(days=2)
+    assert format_pause(later, now).endswith(f"on {later.astimezone():%Y-%m-%d}")
