@@ -170,3 +170,39 @@ def test_the_progress_line_says_paused_until_instead_of_the_eta() -> None:
     # A pause that has ended gives the ETA back.
     progress.paused_until = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=1)
     assert "ETA" in progress.line()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("{ hourly_cap = -3 }", "pacing.hourly_cap must be between 0 and 1000000, got -3"),
+        ("{ hourlycap = 3 }", "pacing has no setting 'hourlycap'"),
+        ('"fast"', "pacing must be true, false or a table"),
+    ],
+)
+def test_bad_provider_pacing_in_the_config_file_is_one_line_exit_2(
+    run_script: Callable[..., Any], write_config: Callable[..., Path], value: str, problem: str
+) -> None:
+    write_config(f"{CONFIG_HEAD}pacing = {value}\n")
+    result = run_script("config")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("broadcastio: error: ")
+    assert "providers.whatsapp.pacing" in line and problem in line
+
+
+WARMUP = '{ hourly_cap = 30, warmup_start = "2026-12-01", warmup_caps = [20, 40] }'
+CONFIG_HEAD = '[orchestrator]\norder = ["whatsapp"]\n\n[providers.whatsapp]\n'
+
+
+@pytest.mark.parametrize("value", ["false", "true", WARMUP])
+def test_provider_pacing_in_the_config_file_is_shown_as_used(
+    run_script: Callable[..., Any], write_config: Callable[..., Path], value: str
+) -> None:
+    write_config(f"{CONFIG_HEAD}pacing = {value}\n")
+    result = run_script("config")
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("pacing = ")]
+    assert f"enabled = {'false' if value == 'false' else 'true'}" in line
+    if "warmup_start" in value:
+        assert 'warmup_start = "2026-12-01"' in line and "hourly_cap = 30" in line

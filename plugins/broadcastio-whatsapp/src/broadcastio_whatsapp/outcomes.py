@@ -227,6 +227,7 @@ def result_from_response(
         retry_after = _retry_after(response, error)
         if retry_after is not None:
             details["retry_after"] = retry_after
+        details.update(_pause_of(error))
     text = str(bridge_message or f"the WhatsApp bridge answered HTTP {status}")
     if code is ErrorCode.AUTHENTICATION_FAILED:
         details["bridge_message"] = text
@@ -239,6 +240,23 @@ def result_from_response(
             f"the WhatsApp bridge rejected the recipient {recipient!r}: expected {RECIPIENT_FORMAT}"
         )
     return DeliveryResult.failed(PROVIDER, code, text, **details)
+
+
+def _pause_of(error: Any) -> dict[str, str]:
+    """The bridge pacer's ``pausedUntil`` and ``pauseReason`` as ``paused_until``/``pause_reason``.
+
+    Present when the bridge held the send (a cap reached, or a risk pause after
+    WhatsApp's rate error or a logout by WhatsApp): they say when sending can
+    resume and why, which a broadcast shows as "paused until HH:MM".
+    """
+    if not isinstance(error, dict):
+        return {}
+    pause: dict[str, str] = {}
+    if isinstance(error.get("pausedUntil"), str):
+        pause["paused_until"] = error["pausedUntil"]
+    if isinstance(error.get("pauseReason"), str):
+        pause["pause_reason"] = error["pauseReason"]
+    return pause
 
 
 def _retry_after(response: requests.Response, error: Any) -> float | None:

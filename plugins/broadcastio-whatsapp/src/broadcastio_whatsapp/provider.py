@@ -25,6 +25,7 @@ from broadcastio import (
 from broadcastio.providers.base import settings_from_arguments
 from broadcastio.providers.trace_headers import outgoing_trace_headers
 from broadcastio_whatsapp.outcomes import result_from_exception, result_from_response
+from broadcastio_whatsapp.pacing import Pacer
 from broadcastio_whatsapp.receipts import RECEIPTS_PATH, fetch_receipts
 from broadcastio_whatsapp.session_health import (
     SESSION_PATH,
@@ -105,6 +106,7 @@ class WhatsAppProvider(MessageProvider):
         self._messages_url = f"{self.base_url}/v1/messages"
         self._session_url = f"{self.base_url}{SESSION_PATH}"
         self._closed = False
+        self._pacer = Pacer(settings.pacing)
         import requests
         from requests.adapters import HTTPAdapter
 
@@ -155,6 +157,11 @@ class WhatsAppProvider(MessageProvider):
                 "filename": attachment.filename,
             }
         timeout = self.settings.timeout
+        # Pacing (settings.pacing, and the bridge's risk pauses): a held send
+        # answers RATE_LIMITED at once; otherwise wait for the random gap.
+        held = self._pacer.before_send()
+        if held is not None:
+            return self._pacer.refusal(self.name, held)
         try:
             # Not streamed: requests reads the whole answer and hands the
             # connection back to the pool before returning, whatever the status.
@@ -166,10 +173,13 @@ class WhatsAppProvider(MessageProvider):
                 timeout=timeout,
             )
         except self._request_error as error:
-            return result_from_exception(error, self._messages_url, timeout)
-        return result_from_response(
-            response, api_key_set=self.settings.api_key is not None, recipient=recipient
-        )
+            result = result_from_exception(error, self._messages_url, timeout)
+        else:
+            result = result_from_response(
+                response, api_key_set=self.settings.api_key is not None, recipient=recipient
+            )
+        self._pacer.after(result)
+        return result
 
     def health(self) -> ProviderHealth:
         """Ready only when the bridge answers, accepts the API key, and WhatsApp is ``READY``.
@@ -188,7 +198,9 @@ class WhatsAppProvider(MessageProvider):
         except self._request_error as error:
             return self._own(health_from_exception(error, self.base_url, timeout))
         return self._own(
-            health_from_response(response, api_key_set=self.settings.api_key is not None)
+            self._pacer.annotate(
+                health_from_response(response, api_key_set=self.settings.api_key is not None)
+            )
         )
 
     def fetch_receipts(self, message_ids: Sequence[str]) -> Mapping[str, Receipt]:

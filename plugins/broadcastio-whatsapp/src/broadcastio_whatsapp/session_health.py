@@ -111,7 +111,47 @@ def health_from_response(response: requests.Response, *, api_key_set: bool) -> P
         session["since"] = body["since"]
     if not ready:
         session["reason"] = SESSION_STATE_REASONS.get(state, f"session state {state!r}")
+    pacing = _pacing_of(body.get("pacing"))
+    if pacing:
+        session["pacing"] = pacing
+        risk_until = pacing.get("risk_paused_until")
+        if ready and risk_until:
+            # A risk pause is a signal that the account is in trouble: report the
+            # provider as not ready, so the chain moves on to the next channel.
+            ready = False
+            session["reason"] = (
+                f"the bridge paused sends until {risk_until} after a risk signal "
+                f"({pacing.get('pause_reason', 'unknown')})"
+            )
     return ProviderHealth(provider=PROVIDER, ready=ready, details=session)
+
+
+_PACING_FIELDS = {
+    "enabled": "enabled",
+    "sentLastHour": "sent_last_hour",
+    "sentLast24h": "sent_last_24h",
+    "hourlyCap": "hourly_cap",
+    "dailyCap": "daily_cap",
+    "warmupDay": "warmup_day",
+    "pausedUntil": "paused_until",
+    "pauseReason": "pause_reason",
+    "riskPausedUntil": "risk_paused_until",
+}
+
+
+def _pacing_of(block: Any) -> dict[str, Any]:
+    """The bridge's ``pacing`` block in snake case, without its empty fields.
+
+    An older bridge has no block: the result is empty and health is what the
+    session state says.
+    """
+    if not isinstance(block, dict):
+        return {}
+    return {
+        name: block[key]
+        for key, name in _PACING_FIELDS.items()
+        if block.get(key) is not None and isinstance(block[key], (bool, int, str))
+    }
 
 
 def _not_ready(reason: str, status: int, **extra: Any) -> ProviderHealth:

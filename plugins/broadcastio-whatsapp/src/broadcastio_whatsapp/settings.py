@@ -11,6 +11,7 @@ import attrs
 
 from broadcastio import RetryPolicy, ValidationError
 from broadcastio.records.checks import check_int, check_iterable, check_number, check_text
+from broadcastio_whatsapp.pacing import PACING_OFF, PacingSettings, to_pacing
 
 __all__ = [
     "API_KEY_ENV",
@@ -115,6 +116,11 @@ class WhatsAppSettings:
     Ranges (checked at construction, so a config file is refused when loaded):
     connect timeout ``(0, 300]``, read timeout ``(0, 3600]``, ``health_timeout``
     ``(0, 300]``, ``pool_size`` ``1..1000``.
+
+    ``pacing`` is the provider's own pacing (``PacingSettings``; a table in a
+    config file, or ``true`` for the defaults): off unless given, because the
+    bridge paces every send by default with counters that survive its restarts.
+    The bridge's risk pauses are honoured either way.
     """
 
     base_url: str | None = None
@@ -123,6 +129,7 @@ class WhatsAppSettings:
     health_timeout: float = 2.0
     pool_size: int = 10
     retry_policy: RetryPolicy | None = None
+    pacing: PacingSettings = attrs.field(default=PACING_OFF, converter=to_pacing)
 
     def __attrs_post_init__(self) -> None:
         if self.base_url is not None:
