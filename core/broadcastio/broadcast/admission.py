@@ -17,31 +17,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.states import RecipientState, RecipientStatus
 from broadcastio.broadcast.task import (
+    PreparedRow,
     RecipientOutcome,
     RecipientTask,
     message_digest,
     reference_id_for,
 )
 from broadcastio.records.contact import recipient_key
-from broadcastio.records.message import Message
+from broadcastio.records.message import Message, with_reference_id
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
-__all__ = ["Admitter", "check_message", "prepare_message", "skip_status", "with_reference_id"]
-
-
-def with_reference_id(message: Message, reference_id: str) -> Message:
-    """``message`` with ``metadata.reference_id`` replaced (the same object if it already is)."""
-    if message.metadata.reference_id == reference_id:
-        return message
-    return attrs.evolve(message, metadata=attrs.evolve(message.metadata, reference_id=reference_id))
+__all__ = [
+    "Admitter",
+    "check_message",
+    "prepare_message",
+    "prepare_row",
+    "skip_status",
+    "with_reference_id",
+]
 
 
 def prepare_message(broadcast_id: str, message: Message) -> Message:
@@ -56,20 +55,28 @@ def prepare_message(broadcast_id: str, message: Message) -> Message:
     (and again on every resume) fails that check instead, and the two cannot
     drift apart. Raises ``ValidationError`` saying what is wrong.
     """
+    return prepare_row(broadcast_id, 0, message).message
+
+
+def prepare_row(broadcast_id: str, index: int, message: Message) -> PreparedRow:
+    """``prepare_message`` for input row ``index``, keeping what it derived for the journal."""
     try:
         key = recipient_key(message.recipient)
         reference_id = reference_id_for(broadcast_id, key)
         prepared = with_reference_id(message, reference_id)
-        message_digest(prepared)
-        for text in (broadcast_id, key, reference_id):
-            text.encode("utf-8")
+        digest = message_digest(prepared)
+        # The reference id is hex; the key and the id are checked on the way in
+        # (every str a Message or a run accepts is UTF-8), unless they are not ASCII.
+        if not (key.isascii() and broadcast_id.isascii()):
+            key.encode("utf-8")
+            broadcast_id.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValidationError(
             f"broadcast {broadcast_id!r}: the message for {str(message.recipient)!r} cannot be "
             f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
             details={"broadcast_id": broadcast_id, "recipient": recipient_key(message.recipient)},
         ) from None
-    return prepared
+    return PreparedRow(index, prepared, key, reference_id, digest)
 
 
 def skip_status(admission: Admission, retry_failed: bool) -> RecipientStatus | None:
@@ -122,35 +129,44 @@ class Admitter:
     ) -> list[RecipientTask | RecipientOutcome]:
         """Each input row ``(index, message)`` as a task to send, or the outcome of skipping it."""
         broadcast_id, run, journal = self._broadcast_id, self._run, self._journal
-        prepared = [(index, prepare_message(broadcast_id, message)) for index, message in rows]
+        prepared = [prepare_row(broadcast_id, index, message) for index, message in rows]
         if journal is not None:
-            admissions = journal.admit(broadcast_id, run, prepared)
+            admissions = journal.admit_prepared(broadcast_id, run, prepared)
         else:
             remember = self._remember
-            admissions = [remember(recipient_key(message.recipient)) for _, message in prepared]
+            admissions = [remember(row.recipient) for row in prepared]
         admitted: list[RecipientTask | RecipientOutcome] = []
+        to_claim: list[tuple[int, PreparedRow]] = []
         retry_failed = self._retry_failed
-        for (index, message), admission in zip(prepared, admissions, strict=True):
+        for row, admission in zip(prepared, admissions, strict=True):
             status = skip_status(admission, retry_failed)
             if status is None:
+                if journal is not None:
+                    to_claim.append((len(admitted), row))
                 admitted.append(
                     RecipientTask(
                         broadcast_id=broadcast_id,
                         run=run,
-                        index=index,
-                        message=message,
+                        index=row.position,
+                        message=row.message,
                         previous_state=admission.previous,
                         attempts=admission.attempts,
                     )
                 )
             else:
-                admitted.append(_skipped(broadcast_id, index, message, status, admission.attempts))
-        if journal is not None:
-            self._claim(journal, admitted)
+                admitted.append(
+                    _skipped(broadcast_id, row.position, row.message, status, admission.attempts)
+                )
+        if journal is not None and to_claim:
+            self._claim(journal, admitted, to_claim)
         return admitted
 
-    @staticmethod
-    def _claim(journal: Journal, admitted: list[RecipientTask | RecipientOutcome]) -> None:
+    def _claim(
+        self,
+        journal: Journal,
+        admitted: list[RecipientTask | RecipientOutcome],
+        to_claim: list[tuple[int, PreparedRow]],
+    ) -> None:
         """Commit the tasks as in flight before they reach a sending thread, in one statement.
 
         One journal round trip per batch instead of one per recipient from the
@@ -158,10 +174,12 @@ class Admitter:
         meanwhile, written by another process) becomes an ``ALREADY_DELIVERED``
         outcome in place.
         """
-        pending = [(n, item) for n, item in enumerate(admitted) if isinstance(item, RecipientTask)]
-        claimed = journal.mark_in_flight([task for _, task in pending])
-        for (position, task), ok in zip(pending, claimed, strict=True):
+        rows = [row for _, row in to_claim]
+        claimed = journal.claim_prepared(self._broadcast_id, self._run, rows)
+        for (position, _), ok in zip(to_claim, claimed, strict=True):
             if not ok:
+                task = admitted[position]
+                assert isinstance(task, RecipientTask)
                 admitted[position] = RecipientOutcome.unsent(
                     task, RecipientStatus.ALREADY_DELIVERED
                 )

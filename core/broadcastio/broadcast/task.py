@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
@@ -37,12 +37,15 @@ if TYPE_CHECKING:
     from broadcastio.engine.orchestrator import Orchestrator
 
 __all__ = [
+    "PreparedRow",
     "RecipientOutcome",
     "RecipientTask",
     "deliver_recipient",
     "message_digest",
+    "provider_address_kind",
     "reference_id_for",
     "send_recipient",
+    "state_of_outcome",
 ]
 
 logger = logging.getLogger("broadcastio")
@@ -88,6 +91,23 @@ def message_digest(message: Message) -> str:
     # attachment whose file name is not UTF-8 (it arrives with escaped bytes).
     text = f"{content}\x00{attachment_part}".encode("utf-8", "surrogatepass")
     return hashlib.blake2b(text, digest_size=12).hexdigest()
+
+
+class PreparedRow(NamedTuple):
+    """An input row with what the journal stores of it, computed once (``prepare_row``).
+
+    ``position`` is the row's index in the input; ``message`` already
+    carries ``reference_id``; ``recipient`` is its
+    ``recipient_key`` and ``digest`` its ``message_digest``. Admission hands
+    these to the journal instead of the bare message, so nothing is derived
+    twice per row. A plain tuple: it lives only for the batch being admitted.
+    """
+
+    position: int
+    message: Message
+    recipient: str
+    reference_id: str
+    digest: str
 
 
 @attrs.frozen(unsafe_hash=False)  # holds a Message, which holds dicts
@@ -158,6 +178,12 @@ _STATUS_OF_STATE = {
     RecipientState.FAILED: RecipientStatus.FAILED,
     RecipientState.AMBIGUOUS: RecipientStatus.AMBIGUOUS,
 }
+_STATE_OF_STATUS = {status: state for state, status in _STATUS_OF_STATE.items()}
+
+
+def state_of_outcome(outcome: RecipientOutcome) -> RecipientState:
+    """The journal state a sent ``outcome`` leaves its row in (``delivered``, ``failed``…)."""
+    return _STATE_OF_STATUS[outcome.status]
 
 
 def deliver_recipient(
@@ -182,9 +208,12 @@ def send_recipient(
     """The second half of ``deliver_recipient``: send a claimed task, commit its outcome.
 
     For callers that commit the ``in_flight`` transition themselves, a batch at
-    a time (``Journal.mark_in_flight``), as ``broadcast`` does: the outcome is
+    a time (``Journal.mark_in_flight``). With ``journal``, the outcome is
     committed right after the send returns, as ``delivered``, ``failed`` or
-    ``ambiguous`` (``TIMEOUT``).
+    ``ambiguous`` (``TIMEOUT``). Without one, committing it is the caller's
+    job: ``broadcast`` sends with ``journal=None`` and commits the outcomes of
+    several sends in one transaction (``Journal.record_outcomes``) before it
+    yields them; until then such a row is still ``in_flight``.
 
     A ``BroadcastioError`` raised by ``send()`` for this one message (no healthy
     provider in strict mode, an attachment file gone missing, a provider
@@ -204,9 +233,8 @@ def send_recipient(
         result = _result_from_error(error)
     state = state_of(result)
     if journal is not None:
-        journal.record_outcome(
-            task, state, result, address_kind=_address_kind(orchestrator, recorded_provider(result))
-        )
+        kind = provider_address_kind(orchestrator, recorded_provider(result))
+        journal.record_outcome(task, state, result, address_kind=kind)
     return RecipientOutcome(
         broadcast_id=task.broadcast_id,
         index=task.index,
@@ -219,7 +247,7 @@ def send_recipient(
     )
 
 
-def _address_kind(orchestrator: Orchestrator, provider_name: str | None) -> str | None:
+def provider_address_kind(orchestrator: Orchestrator, provider_name: str | None) -> str | None:
     """The ``address_kind`` of the chain's provider named ``provider_name`` (``None``: none)."""
     if provider_name is None:
         return None

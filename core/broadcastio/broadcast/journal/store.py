@@ -36,7 +36,14 @@ from broadcastio.broadcast.journal.reading import JournalReading
 from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.journal.runs import JournalRuns
 from broadcastio.broadcast.states import RecipientState, recorded_provider
-from broadcastio.broadcast.task import RecipientTask, message_digest, reference_id_for
+from broadcastio.broadcast.task import (
+    PreparedRow,
+    RecipientOutcome,
+    RecipientTask,
+    message_digest,
+    reference_id_for,
+    state_of_outcome,
+)
 from broadcastio.records.checks import check_bool, check_number
 from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.records.message import Message
@@ -70,6 +77,14 @@ def _address_used(recipient: str | Contact, kind: str | None) -> str | None:
     if isinstance(recipient, str):
         return recipient
     return None if kind is None else recipient.address(kind)
+
+
+def _prepared(broadcast_id: str, row: tuple[int, Message]) -> PreparedRow:
+    """A row ``(index, message)`` with the values the journal derives from it."""
+    index, message = row
+    recipient = recipient_key(message.recipient)
+    reference_id = reference_id_for(broadcast_id, recipient)
+    return PreparedRow(index, message, recipient, reference_id, message_digest(message))
 
 
 class Journal(JournalRuns, JournalReading):
@@ -144,15 +159,21 @@ class Journal(JournalRuns, JournalReading):
         recipient: one broadcast id stands for one set of messages, and the
         provider's idempotency key would map the new content onto the old send.
         """
+        prepared = [_prepared(broadcast_id, row) for row in rows]
+        return self.admit_prepared(broadcast_id, run, prepared)
+
+    def admit_prepared(
+        self, broadcast_id: str, run: int, rows: Sequence[PreparedRow]
+    ) -> list[Admission]:
+        """``admit`` for rows whose key, reference id and digest are computed already.
+
+        What a run uses: ``Admitter`` derives them once per row
+        (``prepare_row``) and the journal takes them as they are, so the
+        caller must have derived them as ``admit`` does.
+        """
         prepared = [
-            (
-                index,
-                recipient_key(message.recipient),
-                reference_id_for(broadcast_id, recipient_key(message.recipient)),
-                message_digest(message),
-                *_contact_values(message.recipient),
-            )
-            for index, message in rows
+            (index, recipient, reference_id, digest, *_contact_values(message.recipient))
+            for index, message, recipient, reference_id, digest in rows
         ]
         now = utc_now_text()
         admissions: list[Admission] = []
@@ -229,23 +250,41 @@ class Journal(JournalRuns, JournalReading):
         """
         if not tasks:
             return []
+        broadcast_id = tasks[0].broadcast_id
+        claimed: dict[int, bool] = {}
+        # Each row is claimed for its own task's run (one run, in practice).
+        for run in dict.fromkeys(task.run for task in tasks):
+            positions = [n for n, task in enumerate(tasks) if task.run == run]
+            rows = [_prepared(broadcast_id, (tasks[n].index, tasks[n].message)) for n in positions]
+            answers = self.claim_prepared(broadcast_id, run, rows)
+            claimed.update(zip(positions, answers, strict=True))
+        return [claimed[n] for n in range(len(tasks))]
+
+    def claim_prepared(
+        self, broadcast_id: str, run: int, rows: Sequence[PreparedRow]
+    ) -> list[bool]:
+        """``mark_in_flight`` for the tasks of ``rows`` (of run ``run``), derived values given.
+
+        What ``Admitter`` uses, with the values it computed for ``admit_prepared``.
+        """
+        if not rows:
+            return []
         now = utc_now_text()
         claimed: set[str] = set()
         file = self._file
-        with file.locked(tasks[0].broadcast_id) as connection:
-            key = file.key_locked(tasks[0].broadcast_id, create=True)
-            for start in range(0, len(tasks), sql.MAX_ROWS_PER_STATEMENT):
-                chunk = tasks[start : start + sql.MAX_ROWS_PER_STATEMENT]
+        with file.locked(broadcast_id) as connection:
+            key = file.key_locked(broadcast_id, create=True)
+            for start in range(0, len(rows), sql.MAX_ROWS_PER_STATEMENT):
+                chunk = rows[start : start + sql.MAX_ROWS_PER_STATEMENT]
                 values: list[Any] = []
-                for task in chunk:
-                    message = task.message
+                for index, message, recipient, reference_id, digest in chunk:
                     values += (
                         key,
-                        recipient_key(message.recipient),
-                        task.index,
-                        reference_id_for(task.broadcast_id, recipient_key(message.recipient)),
-                        message_digest(message),
-                        task.run,
+                        recipient,
+                        index,
+                        reference_id,
+                        digest,
+                        run,
                         now,
                         now,
                         *_contact_values(message.recipient),
@@ -253,7 +292,7 @@ class Journal(JournalRuns, JournalReading):
                 # One statement, so one transaction, committed when it returns.
                 found = connection.execute(sql.claim(len(chunk)), values).fetchall()
                 claimed.update(recipient for (recipient,) in found)
-        return [recipient_key(task.message.recipient) in claimed for task in tasks]
+        return [row.recipient in claimed for row in rows]
 
     def release(self, tasks: Sequence[RecipientTask]) -> None:
         """Undo ``mark_in_flight`` for tasks that were never sent (a run stopped while queued).
@@ -315,6 +354,58 @@ class Journal(JournalRuns, JournalReading):
         with file.locked(task.broadcast_id) as connection:
             key = file.key_locked(task.broadcast_id, create=True)
             connection.execute(sql.RECORD_OUTCOME, (*values, key, recipient_key(recipient)))
+
+    def record_outcomes(
+        self,
+        broadcast_id: str,
+        outcomes: Sequence[RecipientOutcome],
+        address_kinds: Sequence[str | None],
+    ) -> None:
+        """Commit the final state of several sent rows of one broadcast in one transaction.
+
+        ``outcomes`` are what ``send_recipient`` returned for sends made without
+        a journal, each with its ``result``; ``address_kinds`` holds, for each,
+        the ``address_kind`` of the provider that ``record_outcome`` would be
+        given. One transaction and one timestamp for the whole group: a commit
+        per outcome is what a journaled broadcast used to spend most of its
+        time on. Until this returns, the rows are still ``in_flight``, which a
+        resume sends again under the same reference id.
+        """
+        if not outcomes:
+            return
+        now = utc_now_text()
+        file = self._file
+        with file.locked(broadcast_id):
+            key = file.key_locked(broadcast_id, create=True)
+            values = []
+            for outcome, kind in zip(outcomes, address_kinds, strict=True):
+                result = outcome.result
+                assert result is not None, "only sent outcomes have a final state to record"
+                error = result.error
+                provider = recorded_provider(result)
+                if provider is None:
+                    kind = address = None
+                else:
+                    contact = outcome.contact
+                    address = _address_used(
+                        outcome.recipient if contact is None else contact, kind
+                    )
+                values.append(
+                    (
+                        state_of_outcome(outcome).value,
+                        provider,
+                        result.message_id,
+                        None if error is None else error.code.value,
+                        None if error is None else error.message,
+                        now,
+                        kind,
+                        address,
+                        key,
+                        outcome.recipient,
+                    )
+                )
+            with file.transaction_locked() as connection:
+                connection.executemany(sql.RECORD_OUTCOME, values)
 
     # -- lifecycle -----------------------------------------------------------------------
 
