@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from broadcastio.broadcast.group_commit import GroupCommit
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask, send_recipient
 
 if TYPE_CHECKING:
@@ -60,6 +61,10 @@ class WorkerPool:
     thread runs in its own copy of ``context`` (threads do not inherit the
     context of the thread that starts them), so context variables the run set
     up, such as the current OpenTelemetry span, reach every send.
+
+    With ``journal`` (a journaled run), outcomes are committed several per
+    transaction by a ``GroupCommit``, which posts each back once it is
+    committed: the consuming thread only ever sees journaled outcomes.
     """
 
     def __init__(
@@ -71,9 +76,13 @@ class WorkerPool:
         context: contextvars.Context | None = None,
     ) -> None:
         self._orchestrator = orchestrator
-        self._journal = journal
         self._tasks: queue.SimpleQueue[RecipientTask | object] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[PoolEvent] = queue.SimpleQueue()
+        self._committer = (
+            None
+            if journal is None
+            else GroupCommit(orchestrator, journal, self._results.put)
+        )
         self._cancelled = threading.Event()
         self._closed = False
         self.running = size
@@ -127,7 +136,7 @@ class WorkerPool:
 
     def _work(self) -> None:
         tasks, results = self._tasks, self._results
-        orchestrator, journal = self._orchestrator, self._journal
+        orchestrator, committer = self._orchestrator, self._committer
         cancelled = self._cancelled
         try:
             while True:
@@ -138,7 +147,11 @@ class WorkerPool:
                 if cancelled.is_set():
                     results.put(NotSent(task))
                     continue
-                results.put(send_recipient(orchestrator, task, journal))
+                outcome = send_recipient(orchestrator, task, None)
+                if committer is None:
+                    results.put(outcome)
+                else:
+                    committer.add(outcome)  # posted once committed
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             results.put(WorkerCrashed(error))
         finally:

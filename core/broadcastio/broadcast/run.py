@@ -35,13 +35,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from broadcastio.broadcast.admission import Admitter, check_message
+from broadcastio.broadcast.group_commit import GroupCommit
 from broadcastio.broadcast.journal import Journal, JournalError
 from broadcastio.broadcast.options import BroadcastOptions, OnResult
 from broadcastio.broadcast.pause import PausePolicy, install_pause_policy
 from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
-from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
+from broadcastio.broadcast.task import (
+    RecipientOutcome,
+    RecipientTask,
+    send_recipient,
+)
 from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
@@ -57,6 +62,11 @@ logger = logging.getLogger("broadcastio")
 
 # How often a consumer waiting for sends looks at the stop event.
 _POLL_SECONDS = 0.05
+# Concurrency 1 sends on the consuming thread, this many rows admitted at a time.
+_INLINE_BATCH = 32
+# ... and commits (then yields) the outcomes it has at least this often, so a
+# slow provider's outcomes are not held back for a whole batch.
+_INLINE_COMMIT_SECONDS = 0.05
 
 
 class BroadcastRun:
@@ -109,6 +119,11 @@ class BroadcastRun:
         self._window = 2 * concurrency
         self._refill = concurrency
         self._in_flight = 0
+        # Reading the input: the last row's index, and whether it has ended.
+        self._index = -1
+        self._exhausted = False
+        # Commits the outcomes of the sends made on this thread (concurrency 1), with a journal.
+        self._committer: GroupCommit | None = None
         self._tally = ReportTally()
         self._warned_codes: set[ErrorCode] = set()
         self._input_error: Exception | None = None
@@ -188,14 +203,19 @@ class BroadcastRun:
             )
             self._announced = True
             admit = Admitter(self.broadcast_id, self.run, journal, self.retry_failed)
-            pool = WorkerPool(self._orchestrator, journal, self.concurrency, context=self._context)
-            interrupted = yield from self._dispatch(pool, admit)
-            pool.close()
-            while pool.running:
-                outcome = self._settle(pool.next_event(_POLL_SECONDS))
-                if outcome is not None:
-                    self._notify(outcome)
-                    yield outcome
+            if self.concurrency == 1:
+                if journal is not None:
+                    self._committer = GroupCommit(self._orchestrator, journal)
+                interrupted = yield from self._dispatch_inline(admit)
+            else:
+                pool = WorkerPool(
+                    self._orchestrator, journal, self.concurrency, context=self._context
+                )
+                interrupted = yield from self._dispatch(pool, admit)
+                pool.close()
+                while pool.running:
+                    ready = self._collect(pool, pool.next_event(_POLL_SECONDS))
+                    yield from self._deliver(ready)
             if self._input_error is not None:
                 raise self._input_error
         except BaseException:
@@ -217,45 +237,21 @@ class BroadcastRun:
         itself, ends the reading: it is raised once the rows read before it
         have been sent (see ``_generate``).
         """
-        messages, stop, window, refill = self._messages, self._stop, self._window, self._refill
-        index = -1
-        exhausted = False
+        stop, window, refill = self._stop, self._window, self._refill
         while True:
-            outcome = self._settle(pool.ready_event())
-            while outcome is not None:
-                self._notify(outcome)
-                yield outcome
-                outcome = self._settle(pool.ready_event())
+            yield from self._deliver(self._collect(pool, pool.ready_event()))
             if stop is not None and stop.is_set():
                 logger.info("broadcast %s: stop requested", self.broadcast_id)
                 pool.cancel()
                 return True
-            if exhausted:
+            if self._exhausted:
                 return False
             room = window - self._in_flight
             if room < refill:
-                outcome = self._settle(pool.next_event(_POLL_SECONDS))
-                if outcome is not None:
-                    self._notify(outcome)
-                    yield outcome
+                yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 continue
-            rows: list[tuple[int, Message]] = []
-            while len(rows) < room:
-                try:
-                    item = next(messages)
-                    index += 1
-                    rows.append((index, check_message(index, item)))
-                except StopIteration:
-                    exhausted = True
-                    break
-                except Exception as error:  # noqa: BLE001 - raised after the rows before it
-                    self._input_error = error
-                    exhausted = True
-                    break
             skipped: list[RecipientOutcome] = []
-            batch = admit(rows) if rows else []
-            self._admitted_any = self._admitted_any or bool(batch)
-            for admitted in batch:
+            for admitted in self._admit_next(admit, room):
                 if isinstance(admitted, RecipientTask):
                     pool.submit(admitted)
                     self._in_flight += 1
@@ -263,10 +259,154 @@ class BroadcastRun:
                     skipped.append(admitted)
             # Yielded only once the whole batch is with the senders, so a consumer
             # that stops here leaves no claimed row unsent.
-            for outcome in skipped:
-                self._tally.add(outcome)
-                self._notify(outcome)
-                yield outcome
+            yield from self._deliver_skipped(skipped)
+
+    def _dispatch_inline(self, admit: Admitter) -> Generator[RecipientOutcome, None, bool]:
+        """Concurrency 1: send on this thread, in the run's context; whether a stop ended it.
+
+        Handing each row to one worker thread and its outcome back costs two
+        thread switches per row, several times a fast provider's own send.
+        Here the sends run right in the loop, each in the run's context (what
+        ``before_broadcast`` made current is current for every send, as in a
+        worker thread). Rows are admitted (and, with a journal, claimed) a
+        batch at a time; outcomes are committed together and then yielded,
+        once a batch is done or a slow send has held them for
+        ``_INLINE_COMMIT_SECONDS``. The stop event is looked at before each
+        send: the rest of a batch then goes back to the journal unsent.
+
+        Unlike a worker thread, this thread is the one a Ctrl-C interrupts:
+        the send it cuts short leaves its row ``in_flight`` (a resume sends it
+        again, under the same reference id), and the outcomes before it are
+        committed first.
+        """
+        stop, orchestrator, context = self._stop, self._orchestrator, self._context
+        while True:
+            if stop is not None and stop.is_set():
+                logger.info("broadcast %s: stop requested", self.broadcast_id)
+                return True
+            if self._exhausted:
+                return False
+            tasks: list[RecipientTask] = []
+            skipped: list[RecipientOutcome] = []
+            for admitted in self._admit_next(admit, _INLINE_BATCH):
+                if isinstance(admitted, RecipientTask):
+                    tasks.append(admitted)
+                else:
+                    skipped.append(admitted)
+            self._in_flight += len(tasks)
+            yield from self._deliver_skipped(skipped)
+            done: list[RecipientOutcome] = []
+            position = 0
+            try:
+                flush_at = time.monotonic() + _INLINE_COMMIT_SECONDS
+                while position < len(tasks):
+                    if stop is not None and stop.is_set():
+                        break
+                    task = tasks[position]
+                    # Counted as started first: a send cut short keeps its claim.
+                    position += 1
+                    self._in_flight -= 1
+                    outcome = context.run(send_recipient, orchestrator, task, None)
+                    self._tally.add(outcome)
+                    done.append(outcome)
+                    if time.monotonic() >= flush_at:
+                        self._commit(done)
+                        ready, done = done, []
+                        yield from self._deliver(ready)
+                        flush_at = time.monotonic() + _INLINE_COMMIT_SECONDS
+                self._commit(done)
+                ready, done = done, []
+                yield from self._deliver(ready)
+                if position < len(tasks):  # the stop event: the rest of the batch is not sent
+                    unsent, position = tasks[position:], len(tasks)
+                    self._in_flight -= len(unsent)
+                    yield from self._deliver_skipped(self._release(unsent))
+            finally:
+                # An exception or the consumer closing the run: the sends made are
+                # committed (if not yet), the claims of the rest undone.
+                if done:
+                    self._commit_quietly(done)
+                if position < len(tasks):
+                    unsent = tasks[position:]
+                    self._in_flight -= len(unsent)
+                    for outcome in self._release(unsent):
+                        self._tally.add(outcome)
+
+    def _admit_next(self, admit: Admitter, room: int) -> list[RecipientTask | RecipientOutcome]:
+        """Read up to ``room`` rows and admit them (a bad row or a failing input ends reading)."""
+        messages = self._messages
+        index = self._index
+        rows: list[tuple[int, Message]] = []
+        while len(rows) < room:
+            try:
+                item = next(messages)
+                index += 1
+                rows.append((index, check_message(index, item)))
+            except StopIteration:
+                self._exhausted = True
+                break
+            except Exception as error:  # noqa: BLE001 - raised after the rows before it
+                self._input_error = error
+                self._exhausted = True
+                break
+        self._index = index
+        batch = admit(rows) if rows else []
+        self._admitted_any = self._admitted_any or bool(batch)
+        return batch
+
+    def _deliver_skipped(
+        self, skipped: list[RecipientOutcome]
+    ) -> Generator[RecipientOutcome, None, None]:
+        for outcome in skipped:
+            self._tally.add(outcome)
+            self._notify(outcome)
+            yield outcome
+
+    def _deliver(self, ready: list[RecipientOutcome]) -> Generator[RecipientOutcome, None, None]:
+        """Yield outcomes that are settled (and committed), telling ``on_result`` first."""
+        for outcome in ready:
+            self._notify(outcome)
+            yield outcome
+
+    def _collect(self, pool: WorkerPool, event: PoolEvent | None) -> list[RecipientOutcome]:
+        """``event`` and every event already posted, settled: the outcomes to yield.
+
+        The workers committed these outcomes already; taking all that are
+        ready at once keeps this thread's visits to the queue few.
+        """
+        ready: list[RecipientOutcome] = []
+        while event is not None:
+            outcome = self._settle(event)
+            if outcome is not None:
+                ready.append(outcome)
+            event = pool.ready_event()
+        return ready
+
+    def _commit(self, outcomes: list[RecipientOutcome]) -> None:
+        """Journal the final state of the sent ones among ``outcomes``, in one transaction."""
+        if self._committer is not None:
+            self._committer.commit(outcomes)
+
+    def _commit_quietly(self, outcomes: list[RecipientOutcome]) -> None:
+        """``_commit`` while the run is already ending in an error: a failure is only logged."""
+        try:
+            self._commit(outcomes)
+        except JournalError:
+            logger.debug(
+                "broadcast %s: the journal failed again while stopping",
+                self.broadcast_id,
+                exc_info=True,
+            )
+
+    def _release(self, tasks: list[RecipientTask]) -> list[RecipientOutcome]:
+        """Undo the claims of ``tasks``, never sent; their ``NOT_SENT`` outcomes."""
+        if self.journal is not None:
+            try:
+                self.journal.release(tasks)
+            except JournalError:
+                # The rows stay in_flight: a resume sends them, under the same keys.
+                logger.debug("broadcast %s: could not release claims", self.broadcast_id)
+        return [RecipientOutcome.unsent(task, RecipientStatus.NOT_SENT) for task in tasks]
 
     def _settle(self, event: PoolEvent | None) -> RecipientOutcome | None:
         """Account for one pool event; the outcome to yield, if it is one."""
