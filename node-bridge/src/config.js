@@ -230,6 +230,10 @@ function loadConfig(env = process.env) {
     pacing: pacing.enabled,
     minIntervalMs: intVar(env, 'BRIDGE_MIN_INTERVAL_MS', pacing.enabled ? DEFAULT_MIN_INTERVAL_MS : 0, { max: 3600000 }),
     jitterMs: intVar(env, 'BRIDGE_JITTER_MS', pacing.enabled ? DEFAULT_JITTER_MS : 0, { max: 3600000 }),
+    // 35 s: one send ahead (its gap of at most 30 s and the send) still fits
+    // in the Python provider's 40 s read timeout; more are refused with
+    // QUEUE_FULL and a Retry-After instead of waiting past it.
+    queueMaxWaitMs: intVar(env, 'BRIDGE_QUEUE_MAX_WAIT_MS', pacing.enabled ? 35000 : 0, { max: 24 * 3600000 }),
     hourlyCap: pacing.hourlyCap,
     dailyCap: pacing.dailyCap,
     warmup: pacing.warmup,

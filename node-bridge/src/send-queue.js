@@ -19,7 +19,13 @@ function abandonedError() {
  *    after `minIntervalMs + random(0..jitterMs)` has elapsed;
  *  - waiting + running jobs are capped at `maxSize`, and their declared
  *    `bytes` (decoded media sizes) at `maxBytes`, so callers get a fast
- *    QUEUE_FULL instead of unbounded latency or memory.
+ *    QUEUE_FULL instead of unbounded latency or memory;
+ *  - with `maxWaitMs`, a job that could wait longer than that before it
+ *    starts (every job ahead costing a full gap, `minIntervalMs + jitterMs`,
+ *    plus an average send) is refused the same way: with the long random
+ *    gaps of account-protecting pacing, a client with a few requests in
+ *    flight would otherwise give up (its read timeout) while its request
+ *    still waits, and be left not knowing whether it was sent.
  *
  * A job is a function returning a promise; the queue waits for that promise
  * to settle (even after the HTTP caller has given up on it) before pacing and
@@ -42,6 +48,7 @@ class SendQueue {
     jitterMs = 0,
     maxSize = 100,
     maxBytes = Infinity,
+    maxWaitMs = 0,
     initialSendEstimateMs = 0,
     averageWeight = 0.2,
     now = Date.now,
@@ -53,6 +60,7 @@ class SendQueue {
     this._jitterMs = jitterMs;
     this._maxSize = maxSize;
     this._maxBytes = maxBytes;
+    this._maxWaitMs = maxWaitMs;
     this._averageSendMs = initialSendEstimateMs;
     this._averageWeight = averageWeight;
     this._now = now;
@@ -81,9 +89,21 @@ class SendQueue {
     return this._averageSendMs;
   }
 
-  /** True when a job declaring `bytes` would exceed either cap. */
+  /**
+   * The longest a job enqueued now could wait before it starts: what is
+   * left of the current gap, then for every job ahead a whole gap at its
+   * longest and an average send.
+   */
+  worstWaitMs() {
+    const gapLeft = this.size === 0 ? Math.max(0, this._nextStartAt - this._now()) : 0;
+    const perJobMs = this._minIntervalMs + this._jitterMs + this._averageSendMs;
+    return gapLeft + this.size * perJobMs;
+  }
+
+  /** True when a job declaring `bytes` would exceed a cap (count, bytes, wait). */
   isFull(bytes = 0) {
-    return this.size >= this._maxSize || this._bytes + bytes > this._maxBytes;
+    if (this.size >= this._maxSize || this._bytes + bytes > this._maxBytes) return true;
+    return this._maxWaitMs > 0 && this.worstWaitMs() > this._maxWaitMs;
   }
 
   /**

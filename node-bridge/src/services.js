@@ -54,6 +54,7 @@ async function bridgeServices(app, { config, metrics = new BridgeMetrics(), gate
     jitterMs: config.jitterMs,
     maxSize: config.queueMax,
     maxBytes: config.queueMaxBytes,
+    maxWaitMs: config.queueMaxWaitMs,
     // Seed for the Retry-After estimate until real sends were measured: the
     // fake answers at once, a real sendMessage typically takes a second or two.
     initialSendEstimateMs: config.driver === 'fake' ? 0 : 1500,

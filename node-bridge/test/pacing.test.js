@@ -253,6 +253,11 @@ test('HTTP: past the hourly cap a send answers 429 RATE_LIMITED with Retry-After
   assert.equal(state.pauseReason, 'hourly_cap');
   assert.equal(state.pausedUntil, error.pausedUntil);
 
+  // Counted as a send that ended RATE_LIMITED, not as a sent message.
+  const metrics = (await app.inject({ url: '/metrics', headers: auth() })).body;
+  assert.match(metrics, /bridge_sends_total\{outcome="RATE_LIMITED"\} 1\n/);
+  assert.match(metrics, /bridge_sends_total\{outcome="sent"\} 2\n/);
+
   // The key was released: the same request goes out once the window reopens.
   clock.now = T0 + HOUR_MS;
   const later = await post(app, '+15550000003', 'key-3');
@@ -415,4 +420,34 @@ test('the persisted state is reloaded by a new pacer with the same store', () =>
   clock.now += DAY_MS;
   const third = new Pacer({ hourlyCap: 1, store, now: () => clock.now });
   assert.equal(third.status().sentLast24h, 0, 'sends older than a day are forgotten');
+});
+
+test('queue wait bound: with pacing on, a send that could wait past BRIDGE_QUEUE_MAX_WAIT_MS is refused QUEUE_FULL', async () => {
+  assert.equal(loadConfig({ BRIDGE_API_KEY: 'k' }).queueMaxWaitMs, 35000);
+  assert.equal(loadConfig({ BRIDGE_DRIVER: 'fake' }).queueMaxWaitMs, 0, 'no bound without pacing');
+
+  const clock = { now: 0 };
+  let release;
+  const queue = new SendQueue({
+    minIntervalMs: 10000,
+    jitterMs: 20000,
+    maxWaitMs: 35000,
+    initialSendEstimateMs: 1500,
+    now: () => clock.now,
+    sleep: async (ms) => { clock.now += ms; },
+    random: () => 0,
+  });
+  assert.equal(queue.isFull(), false, 'an empty queue starts at once');
+  const running = queue.enqueue(() => new Promise((resolve) => { release = resolve; }));
+  await flush();
+  assert.equal(queue.worstWaitMs(), 31500, 'one send ahead: its longest gap and an average send');
+  assert.equal(queue.isFull(), false);
+  const waiting = queue.enqueue(async () => 'second');
+  assert.equal(queue.isFull(), true, 'two ahead could wait 63 s');
+  assert.throws(() => queue.enqueue(async () => 'third'), (e) => e.code === 'QUEUE_FULL');
+  release('first');
+  assert.deepEqual(await Promise.all([running, waiting]), ['first', 'second']);
+  // After a send, the rest of its gap counts for the next one.
+  assert.equal(queue.isFull(), false);
+  assert.ok(queue.worstWaitMs() <= 30000);
 });

@@ -28,9 +28,12 @@ class CappedProvider(MessageProvider):
 
     name = "capped"
 
-    def __init__(self, limited: set[int], retry_after: float = 0.05) -> None:
+    def __init__(
+        self, limited: set[int], retry_after: float = 0.05, reason: str | None = "hourly_cap"
+    ) -> None:
         self.limited = limited
         self.retry_after = retry_after
+        self.reason = reason
         self.calls: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -39,12 +42,13 @@ class CappedProvider(MessageProvider):
             self.calls.append((str(message.recipient), message.metadata.reference_id))
             number = len(self.calls)
         if number in self.limited:
+            extra = {} if self.reason is None else {"pause_reason": self.reason}
             return DeliveryResult.failed(
                 self.name,
                 ErrorCode.RATE_LIMITED,
                 "hourly cap reached",
                 retry_after=self.retry_after,
-                pause_reason="hourly_cap",
+                **extra,
             )
         return DeliveryResult.delivered(self.name, f"m-{number}")
 
@@ -96,6 +100,18 @@ def test_the_pause_is_logged_once_with_paused_until(caplog: pytest.LogCaptureFix
     lines = [text for text in texts if "paused until" in text]
     assert len(lines) == 1
     assert "capped: paused until" in lines[0] and "hourly_cap" in lines[0]
+
+
+def test_a_short_pause_without_a_reason_is_routine_and_logged_at_info(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    provider = CappedProvider(limited={1}, reason=None)
+    with caplog.at_level(logging.INFO, logger="broadcastio"):
+        report = broadcast(Orchestrator([provider]), messages(2), concurrency=1)
+    assert report.delivered == 2
+    (record,) = [r for r in caplog.records if "paused until" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert "hourly cap reached" in record.getMessage(), "the error's message stands in"
 
 
 def test_max_pause_zero_keeps_the_old_behaviour_the_row_fails() -> None:

@@ -56,6 +56,10 @@ PAUSE_MARGIN = 0.5
 window has surely reopened when the row is sent again."""
 
 
+NOTABLE_PAUSE = 120.0
+"""A pause at least this long (seconds) is logged as a warning even without a reason."""
+
+
 @attrs.frozen
 class BroadcastPause:
     """A broadcast's sending thread waits for a provider's window to reopen.
@@ -177,7 +181,12 @@ def send_waiting_out_pauses(
             reason=str(reason) if isinstance(reason, str) else error.message,
         )
         if policy.first_to_announce(until.timestamp()):
-            logger.warning(
+            # A short wait without a reason is a paced channel's queue being
+            # full (routine with long random gaps): said at INFO. A cap or a
+            # risk pause (the provider names it), or a long wait, is news.
+            level = logging.WARNING if reason or seconds >= NOTABLE_PAUSE else logging.INFO
+            logger.log(
+                level,
                 "broadcast %s: %s: %s (%s); the run resumes by itself, Ctrl-C stops it",
                 broadcast_id,
                 pause.provider or "the provider",
