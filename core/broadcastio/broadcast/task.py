@@ -75,8 +75,13 @@ def message_digest(message: Message) -> str:
     type and path (or size, for in-memory data) rather than by content: hashing a
     large attachment once per recipient would cost more than the send.
     """
+    global _last_text_digest
     attachment = message.attachment
     if attachment is None:
+        # A broadcast often sends one text to everyone: the last text's digest is kept.
+        last_content, last_digest = _last_text_digest
+        if last_digest and message.content == last_content:
+            return last_digest
         attachment_part = "-"
     else:
         where = (
@@ -90,7 +95,14 @@ def message_digest(message: Message) -> str:
     # (``Message`` only holds such text), and still a fingerprint for an
     # attachment whose file name is not UTF-8 (it arrives with escaped bytes).
     text = f"{content}\x00{attachment_part}".encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(text, digest_size=12).hexdigest()
+    digest = hashlib.blake2b(text, digest_size=12).hexdigest()
+    if attachment is None:
+        _last_text_digest = (message.content, digest)  # one tuple: safe between threads
+    return digest
+
+
+# The content of the last attachment-less message digested, and its digest.
+_last_text_digest: tuple[str | None, str] = (None, "")
 
 
 class PreparedRow(NamedTuple):
