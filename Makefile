@@ -88,9 +88,12 @@ bench: $(VENV)/.installed-bench $(NODE_MODULES)
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_otel.py
 	$(BIN)/python bench/bench_send_baseline.py
+	$(BIN)/python bench/bench_send_021.py
 	$(BIN)/python bench/bench_whatsapp.py
 	$(BIN)/python bench/bench_cli.py
 	$(BIN)/python bench/bench_broadcast.py
+	# 100,000 rows through the CLI; its 1,000,000-row run takes minutes: --million.
+	$(BIN)/python bench/bench_cli_broadcast.py
 	$(BIN)/python bench/bench_email.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_bridge_store.py

@@ -12,6 +12,13 @@ threads that the runner could use: our worker threads pulling from a queue, and
 a ``ThreadPoolExecutor`` with a bounded number of futures. This is the
 measurement behind ``broadcastio.broadcast.pool``'s choice.
 
+Ratios (issue 15), each measured in this run, side by side, round after
+round (the best of each side kept): a journaled broadcast at concurrency 4 and
+16 against ``journal_floor.py``, raw ``sqlite3`` doing the journal's own writes
+for the same batches (target >= 0.5); and a journal-off broadcast at
+concurrency 1 against a plain ``for m in msgs: orchestrator.send(m)`` loop over
+the same generated messages (target >= 0.6).
+
 Memory: peak RSS (``ru_maxrss``) of a child process that broadcasts a
 generated 100,000-row input with the journal on, next to a child that only
 imports everything (the interpreter's own share). Target: under 100 MB.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import resource
 import subprocess
 import sys
@@ -38,6 +46,7 @@ from broadcastio.broadcast.admission import with_reference_id
 from broadcastio.broadcast.pool import WorkerPool
 from broadcastio.broadcast.task import RecipientOutcome, send_recipient
 from broadcastio_dummy import DummyProvider
+from journal_floor import floor_rate
 
 TEXT = "Store closes early today: 6 pm. Reply STOP to opt out."
 
@@ -72,6 +81,31 @@ def broadcast_rate(count: int, concurrency: int, journal: bool, repeats: int) ->
         return count
 
     return best_rate(run, repeats)
+
+
+def plain_loop_rate(count: int, repeats: int) -> float:
+    """The peer of a journal-off broadcast: each message sent in a plain loop, no run at all."""
+
+    def run() -> int:
+        orchestrator = Orchestrator([DummyProvider()])
+        sent = 0
+        for message in messages(count):
+            sent += orchestrator.send(message).success
+        assert sent == count
+        return count
+
+    return best_rate(run, repeats)
+
+
+def paired_ratio(
+    ours: Callable[[], float], peer: Callable[[], float], rounds: int
+) -> tuple[float, float]:
+    """The best rate of each side over ``rounds`` alternating rounds: load hits both alike."""
+    best_ours = best_peer = 0.0
+    for _ in range(rounds):
+        best_ours = max(best_ours, ours())
+        best_peer = max(best_peer, peer())
+    return best_ours, best_peer
 
 
 def tasks(count: int) -> list[RecipientTask]:
@@ -161,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--count", type=int, default=10_000, help="messages per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per case; the best is kept")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per ratio")
     parser.add_argument("--rss-rows", type=int, default=100_000, help="rows of the memory run")
     parser.add_argument("--skip-rss", action="store_true", help="skip the memory runs")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
@@ -221,6 +256,35 @@ def main(argv: list[str] | None = None) -> int:
             failed |= missed
             verdict = f">= {target:,} {'MISSED' if missed else 'ok'}"
         print(f"  {label:<40} {rate:>10,.0f} msg/s  {verdict}", flush=True)
+
+    print(f"ratios measured side by side, {count:,} messages, best of {args.rounds} rounds each")
+    ratios: list[tuple[str, Callable[[], float], Callable[[], float], float]] = [
+        (
+            f"journal on, concurrency {c} / raw SQLite floor (batches of {c})",
+            functools.partial(broadcast_rate, count, c, True, 1),
+            functools.partial(floor_rate, count, c),
+            0.5,
+        )
+        for c in (4, 16)
+    ]
+    ratios.append(
+        (
+            "journal off, concurrency 1 / plain send loop",
+            functools.partial(broadcast_rate, count, 1, False, 1),
+            functools.partial(plain_loop_rate, count, 1),
+            0.6,
+        )
+    )
+    for label, ours, peer, target in ratios:
+        mine, theirs = paired_ratio(ours, peer, args.rounds)
+        ratio = mine / theirs
+        missed = ratio < target
+        failed |= missed
+        print(
+            f"  {label:<58} {mine:>8,.0f} / {theirs:>8,.0f} msg/s = {ratio:.2f}  "
+            f">= {target} {'MISSED' if missed else 'ok'}",
+            flush=True,
+        )
 
     if failed:
         print("a target was missed; rerun on a quiet machine before concluding anything")
