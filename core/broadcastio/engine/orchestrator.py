@@ -289,13 +289,14 @@ class Orchestrator:
             trace_record = None
             if trace:
                 assert run.attempts is not None
+                # Positional, like the results below (field order pinned by a test).
                 trace_record = DeliveryTrace(
-                    trace_id=new_trace_id(),
-                    started_at=started_at,
-                    finished_at=clock.now(),
-                    success=result is not None,
-                    attempts=tuple(run.attempts),
-                    skipped=tuple(run.skipped),
+                    new_trace_id(),
+                    started_at,
+                    clock.now(),  # finished_at
+                    result is not None,  # success
+                    tuple(run.attempts),
+                    tuple(run.skipped),
                 )
             # Positional on purpose: this runs on every send, and keyword arguments
             # cost attrs' __init__ 0.2 us (13% of a send). The field order these
