@@ -34,10 +34,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:3000"
 
 # The bridge answers a send within BRIDGE_SEND_TIMEOUT_MS (default 30 000 ms) of
 # starting it, with a 504 when WhatsApp is slower. Before it starts, the message
-# waits in the bridge's paced queue: BRIDGE_MIN_INTERVAL_MS (1 s) plus up to
-# BRIDGE_JITTER_MS (0.5 s) per message ahead of it. The margin covers a few
-# messages ahead plus the network, so a client sending from a handful of threads
-# hears the bridge's own verdict (201 or 504) instead of giving up first.
+# waits in the bridge's paced queue for a random gap (10 to 30 s by default);
+# the bridge refuses with 429 and Retry-After a send that could wait there more
+# than BRIDGE_QUEUE_MAX_WAIT_MS (35 s). The margin covers the wait for the send
+# ahead plus the network, so a client sending from a handful of threads hears
+# the bridge's own verdict (201, 429 or 504) instead of giving up first.
 BRIDGE_SEND_TIMEOUT = 30.0
 READ_TIMEOUT_MARGIN = 10.0
 DEFAULT_TIMEOUT = (5.0, BRIDGE_SEND_TIMEOUT + READ_TIMEOUT_MARGIN)
