@@ -164,7 +164,7 @@ def test_completion_of_commands_and_provider_names(run_script) -> None:
         return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
 
     assert complete("broadcastio ") == [
-        "send", "health", "plugins", "config", "broadcast", "journal"
+        "send", "health", "plugins", "config", "broadcast", "journal", "worker"
     ]  # fmt: skip
     # Every installed type, sorted; other plugins installed beside these are fine.
     providers = complete("broadcastio send --provider ")
