@@ -1,7 +1,8 @@
 """Layers import only downwards: the rule, checked on every module of ``broadcastio``.
 
 Bottom to top: error codes and exceptions, records, the provider interface, the
-delivery engine, plugins, configuration, broadcasts, the command line. A
+delivery engine, plugins, configuration, broadcasts, distributed broadcasts
+(Dramatiq workers), the command line. A
 module may import its own layer and those below, never one above; imports
 under ``TYPE_CHECKING`` count too, since a type-only cycle is still a cycle a
 reader has to untangle. The only exceptions are the four documented aliases

@@ -331,3 +331,15 @@ def test_a_message_delivered_again_after_its_outcome_was_journaled_sends_nothing
     with Journal(journal, read_only=True) as opened:
         row = opened.row("again", "+15550000001")
     assert row is not None and row.attempts == 1 and row.state is RecipientState.FAILED
+
+
+def test_a_worker_given_a_journal_url_says_it_takes_a_file(
+    tmp_path: Path, config: Path, run_cli
+) -> None:
+    done = run_cli(
+        "worker", "--queue", "redis://127.0.0.1:1/0", "--config", str(config),
+        "--journal", "postgresql://ops:dbsecret@db.example/broadcasts",
+    )  # fmt: skip
+    assert_one_line_error(done, names="a postgresql:// URL", secret="dbsecret")
+    assert "SQLite file path" in done.stderr
+    assert not (tmp_path / "postgresql:").exists()

@@ -40,7 +40,7 @@ from broadcastio.broadcast.journal import Journal, JournalRow
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientState, RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
-from broadcastio.distributed.queue import ACTOR_NAME, QUEUE_NAME, connect_broker
+from broadcastio.distributed.queue import ACTOR_NAME, QUEUE_NAME, connect_broker, redact_url
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.contact import recipient_key
 from broadcastio.records.delivery_error import DeliveryError
@@ -56,6 +56,8 @@ _POLL_SECONDS = 0.5
 # Rows looked up per poll past the first unsettled one: the queue is roughly
 # first in, first out, so the settled rows are mostly at the front.
 _LOOKAHEAD = 200
+# Seconds without a settled recipient before the watcher says no worker may be running.
+_IDLE_WARNING_SECONDS = 30
 
 _STATUS = {
     RecipientState.DELIVERED: RecipientStatus.DELIVERED,
@@ -177,12 +179,20 @@ def submit_broadcast(
                 interrupted=interrupted,
             )
         settled = 0
+        quiet_since = time.monotonic()
+        warned = False
         while outstanding:
+            before = settled
             for outcome in _settle(journal, broadcast_id, outstanding):
                 tally.add(outcome)
                 settled += 1
                 if on_outcome is not None:
                     on_outcome(outcome)
+            if settled > before:
+                quiet_since = time.monotonic()
+            elif not warned and time.monotonic() - quiet_since > _IDLE_WARNING_SECONDS:
+                warned = True
+                _warn_idle(broker, broadcast_id, len(outstanding), queue_url)
             if on_progress is not None:
                 on_progress(
                     Progress(
@@ -227,6 +237,27 @@ def submit_broadcast(
         # Detached, interrupted or failed: the claim goes, the rows stay as they are,
         # and the workers go on delivering what was enqueued.
         journal.close()
+
+
+def _warn_idle(broker: Any, broadcast_id: str, waiting: int, queue_url: str) -> None:
+    """One warning when nothing settles for a while: usually no worker is running."""
+    try:
+        now_ms = broker.client.time()[0] * 1000
+        live = broker.client.zcount(
+            f"{broker.namespace}:__heartbeats__", now_ms - broker.heartbeat_timeout, "+inf"
+        )
+    except Exception:  # noqa: BLE001 - only a hint; the watch goes on
+        live = None
+    workers = "" if live is None else f" ({live} worker process(es) seen on the queue lately)"
+    logger.warning(
+        "broadcast %s: no recipient settled in the last %d s, %d still queued%s; is "
+        "`broadcastio worker --queue %s` running with this journal?",
+        broadcast_id,
+        _IDLE_WARNING_SECONDS,
+        waiting,
+        workers,
+        redact_url(queue_url),
+    )
 
 
 def _batches(messages: Iterable[Message]) -> Iterator[list[tuple[int, Message]]]:
