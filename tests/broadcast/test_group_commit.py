@@ -178,3 +178,27 @@ def test_a_stop_on_the_consuming_thread_sends_nothing_more(journal_path: Path) -
         summary = journal.summary("b")
     assert summary[RecipientState.IN_FLIGHT] == 0
     assert summary[RecipientState.PENDING] == statuses.count(RecipientStatus.NOT_SENT)
+
+
+def test_the_field_order_the_run_relies_on() -> None:
+    """Tasks and outcomes are built positionally on the per-row path: pin their order."""
+    import attrs
+
+    assert [field.name for field in attrs.fields(RecipientTask)] == [
+        "broadcast_id",
+        "run",
+        "index",
+        "message",
+        "previous_state",
+        "attempts",
+    ]
+    assert [field.name for field in attrs.fields(RecipientOutcome)] == [
+        "broadcast_id",
+        "index",
+        "recipient",
+        "reference_id",
+        "status",
+        "result",
+        "attempts",
+        "contact",
+    ]

@@ -143,14 +143,15 @@ class Admitter:
             if status is None:
                 if journal is not None:
                     to_claim.append((len(admitted), row))
+                # Positional: one per row (field order pinned by test_group_commit.py).
                 admitted.append(
                     RecipientTask(
-                        broadcast_id=broadcast_id,
-                        run=run,
-                        index=row.position,
-                        message=row.message,
-                        previous_state=admission.previous,
-                        attempts=admission.attempts,
+                        broadcast_id,
+                        run,
+                        row.position,
+                        row.message,
+                        admission.previous,  # previous_state
+                        admission.attempts,
                     )
                 )
             else:

@@ -364,6 +364,9 @@ class BroadcastRun:
 
     def _deliver(self, ready: list[RecipientOutcome]) -> Generator[RecipientOutcome, None, None]:
         """Yield outcomes that are settled (and committed), telling ``on_result`` first."""
+        if self._on_result is None:
+            yield from ready
+            return
         for outcome in ready:
             self._notify(outcome)
             yield outcome

@@ -247,15 +247,28 @@ def send_recipient(
     if journal is not None:
         kind = provider_address_kind(orchestrator, recorded_provider(result))
         journal.record_outcome(task, state, result, address_kind=kind)
+    recipient = message.recipient
+    # Positional: one per sent row (field order pinned by tests/broadcast/test_group_commit.py).
+    if type(recipient) is str:
+        return RecipientOutcome(
+            task.broadcast_id,
+            task.index,
+            recipient,
+            message.metadata.reference_id,
+            _STATUS_OF_STATE[state],
+            result,
+            task.attempts + 1,
+            None,  # contact
+        )
     return RecipientOutcome(
-        broadcast_id=task.broadcast_id,
-        index=task.index,
-        recipient=recipient_key(message.recipient),
-        reference_id=message.metadata.reference_id,
-        status=_STATUS_OF_STATE[state],
-        result=result,
-        attempts=task.attempts + 1,
-        contact=_contact_of(message),
+        task.broadcast_id,
+        task.index,
+        recipient_key(recipient),
+        message.metadata.reference_id,
+        _STATUS_OF_STATE[state],
+        result,
+        task.attempts + 1,
+        _contact_of(message),
     )
 
 
