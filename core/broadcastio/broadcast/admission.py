@@ -27,13 +27,14 @@ from broadcastio.broadcast.task import (
     reference_id_for,
 )
 from broadcastio.records.contact import recipient_key
-from broadcastio.records.message import Message, with_reference_id
+from broadcastio.records.message import Message, MessageMetadata, with_reference_id
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
 __all__ = [
+    "UNPREPARED_METADATA",
     "Admitter",
     "check_message",
     "prepare_message",
@@ -41,6 +42,15 @@ __all__ = [
     "skip_status",
     "with_reference_id",
 ]
+
+
+UNPREPARED_METADATA = MessageMetadata(reference_id="derived-when-prepared")
+"""Metadata for a message built only to go through ``prepare_message``.
+
+Its reference id is replaced by the derived one, so a reader that builds a
+message per input row (the command line) gives it this instead of the
+default, which would make a ``uuid4`` per row only for it to be replaced.
+"""
 
 
 def prepare_message(broadcast_id: str, message: Message) -> Message:

@@ -535,7 +535,7 @@ def _messages(
     the contacts have, with the first line holding it (a handful of entries
     whatever the file's size), for ``_check_reachable``.
     """
-    from broadcastio.broadcast.admission import prepare_message
+    from broadcastio.broadcast.admission import UNPREPARED_METADATA, prepare_message
     from broadcastio.records.message import Message
     from broadcastio.errors import ValidationError
 
@@ -550,6 +550,7 @@ def _messages(
                 Message(
                     row.recipient,
                     content,
+                    metadata=UNPREPARED_METADATA,  # the derived reference id replaces it
                     attachment=attachment,
                     title=None if title is None else title.render(row.variables),
                 ),
