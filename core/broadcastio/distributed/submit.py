@@ -243,9 +243,11 @@ def _warn_idle(broker: Any, broadcast_id: str, waiting: int, queue_url: str) -> 
     """One warning when nothing settles for a while: usually no worker is running."""
     try:
         now_ms = broker.client.time()[0] * 1000
-        live = broker.client.zcount(
+        seen = broker.client.zrangebyscore(
             f"{broker.namespace}:__heartbeats__", now_ms - broker.heartbeat_timeout, "+inf"
         )
+        # The submitter's own enqueuing counts as a heartbeat too: leave it out.
+        live = len([one for one in seen if one.decode() != broker.broker_id])
     except Exception:  # noqa: BLE001 - only a hint; the watch goes on
         live = None
     workers = "" if live is None else f" ({live} worker process(es) seen on the queue lately)"
