@@ -202,3 +202,21 @@ def test_the_field_order_the_run_relies_on() -> None:
         "attempts",
         "contact",
     ]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_failure_code_is_logged_once_per_run_whichever_thread_sends(
+    concurrency: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    from broadcastio import DeliveryResult, ErrorCode
+
+    class Refusing(RecordingProvider):
+        def send(self, message: Message) -> DeliveryResult:
+            super().send(message)
+            return DeliveryResult.failed(self.name, ErrorCode.INVALID_RECIPIENT, "no such number")
+
+    with caplog.at_level("WARNING", logger="broadcastio"):
+        report = broadcast(Orchestrator([Refusing()]), MESSAGES[:20], concurrency=concurrency)
+    assert report.failed == 20
+    warned = [r.getMessage() for r in caplog.records if "INVALID_RECIPIENT" in r.getMessage()]
+    assert len(warned) == 1, warned

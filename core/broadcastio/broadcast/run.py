@@ -307,7 +307,7 @@ class BroadcastRun:
                     position += 1
                     self._in_flight -= 1
                     outcome = context.run(send_recipient, orchestrator, task, None)
-                    self._tally.add(outcome)
+                    self._count_sent(outcome)
                     done.append(outcome)
                     if time.monotonic() >= flush_at:
                         self._commit(done)
@@ -431,11 +431,15 @@ class BroadcastRun:
         else:
             return None
         self._in_flight -= 1
+        self._count_sent(outcome)
+        return outcome
+
+    def _count_sent(self, outcome: RecipientOutcome) -> None:
+        """Count an outcome of this run's sending; a failure's code is logged once per run."""
         self._tally.add(outcome)
         result = outcome.result
         if result is not None and result.error is not None:
             self._warn_once(outcome, result.error.code, result.error.message)
-        return outcome
 
     def _fire(self, hook_name: str, arguments: dict[str, Any]) -> None:
         """Call ``hook_name``'s implementations on the orchestrator's relay, in the run's context.
