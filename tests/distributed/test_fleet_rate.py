@@ -68,11 +68,12 @@ def test_two_workers_share_one_rate_limit(
     assert json.loads(done.stdout)["delivered"] == MESSAGES
     arrivals = [request.received_at for request in receiver.requests if request.method == "POST"]
     assert len(arrivals) == MESSAGES
-    # The bucket allows one message per 1/RATE s (burst 1): at most RATE starts in
-    # any second. Arrival jitter may add one or two at a window's edge; two
-    # unpaced-by-the-fleet workers would put about 2 * RATE in a second.
-    assert most_in_any_window(arrivals, 1.0) <= RATE + 2
-    assert most_in_any_window(arrivals, 3.0) <= 3 * RATE + 2
+    # The bucket allows one message per 1/RATE s (burst 1): at most RATE slots in
+    # any second. A thread descheduled past its slot arrives late, bunched with
+    # the next ones, so a window may hold a few more; two workers pacing only
+    # themselves put about 2 * RATE in a second (measured: 21).
+    assert most_in_any_window(arrivals, 1.0) <= RATE + 4
+    assert most_in_any_window(arrivals, 3.0) <= 3 * RATE + 4
     # Both workers took part: the limit was shared, not met by one worker alone.
     logs = processes.output()
     assert logs.count("delivering from queue") == 2
@@ -101,8 +102,9 @@ def test_a_rate_limited_answer_pauses_the_whole_fleet(
         key=lambda request: request.received_at,
     )
     refused_at = posts[0].received_at
-    # Requests already on their way when the 429 came back may land just after it;
-    # every later one waited for the pause (3 s) to end, in both processes.
+    # Requests already on their way when the 429 came back may land just after it
+    # (at most the other 7 of the 2 x 4 threads); every later one waited for the
+    # pause (3 s) to end, in both processes. Without the fleet-wide pause: 12.
     late = [request.received_at - refused_at for request in posts[1:]]
     early = [gap for gap in late if gap < 2.5]
     assert len(early) <= 8, f"{len(early)} requests ignored the fleet's pause: {early}"
