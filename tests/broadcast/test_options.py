@@ -143,7 +143,7 @@ def test_an_unknown_keyword_is_named_with_the_known_ones(orchestrator: Orchestra
         broadcast(orchestrator, make_messages(1), retry_faild=True)
     assert str(raised.value) == (
         "unknown broadcast option 'retry_faild'; the options are concurrency, journal, "
-        "broadcast_id, retry_failed, on_result, stop"
+        "broadcast_id, retry_failed, on_result, stop, max_pause, on_pause"
     )
     assert orchestrator.providers[0].count == 0  # type: ignore[attr-defined]
 
