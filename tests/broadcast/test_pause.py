@@ -91,6 +91,33 @@ def test_a_rate_limited_row_is_sent_again_once_the_window_reopens(
     assert states == {RecipientState.DELIVERED}
 
 
+def test_the_journal_row_says_paused_until_while_it_waits(tmp_path: Path) -> None:
+    provider = CappedProvider(limited={1})
+    seen: list[Any] = []
+    with Journal(tmp_path / "journal.sqlite") as journal:
+
+        def look(pause: BroadcastPause) -> None:
+            (row,) = [row for row in journal.rows("noted") if row.recipient == pause.recipient]
+            seen.append(row)
+
+        report = broadcast(
+            Orchestrator([provider]),
+            messages(2),
+            journal=journal,
+            broadcast_id="noted",
+            concurrency=1,
+            on_pause=look,
+        )
+        (final,) = [row for row in journal.rows("noted") if row.recipient == seen[0].recipient]
+    assert report.delivered == 2
+    (row,) = seen
+    assert row.state is RecipientState.IN_FLIGHT
+    assert row.error_code == "RATE_LIMITED"
+    assert row.error_message.startswith("paused until ") and "UTC (hourly_cap)" in row.error_message
+    # The outcome replaces the note.
+    assert final.state is RecipientState.DELIVERED and final.error_message is None
+
+
 def test_the_pause_is_logged_once_with_paused_until(caplog: pytest.LogCaptureFixture) -> None:
     provider = CappedProvider(limited={1})
     with caplog.at_level(logging.WARNING, logger="broadcastio"):

@@ -107,6 +107,7 @@ def test_broadcast_pauses_through_a_risk_pause_and_then_delivers_everyone(
 def test_an_hourly_cap_shows_paused_until_and_ctrl_c_stops_the_wait(
     tmp_path: Path,
     start_script: Callable[..., Any],
+    run_script: Callable[..., Any],
     whatsapp_config: Callable[[LocalBridge], Path],
     script_env: dict[str, str],
 ) -> None:
@@ -141,6 +142,10 @@ def test_an_hourly_cap_shows_paused_until_and_ctrl_c_stops_the_wait(
             if "paused until" in line:
                 break
         assert "hourly_cap" in line
+        journal = str(tmp_path / "journal.sqlite")
+        shown = run_script("journal", "show", "capped", "--journal", journal)
+        assert shown.returncode == 0, shown.stderr
+        assert "in_flight" in shown.stdout and "paused until" in shown.stdout
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
         assert process.returncode == 130, seen.getvalue()

@@ -9,6 +9,8 @@ then (at most ``max_pause`` seconds), says so once through the log and
 the same reference id, so a provider that deduplicates cannot send it twice.
 A stop event set while waiting ends the wait: the row keeps its
 ``RATE_LIMITED`` failure, which a resume with ``retry_failed`` sends again.
+With a journal, the waiting row says "paused until ..." in its error column
+meanwhile (``journal show``).
 
 The policy reaches the sending threads through a context variable set in the
 run's own context (every worker runs in a copy of it), so the worker pool
@@ -28,10 +30,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from broadcastio.errors import BroadcastioError
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.contact import recipient_key
 
 if TYPE_CHECKING:
+    from broadcastio.broadcast.journal import Journal
     from broadcastio.engine.orchestrator import Orchestrator
     from broadcastio.records.message import Message
     from broadcastio.records.result import DeliveryResult
@@ -94,12 +98,19 @@ def format_pause(until: _dt.datetime, now: _dt.datetime | None = None) -> str:
 
 @attrs.frozen
 class PausePolicy:
-    """How long a run may wait out a rate limit, what ends the wait, who is told."""
+    """How long a run may wait out a rate limit, what ends the wait, who is told.
+
+    With a ``journal``, the waiting row (still ``in_flight``) gets the pause as
+    its error (``RATE_LIMITED``, "paused until 2026-12-01 14:05 UTC
+    (hourly_cap)"), so ``broadcastio journal show`` tells a paused run from a
+    hung one.
+    """
 
     broadcast_id: str
     max_pause: float = DEFAULT_MAX_PAUSE
     stop: threading.Event | None = None
     on_pause: OnPause | None = None
+    journal: Journal | None = None
     # The latest pause announced, so N threads hitting one limit log it once.
     _announced: list[float] = attrs.field(factory=lambda: [0.0], eq=False, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, repr=False)
@@ -193,6 +204,13 @@ def send_waiting_out_pauses(
                 format_pause(until),
                 pause.reason,
             )
+        if policy.journal is not None:
+            note = f"paused until {until:%Y-%m-%d %H:%M} UTC ({pause.reason})"
+            try:
+                policy.journal.note_pause(broadcast_id, pause.recipient, error.code.value, note)
+            except BroadcastioError as failure:
+                # The note is for people; the send and its outcome do not depend on it.
+                logger.debug("broadcast %s: could not note the pause: %s", broadcast_id, failure)
         if policy.on_pause is not None:
             try:
                 policy.on_pause(pause)

@@ -142,6 +142,7 @@ class BroadcastRun:
                 max_pause=options.max_pause,
                 stop=options.stop,
                 on_pause=options.on_pause,
+                journal=journal,
             ),
         )
         self._announced = False

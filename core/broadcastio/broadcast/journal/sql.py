@@ -281,6 +281,10 @@ RELEASE = (
     "UPDATE recipients SET state = ?, attempts = attempts - 1 "
     "WHERE broadcast = ? AND recipient = ? AND state = 'in_flight'"
 )
+NOTE_PAUSE = (
+    "UPDATE recipients SET error_code = ?, error_message = ? "
+    "WHERE broadcast = ? AND recipient = ? AND state = 'in_flight'"
+)
 RECORD_OUTCOME = (
     "UPDATE recipients SET state = ?, provider = ?, message_id = ?, error_code = ?, "
     "error_message = ?, completed_at = ?, address_kind = ?, address = ? "

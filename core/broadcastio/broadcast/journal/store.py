@@ -318,6 +318,21 @@ class Journal(JournalRuns, JournalReading):
                     ],
                 )
 
+    def note_pause(self, broadcast_id: str, recipient: str, code: str, text: str) -> None:
+        """Note on an ``in_flight`` row why its send waits (``paused until ...``).
+
+        The row stays ``in_flight`` (its send is not over); ``error_code`` and
+        ``error_message`` say what holds it, so ``journal show`` during a paused
+        run reads "paused until 14:05" rather than a silent in-flight row. The
+        outcome, when it comes, replaces the note. A row in any other state is
+        left alone.
+        """
+        file = self._file
+        with file.locked(broadcast_id):
+            key = file.key_locked(broadcast_id, create=False)
+            with file.transaction_locked() as connection:
+                connection.execute(sql.NOTE_PAUSE, (code, text, key, recipient))
+
     def record_outcome(
         self,
         task: RecipientTask,
