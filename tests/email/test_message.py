@@ -202,3 +202,13 @@ def test_any_title_and_text_survive_the_round_trip_through_mime(title: str, cont
     assert body.rstrip("\n") == content.replace("\r\n", "\n").replace(
         "\r", "\n"
     ).rstrip("\n")
+
+
+def test_message_ids_are_declared_to_carry_the_address() -> None:
+    # The Message-ID digests the address without a secret: exporters must not publish it.
+    from broadcastio_email import EmailProvider, message_id
+
+    assert EmailProvider.message_ids_contain_address is True
+    first = message_id(Message("a@example.com", "hi", metadata={"reference_id": "r1"}), "x.org")
+    other = message_id(Message("b@example.com", "hi", metadata={"reference_id": "r1"}), "x.org")
+    assert first != other  # the address decides the id: it is derived from it

@@ -128,6 +128,10 @@ class EmailProvider(MessageProvider):
 
     name = "email"
     address_kind: ClassVar[str | None] = "email"
+    # The Message-ID is an unkeyed digest of the reference id and the address: a
+    # list of candidate addresses can be checked against it, so it is not exported
+    # as it is (the OpenTelemetry plugin's spans).
+    message_ids_contain_address: ClassVar[bool] = True
     settings_type = EmailSettings
 
     def __init__(
