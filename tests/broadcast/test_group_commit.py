@@ -220,3 +220,41 @@ def test_a_failure_code_is_logged_once_per_run_whichever_thread_sends(
     assert report.failed == 20
     warned = [r.getMessage() for r in caplog.records if "INVALID_RECIPIENT" in r.getMessage()]
     assert len(warned) == 1, warned
+
+
+def test_outcomes_are_committed_while_every_sending_thread_is_stuck_in_a_send(
+    journal_path: Path,
+) -> None:
+    """The first outcomes of a run must reach the journal even if the next sends hang."""
+    release = threading.Event()
+    seen_committed = threading.Event()
+
+    def on_send(message: Message, number: int) -> None:
+        if number > 2:
+            release.wait(60)  # both threads hang here until the journal shows two outcomes
+
+    def watch() -> None:
+        deadline = threading.Event()
+        for _ in range(200):  # 10 s at most
+            try:
+                with Journal(journal_path, read_only=True) as journal:
+                    if journal.summary("b")[RecipientState.DELIVERED] >= 2:
+                        seen_committed.set()
+                        break
+            except Exception:  # noqa: BLE001 - not created yet
+                pass
+            deadline.wait(0.05)
+        release.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    report = broadcast(
+        Orchestrator([RecordingProvider(on_send=on_send)]),
+        MESSAGES[:6],
+        journal=journal_path,
+        broadcast_id="b",
+        concurrency=2,
+    )
+    watcher.join()
+    assert report.delivered == 6
+    assert seen_committed.is_set(), "the first outcomes waited for the hung sends"

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
 __all__ = [
-    "UNPREPARED_METADATA",
     "Admitter",
+    "UNPREPARED_METADATA",
     "check_message",
     "prepare_message",
     "prepare_row",

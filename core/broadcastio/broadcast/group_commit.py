@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,12 @@ if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
     from broadcastio.engine.orchestrator import Orchestrator
 
-__all__ = ["GroupCommit"]
+__all__ = ["GroupCommit", "MAX_DELAY", "MAX_GROUP"]
+
+# The most outcomes one transaction takes, and the longest an outcome waits for
+# others to share its transaction while the threads are busy sending.
+MAX_GROUP = 64
+MAX_DELAY = 0.002
 
 
 class GroupCommit:
@@ -56,16 +62,52 @@ class GroupCommit:
         self._pending: collections.deque[RecipientOutcome] = collections.deque()
         self._lock = threading.Lock()
         self._failure: Exception | None = None
+        self._oldest = 0.0  # when the oldest pending outcome was handed over (monotonic)
+        self._waiting = threading.Event()  # set when outcomes wait: wakes the flusher
+        self._stopped = False
         # The address kind of each provider that sent, looked up once per run.
         self._address_kinds: dict[str | None, str | None] = {}
 
     def add(self, outcome: RecipientOutcome) -> None:
-        """Hand ``outcome`` over: it is committed, then posted, by this thread or another."""
+        """Hand ``outcome`` over: the next ``flush``, by this thread or another, commits it.
+
+        It is flushed at once when ``MAX_GROUP`` outcomes wait or the oldest
+        has waited ``MAX_DELAY`` seconds; otherwise the thread that handed it
+        over flushes before it waits for its next task (``WorkerPool``), so
+        outcomes share a transaction while tasks keep the threads busy, and
+        none waits for a commit while a thread is idle. When every thread is
+        busy in a slow send, the flusher thread (``start_flusher``) commits
+        what waits, ``MAX_DELAY`` after it was handed over.
+        """
         if self._failure is not None:
             raise self._failure
-        self._pending.append(outcome)
+        pending = self._pending
+        if not pending:
+            self._oldest = time.monotonic()
+            self._waiting.set()
+        pending.append(outcome)
+        if len(pending) >= MAX_GROUP:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """``flush`` if an outcome has waited ``MAX_DELAY`` seconds."""
+        if self._pending and time.monotonic() - self._oldest >= MAX_DELAY:
+            self.flush()
+
+    def flush(self, *, wait: bool = False) -> None:
+        """Commit, then post, every outcome handed over so far.
+
+        Without ``wait`` it returns at once when another thread is committing
+        (that thread then commits these too, before it lets go of the lock).
+        With ``wait`` it returns only once every outcome handed over before the
+        call is committed and posted: what a thread calls before it ends.
+        """
+        if self._failure is not None:
+            raise self._failure
         pending, lock = self._pending, self._lock
-        while pending and lock.acquire(blocking=False):
+        while pending and lock.acquire(blocking=wait):
             try:
                 while pending:
                     # popleft is atomic: other threads may append meanwhile.
@@ -78,6 +120,30 @@ class GroupCommit:
                 lock.release()
             # An outcome added between the last look and the release found the
             # lock taken and left it to this thread: the loop looks once more.
+
+    def start_flusher(self) -> None:
+        """Start the daemon thread that commits outcomes no sending thread got to."""
+        thread = threading.Thread(target=self._flusher, name="broadcastio-commit", daemon=True)
+        thread.start()
+
+    def stop_flusher(self) -> None:
+        """Let the flusher thread end (what it has not committed, ``flush(wait=True)`` does)."""
+        self._stopped = True
+        self._waiting.set()
+
+    def _flusher(self) -> None:
+        waiting = self._waiting
+        while not self._stopped:
+            waiting.wait()
+            waiting.clear()
+            # Give the sending threads MAX_DELAY to commit it themselves, then look.
+            time.sleep(MAX_DELAY)
+            try:
+                self.flush_if_due()
+            except Exception:  # noqa: BLE001 - recorded; the sending threads raise it
+                return
+            if self._pending:
+                waiting.set()  # still waiting (too young, or another thread is committing)
 
     def commit(self, outcomes: Sequence[RecipientOutcome]) -> None:
         """Commit the sent ones among ``outcomes`` now, in one transaction (nothing is posted)."""

@@ -83,9 +83,14 @@ class WorkerPool:
             if journal is None
             else GroupCommit(orchestrator, journal, self._results.put)
         )
+        if self._committer is not None:
+            self._committer.start_flusher()
         self._cancelled = threading.Event()
         self._closed = False
         self.running = size
+        # Threads still working, counted down by the threads themselves.
+        self._working = size
+        self._ending = threading.Lock()
         base = contextvars.copy_context() if context is None else context
         self._threads = [
             threading.Thread(
@@ -140,19 +145,39 @@ class WorkerPool:
         cancelled = self._cancelled
         try:
             while True:
-                task = tasks.get()
+                try:
+                    task = tasks.get(block=False)
+                except queue.Empty:
+                    if committer is not None:
+                        committer.flush()  # nothing to send: commit what waits first
+                    task = tasks.get()
                 if task is _STOP:
+                    if committer is not None:
+                        # Waits for a commit under way: its outcomes are posted before
+                        # this thread says it is finished, so none arrives after the last.
+                        committer.flush(wait=True)
                     return
                 assert isinstance(task, RecipientTask)
                 if cancelled.is_set():
                     results.put(NotSent(task))
                     continue
+                if committer is not None:
+                    committer.flush_if_due()
                 outcome = send_recipient(orchestrator, task, None)
                 if committer is None:
                     results.put(outcome)
                 else:
-                    committer.add(outcome)  # posted once committed
+                    committer.add(outcome)  # posted once committed (see GroupCommit)
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             results.put(WorkerCrashed(error))
         finally:
+            with self._ending:
+                self._working -= 1
+                last = self._working == 0
+            if last and committer is not None:
+                committer.stop_flusher()
+                try:
+                    committer.flush(wait=True)  # after a crash: what the others left
+                except Exception:  # noqa: BLE001 - the journal failing again; reported already
+                    pass
             results.put(_FINISHED)
