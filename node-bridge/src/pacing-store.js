@@ -4,6 +4,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const FILE_NAME = 'pacing-state.json';
+
+/** The counters file exists but cannot be used; the message names it and the fix. */
+class PacingStateError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'PacingStateError';
+  }
+}
 const VERSION = 1;
 
 /**
@@ -36,19 +44,19 @@ class PacingFileStore {
       text = fs.readFileSync(this.path, 'utf8');
     } catch (err) {
       if (err && err.code === 'ENOENT') return null;
-      throw new Error(`cannot read the pacing counters in ${this.path}: ${err.message}`);
+      throw new PacingStateError(`cannot read the pacing counters in ${this.path}: ${err.message}`);
     }
     let data;
     try {
       data = JSON.parse(text);
     } catch {
-      throw new Error(`the pacing counters in ${this.path} are not valid JSON; delete the file to reset the caps' counters`);
+      throw new PacingStateError(`the pacing counters in ${this.path} are not valid JSON; delete the file to reset the caps' counters`);
     }
     const sendsValid = data && Array.isArray(data.sends) && data.sends.every((at) => Number.isFinite(at));
     const pause = data ? data.pause : undefined;
     const pauseValid = pause === null || (pause && typeof pause.reason === 'string' && Number.isFinite(pause.until));
     if (!data || data.version !== VERSION || !sendsValid || !pauseValid) {
-      throw new Error(`the pacing counters in ${this.path} are not in the expected format (version ${VERSION}); delete the file to reset the caps' counters`);
+      throw new PacingStateError(`the pacing counters in ${this.path} are not in the expected format (version ${VERSION}); delete the file to reset the caps' counters`);
     }
     return { sends: data.sends, pause: pause ? { reason: pause.reason, until: pause.until } : null };
   }
@@ -69,4 +77,4 @@ class PacingFileStore {
   }
 }
 
-module.exports = { PacingFileStore, PACING_FILE_NAME: FILE_NAME };
+module.exports = { PacingFileStore, PacingStateError, PACING_FILE_NAME: FILE_NAME };

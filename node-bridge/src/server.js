@@ -3,6 +3,7 @@
 const { loadConfig, describeConfig, ConfigError } = require('./config');
 const { buildApp } = require('./app');
 const { openStore, StoreOpenError } = require('./store');
+const { PacingFileStore, PacingStateError } = require('./pacing-store');
 
 const SHUTDOWN_GRACE_MS = 20000;
 
@@ -43,6 +44,21 @@ async function main() {
       process.exit(2);
     }
     throw err;
+  }
+
+  // A damaged pacing counters file likewise: ignoring it would silently
+  // reset the caps that protect the account.
+  if (config.pacing) {
+    try {
+      new PacingFileStore({ dataDir: config.dataDir }).load();
+    } catch (err) {
+      if (err instanceof PacingStateError) {
+        if (typeof store.close === 'function') store.close();
+        process.stderr.write(`bridge: configuration error: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
   }
 
   // The process metrics are per process: only the real server adds them.

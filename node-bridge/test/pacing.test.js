@@ -451,3 +451,19 @@ test('queue wait bound: with pacing on, a send that could wait past BRIDGE_QUEUE
   assert.equal(queue.isFull(), false);
   assert.ok(queue.worstWaitMs() <= 30000);
 });
+
+test('process: a damaged counters file stops the start-up with exit 2 and one line naming it', async () => {
+  const { spawn } = require('node:child_process');
+  const dataDir = tempDir();
+  fs.writeFileSync(path.join(dataDir, PACING_FILE_NAME), '{"version":1,"sends":[');
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BRIDGE_')));
+  Object.assign(env, { BRIDGE_DRIVER: 'fake', BRIDGE_PACING: '1', BRIDGE_DATA_DIR: dataDir, BRIDGE_PORT: '0' });
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'server.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const code = await new Promise((resolve) => child.on('exit', resolve));
+  assert.equal(code, 2);
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0], /^bridge: configuration error: the pacing counters in .*pacing-state\.json are not valid JSON; delete the file/);
+});
