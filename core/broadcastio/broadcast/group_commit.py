@@ -4,14 +4,16 @@ A journaled broadcast used to commit each outcome on its own, from the thread
 that made the send: one self-committing statement per recipient, each taking
 the journal's lock, so the sending threads spent much of their time queued on
 that lock. Here a sending thread hands its outcome over (``add``) and goes on
-to its next send; whichever thread holds the commit lock commits every outcome
-handed over so far in one transaction, then posts them to the consuming
-thread. A thread that finds the lock taken does not wait: the holder looks
-for more outcomes after each transaction, and again after releasing the lock,
-so no outcome is left behind. An outcome is posted only once it is committed,
-so the consuming thread (and whoever iterates the run) only ever sees
-journaled outcomes, as with a commit per send; under load one transaction
-carries many outcomes.
+to its next send. The outcomes waiting are committed together, in one
+transaction, when a sending thread has no task left to take, when
+``MAX_GROUP`` wait, or once the oldest has waited ``MAX_DELAY`` (a small
+flusher thread sees to that when every sending thread is stuck in a slow
+send); whichever thread commits then posts them to the consuming thread. A
+thread that finds the commit lock taken does not wait: the holder looks for
+more outcomes after each transaction, and again after releasing the lock, so
+no outcome is left behind. An outcome is posted only once it is committed, so
+the consuming thread (and whoever iterates the run) only ever sees journaled
+outcomes, as with a commit per send.
 
 Until an outcome is committed its row is ``in_flight``: a crash in between
 leaves it so, and a resume sends it again under the same reference id (see

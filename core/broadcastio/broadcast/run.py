@@ -2,10 +2,14 @@
 
 Only the thread consuming the run reads the input, admits rows and commits
 them as in flight (a batch at a time), counts and calls ``on_result``; the
-pool's threads only run ``send_recipient`` (send, then commit the outcome). At
-most ``2 * concurrency`` recipients are between "read from the input" and
-"outcome yielded": that bound keeps memory flat for a million-row input and
-lets a run stop within a couple of sends.
+pool's threads only run ``send_recipient`` and hand the outcome to a
+``GroupCommit``, which commits several per transaction before they come back.
+At concurrency 1 there is no pool: the consuming thread sends itself, in the
+run's context, and commits the outcomes of up to ``_INLINE_BATCH`` sends
+together. At most ``2 * concurrency`` recipients (``_INLINE_BATCH`` at
+concurrency 1) are between "read from the input" and "outcome yielded": that
+bound keeps memory flat for a million-row input and lets a run stop within a
+couple of sends.
 
 However a run ends early (stop event, the consumer closing it,
 ``KeyboardInterrupt``, an exception), nothing more is read or sent, the sends
