@@ -94,6 +94,9 @@ class SqliteIdempotencyStore {
     this._now = now;
     this._inFlight = new Map();
     this._select = db.prepare('SELECT body_hash, state, response, expires_at FROM idempotency WHERE key = ?');
+    // A new key (the common case) is one statement: the insert; only a key
+    // already there is read, and an expired one replaced.
+    this._claimNew = claimDb.prepare("INSERT INTO idempotency (key, body_hash, state, response, updated_at, expires_at) VALUES (?, ?, 'in_flight', NULL, ?, NULL) ON CONFLICT (key) DO NOTHING");
     this._claim = claimDb.prepare("INSERT OR REPLACE INTO idempotency (key, body_hash, state, response, updated_at, expires_at) VALUES (?, ?, 'in_flight', NULL, ?, NULL)");
     this._complete = db.prepare("UPDATE idempotency SET state = 'done', response = ?, updated_at = ?, expires_at = ? WHERE key = ? AND state = 'in_flight'");
     this._release = db.prepare("DELETE FROM idempotency WHERE key = ? AND state = 'in_flight'");
@@ -106,16 +109,18 @@ class SqliteIdempotencyStore {
     const own = this._inFlight.get(key);
     if (own) return own.bodyHash === bodyHash ? { kind: 'in_flight', record: own } : { kind: 'mismatch' };
     const now = this._now();
-    const row = this._select.get(key);
-    if (row && !(row.state === 'done' && row.expires_at <= now)) {
-      if (row.body_hash !== bodyHash) return { kind: 'mismatch' };
-      if (row.state === 'done') return { kind: 'replay', response: JSON.parse(row.response) };
-      // In flight in another process sharing the file (unsupported, see the
-      // README): nothing here will settle it, so the caller's wait runs out
-      // into 409 IDEMPOTENCY_IN_FLIGHT rather than sending a second time.
-      return { kind: 'in_flight', record: { key, bodyHash, state: 'in_flight', settled: new Promise(() => {}), settle() {} } };
+    if (this._claimNew.run(key, bodyHash, now).changes === 0) {
+      const row = this._select.get(key);
+      if (!(row.state === 'done' && row.expires_at <= now)) {
+        if (row.body_hash !== bodyHash) return { kind: 'mismatch' };
+        if (row.state === 'done') return { kind: 'replay', response: JSON.parse(row.response) };
+        // In flight in another process sharing the file (unsupported, see the
+        // README): nothing here will settle it, so the caller's wait runs out
+        // into 409 IDEMPOTENCY_IN_FLIGHT rather than sending a second time.
+        return { kind: 'in_flight', record: { key, bodyHash, state: 'in_flight', settled: new Promise(() => {}), settle() {} } };
+      }
+      this._claim.run(key, bodyHash, now);
     }
-    this._claim.run(key, bodyHash, now);
     let settle = null;
     const settled = new Promise((resolve) => {
       settle = resolve;
@@ -193,7 +198,7 @@ class SqliteMessageStore extends EventEmitter {
     this._earlyAcksMayExist = db.prepare('SELECT EXISTS (SELECT 1 FROM early_acks) AS e').pluck();
     this._hasEarlyAcks = this._earlyAcksMayExist.get() === 1;
 
-    this._add = db.transaction((id, to, ack, at) => {
+    this._addRows = (id, to, ack, at) => {
       const entry = { id, to, ack, sentAt: at, updatedAt: at, acks: { [ack]: at } };
       const changes = [];
       const parkedAcks = this._hasEarlyAcks ? this._selectEarly.all(id) : [];
@@ -212,7 +217,8 @@ class SqliteMessageStore extends EventEmitter {
       // id to clear; a repeated add only restates the ones it carries.
       for (const [name, time] of Object.entries(entry.acks)) this._replaceAck.run(id, name, time);
       return { entry, changes };
-    });
+    };
+    this._add = db.transaction(this._addRows);
     this._update = db.transaction((id, ack, at) => {
       const row = this._selectMessage.get(id);
       if (!row) {
@@ -235,7 +241,9 @@ class SqliteMessageStore extends EventEmitter {
   }
 
   add({ id, to, ack }) {
-    const { entry, changes } = this._add(id, to, ack, this._now());
+    // Inside the store's atomically() already: no savepoint of its own.
+    const write = this._db.inTransaction ? this._addRows : this._add;
+    const { entry, changes } = write(id, to, ack, this._now());
     for (const change of changes) this._emitChange(id, to, change);
     return present(entry.id, entry.to, entry.ack, entry.sentAt, entry.updatedAt, Object.entries(entry.acks).map(([name, at]) => ({ ack: name, at })));
   }
@@ -420,6 +428,10 @@ function openSqliteStore({ file, config, now = Date.now }) {
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Checkpoint (copy the log into the file, with its fsyncs) every ~40 MB
+    // of log instead of every ~4 MB: a tenth of the pauses, and hot pages
+    // rewritten by many sends are copied once.
+    db.pragma('wal_autocheckpoint = 10000');
     migrate(db, file);
     // A second connection only to fsync the claims (see above); with
     // `normal` one connection does everything.
