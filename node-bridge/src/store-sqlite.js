@@ -406,8 +406,9 @@ function migrate(db, file) {
  * few of them, and a lost answer leaves its key in flight, which the next
  * start turns into SEND_OUTCOME_UNKNOWN, never a second send. `full` costs
  * one fsync per send (0.3 to 1 ms on an ordinary disk): nothing next to a
- * paced gap of seconds, but about a third of the bridge's throughput with
- * pacing off (bench/bench_bridge_store.py), hence not the default.
+ * paced gap of seconds, but with pacing off it takes the bridge from about
+ * 0.83 of the in-memory store's sends/s to about 0.67
+ * (bench/bench_bridge_store.py), hence not the default.
  *
  * Keys left in_flight by a process that died are turned into the
  * SEND_OUTCOME_UNKNOWN answer for the key TTL (`interrupted` counts them).
