@@ -27,4 +27,4 @@ if hasattr(os, "register_at_fork"):
 
 def new_trace_id() -> str:
     """32 lowercase hex digits, the W3C trace-context / OpenTelemetry trace id shape."""
-    return f"{_generator.getrandbits(128):032x}"
+    return _generator.randbytes(16).hex()  # half the cost of formatting a 128-bit int
