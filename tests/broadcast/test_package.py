@@ -13,6 +13,7 @@ import broadcastio.broadcast as package
 # hosts other people's modules, which this test leaves alone).
 ENGINE_MODULES = [
     "admission",
+    "group_commit",
     "journal",
     "journal.claim",
     "journal.errors",
