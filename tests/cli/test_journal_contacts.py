@@ -177,3 +177,23 @@ def test_a_broadcast_resuming_a_v1_journal_upgrades_it_and_sends_only_the_rest(
     shown = run_script("journal", "show", "spring", "--journal", str(v1_journal))
     assert shown.returncode == 0 and shown.stderr == ""  # upgraded: no note any more
     assert any(line.startswith("cust-3 (phone=+15550000003)") for line in shown.stdout.splitlines())
+
+
+def test_show_hides_a_webhook_urls_path_in_both_columns(run_script, tmp_path) -> None:
+    path = tmp_path / "hooks.sqlite"
+    hook = Contact({"webhook": "https://hooks.example.com/services/T0/s3cr3t"}, id="team-a")
+    broadcast(Orchestrator([Channel("hooks", "webhook")]), [Message(hook, "hi")], journal=path)
+
+    shown = run_script("journal", "show", "--journal", str(path), broadcast_id_of(path))
+
+    assert shown.returncode == 0, shown.stderr
+    assert "s3cr3t" not in shown.stdout
+    assert "webhook=https://hooks.example.com/***" in shown.stdout
+
+
+def broadcast_id_of(path: Path) -> str:
+    from broadcastio import Journal
+
+    with Journal(path, read_only=True) as journal:
+        (info,) = journal.broadcasts()
+        return info.broadcast_id

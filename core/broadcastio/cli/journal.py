@@ -42,6 +42,7 @@ from broadcastio.cli.journal_sync import receipts_line
 from broadcastio.cli.journal_sync import sync as sync_command
 from broadcastio.cli.options import json_option
 from broadcastio.cli.same_file import refuse_overwriting_inputs
+from broadcastio.records.contact import shown_address
 
 if TYPE_CHECKING:
     from broadcastio.broadcast import Journal, JournalRow
@@ -324,9 +325,10 @@ def _row_cells(row: JournalRow) -> list[str]:
     if row.address is None:
         address = "-"
     elif row.address_kind is None:
-        address = row.address
+        address = shown_address(row.address)
     else:
-        address = f"{row.address_kind}={row.address}"
+        # A webhook address is a URL whose path is its credential: shown as https://host/***.
+        address = f"{row.address_kind}={shown_address(row.address)}"
     return [
         # The person, not their key: the key of a contact with an id is only {"id": ...}.
         printable(row.recipient if contact is None else str(contact)),
