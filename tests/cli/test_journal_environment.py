@@ -170,3 +170,16 @@ def test_a_journal_deleted_mid_run_stops_it(tmp_path: Path, dummy_config, start_
     _, stderr = process.communicate(timeout=60)
     result = subprocess.CompletedProcess(process.args, process.returncode, "", stderr)
     assert_one_error_line(result, str(journal), "was deleted or replaced")
+
+
+def test_the_default_journal_and_its_directory_are_owner_only(
+    tmp_path: Path, dummy_config, run_script
+) -> None:
+    write_recipients(tmp_path / "team.csv", 3)
+    dummy_config()
+    state = tmp_path / "state"
+    result = run_script("--config", "dummy.toml", *BROADCAST, env={"XDG_STATE_HOME": str(state)})
+    assert result.returncode == 0, result.stderr
+    # Under the usual umask 022, SQLite and mkdir alone would make 0644 and 0755.
+    assert (state / "broadcastio").stat().st_mode & 0o077 == 0
+    assert (state / "broadcastio" / "journal.sqlite").stat().st_mode & 0o077 == 0

@@ -44,7 +44,8 @@ def make_journal_directory(path: Path) -> None:
     from broadcastio.broadcast.journal import JournalError, JournalProblem
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner only, like the journal file in it: the journal holds personal data.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
         blocker = Path(error.filename) if error.filename else path.parent
         raise JournalError(

@@ -268,6 +268,24 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return (found.st_dev, found.st_ino)
 
 
+def _create_private(path: Path) -> None:
+    """Create a missing journal file readable by its owner only (``0600``).
+
+    The journal holds personal data (phone numbers, email addresses) and may
+    hold credentials (a contact's webhook URL). SQLite would create the file
+    with ``0644`` less the umask, readable by every local user under the usual
+    umask; created here first, SQLite opens it as it is and gives its ``-wal``
+    and ``-shm`` files the same mode. A file that exists keeps its mode.
+    """
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # sqlite3.connect reports why the path cannot be opened, in its words
+    os.close(descriptor)
+
+
 def _connect(
     path: Path, durable: bool, read_only: bool, busy_timeout: float
 ) -> tuple[sqlite3.Connection, int]:
@@ -279,6 +297,7 @@ def _connect(
                 uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
         else:
+            _create_private(path)
             connection = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
