@@ -1,4 +1,4 @@
-"""Fixtures for the broadcast tests: a journal path, node bridges on loopback."""
+"""Fixtures for the broadcast tests: a journal path or URL on each backend, node bridges."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "scripts"))
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+from journal_backends import journal_postgres, journal_url  # noqa: E402, F401
 from local_bridge import BridgeStartError, LocalBridge  # noqa: E402
 
 

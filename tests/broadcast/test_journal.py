@@ -26,9 +26,9 @@ def admitted_task(journal: Journal, run: int, index: int, message: Message) -> R
     return RecipientTask(BROADCAST, run, index, message, admission.previous, admission.attempts)
 
 
-def test_a_recipient_goes_pending_in_flight_delivered(journal_path: Path) -> None:
+def test_a_recipient_goes_pending_in_flight_delivered(journal_url: str) -> None:
     message = Message(recipient(1), "hello")
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         run = journal.begin_run(BROADCAST)
         task = admitted_task(journal, run, 0, message)
         assert journal.row(BROADCAST, message.recipient).state is RecipientState.PENDING
@@ -46,11 +46,11 @@ def test_a_recipient_goes_pending_in_flight_delivered(journal_path: Path) -> Non
     assert row.completed_at is not None and row.position == 0 and row.run == 1
 
 
-def test_a_failure_keeps_the_last_provider_and_its_error(journal_path: Path) -> None:
+def test_a_failure_keeps_the_last_provider_and_its_error(journal_url: str) -> None:
     message = Message(recipient(1), "hello")
     failed = DeliveryResult.failed("whatsapp", ErrorCode.INVALID_RECIPIENT, "not on WhatsApp")
     failed = DeliveryResult(False, None, None, failed.error, ("sms", "whatsapp"))
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         task = admitted_task(journal, journal.begin_run(BROADCAST), 0, message)
         journal.mark_in_flight([task])
         journal.record_outcome(task, RecipientState.FAILED, failed)
@@ -61,9 +61,9 @@ def test_a_failure_keeps_the_last_provider_and_its_error(journal_path: Path) -> 
     assert row.error_message == "not on WhatsApp"
 
 
-def test_a_recipient_read_twice_in_one_run_is_a_duplicate(journal_path: Path) -> None:
+def test_a_recipient_read_twice_in_one_run_is_a_duplicate(journal_url: str) -> None:
     first, second = Message(recipient(1), "a"), Message(recipient(2), "b")
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         run = journal.begin_run(BROADCAST)
         admissions = journal.admit(BROADCAST, run, [(0, first), (1, second), (2, first)])
         later = journal.admit(BROADCAST, run, [(3, second)])
@@ -71,9 +71,9 @@ def test_a_recipient_read_twice_in_one_run_is_a_duplicate(journal_path: Path) ->
     assert later[0].duplicate
 
 
-def test_the_next_run_sees_what_earlier_runs_left(journal_path: Path) -> None:
+def test_the_next_run_sees_what_earlier_runs_left(journal_url: str) -> None:
     message = Message(recipient(1), "hello")
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         task = admitted_task(journal, journal.begin_run(BROADCAST), 0, message)
         journal.mark_in_flight([task])
         second_run = journal.begin_run(BROADCAST)
@@ -83,9 +83,9 @@ def test_the_next_run_sees_what_earlier_runs_left(journal_path: Path) -> None:
     assert admission.attempts == 1 and not admission.duplicate
 
 
-def test_a_delivered_row_is_not_claimed_again(journal_path: Path) -> None:
+def test_a_delivered_row_is_not_claimed_again(journal_url: str) -> None:
     message = Message(recipient(1), "hello")
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         task = admitted_task(journal, journal.begin_run(BROADCAST), 0, message)
         journal.mark_in_flight([task])
         journal.record_outcome(task, RecipientState.DELIVERED, DeliveryResult(True, "d", "1"))
@@ -93,9 +93,9 @@ def test_a_delivered_row_is_not_claimed_again(journal_path: Path) -> None:
         assert journal.row(BROADCAST, message.recipient).attempts == 1
 
 
-def test_release_puts_an_unsent_claim_back(journal_path: Path) -> None:
+def test_release_puts_an_unsent_claim_back(journal_url: str) -> None:
     message = Message(recipient(1), "hello")
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         task = admitted_task(journal, journal.begin_run(BROADCAST), 0, message)
         journal.mark_in_flight([task])
         journal.release([task])
@@ -103,17 +103,17 @@ def test_release_puts_an_unsent_claim_back(journal_path: Path) -> None:
     assert row.state is RecipientState.PENDING and row.attempts == 0
 
 
-def test_a_task_from_elsewhere_is_journaled_when_claimed(journal_path: Path) -> None:
+def test_a_task_from_elsewhere_is_journaled_when_claimed(journal_url: str) -> None:
     message = Message(recipient(7), "hello")
     task = RecipientTask(BROADCAST, 1, 42, message)
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         assert journal.mark_in_flight([task]) == [True]
         row = journal.row(BROADCAST, message.recipient)
     assert row.state is RecipientState.IN_FLIGHT and row.position == 42
 
 
-def test_different_content_under_the_same_broadcast_id_is_refused(journal_path: Path) -> None:
-    with Journal(journal_path) as journal:
+def test_different_content_under_the_same_broadcast_id_is_refused(journal_url: str) -> None:
+    with Journal(journal_url) as journal:
         journal.admit(BROADCAST, journal.begin_run(BROADCAST), [(0, Message(recipient(1), "a"))])
         run = journal.begin_run(BROADCAST)
         new = Message(recipient(2), "b")
@@ -124,18 +124,18 @@ def test_different_content_under_the_same_broadcast_id_is_refused(journal_path: 
         assert journal.row(BROADCAST, new.recipient) is None
 
 
-def test_big_batches_are_split_into_statements(journal_path: Path) -> None:
+def test_big_batches_are_split_into_statements(journal_url: str) -> None:
     messages = make_messages(1234)
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         run = journal.begin_run(BROADCAST)
         admissions = journal.admit(BROADCAST, run, list(enumerate(messages + messages[:3])))
         assert [a.duplicate for a in admissions].count(True) == 3
         assert journal.summary(BROADCAST)[RecipientState.PENDING] == 1234
 
 
-def test_inspection_api(journal_path: Path) -> None:
+def test_inspection_api(journal_url: str) -> None:
     messages = make_messages(1200)
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         run = journal.begin_run(BROADCAST)
         journal.admit(BROADCAST, run, list(enumerate(messages)))
         tasks = [RecipientTask(BROADCAST, run, n, m) for n, m in enumerate(messages[:5])]
@@ -174,8 +174,8 @@ def test_inspection_api(journal_path: Path) -> None:
     assert records[0]["broadcast_id"] == BROADCAST and records[0]["message_id"] == ""
 
 
-def test_rows_round_trip_through_json(journal_path: Path) -> None:
-    with Journal(journal_path) as journal:
+def test_rows_round_trip_through_json(journal_url: str) -> None:
+    with Journal(journal_url) as journal:
         run = journal.begin_run(BROADCAST)
         journal.admit(BROADCAST, run, [(0, Message(recipient(1), "x"))])
         (row,) = journal.rows(BROADCAST)
@@ -184,8 +184,8 @@ def test_rows_round_trip_through_json(journal_path: Path) -> None:
     assert type(info).from_dict(info.to_dict()) == info
 
 
-def test_unknown_broadcasts_and_states_are_reported(journal_path: Path) -> None:
-    with Journal(journal_path) as journal:
+def test_unknown_broadcasts_and_states_are_reported(journal_url: str) -> None:
+    with Journal(journal_url) as journal:
         journal.begin_run(BROADCAST)
         with pytest.raises(ValidationError, match="no broadcast 'nope' in journal"):
             journal.summary("nope")

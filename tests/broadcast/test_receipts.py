@@ -105,15 +105,15 @@ def run_broadcast(orchestrator: Orchestrator, path: Path, recipients: list[str])
     assert report.delivered == len(recipients)
 
 
-def test_sync_records_what_changed_fires_the_hook_and_counts(journal_path: Path) -> None:
+def test_sync_records_what_changed_fires_the_hook_and_counts(journal_url: str) -> None:
     ticks = Ticks()
     orchestrator = Orchestrator([ticks])
     heard = Heard()
     orchestrator.plugin_manager.register(heard)
     try:
-        run_broadcast(orchestrator, journal_path, ["+1", "+2", "+3"])
+        run_broadcast(orchestrator, journal_url, ["+1", "+2", "+3"])
         ticks.states = {"id-+1": ReceiptState.DEVICE, "id-+2": ReceiptState.READ}
-        with Journal(journal_path) as journal:
+        with Journal(journal_url) as journal:
             first = sync_receipts(orchestrator, journal, "b")
             assert first.asked == 3 and len(first.changes) == 2 and first.waiting == 1
             assert sorted(heard.calls) == [("b", "+1", "device", None), ("b", "+2", "read", None)]
@@ -133,10 +133,10 @@ def test_sync_records_what_changed_fires_the_hook_and_counts(journal_path: Path)
     assert heard.calls[-1] == ("b", "+1", "read", ReceiptState.DEVICE)
 
 
-def test_a_channel_without_receipts_stays_unknown_never_delivered(journal_path: Path) -> None:
+def test_a_channel_without_receipts_stays_unknown_never_delivered(journal_url: str) -> None:
     orchestrator = Orchestrator([Silent()])
-    run_broadcast(orchestrator, journal_path, ["+1", "+2"])
-    with Journal(journal_path) as journal:
+    run_broadcast(orchestrator, journal_url, ["+1", "+2"])
+    with Journal(journal_url) as journal:
         result = sync_receipts(orchestrator, journal, "b")
         assert result.asked == 0 and dict(result.without_receipts) == {"silent": 2}
         counts = receipt_counts(journal, "b")
@@ -149,21 +149,21 @@ def test_a_channel_without_receipts_stays_unknown_never_delivered(journal_path: 
 
 
 def test_a_provider_that_cannot_be_asked_is_reported_and_the_rest_is_synced(
-    journal_path: Path,
+    journal_url: str,
 ) -> None:
     ticks = Ticks()
-    run_broadcast(Orchestrator([ticks]), journal_path, ["+1", "+2"])
+    run_broadcast(Orchestrator([ticks]), journal_url, ["+1", "+2"])
     ticks.down = True
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         result = sync_receipts(Orchestrator([ticks]), journal, "b")
         assert set(result.failures) == {"ticks"} and result.changes == () and result.waiting == 2
         assert receipt_counts(journal, "b").unknown == 2
 
 
-def test_wait_for_receipts_syncs_until_everything_reached_the_device(journal_path: Path) -> None:
+def test_wait_for_receipts_syncs_until_everything_reached_the_device(journal_url: str) -> None:
     ticks = Ticks()
     orchestrator = Orchestrator([ticks])
-    run_broadcast(orchestrator, journal_path, ["+1", "+2"])
+    run_broadcast(orchestrator, journal_url, ["+1", "+2"])
     clock = [0.0]
     steps = iter(
         [
@@ -176,7 +176,7 @@ def test_wait_for_receipts_syncs_until_everything_reached_the_device(journal_pat
         clock[0] += seconds
         ticks.states = next(steps)
 
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         result = wait_for_receipts(
             orchestrator, journal, "b", 60, interval=1, sleep=sleep, clock=lambda: clock[0]
         )
@@ -191,26 +191,26 @@ def test_wait_for_receipts_syncs_until_everything_reached_the_device(journal_pat
     assert (counts.device, counts.error) == (1, 1)
 
 
-def test_wait_for_receipts_stops_when_the_time_is_up(journal_path: Path) -> None:
+def test_wait_for_receipts_stops_when_the_time_is_up(journal_url: str) -> None:
     ticks = Ticks()
     orchestrator = Orchestrator([ticks])
-    run_broadcast(orchestrator, journal_path, ["+1"])
+    run_broadcast(orchestrator, journal_url, ["+1"])
     clock = [0.0]
 
     def sleep(seconds: float) -> None:
         clock[0] += seconds
 
-    with Journal(journal_path) as journal:
+    with Journal(journal_url) as journal:
         result = wait_for_receipts(
             orchestrator, journal, "b", 10, interval=3, sleep=sleep, clock=lambda: clock[0]
         )
     assert result.waiting == 1 and clock[0] == 10  # slept 3 + 3 + 3 + 1: the last wait is cut
 
 
-def test_a_receipt_for_a_row_not_delivered_is_refused_whole(journal_path: Path) -> None:
+def test_a_receipt_for_a_row_not_delivered_is_refused_whole(journal_url: str) -> None:
     orchestrator = Orchestrator([Ticks()], retry_policy=RetryPolicy(max_attempts=1))
-    run_broadcast(orchestrator, journal_path, ["+1"])
-    with Journal(journal_path) as journal:
+    run_broadcast(orchestrator, journal_url, ["+1"])
+    with Journal(journal_url) as journal:
         with pytest.raises(ValidationError, match="no delivered recipient '\\+9'"):
             record_receipts(
                 journal,

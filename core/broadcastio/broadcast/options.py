@@ -122,8 +122,9 @@ class BroadcastOptions:
     """How a broadcast runs: ``broadcast(orchestrator, messages, options)``.
 
     ``concurrency``: how many sends are in flight at once, each in its own
-    thread (1 to 256). ``journal``: a path (opened, and closed when the run
-    ends) or an open ``Journal`` (left open); ``None`` keeps no journal, so
+    thread (1 to 256). ``journal``: a path or journal URL (``sqlite:///PATH``,
+    ``postgresql://...``; opened, and closed when the run ends) or an open
+    ``Journal`` (left open); ``None`` keeps no journal, so
     nothing can be resumed. ``broadcast_id``: the broadcast to start or, with a
     journal, resume; ``None`` makes a new one when the run starts
     (``run.broadcast_id``), so one record can start many broadcasts.

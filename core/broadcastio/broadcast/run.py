@@ -196,7 +196,7 @@ class BroadcastRun:
                 self.broadcast_id,
                 self.run,
                 self.concurrency,
-                None if journal is None else journal.path,
+                None if journal is None else journal.location,
             )
             self._fire(
                 "before_broadcast",
@@ -522,7 +522,7 @@ class BroadcastRun:
             finished_at=_dt.datetime.now(_dt.timezone.utc),
             elapsed_seconds=time.perf_counter() - started,
             interrupted=interrupted,
-            journal=None if journal is None else str(journal.path),
+            journal=None if journal is None else journal.location,
         )
         self.report = report
         if self._announced:

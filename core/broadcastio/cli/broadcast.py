@@ -29,6 +29,8 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import click
 
+from broadcastio.cli.journal_path import JournalLocation, JournalLocationType
+
 from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option, provider_option, require_healthy_option
 from broadcastio.cli.progress import BroadcastProgress
@@ -97,8 +99,9 @@ class _JournalFailed(click.ClickException):
 @click.option(
     "--journal",
     "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite journal. Default: $BROADCASTIO_JOURNAL, else the user state directory.",
+    type=JournalLocationType(),
+    help="The journal: a file (SQLite), sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB. "
+    "Default: $BROADCASTIO_JOURNAL, else the user state directory.",
 )
 @click.option("--no-journal", is_flag=True, help="Keep no journal: no resume, no crash safety.")
 @click.option(
@@ -155,7 +158,7 @@ def broadcast(
     text_file: Path | None,
     attach: Path | None,
     concurrency: int,
-    journal_path: Path | None,
+    journal_path: JournalLocation | None,
     no_journal: bool,
     broadcast_id: str | None,
     resume_id: str | None,
@@ -252,7 +255,7 @@ def broadcast(
         start_line = (
             f"broadcastio: {'resuming' if resume_id else 'starting'} broadcast {run_id}: "
             f"{total} recipients, "
-            + ("no journal" if journal is None else f"journal {journal.path}")
+            + ("no journal" if journal is None else f"journal {journal.location}")
         )
     if queue_url is not None:
         assert journal is not None
@@ -286,8 +289,8 @@ def broadcast(
             run_id=run_id,
         )
     receipts = None
-    if wait_receipts is not None and journal is not None and not report.interrupted:
-        receipts = _wait_for_receipts(state, orchestrator, journal.path, run_id, wait_receipts)
+    if wait_receipts is not None and journal_file is not None and not report.interrupted:
+        receipts = _wait_for_receipts(state, orchestrator, journal_file, run_id, wait_receipts)
     _finish(
         state,
         report,
@@ -399,7 +402,7 @@ def _finish(
     as_json: bool,
     run_id: str,
     journal: Journal | None,
-    journal_path: Path | None,
+    journal_path: JournalLocation | None,
     receipts: ReceiptCounts | None = None,
 ) -> None:
     """Print the report (table or JSON) and end with the run's exit code.
@@ -480,7 +483,7 @@ def _run(
 
 
 def _wait_for_receipts(
-    state: CliState, orchestrator: Any, path: Path, broadcast_id: str, seconds: float
+    state: CliState, orchestrator: Any, path: JournalLocation, broadcast_id: str, seconds: float
 ) -> ReceiptCounts:
     """Sync receipts after the run (``wait_for_receipts``); the counts, also said on stderr.
 
@@ -599,7 +602,7 @@ def _check_utf8_argument(option: str, value: str | None) -> None:
         raise click.BadParameter(f"{value!r} is not UTF-8 text", param_hint=f"'{option}'") from None
 
 
-def _journal_file(journal_path: Path | None) -> Path:
+def _journal_file(journal_path: JournalLocation | None) -> JournalLocation:
     from broadcastio.cli.journal_path import default_journal_path
 
     return journal_path if journal_path is not None else default_journal_path()
@@ -609,7 +612,7 @@ def _refuse_overwriting_inputs(
     recipients_path: str,
     text_file: Path | None,
     attach: Path | None,
-    journal_file: Path | None,
+    journal: JournalLocation | None,
     results_path: Path | None,
 ) -> None:
     """Exit 2 if the journal or ``--results`` would write over a file this command reads."""
@@ -618,6 +621,7 @@ def _refuse_overwriting_inputs(
         "--text-file": text_file,
         "--attach": attach,
     }
+    journal_file = journal if isinstance(journal, Path) else None  # a server's is no file
     refuse_overwriting_inputs("--journal", journal_file, inputs)
     if journal_file is not None:
         inputs["--journal"] = journal_file
@@ -628,7 +632,7 @@ def _refuse_overwriting_inputs(
     refuse_overwriting_inputs("--results", results_path, inputs)
 
 
-def _open_journal(path: Path, resume_id: str | None) -> Journal:
+def _open_journal(path: JournalLocation, resume_id: str | None) -> Journal:
     """The command's journal (an ``AnnouncingJournal``); its errors are a run's.
 
     Marked ``JournalOperation.RUN``, so that their advice is the one for a run

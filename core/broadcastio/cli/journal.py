@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from broadcastio.cli.journal_path import JournalLocation, JournalLocationType
+
 from broadcastio.cli.journal_sync import receipts_line
 from broadcastio.cli.journal_sync import sync as sync_command
 from broadcastio.cli.options import json_option
@@ -90,8 +92,9 @@ def _journal_option(function: F) -> F:
     return click.option(
         "--journal",
         "journal_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The journal file. Default: $BROADCASTIO_JOURNAL, else the user state directory.",
+        type=JournalLocationType(),
+        help="The journal: a file (SQLite), sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB. "
+        "Default: $BROADCASTIO_JOURNAL, else the user state directory.",
     )(function)
 
 
@@ -104,7 +107,7 @@ def _state_option(function: F) -> F:
 
 
 @contextlib.contextmanager
-def _open(journal_path: Path | None) -> Iterator[Journal]:
+def _open(journal_path: JournalLocation | None) -> Iterator[Journal]:
     """The journal, opened read-only; a ``JournalError`` inside carries the advice for reading.
 
     The error comes from the journal's lower layers, which do not know that
@@ -117,13 +120,13 @@ def _open(journal_path: Path | None) -> Iterator[Journal]:
     try:
         with Journal(journal_path or default_journal_path(), read_only=True) as opened:
             if opened.schema_version < SCHEMA_VERSION:
-                _note_older_schema(opened.path, opened.schema_version, SCHEMA_VERSION)
+                _note_older_schema(opened.location, opened.schema_version, SCHEMA_VERSION)
             yield opened
     except JournalError as error:
         raise error.during(JournalOperation.READ) from error
 
 
-def _note_older_schema(path: Path, found: int, current: int) -> None:
+def _note_older_schema(path: str, found: int, current: int) -> None:
     """Tell the reader an old journal is read as it is, and that nothing of it is lost.
 
     On stderr, so the JSON and CSV on stdout stay what they are.
@@ -151,7 +154,7 @@ def journal() -> None:
 @journal.command("list", short_help="Every broadcast in the journal.")
 @_journal_option
 @json_option
-def list_broadcasts(journal_path: Path | None, as_json: bool) -> None:
+def list_broadcasts(journal_path: JournalLocation | None, as_json: bool) -> None:
     """Every broadcast in the journal, oldest first, with its runs and last outcome."""
     from broadcastio.cli.output import echo_json, render_table
 
@@ -179,7 +182,9 @@ def list_broadcasts(journal_path: Path | None, as_json: bool) -> None:
 @_journal_option
 @_state_option
 @json_option
-def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_json: bool) -> None:
+def show(
+    journal_path: JournalLocation | None, broadcast_id: str, state: str | None, as_json: bool
+) -> None:
     """Broadcast ID: how many recipients are in each state, then one line per recipient.
 
     A contact shows as its id and addresses (id (email=..., phone=...)), and
@@ -228,7 +233,7 @@ def show(journal_path: Path | None, broadcast_id: str, state: str | None, as_jso
     help="Write the CSV here instead of stdout.",
 )
 def export(
-    journal_path: Path | None, broadcast_id: str, state: str | None, output: Path | None
+    journal_path: JournalLocation | None, broadcast_id: str, state: str | None, output: Path | None
 ) -> None:
     """Broadcast ID's rows as CSV (a header, then one line per recipient).
 
@@ -247,12 +252,13 @@ def export(
         if output is None:
             export_csv_with_receipts(opened, broadcast_id, sys.stdout, state=state)
             return
-        journal_file = opened.path
+        journal_file = opened.path  # None for a journal on a server: no file to protect
         inputs: dict[str, Path | None] = {"--journal": journal_file}
         for suffix in ("-wal", "-shm", "-journal"):  # SQLite's files next to the journal
-            inputs[f"the journal's {suffix} file"] = journal_file.with_name(
-                journal_file.name + suffix
-            )
+            if journal_file is not None:
+                inputs[f"the journal's {suffix} file"] = journal_file.with_name(
+                    journal_file.name + suffix
+                )
         refuse_overwriting_inputs("--output", output, inputs)
         count = _write_atomically(
             output,

@@ -6,6 +6,13 @@ lives with the user's state files so ``--resume ID`` works from any directory:
 ``$BROADCASTIO_JOURNAL`` if set, else ``$XDG_STATE_HOME/broadcastio/journal.sqlite``
 (``~/.local/state/...``) on Linux and the platform's application directory
 elsewhere.
+
+``--journal`` and ``$BROADCASTIO_JOURNAL`` take a journal URL as well as a
+path (``JournalLocationType``): a path or ``sqlite:///PATH`` becomes a
+``Path`` (an SQLite file, with everything the commands do for files: the
+directory made, the refusal to write over an input), ``postgresql://...``
+stays the URL text, and any other scheme is a usage error naming the URL with
+its password hidden.
 """
 
 from __future__ import annotations
@@ -14,28 +21,68 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-__all__ = ["JOURNAL_ENV", "default_journal_path", "make_journal_directory"]
+import click
+
+__all__ = [
+    "JOURNAL_ENV",
+    "JournalLocation",
+    "JournalLocationType",
+    "default_journal_path",
+    "journal_location",
+    "make_journal_directory",
+]
+
+JournalLocation = Path | str
+"""A journal as the commands hold it: an SQLite file's ``Path``, or a server's URL."""
 
 JOURNAL_ENV = "BROADCASTIO_JOURNAL"
 _FILE_NAME = "journal.sqlite"
 
 
-def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
-    """The journal file the CLI uses when ``--journal`` is not given."""
+def journal_location(value: str | os.PathLike[str]) -> JournalLocation:
+    """``value`` as a ``Path`` (a file or ``sqlite://`` URL) or a server URL.
+
+    Raises ``ValidationError`` for a URL of an unknown scheme.
+    """
+    from broadcastio.broadcast.journal.location import sqlite_path
+
+    path = sqlite_path(value)
+    return str(value) if path is None else path
+
+
+class JournalLocationType(click.ParamType[JournalLocation, Any]):
+    """``--journal PATH|URL``: see the module docstring."""
+
+    name = "path_or_url"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: Any) -> JournalLocation:
+        from broadcastio.errors import ValidationError
+
+        if isinstance(value, Path):
+            return value
+        try:
+            return journal_location(value)
+        except ValidationError as error:
+            self.fail(error.message, param, ctx)
+
+
+def default_journal_path(environ: Mapping[str, str] | None = None) -> JournalLocation:
+    """The journal the CLI uses when ``--journal`` is not given (a file, or a URL)."""
     environ = os.environ if environ is None else environ
     if environ.get(JOURNAL_ENV):
-        return Path(environ[JOURNAL_ENV]).expanduser()
+        value = environ[JOURNAL_ENV]
+        location = journal_location(value)
+        return location.expanduser() if isinstance(location, Path) else location
     if sys.platform.startswith(("win", "darwin")):
-        import click
-
         return Path(click.get_app_dir("broadcastio")) / _FILE_NAME
     state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state_home) / "broadcastio" / _FILE_NAME
 
 
-def make_journal_directory(path: Path) -> None:
-    """Create the directory ``path`` (a journal file) goes in, if missing.
+def make_journal_directory(path: JournalLocation) -> None:
+    """Create the directory ``path`` (a journal file) goes in, if missing; a URL needs none.
 
     What stands in the way (``$XDG_STATE_HOME`` naming a file, a read-only
     parent) is the user's environment: a ``JournalError`` naming the directory,
@@ -43,6 +90,8 @@ def make_journal_directory(path: Path) -> None:
     """
     from broadcastio.broadcast.journal import JournalError, JournalProblem
 
+    if not isinstance(path, Path):
+        return
     try:
         # Owner only, like the journal file in it: the journal holds personal data.
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

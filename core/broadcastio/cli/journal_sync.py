@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
+
+from broadcastio.cli.journal_path import JournalLocation, JournalLocationType
 
 from broadcastio.cli.exit_codes import ExitCode
 from broadcastio.cli.options import json_option
@@ -101,8 +102,9 @@ def build_chain(state: CliState, names: list[str]) -> tuple[ChainOfInstances, di
 @click.option(
     "--journal",
     "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The journal file. Default: $BROADCASTIO_JOURNAL, else the user state directory.",
+    type=JournalLocationType(),
+    help="The journal: a file (SQLite), sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB. "
+    "Default: $BROADCASTIO_JOURNAL, else the user state directory.",
 )
 @click.option(
     "--wait",
@@ -118,7 +120,7 @@ def build_chain(state: CliState, names: list[str]) -> tuple[ChainOfInstances, di
 def sync(
     state: CliState,
     broadcast_id: str,
-    journal_path: Path | None,
+    journal_path: JournalLocation | None,
     wait_seconds: float,
     as_json: bool,
 ) -> None:

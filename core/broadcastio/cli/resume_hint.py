@@ -20,6 +20,8 @@ import shlex
 from collections.abc import Iterator
 
 import click
+
+from broadcastio.broadcast.journal.location import journal_display
 from click.core import ParameterSource
 
 from broadcastio.cli.state import CliState
@@ -58,7 +60,9 @@ def _words(ctx: click.Context, skip: tuple[str, ...] = ()) -> Iterator[str]:
             for item in value or ():
                 yield from (spelling, str(item))
         elif value is not None:
-            yield from (spelling, str(value))
+            # A journal URL's password is not repeated on the terminal: the
+            # hint shows *** in its place (or use $BROADCASTIO_JOURNAL).
+            yield from (spelling, journal_display(str(value)))
 
 
 def _global_words(state: CliState) -> Iterator[str]:
@@ -105,7 +109,7 @@ def journal_show_command(
         words += ["--config", str(state.config_path)]
     words += ["journal", "show"]
     if journal is not None:
-        words += ["--journal", journal]
+        words += ["--journal", journal_display(journal)]
     if broadcast_id.startswith("-"):
         words.append("--")
     words.append(broadcast_id)

@@ -12,10 +12,10 @@ before anything is consumed.
 from __future__ import annotations
 
 import logging
-import re
-from pathlib import Path
 
 import click
+
+from broadcastio.cli.journal_path import JournalLocation, JournalLocationType
 
 from broadcastio.cli.options import provider_option
 from broadcastio.cli.state import CliState, pass_state
@@ -23,7 +23,6 @@ from broadcastio.cli.state import CliState, pass_state
 __all__ = ["worker"]
 
 # "postgresql://..." as click's Path hands it over ("postgresql:/..."): a URL, not a file.
-_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/")
 
 
 @click.command(short_help="Run Dramatiq workers that deliver broadcasts sent with --queue.")
@@ -38,8 +37,9 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/")
 @click.option(
     "--journal",
     "journal_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The SQLite journal the submitting command uses (workers on one machine share it). "
+    type=JournalLocationType(),
+    help="The journal the submitting command uses: a file workers on one machine share, "
+    "or postgresql://USER:PASSWORD@HOST/DB for workers on several. "
     "Default: $BROADCASTIO_JOURNAL, else the user state directory.",
 )
 @click.option(
@@ -70,7 +70,7 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/")
 def worker(
     state: CliState,
     queue_url: str,
-    journal_path: Path | None,
+    journal_path: JournalLocation | None,
     processes: int,
     threads: int,
     redelivery_seconds: float,
@@ -91,15 +91,6 @@ def worker(
     from broadcastio.distributed import WorkerOptions, check_queue_url, run_workers
 
     check_queue_url(queue_url)
-    url = None if journal_path is None else _URL.match(str(journal_path))
-    if url is not None:
-        # Without this, "postgresql://..." would become a directory "postgresql:". Only
-        # the scheme is named: the rest of the URL may hold a password.
-        raise click.BadParameter(
-            f"a {url.group(1)}:// URL is not a journal here: this version's journal is a "
-            "SQLite file path (the PostgreSQL journal is not built yet, see docs/scaling.md)",
-            param_hint="'--journal'",
-        )
     journal = journal_path if journal_path is not None else default_journal_path()
     make_journal_directory(journal)
     if state.quiet:

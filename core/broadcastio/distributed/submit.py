@@ -130,7 +130,9 @@ def submit_broadcast(
     outstanding: dict[str, tuple[int, int]] = {}
     read = enqueued = skipped = 0
     interrupted = False
-    journal_name = str(journal.path)
+    # The journal as messages name it: a path, or a URL without its password
+    # (a Redis message is no place for a database password).
+    journal_name = journal.location
     ok = False
     try:
         for rows in _batches(messages):

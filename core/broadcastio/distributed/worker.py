@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 
 from broadcastio.broadcast.journal import Journal
+from broadcastio.broadcast.journal.location import is_journal_url
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import RecipientTask, deliver_recipient
 from broadcastio.distributed.queue import (
@@ -63,7 +64,7 @@ class WorkerOptions:
     """What ``broadcastio worker`` was asked for; picklable, so a child process gets it whole."""
 
     queue_url: str
-    journal: Path
+    journal: Path | str
     processes: int = 1
     threads: int = 8
     config_path: Path | None = None
@@ -82,14 +83,14 @@ class _Deliverer:
     def __init__(self, orchestrator: Orchestrator, journal: Journal) -> None:
         self.orchestrator = orchestrator
         self.journal = journal
-        self._journal_identity = _identity(journal.path)
+        self._journal_identity = _identity(journal.location)
 
     def __call__(self, payload: dict[str, Any]) -> None:
-        journal_path = Path(payload["journal"])
-        if _identity(journal_path) != self._journal_identity:
+        named = str(payload["journal"])
+        if _identity(named) != self._journal_identity:
             raise WrongJournal(
                 f"a message of broadcast {payload['task'].get('broadcast_id')!r} is journaled in "
-                f"{journal_path}, and this worker writes {self.journal.path}: start the worker "
+                f"{named}, and this worker writes {self.journal.location}: start the worker "
                 "with the submitter's --journal"
             )
         task = RecipientTask.from_dict(payload["task"])
@@ -110,8 +111,12 @@ class _Deliverer:
         )
 
 
-def _identity(path: Path) -> tuple[int, int] | str:
-    """What makes two paths one journal file: device and inode, else the resolved path."""
+def _identity(location: str) -> tuple[int, int] | str:
+    """What makes two journals one: a file's device and inode (else its resolved path);
+    a server journal's URL without its password (the messages never carry one)."""
+    if is_journal_url(location):
+        return location
+    path = Path(location)
     try:
         found = os.stat(path)
     except OSError:

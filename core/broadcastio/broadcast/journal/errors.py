@@ -112,7 +112,8 @@ class JournalError(ValidationError):
 
     A ``ValidationError`` so that callers (and the command line's exit code 2)
     treat it as a problem to fix before trying again, not as a delivery failure
-    or a bug. ``journal`` is the file, ``detail`` what SQLite or the operating
+    or a bug. ``journal`` is the file (a ``Path``), or for a journal on a
+    server its URL with the password hidden (a ``str``), ``detail`` what SQLite or the operating
     system said, ``broadcast_id`` the broadcast concerned (if one is),
     ``operation`` what was being done (``None`` when the raiser does not know;
     see ``during``), and ``advice`` what to do about it, chosen from the problem
@@ -132,7 +133,11 @@ class JournalError(ValidationError):
         advice: str | None = None,
         operation: JournalOperation | None = None,
     ) -> None:
-        self.journal = Path(journal)
+        # A file journal is a Path; a server's is its URL (already redacted),
+        # which Path would mangle ("postgresql:/...").
+        self.journal: Path | str = (
+            journal if isinstance(journal, str) and "://" in journal else Path(journal)
+        )
         self.problem = problem
         self.detail = detail
         self.broadcast_id = broadcast_id
@@ -141,7 +146,7 @@ class JournalError(ValidationError):
         if advice is None:
             found = _ADVICE.get((problem, operation)) if operation is not None else None
             advice = (found or _ADVICE.get(problem, "")).format(
-                salvage=_salvage_command(self.journal)
+                salvage=_salvage_command(Path(self.journal))
             )
         self.advice = advice
         text = f"journal {self.journal} {problem}"

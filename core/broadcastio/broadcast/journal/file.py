@@ -42,6 +42,7 @@ from pathlib import Path
 from cattrs.errors import BaseValidationError
 
 from broadcastio.broadcast.journal import sql
+from broadcastio.broadcast.journal.claim import RunClaim
 from broadcastio.broadcast.journal.errors import JournalError, JournalProblem, sqlite_problem
 from broadcastio.errors import BroadcastioError, ValidationError
 
@@ -81,6 +82,7 @@ class JournalFile:
         busy_timeout: float = 30.0,
     ) -> None:
         self.path = _check_path(path, create=create and not read_only)
+        self.location = str(self.path)
         self.read_only = read_only
         self.lock = threading.Lock()
         self.connection, self.schema_version = _connect(self.path, durable, read_only, busy_timeout)
@@ -215,6 +217,10 @@ class JournalFile:
                 connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+    def claim_run(self, broadcast_id: str) -> RunClaim:
+        """Claim ``broadcast_id`` for one run: a lock file next to the journal (``claim``)."""
+        return RunClaim(self.path, broadcast_id)
 
     def close(self) -> None:
         """Close the connection (everything is committed already)."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from broadcastio.broadcast.journal import sql
-from broadcastio.broadcast.journal.file import JournalFile
+from broadcastio.broadcast.journal.backend import JournalStorage
 from broadcastio.broadcast.journal.records import (
     JOURNAL_COLUMNS,
     BroadcastInfo,
@@ -61,7 +61,7 @@ def spreadsheet_cell(value: object) -> object:
 class JournalReading:
     """The questions a journal answers; an unknown broadcast id raises ``ValidationError``."""
 
-    _file: JournalFile
+    _file: JournalStorage
 
     def broadcasts(self) -> list[BroadcastInfo]:
         """Every broadcast in the journal, oldest first."""

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
-from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal.backend import JournalStorage
+from broadcastio.broadcast.journal.file import utc_now_text
 from broadcastio.broadcast.journal.reading import spreadsheet_cell
 from broadcastio.broadcast.journal.records import JOURNAL_COLUMNS
 from broadcastio.broadcast.states import RecipientState
@@ -134,7 +135,7 @@ class ReceiptCounts:
         return attrs.asdict(self)
 
 
-def _has_receipts(file: JournalFile) -> bool:
+def _has_receipts(file: JournalStorage) -> bool:
     return file.schema_version >= RECEIPTS_SINCE_VERSION
 
 
@@ -335,8 +336,9 @@ def export_csv_with_receipts(
     )
     query = (
         f"SELECT {_EXPORT_COLUMNS}, {contact}, {receipt} FROM recipients AS r {join}"
-        "WHERE r.broadcast = ? AND (? IS NULL OR r.state = ?) AND r.recipient > ? "
-        "ORDER BY r.recipient LIMIT ?"
+        # CAST: PostgreSQL must know a parameter's type, and NULL alone has none.
+        "WHERE r.broadcast = ? AND (CAST(? AS TEXT) IS NULL OR r.state = ?) "
+        "AND r.recipient > ? ORDER BY r.recipient LIMIT ?"
     )
     writer = csv.writer(file)
     writer.writerow((*JOURNAL_COLUMNS, *RECEIPT_COLUMNS))
@@ -357,10 +359,10 @@ def export_csv_with_receipts(
         after = page[-1][0]
 
 
-def _require_receipts(file: JournalFile) -> None:
+def _require_receipts(file: JournalStorage) -> None:
     if not _has_receipts(file):
         raise ValidationError(
-            f"journal {file.path} has schema version {file.schema_version}, without receipts; "
+            f"journal {file.location} has schema version {file.schema_version}, without receipts; "
             "open it for writing (not read-only) to upgrade it"
         )
 

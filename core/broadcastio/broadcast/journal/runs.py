@@ -13,9 +13,9 @@ import json
 import re
 
 from broadcastio.broadcast.journal import sql
-from broadcastio.broadcast.journal.claim import RunClaim
+from broadcastio.broadcast.journal.backend import JournalStorage, RunClaimLike
 from broadcastio.broadcast.journal.errors import JournalError, JournalProblem
-from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal.file import utc_now_text
 from broadcastio.broadcast.report import BroadcastReport
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.broadcast.task import reference_id_for
@@ -29,10 +29,10 @@ _DIGEST = re.compile(r"[0-9a-f]{24}")
 class JournalRuns:
     """``begin_run``, ``end_run`` and ``abandon_run``, and the claims they hold."""
 
-    _file: JournalFile
+    _file: JournalStorage
     read_only: bool
     # broadcast id -> the claim this object holds on it
-    _claims: dict[str, RunClaim]
+    _claims: dict[str, RunClaimLike]
     # broadcast id -> (its run number, the updated_at that begin_run replaced)
     _started: dict[str, tuple[int, str]]
 
@@ -51,7 +51,7 @@ class JournalRuns:
         """
         if self.read_only:
             raise JournalError(
-                self._file.path,
+                self._file.location,
                 JournalProblem.READ_ONLY,
                 detail="it was opened with read_only=True",
                 broadcast_id=broadcast_id,
@@ -60,7 +60,7 @@ class JournalRuns:
         claim = self._claims.get(broadcast_id)
         new_claim = claim is None
         if claim is None:
-            claim = RunClaim(self._file.path, broadcast_id)
+            claim = self._file.claim_run(broadcast_id)
         try:
             file = self._file
             with file.locked(broadcast_id) as connection:
@@ -99,7 +99,7 @@ class JournalRuns:
             # A changed broadcast key moves a row out of its broadcast: the
             # resume would not find it and would send that recipient again.
             raise JournalError(
-                file.path,
+                file.location,
                 JournalProblem.DAMAGED,
                 detail=f"{orphans} row(s) belong to no broadcast",
                 broadcast_id=broadcast_id,
@@ -117,7 +117,7 @@ class JournalRuns:
             else:
                 continue
             raise JournalError(
-                file.path,
+                file.location,
                 JournalProblem.DAMAGED,
                 detail=f"broadcast {broadcast_id!r}: {problem}",
                 broadcast_id=broadcast_id,

@@ -262,7 +262,9 @@ def claim(rows: int) -> str:
     caller not to send it. A claimed row takes the contact being sent to: a
     person with an ``id`` may have other addresses than when the row was made,
     and the row must say where the send went. A delivered row keeps the
-    contact it was delivered to.
+    contact it was delivered to. The target's columns are qualified
+    (``recipients.state``): PostgreSQL finds a bare name ambiguous beside
+    ``excluded``, SQLite accepts both.
     """
     values = ", ".join(["(?, ?, ?, ?, ?, 'in_flight', ?, 1, ?, ?, ?, ?)"] * rows)
     return (
@@ -270,9 +272,9 @@ def claim(rows: int) -> str:
         "(broadcast, recipient, position, reference_id, digest, state, run, attempts, "
         f"created_at, sent_at, contact_id, addresses) VALUES {values} "
         "ON CONFLICT (broadcast, recipient) DO UPDATE SET "
-        "state = 'in_flight', attempts = attempts + 1, sent_at = excluded.sent_at, "
+        "state = 'in_flight', attempts = recipients.attempts + 1, sent_at = excluded.sent_at, "
         "contact_id = excluded.contact_id, addresses = excluded.addresses "
-        "WHERE state <> 'delivered' RETURNING recipient"
+        "WHERE recipients.state <> 'delivered' RETURNING recipient"
     )
 
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from broadcastio.broadcast.journal import sql
-from broadcastio.broadcast.journal.file import JournalFile, utc_now_text
+from broadcastio.broadcast.journal.backend import JournalConnection, JournalStorage
+from broadcastio.broadcast.journal.file import utc_now_text
+from broadcastio.broadcast.journal.location import open_storage
 from broadcastio.broadcast.journal.reading import JournalReading
 from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.journal.runs import JournalRuns
@@ -88,13 +89,18 @@ def _prepared(broadcast_id: str, row: tuple[int, Message]) -> PreparedRow:
 
 
 class Journal(JournalRuns, JournalReading):
-    """A SQLite journal of broadcasts, safe to share between threads.
+    """A journal of broadcasts, in an SQLite file or a PostgreSQL database; thread-safe.
 
-    ``path`` is the journal file, created (with its tables) on first use unless
-    ``create=False``: a typo in the path is then an error, not a new empty
-    journal. ``read_only=True`` (which implies ``create=False``) is what an
-    inspection command wants: SQLite opens the file read-only, so nothing done
-    through this object can change it, and the writing methods raise. See the
+    ``path`` says where: a file path or ``sqlite:///PATH`` is an SQLite file
+    (the default backend), ``postgresql://USER:PASSWORD@HOST/DB`` a PostgreSQL
+    database (the ``postgres`` extra; see ``postgres`` for what differs, and
+    ``location`` for the parsing). The rest of this text says "file"; for a
+    database read "database". ``path`` is the journal file, created (with its
+    tables) on first use unless ``create=False``: a typo in the path is then
+    an error, not a new empty journal. ``read_only=True`` (which implies
+    ``create=False``) is what an inspection command wants: SQLite opens the
+    file read-only (PostgreSQL a read-only session), so nothing done through
+    this object can change it, and the writing methods raise. See the
     module docstring for what ``durable`` buys. ``busy_timeout`` is how many
     seconds to wait for another process's write lock before giving up with a
     ``JournalError`` (``BUSY``). Use it as a context manager, or call ``close()``.
@@ -123,7 +129,7 @@ class Journal(JournalRuns, JournalReading):
         self.durable = check_bool("durable", durable)
         self.read_only = check_bool("read_only", read_only)
         check_number("busy_timeout", busy_timeout, minimum=0, maximum=_MAX_BUSY_TIMEOUT)
-        self._file = JournalFile(
+        self._file: JournalStorage = open_storage(
             path,
             durable=durable,
             create=check_bool("create", create),
@@ -134,9 +140,14 @@ class Journal(JournalRuns, JournalReading):
         self._started = {}
 
     @property
-    def path(self) -> Path:
-        """Where the journal file is."""
+    def path(self) -> Path | None:
+        """Where the journal file is; ``None`` for a journal on a server (see ``location``)."""
         return self._file.path
+
+    @property
+    def location(self) -> str:
+        """The journal's file path, or its URL with the password hidden: how messages name it."""
+        return self._file.location
 
     # -- writing -------------------------------------------------------------------------
 
@@ -190,7 +201,7 @@ class Journal(JournalRuns, JournalReading):
 
     def _admit_locked(
         self,
-        connection: sqlite3.Connection,
+        connection: JournalConnection,
         broadcast_id: str,
         key: int,
         run: int,
@@ -227,7 +238,7 @@ class Journal(JournalRuns, JournalReading):
                 raise ValidationError(
                     f"broadcast {broadcast_id!r}: the message for {recipient!r} (input index "
                     f"{index}) differs from the one an earlier run journaled in "
-                    f"{self._file.path}; a broadcast id stands for one set of messages: "
+                    f"{self._file.location}; a broadcast id stands for one set of messages: "
                     "resume with the same input, or start a new broadcast id",
                     details={"broadcast_id": broadcast_id, "recipient": recipient, "index": index},
                 )
@@ -437,4 +448,4 @@ class Journal(JournalRuns, JournalReading):
 
     def __repr__(self) -> str:
         mode = ", read_only=True" if self.read_only else ""
-        return f"Journal({str(self.path)!r}, durable={self.durable}{mode})"
+        return f"Journal({self.location!r}, durable={self.durable}{mode})"
