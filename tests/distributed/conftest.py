@@ -11,11 +11,13 @@ never pass by skipping them.
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,7 @@ import local_postgres  # noqa: E402
 import local_redis  # noqa: E402
 
 LEAKY_PREFIXES = ("BROADCASTIO_", "_BROADCASTIO_")
+_databases = itertools.count(1)
 
 
 def missing(reason: str) -> None:
@@ -85,6 +88,26 @@ def postgres_server() -> Iterator[local_postgres.PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def journal_arg(request: Any, tmp_path: Path) -> Iterator[str]:
+    """``--journal`` for a distributed run, on each backend: a file in the test's folder
+    (relative, as the processes run there), or a fresh database on the session's server."""
+    if request.param == "sqlite":
+        yield "journal.sqlite"
+        return
+    import psycopg
+
+    server: local_postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"distributed_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server.dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.dsn.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(server.dsn, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

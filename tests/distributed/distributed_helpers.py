@@ -46,11 +46,16 @@ class Processes:
         return "\n".join(f"--- {path.name}\n{path.read_text()[-3000:]}" for path in self.logs)
 
     def worker(
-        self, queue: str, config: Path, *extra: str, log: str | None = None
+        self,
+        queue: str,
+        config: Path,
+        *extra: str,
+        log: str | None = None,
+        journal: str = "journal.sqlite",
     ) -> subprocess.Popen[str]:
         """``broadcastio worker`` on ``queue`` with ``config``, sharing the test's journal."""
         return self.start(
-            "worker", "--queue", queue, "--journal", "journal.sqlite", "--config", str(config),
+            "worker", "--queue", queue, "--journal", journal, "--config", str(config),
             "--redelivery-after", "3", "-v", *extra, log=log,
         )  # fmt: skip
 

@@ -48,7 +48,7 @@ def whatsapp_config(tmp_path: Path, bridge: LocalBridge) -> Path:
     return path
 
 
-def delivered(journal: Path, broadcast_id: str) -> int:
+def delivered(journal: Path | str, broadcast_id: str) -> int:
     try:
         with Journal(journal, read_only=True) as opened:
             return opened.summary(broadcast_id)[RecipientState.DELIVERED]
@@ -65,19 +65,22 @@ def assert_each_once(bridge: LocalBridge, numbers: list[str]) -> None:
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
-    tmp_path: Path, redis_url: str, bridge: LocalBridge, processes: Processes
+    tmp_path: Path, redis_url: str, bridge: LocalBridge, processes: Processes, journal_arg: str
 ) -> None:
+    """On each journal backend: an SQLite file, and PostgreSQL (``journal_arg``)."""
     config = whatsapp_config(tmp_path, bridge)
     numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
     bridge.script(*[{"type": "delay", "ms": 30}] * (RECIPIENTS + 50))
-    doomed = processes.worker(redis_url, config, "--threads", "4", log="doomed.log")
-    processes.worker(redis_url, config, "--threads", "4", log="survivor.log")
+    doomed = processes.worker(
+        redis_url, config, "--threads", "4", log="doomed.log", journal=journal_arg
+    )
+    processes.worker(redis_url, config, "--threads", "4", log="survivor.log", journal=journal_arg)
     submitter = processes.start(
-        "broadcast", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "broadcast", "--queue", redis_url, "--journal", journal_arg, "--config", str(config),
         "--recipients", "people.csv", "--text", "hello", "--id", "crash", "--json",
         log="submitter.log",
     )  # fmt: skip
-    journal = tmp_path / "journal.sqlite"
+    journal = tmp_path / journal_arg if "://" not in journal_arg else journal_arg
     wait_until(lambda: delivered(journal, "crash") >= 40, 60, "the first deliveries")
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait(timeout=10)
@@ -85,7 +88,9 @@ def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
     assert at_kill < RECIPIENTS, "the broadcast ended before the kill: slow the bridge more"
     with Journal(journal, read_only=True) as opened:
         in_flight_at_kill = opened.summary("crash")[RecipientState.IN_FLIGHT]
-    processes.worker(redis_url, config, "--threads", "4", log="replacement.log")
+    processes.worker(
+        redis_url, config, "--threads", "4", log="replacement.log", journal=journal_arg
+    )
     assert submitter.wait(timeout=180) == 0, processes.output()
     report = json.loads((tmp_path / "submitter.log").read_text().split("\n", 1)[1])
     assert report["delivered"] == RECIPIENTS

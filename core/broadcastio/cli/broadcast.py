@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import click
+from click.core import ParameterSource
 
 from broadcastio.cli.journal_path import JournalLocation, JournalLocationType
 
@@ -187,6 +188,19 @@ def broadcast(
     from broadcastio.broadcast.recipients import Template, open_recipient_file
     from broadcastio.records.message import Attachment
 
+    from broadcastio.cli.journal_path import configured_journal
+
+    # [broadcast] in the configuration fills what the command line left unset.
+    configuration = state.load_config()
+    defaults = configuration.broadcast
+    source = click.get_current_context().get_parameter_source("concurrency")
+    if defaults.concurrency is not None and source is ParameterSource.DEFAULT:
+        concurrency = defaults.concurrency
+    if queue_url is None:
+        queue_url = defaults.queue
+    configured = None
+    if not no_journal and journal_path is None:
+        configured = configured_journal(configuration)
     if broadcast_id is not None and resume_id is not None:
         raise click.UsageError("give --id for a new broadcast or --resume for an existing one")
     if retry_failed and broadcast_id is None and resume_id is None:
@@ -220,7 +234,7 @@ def broadcast(
         retry_failed=retry_failed,
         stop=threading.Event(),
     )
-    journal_file = None if no_journal else _journal_file(journal_path)
+    journal_file = None if no_journal else _journal_file(journal_path, configured)
     _refuse_overwriting_inputs(recipients_path, text_file, attach, journal_file, results_path)
     template_text = text if text_file is None else read_text_file(text_file)
     if template_text is None and attach is None:
@@ -602,10 +616,14 @@ def _check_utf8_argument(option: str, value: str | None) -> None:
         raise click.BadParameter(f"{value!r} is not UTF-8 text", param_hint=f"'{option}'") from None
 
 
-def _journal_file(journal_path: JournalLocation | None) -> JournalLocation:
+def _journal_file(
+    journal_path: JournalLocation | None, configured: JournalLocation | None
+) -> JournalLocation:
     from broadcastio.cli.journal_path import default_journal_path
 
-    return journal_path if journal_path is not None else default_journal_path()
+    if journal_path is not None:
+        return journal_path
+    return default_journal_path(configured=configured)
 
 
 def _refuse_overwriting_inputs(

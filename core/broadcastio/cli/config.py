@@ -68,6 +68,8 @@ def resolved_configuration(state: CliState) -> dict[str, Any]:
         "chain_problem": problem,
         "configured": sorted(configuration.providers),
         "providers": providers,
+        # [broadcast] as the file sets it (URL passwords hidden); {} when unset.
+        "broadcast": file_view.get("broadcast", {}),
     }
 
 
@@ -91,6 +93,9 @@ def _as_toml(data: dict[str, Any]) -> str:
         for key, value in data["orchestrator"].items()
         if not (key == "order" and value is None)
     ]
+    if data["broadcast"]:
+        lines += ["", "[broadcast]"]
+        lines += [toml_assignment(key, value) for key, value in data["broadcast"].items()]
     for name, table in data["providers"].items():
         notes = [] if name in data["chain"] else ["not in the chain"]
         if name not in data["configured"]:

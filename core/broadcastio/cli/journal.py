@@ -115,10 +115,10 @@ def _open(journal_path: JournalLocation | None) -> Iterator[Journal]:
     """
     from broadcastio.broadcast import Journal, JournalError
     from broadcastio.broadcast.journal import SCHEMA_VERSION, JournalOperation
-    from broadcastio.cli.journal_path import default_journal_path
+    from broadcastio.cli.journal_path import command_journal
 
     try:
-        with Journal(journal_path or default_journal_path(), read_only=True) as opened:
+        with Journal(command_journal(journal_path), read_only=True) as opened:
             if opened.schema_version < SCHEMA_VERSION:
                 _note_older_schema(opened.location, opened.schema_version, SCHEMA_VERSION)
             yield opened

@@ -7,7 +7,9 @@ lives with the user's state files so ``--resume ID`` works from any directory:
 (``~/.local/state/...``) on Linux and the platform's application directory
 elsewhere.
 
-``--journal`` and ``$BROADCASTIO_JOURNAL`` take a journal URL as well as a
+Without ``--journal``: ``$BROADCASTIO_JOURNAL``, then the configuration's
+``[broadcast] journal``, then that default. ``--journal``,
+``$BROADCASTIO_JOURNAL`` and ``[broadcast] journal`` take a journal URL as well as a
 path (``JournalLocationType``): a path or ``sqlite:///PATH`` becomes a
 ``Path`` (an SQLite file, with everything the commands do for files: the
 directory made, the refusal to write over an input), ``postgresql://...``
@@ -21,14 +23,19 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from broadcastio.config import BroadcastioConfig
 
 __all__ = [
     "JOURNAL_ENV",
     "JournalLocation",
     "JournalLocationType",
+    "command_journal",
+    "configured_journal",
     "default_journal_path",
     "journal_location",
     "make_journal_directory",
@@ -68,17 +75,60 @@ class JournalLocationType(click.ParamType[JournalLocation, Any]):
             self.fail(error.message, param, ctx)
 
 
-def default_journal_path(environ: Mapping[str, str] | None = None) -> JournalLocation:
-    """The journal the CLI uses when ``--journal`` is not given (a file, or a URL)."""
+def configured_journal(config: BroadcastioConfig) -> JournalLocation | None:
+    """``[broadcast] journal`` of ``config``, checked; ``None`` when the file sets none.
+
+    A URL of an unknown scheme is a ``ConfigurationError`` naming the file and
+    the key, with the URL's password hidden.
+    """
+    from broadcastio.errors import ConfigurationError, ValidationError
+
+    value = config.broadcast.journal
+    if value is None:
+        return None
+    try:
+        location = journal_location(value)
+    except ValidationError as error:
+        label = str(config.source.path) if config.source.path is not None else "configuration"
+        raise ConfigurationError(
+            key_path=("broadcast", "journal"), problem=error.message
+        ).located(label) from None
+    return location.expanduser() if isinstance(location, Path) else location
+
+
+def default_journal_path(
+    environ: Mapping[str, str] | None = None, configured: JournalLocation | None = None
+) -> JournalLocation:
+    """The journal the CLI uses when ``--journal`` is not given (a file, or a URL).
+
+    ``$BROADCASTIO_JOURNAL`` first, then ``configured`` (the configuration's
+    ``[broadcast] journal``, see ``configured_journal``), then the state directory.
+    """
     environ = os.environ if environ is None else environ
     if environ.get(JOURNAL_ENV):
         value = environ[JOURNAL_ENV]
         location = journal_location(value)
         return location.expanduser() if isinstance(location, Path) else location
+    if configured is not None:
+        return configured
     if sys.platform.startswith(("win", "darwin")):
         return Path(click.get_app_dir("broadcastio")) / _FILE_NAME
     state_home = environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state_home) / "broadcastio" / _FILE_NAME
+
+
+def command_journal(journal_path: JournalLocation | None) -> JournalLocation:
+    """The journal a command uses: ``--journal``, else ``$BROADCASTIO_JOURNAL``, else
+    the configuration's ``[broadcast] journal`` (read only then), else the default."""
+    if journal_path is not None:
+        return journal_path
+    if os.environ.get(JOURNAL_ENV):
+        return default_journal_path()
+    from broadcastio.cli.state import CliState
+
+    state = click.get_current_context().find_object(CliState)
+    configured = None if state is None else configured_journal(state.load_config())
+    return default_journal_path(configured=configured)
 
 
 def make_journal_directory(path: JournalLocation) -> None:

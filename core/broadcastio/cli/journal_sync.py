@@ -140,10 +140,10 @@ def sync(
     from broadcastio.broadcast.journal import JournalOperation
     from broadcastio.broadcast.journal.receipts import delivered_providers, receipt_counts
     from broadcastio.broadcast.receipts import wait_for_receipts
-    from broadcastio.cli.journal_path import default_journal_path
+    from broadcastio.cli.journal_path import command_journal
 
     try:
-        journal = Journal(journal_path or default_journal_path(), create=False)
+        journal = Journal(command_journal(journal_path), create=False)
     except JournalError as error:
         raise error.during(JournalOperation.READ) from error
     with journal:

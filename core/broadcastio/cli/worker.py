@@ -29,10 +29,9 @@ __all__ = ["worker"]
 @click.option(
     "--queue",
     "queue_url",
-    required=True,
     metavar="URL",
     help="The Redis the broadcasts are queued on: redis://[:PASSWORD@]HOST[:PORT]/DB "
-    "(rediss:// for TLS).",
+    "(rediss:// for TLS). Default: queue in the configuration's [broadcast] table.",
 )
 @click.option(
     "--journal",
@@ -69,7 +68,7 @@ __all__ = ["worker"]
 @pass_state
 def worker(
     state: CliState,
-    queue_url: str,
+    queue_url: str | None,
     journal_path: JournalLocation | None,
     processes: int,
     threads: int,
@@ -87,11 +86,25 @@ def worker(
       broadcastio worker --queue redis://localhost:6379/0 --journal /srv/broadcasts.sqlite
       broadcastio worker --queue redis://:secret@redis:6379/0 --processes 2 --threads 16
     """
-    from broadcastio.cli.journal_path import default_journal_path, make_journal_directory
+    from broadcastio.cli.journal_path import (
+        configured_journal,
+        default_journal_path,
+        make_journal_directory,
+    )
     from broadcastio.distributed import WorkerOptions, check_queue_url, run_workers
 
+    configuration = state.load_config()
+    if queue_url is None:
+        queue_url = configuration.broadcast.queue
+    if queue_url is None:
+        raise click.UsageError(
+            "give --queue URL, or queue in the configuration's [broadcast] table"
+        )
     check_queue_url(queue_url)
-    journal = journal_path if journal_path is not None else default_journal_path()
+    if journal_path is not None:
+        journal = journal_path
+    else:
+        journal = default_journal_path(configured=configured_journal(configuration))
     make_journal_directory(journal)
     if state.quiet:
         level = logging.ERROR

@@ -20,7 +20,12 @@ from cattrs.errors import ClassValidationError, IterableValidationError
 
 from broadcastio.config.interpolation import interpolate
 from broadcastio.config.locate import ConfigLocation, find_config
-from broadcastio.config.model import BroadcastioConfig, OrchestratorConfig, ProviderConfig
+from broadcastio.config.model import (
+    BroadcastConfig,
+    BroadcastioConfig,
+    OrchestratorConfig,
+    ProviderConfig,
+)
 from broadcastio.records.rate_limit import RateLimit
 from broadcastio.records.retry import RetryPolicy
 from broadcastio.errors import ConfigurationError, KeyPath, format_key_path
@@ -33,7 +38,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["load_config", "parse_config"]
 
-_TOP_LEVEL = ("orchestrator", "providers")
+_TOP_LEVEL = ("orchestrator", "providers", "broadcast")
 # No setting needs more than a handful of levels; a limit far below Python's
 # recursion limit keeps every recursive step after parsing (interpolation,
 # structuring, printing) safe, and a limit at all answers a hostile file with
@@ -129,7 +134,11 @@ def _parse(
         name: _provider(_table(table, ("providers", name)), ("providers", name))
         for name, table in providers_table.items()
     }
-    return BroadcastioConfig(source=source, orchestrator=orchestrator, providers=providers)
+    broadcast_table = _table(data.get("broadcast", {}), ("broadcast",))
+    broadcast = _structure(dict(broadcast_table), BroadcastConfig, ("broadcast",))
+    return BroadcastioConfig(
+        source=source, orchestrator=orchestrator, providers=providers, broadcast=broadcast
+    )
 
 
 def _check_shape(data: Mapping[str, Any]) -> None:

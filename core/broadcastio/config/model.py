@@ -4,7 +4,9 @@
 ``[providers.NAME]`` table is one provider *instance* named NAME: its own
 settings plus three keys consumed on its behalf: ``type`` (which installed
 provider type it is; NAME itself when unset), ``retry`` (a table, the
-instance's ``RetryPolicy``) and ``rate_limit`` (``"20/minute"``). Provider
+instance's ``RetryPolicy``) and ``rate_limit`` (``"20/minute"``).
+``[broadcast]`` holds the defaults of ``broadcastio broadcast`` and
+``broadcastio worker`` (``BroadcastConfig``). Provider
 settings stay a plain dict here because only the installed plugin knows their
 type; they are checked against it when an orchestrator is built.
 """
@@ -12,11 +14,13 @@ type; they are checked against it when an orchestrator is built.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Any
 
 import attrs
 
 from broadcastio.config.locate import ConfigLocation
+from broadcastio.errors import ValidationError
 from broadcastio.engine.deadline import check_timeout
 from broadcastio.records.checks import check_number
 from broadcastio.records.rate_limit import RateLimit
@@ -24,11 +28,13 @@ from broadcastio.records.retry import RetryPolicy
 from broadcastio.records.serialization import converter
 
 __all__ = [
+    "BroadcastConfig",
     "BroadcastioConfig",
     "OrchestratorConfig",
     "ProviderConfig",
     "REDACTED",
     "redact",
+    "redact_url",
 ]
 
 REDACTED = "***"
@@ -88,6 +94,45 @@ class ProviderConfig:
         return {"type": self.type, **self.settings}
 
 
+def _check_concurrency(_: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not 1 <= value <= 256):
+        raise ValidationError(
+            f"{attribute.name} must be a whole number from 1 to 256, got {value!r}",
+            field=attribute.name,
+        )
+
+
+@attrs.frozen
+class BroadcastConfig:
+    """``[broadcast]``: what ``broadcastio broadcast`` and ``worker`` use when not told.
+
+    ``journal`` is a journal path or URL (``sqlite:///PATH``,
+    ``postgresql://USER:PASSWORD@HOST/DB``; ``${VAR}`` keeps the password out
+    of the file), ``concurrency`` the sends in flight at once (1 to 256),
+    ``queue`` the Redis URL of distributed runs. Each is ``None`` when unset;
+    the command's option, then ``$BROADCASTIO_JOURNAL`` for the journal, win
+    over the file. The journal's scheme and the queue's URL are checked by the
+    command that uses them (the layers that know them), naming this table.
+    """
+
+    journal: str | None = None
+    concurrency: int | None = attrs.field(default=None, validator=_check_concurrency)
+    queue: str | None = None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``REDACTED``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", rf"\1{REDACTED}@", url)
+    credentials, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    netloc = f"{credentials.split(':', 1)[0]}:{REDACTED}@{host}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @attrs.frozen(unsafe_hash=False)
 class BroadcastioConfig:
     """A whole configuration: where it came from, the orchestrator and the providers.
@@ -99,6 +144,7 @@ class BroadcastioConfig:
     source: ConfigLocation = ConfigLocation(None, "defaults")
     orchestrator: OrchestratorConfig = OrchestratorConfig()
     providers: dict[str, ProviderConfig] = attrs.field(factory=dict)
+    broadcast: BroadcastConfig = BroadcastConfig()
 
     @property
     def retry_policies(self) -> dict[str, RetryPolicy]:
@@ -133,6 +179,12 @@ class BroadcastioConfig:
             "orchestrator": converter.unstructure(self.orchestrator),
             "providers": providers,
         }
+        table = {k: v for k, v in converter.unstructure(self.broadcast).items() if v is not None}
+        if table:
+            for name in ("journal", "queue"):
+                if redact_secrets and isinstance(table.get(name), str):
+                    table[name] = redact_url(table[name])
+            data["broadcast"] = table
         return redact(data) if redact_secrets else data
 
 
