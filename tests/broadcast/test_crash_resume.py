@@ -35,7 +35,9 @@ BROADCAST = "crash-test"
 CHILD = Path(crash_child.__file__)
 
 
-def wait_for_delivered(journal_path: Path, child: subprocess.Popen[str], at_least: int) -> int:
+def wait_for_delivered(
+    journal_path: Path | str, child: subprocess.Popen[str], at_least: int
+) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert child.poll() is None, f"the broadcast ended on its own: {child.communicate()}"
@@ -50,11 +52,12 @@ def wait_for_delivered(journal_path: Path, child: subprocess.Popen[str], at_leas
     raise AssertionError("the journal never showed delivered rows")
 
 
-def test_a_killed_broadcast_resumes_without_sending_twice(bridge_factory, tmp_path: Path) -> None:
+def test_a_killed_broadcast_resumes_without_sending_twice(bridge_factory, journal_url: str) -> None:
+    """On each journal backend (``journal_url``): SQLite, and PostgreSQL."""
     bridge = bridge_factory(BRIDGE_MIN_INTERVAL_MS="0", BRIDGE_JITTER_MS="0")
     # About 4 s for the 500 sends: plenty of time to kill the child part-way.
     bridge.script(*[{"type": "delay", "ms": 8}] * 600)
-    journal_path = tmp_path / "journal.sqlite"
+    journal_path = journal_url
     command = [
         sys.executable,
         str(CHILD),
