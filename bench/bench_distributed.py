@@ -10,6 +10,14 @@ dummy (no latency), so this is the cost of the machinery: Dramatiq, Redis,
 the shared SQLite journal. Goal (issue 16): 2 processes >= 1.6x one process on
 the reference 2-core machine.
 
+Then the journal backends in single-process mode: the same number of
+recipients through ``broadcast()`` in this process (dummy provider,
+concurrency 4), journaled in a fresh SQLite file and in a fresh PostgreSQL
+database on a local server (scripts/local_postgres.py, ``fsync=off`` as the
+tests run it: the figure is the journal's round trips, not a disk). Skipped,
+with the reason, when PostgreSQL or psycopg is missing (``--no-journals``
+skips it too).
+
 The Redis server is a real ``redis-server`` on loopback (scripts/local_redis.py).
 Without it, or without the ``dramatiq`` extra, this prints why and exits 0:
 ``make bench`` then runs the other benchmarks.
@@ -28,9 +36,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
+import local_postgres  # noqa: E402
 from local_redis import RedisServer, why_unavailable  # noqa: E402
 
-from broadcastio.broadcast import Journal, RecipientState  # noqa: E402
+from broadcastio import Message, Orchestrator  # noqa: E402
+from broadcastio.broadcast import Journal, RecipientState, broadcast  # noqa: E402
+from broadcastio_dummy import DummyProvider  # noqa: E402
 
 SCRIPT = Path(sys.executable).with_name("broadcastio")
 CONFIG = '[orchestrator]\norder = ["dummy"]\n\n[providers.dummy]\nkeep_sent = 0\n'
@@ -74,12 +85,56 @@ def run_once(folder: Path, redis_url: str, messages: int, processes: int, thread
     return messages / (last - first).total_seconds()
 
 
+def single_process_rate(journal: str, messages: int) -> float:
+    """Messages per second of one local broadcast journaled in ``journal`` (path or URL)."""
+    provider = DummyProvider(keep_sent=0)
+    started = time.perf_counter()
+    report = broadcast(
+        Orchestrator([provider]),
+        (Message(f"+1555{n:07d}", "bench") for n in range(messages)),
+        concurrency=4,
+        journal=journal,
+        broadcast_id="bench",
+    )
+    elapsed = time.perf_counter() - started
+    assert report.delivered == messages, report
+    return messages / elapsed
+
+
+def compare_journals(messages: int) -> None:
+    """The single-process broadcast with each journal backend, printed."""
+    reason = local_postgres.why_unavailable()
+    if reason is None:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            reason = "psycopg is not installed: pip install -e '.[postgres]'"
+    with tempfile.TemporaryDirectory() as name:
+        rates = {"SQLite": single_process_rate(str(Path(name) / "journal.sqlite"), messages)}
+    if reason is None:
+        with local_postgres.PostgresServer() as server:
+            rates["PostgreSQL"] = single_process_rate(server.dsn, messages)
+    print(
+        f"single-process broadcast, {messages:,} messages through the dummy, concurrency 4, "
+        "by journal backend:"
+    )
+    for backend, rate in rates.items():
+        print(f"  {backend:<10} journal: {rate:8,.0f} msg/s")
+    if reason is not None:
+        print(f"  PostgreSQL journal: skipped: {reason}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--no-journals", action="store_true", help="skip the SQLite vs PostgreSQL comparison"
+    )
     arguments = parser.parse_args()
+    if not arguments.no_journals:
+        compare_journals(arguments.messages)
     reason = why_unavailable()
     if reason is None:
         try:
