@@ -105,18 +105,24 @@ def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
 
 
 def test_the_submitting_command_killed_the_workers_finish_and_journal_show_reports(
-    tmp_path: Path, redis_url: str, bridge: LocalBridge, processes: Processes, run_cli
+    tmp_path: Path,
+    redis_url: str,
+    bridge: LocalBridge,
+    processes: Processes,
+    run_cli,
+    journal_arg: str,
 ) -> None:
+    """On each journal backend: an SQLite file, and PostgreSQL (``journal_arg``)."""
     config = whatsapp_config(tmp_path, bridge)
     numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
     bridge.script(*[{"type": "delay", "ms": 20}] * RECIPIENTS)
-    processes.worker(redis_url, config, "--threads", "4")
-    processes.worker(redis_url, config, "--threads", "4")
+    for _ in range(2):
+        processes.worker(redis_url, config, "--threads", "4", journal=journal_arg)
     submitter = processes.start(
-        "broadcast", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "broadcast", "--queue", redis_url, "--journal", journal_arg, "--config", str(config),
         "--recipients", "people.csv", "--text", "hello", "--id", "headless",
     )  # fmt: skip
-    journal = tmp_path / "journal.sqlite"
+    journal = tmp_path / journal_arg if "://" not in journal_arg else journal_arg
     wait_until(lambda: delivered(journal, "headless") >= 20, 60, "the first deliveries")
     os.killpg(submitter.pid, signal.SIGKILL)
     submitter.wait(timeout=10)
@@ -124,7 +130,7 @@ def test_the_submitting_command_killed_the_workers_finish_and_journal_show_repor
     wait_until(
         lambda: delivered(journal, "headless") == RECIPIENTS, 120, "the workers to finish"
     )
-    shown = run_cli("journal", "show", "--journal", "journal.sqlite", "headless", "--json")
+    shown = run_cli("journal", "show", "--journal", journal_arg, "headless", "--json")
     assert shown.returncode == 0, shown.stderr
     assert_each_once(bridge, numbers)
     states = [line for line in shown.stdout.splitlines() if '"state"' in line]

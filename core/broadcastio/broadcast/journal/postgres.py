@@ -187,7 +187,10 @@ class _Connection:
 
     def execute(self, statement: str, parameters: Sequence[Any] = (), /) -> _Cursor:
         with self.raw.cursor() as cursor:
-            cursor.execute(_placeholders(statement), tuple(parameters) or None)
+            if parameters:
+                cursor.execute(_placeholders(statement), tuple(parameters))
+            else:  # psycopg reads no placeholders (nor %% escapes) without parameters
+                cursor.execute(statement)
             return _Cursor(cursor)
 
     def executemany(self, statement: str, parameters: Any, /) -> None:
