@@ -261,6 +261,22 @@ def test_a_redacted_url_never_shows_the_password(password: str, user: str, schem
     assert rest == "example.invalid:6379/0"
 
 
+@given(
+    password=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="&#"), min_size=1
+    ),
+    name=st.sampled_from(["password", "PASSWORD", "auth", "token"]),
+    scheme=st.sampled_from(["redis", "rediss", "unix"]),
+)
+def test_a_password_in_the_query_is_redacted_too(password: str, name: str, scheme: str) -> None:
+    from urllib.parse import quote
+
+    where = "/run/redis.sock" if scheme == "unix" else "example.invalid:6379/0"
+    url = f"{scheme}://{where}?db=0&{name}={quote(password, safe='')}"
+    shown = redact_url(url)
+    assert shown == f"{scheme}://{where}?db=0&{name}=***"
+
+
 def test_workers_stop_cleanly_when_their_whole_process_group_gets_sigterm(
     tmp_path: Path, redis_url: str, config: Path, processes: Processes
 ) -> None:
