@@ -59,7 +59,7 @@ _SECRET_QUERY_NAMES = ("password", "pass", "pwd", "auth", "token", "secret")
 
 
 def _redact_query(query: str) -> str:
-    """A query string whose credential-like values (``?password=``, as redis-py takes) are ``***``."""
+    """``query`` with credential-like values (``password=``, as redis-py takes) as ``***``."""
     if not query:
         return query
     shown = []
