@@ -97,7 +97,7 @@ def _service_account() -> tuple[int, int] | None:
         if added.returncode not in (0, _USERADD_USER_EXISTS):
             raise PostgresStartError(
                 f"useradd {SERVICE_USER} failed (exit {added.returncode}): {added.stderr.strip()}"
-            )
+            ) from None
         entry = pwd.getpwnam(SERVICE_USER)
     return entry.pw_uid, entry.pw_gid
 
