@@ -359,3 +359,64 @@ def test_a_worker_given_a_journal_url_says_it_takes_a_file(
     assert_one_line_error(done, names="a postgresql:// URL", secret="dbsecret")
     assert "SQLite file path" in done.stderr
     assert not (tmp_path / "postgresql:").exists()
+
+
+def test_the_queue_url_can_come_from_the_environment_out_of_sight_of_ps(
+    tmp_path: Path, config: Path, closed_port: int, script_env: dict[str, str], run_cli
+) -> None:
+    # A URL that cannot work, so the errors prove the option was read from the variable.
+    script_env["BROADCASTIO_QUEUE"] = f"redis://:hunter2secret@127.0.0.1:{closed_port}/0"
+    write_recipients(tmp_path / "people.csv", 3)
+    shown = f"redis://:***@127.0.0.1:{closed_port}/0"
+    done = run_cli(
+        "broadcast", "--journal", "journal.sqlite", "--config", str(config),
+        "--recipients", "people.csv", "--text", "hello", "--id", "from-env",
+    )  # fmt: skip
+    assert_one_line_error(done, names=shown, secret="hunter2secret")
+    assert "cannot reach Redis" in done.stderr
+    assert_nothing_recorded(tmp_path)
+    worker = run_cli("worker", "--journal", "journal.sqlite", "--config", str(config))
+    assert_one_line_error(worker, names=shown, secret="hunter2secret")
+
+
+def _spawned_children(parent: int) -> list[int]:
+    """The worker processes ``parent`` spawned (multiprocessing's spawn_main), by /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_process_dying_at_start_is_one_line_and_exit_2(
+    tmp_path: Path, redis_url: str, config: Path, processes: Processes
+) -> None:
+    import os
+
+    supervisor = processes.start(
+        "worker", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "--processes", "2", log="supervisor.log",
+    )  # fmt: skip
+    children: list[int] = []
+
+    def a_child_started() -> bool:
+        children.extend(_spawned_children(supervisor.pid))
+        return bool(children)
+
+    wait_until(a_child_started, 60, "the supervisor to start its worker processes")
+    # Killed at once: to the supervisor, a child that failed to start.
+    os.kill(children[0], signal.SIGKILL)
+    assert supervisor.wait(timeout=60) == 2, processes.output()
+    output = (tmp_path / "supervisor.log").read_text()
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("broadcastio: error: worker process ")
+    assert "right after starting" in lines[0]
+    assert "Traceback" not in output

@@ -125,9 +125,10 @@ class _JournalFailed(click.ClickException):
     "--queue",
     "queue_url",
     metavar="URL",
+    envvar="BROADCASTIO_QUEUE",
     help="Hand the recipients to `broadcastio worker` processes through this Redis "
     "(redis://[:PASSWORD@]HOST[:PORT]/DB) instead of sending from this process; see "
-    "docs/scaling.md.",
+    "docs/scaling.md. Default: $BROADCASTIO_QUEUE.",
 )
 @click.option(
     "--detach",

@@ -32,8 +32,9 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/")
     "queue_url",
     required=True,
     metavar="URL",
+    envvar="BROADCASTIO_QUEUE",
     help="The Redis the broadcasts are queued on: redis://[:PASSWORD@]HOST[:PORT]/DB "
-    "(rediss:// for TLS).",
+    "(rediss:// for TLS). Default: $BROADCASTIO_QUEUE (keeps the password out of `ps`).",
 )
 @click.option(
     "--journal",

@@ -46,7 +46,7 @@ from broadcastio.distributed.queue import (
 from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import ConfigurationError
 
-__all__ = ["WorkerOptions", "WrongJournal", "run_workers", "start_worker"]
+__all__ = ["WorkerOptions", "WorkerStartError", "WrongJournal", "run_workers", "start_worker"]
 
 logger = logging.getLogger("broadcastio")
 
@@ -74,6 +74,16 @@ class WorkerOptions:
 
 class WrongJournal(ConfigurationError):
     """A message names another journal than the worker's: its outcome would be lost."""
+
+
+class WorkerStartError(ConfigurationError):
+    """A supervised worker process died right after starting (exit 2 on the command line).
+
+    The supervisor checked the queue, journal and configuration itself before
+    starting children, so what kills a child this early is the environment
+    (memory, a resource limit, a signal from outside): a problem to report in
+    one line, not a bug to show as a traceback, and not one to restart in a loop.
+    """
 
 
 class _Deliverer:
@@ -223,7 +233,7 @@ def _supervise(options: WorkerOptions) -> None:
                     if child.is_alive():
                         continue
                     if time.monotonic() - started < _MIN_CHILD_LIFE:
-                        raise RuntimeError(
+                        raise WorkerStartError(
                             f"worker process {child.pid} exited with status {child.exitcode} "
                             "right after starting; run with --processes 1 -v to see why"
                         )
