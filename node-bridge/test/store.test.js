@@ -386,9 +386,13 @@ function sendTo(url, key, to) {
   return post(url, '/v1/messages', { to, text: `for ${to}` }, { ...auth(), 'idempotency-key': key });
 }
 
-/** Poll the bridge's own file (read-only) until `key` is written in flight. */
+/**
+ * Poll the bridge's own file (read-only) until `key` is written in flight.
+ * Up to 30 s (1200 polls of 25 ms): a loaded CI machine can take seconds to
+ * start the request, and giving up early fails a test that is right.
+ */
 async function waitInFlight(dir, key) {
-  for (let i = 0; i < 200; i += 1) {
+  for (let i = 0; i < 1200; i += 1) {
     const db = new Database(path.join(dir, STORE_FILE), { readonly: true, fileMustExist: true });
     try {
       const row = db.prepare('SELECT state FROM idempotency WHERE key = ?').get(key);
