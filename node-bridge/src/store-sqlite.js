@@ -429,6 +429,23 @@ function migrate(db, file) {
 }
 
 /**
+ * The store holds phone numbers and message ids: a data directory the bridge
+ * creates is 0700 and a database file it creates is 0600, made before
+ * better-sqlite3 opens it because SQLite would create it with the umask's
+ * mode (0644 usually). SQLite gives the -wal and -shm files the database
+ * file's mode. An existing directory or file keeps its mode: the operator
+ * chose it (a group-readable backup set-up, say).
+ */
+function createPrivately(file) {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
+
+/**
  * Open (creating if needed) the durable store at `file`. Durability:
  * journal_mode=WAL, so a commit is one append to the write-ahead log, and a
  * process killed at any point (kill -9 included) leaves every committed
@@ -468,7 +485,7 @@ function openSqliteStore({ file, config, now = Date.now }) {
   let db = null;
   let claimDb = null;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    createPrivately(file);
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
