@@ -66,6 +66,17 @@ _URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):/")
     metavar="SECONDS",
     help="How long the messages a crashed worker held wait before another worker takes them.",
 )
+@click.option(
+    "--max-pause",
+    "max_pause",
+    type=click.FloatRange(0, 6 * 86_400),
+    default=86_400.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The longest rate-limit pause (a WhatsApp cap's retry_after) a message is put back "
+    "on the queue for, to be sent when the window reopens; a longer one fails the recipient. "
+    "0: never.",
+)
 @provider_option
 @pass_state
 def worker(
@@ -75,6 +86,7 @@ def worker(
     processes: int,
     threads: int,
     redelivery_seconds: float,
+    max_pause: float,
     providers: tuple[str, ...],
 ) -> None:
     """Deliver the recipients of broadcasts submitted with `broadcastio broadcast --queue`.
@@ -117,5 +129,6 @@ def worker(
             providers=providers,
             redelivery_seconds=redelivery_seconds,
             log_level=level,
+            max_pause=max_pause,
         )
     )
