@@ -45,6 +45,7 @@ from broadcastio.broadcast.task import (
     state_of_outcome,
 )
 from broadcastio.distributed.deferral import PauseDeferral
+from broadcastio.distributed.lease import message_done, message_requeued
 from broadcastio.distributed.queue import (
     ACTOR_NAME,
     DEFAULT_REDELIVERY_SECONDS,
@@ -201,6 +202,7 @@ class _RunningWorker:
             message: dramatiq.Message[Any] = dramatiq.Message(
                 queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(payload,), kwargs={}, options={}
             )
+            message_requeued(broker.client, payload)
             broker.enqueue(message, delay=max(1, math.ceil(seconds * 1000)))
 
         deliverer = _Deliverer(
@@ -208,7 +210,12 @@ class _RunningWorker:
         )
 
         def deliver(payload: dict[str, Any]) -> None:
-            deliverer(payload)
+            try:
+                deliverer(payload)
+            finally:
+                # Journaled, skipped, deferred (a copy counted itself) or raised:
+                # this message no longer holds its broadcast's queue lease.
+                message_done(broker.client, payload)
 
         dramatiq.set_broker(broker)
         broker.declare_queue(QUEUE_NAME)
