@@ -114,10 +114,12 @@ def submit_broadcast(
     The queue is connected before the journal is touched, so an unreachable
     Redis or a refused password (``QueueError``) records nothing. ``journal``
     is left open; its claim on the broadcast id is released when the run ends
-    (or, detached, right after enqueuing). ``on_begin`` gets the run number
-    once the claim is held, ``on_progress`` a ``Progress`` at every poll,
-    ``on_outcome`` every row's outcome (skipped rows as they are read, sent
-    ones as they settle).
+    (or, detached, right after enqueuing), while the queue lease (``lease``)
+    stays until the workers are done with every message: a submission of an
+    id whose lease is held raises ``QueuedBroadcastBusy``, recording nothing.
+    ``on_begin`` gets the run number once the claim and the lease are held,
+    ``on_progress`` a ``Progress`` at every poll, ``on_outcome`` every row's
+    outcome (skipped rows as they are read, sent ones as they settle).
     """
     broker = connect_broker(queue_url)
     broker.declare_queue(QUEUE_NAME)

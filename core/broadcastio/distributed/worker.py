@@ -13,7 +13,10 @@ it again under the same reference id (the provider's idempotency key).
 
 A redelivered message whose outcome was already committed (the worker died
 between the commit and the acknowledgement) is recognised by the row's attempt
-count and not sent again, whatever the outcome was.
+count and not sent again, whatever the outcome was. A send that runs into a
+provider's pause is not committed: the message goes back on the queue, delayed
+until the window reopens (``deferral``). Every process refreshes its Dramatiq
+heartbeat from a thread of its own, so waiting threads never make it look dead.
 
 With more than one process, the first process is a supervisor: it starts
 ``processes`` children (``multiprocessing``'s spawn), forwards SIGTERM/SIGINT
