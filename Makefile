@@ -42,7 +42,7 @@ servers:
 	else echo "make: NOT INSTALLED:$$missing (needs root or passwordless sudo); the distributed tests will be SKIPPED. Install with: sudo apt-get install$$missing"; exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then echo "make: NOT INSTALLED:$$missing (no apt-get here); the distributed tests will be SKIPPED"; exit 0; fi; \
 	echo "make: installing$$missing for the distributed tests"; \
-	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null
 
 # Bench install: the test install (aiosmtpd, the local SMTP server) plus what
 # the benchmarks compare against (Apprise); never a runtime dependency.

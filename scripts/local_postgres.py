@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 SERVICE_USER = "broadcastio-pg"
+# useradd's exit status for "user already exists" (shadow-utils).
+_USERADD_USER_EXISTS = 9
 SUPERUSER = "broadcastio"
 INSTALL_HINT = (
     "install Debian's postgresql package (apt-get install postgresql, as root: "
@@ -84,12 +86,18 @@ def _service_account() -> tuple[int, int] | None:
     try:
         entry = pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        subprocess.run(
+        added = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
              SERVICE_USER],
-            check=True,
             capture_output=True,
+            text=True,
         )  # fmt: skip
+        # Exit 9: another process (a parallel test session, the bench) created the
+        # user between our lookup and useradd: that user is the one we wanted.
+        if added.returncode not in (0, _USERADD_USER_EXISTS):
+            raise PostgresStartError(
+                f"useradd {SERVICE_USER} failed (exit {added.returncode}): {added.stderr.strip()}"
+            ) from None
         entry = pwd.getpwnam(SERVICE_USER)
     return entry.pw_uid, entry.pw_gid
 
@@ -145,12 +153,22 @@ class PostgresServer:
         if self._bin is None:
             raise PostgresStartError(why_unavailable() or "PostgreSQL is missing")
         self._account = _service_account()
-        self.directory = Path(tempfile.mkdtemp(prefix="broadcastio-postgres-"))
+        # Under /tmp, not $TMPDIR: the service user must be able to reach the
+        # directory, and a TMPDIR inside root's home (or any 0700 parent) would
+        # make initdb fail with "permission denied".
+        self.directory = Path(
+            tempfile.mkdtemp(
+                prefix="broadcastio-postgres-", dir="/tmp" if self._account is not None else None
+            )
+        )
         if self._account is not None:
             os.chown(self.directory, *self._account)
         data = self.directory / "data"
         password_file = self.directory / "password"
-        password_file.write_text(self.password + "\n")
+        # 0600 from its creation: never readable by others, not even before the chown.
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as written:
+            written.write(self.password + "\n")
         if self._account is not None:
             os.chown(password_file, *self._account)
         initdb = self._run(

@@ -133,6 +133,20 @@ class IdempotencyStore {
     return true;
   }
 
+  /**
+   * Settle `record` with an ambiguous `response` after its send reached
+   * WhatsApp but could not be recorded (send-service.js): like complete(),
+   * and also over a 201 that complete() stored inside the failed write.
+   * Returns true: memory holds every answer it is given (store-sqlite.js
+   * returns false when its disk refused).
+   */
+  settleAmbiguous(record, response) {
+    if (this._records.get(record.key) !== record) return true;
+    if (record.state === 'in_flight') return this.complete(record, response);
+    record.response = response;
+    return true;
+  }
+
   /** Forget a record after a definitive failure so the client may retry. */
   fail(record) {
     if (this._records.get(record.key) !== record) return false;

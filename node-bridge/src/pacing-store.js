@@ -63,7 +63,7 @@ class PacingFileStore {
 
   /** Replace the saved state atomically. */
   save({ sends, pause }) {
-    fs.mkdirSync(this._dataDir, { recursive: true });
+    fs.mkdirSync(this._dataDir, { recursive: true, mode: 0o700 }); // owner only, like the store
     const temporary = `${this.path}.${process.pid}.tmp`;
     const body = JSON.stringify({ version: VERSION, sends, pause });
     const fd = fs.openSync(temporary, 'w', 0o600);

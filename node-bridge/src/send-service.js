@@ -79,7 +79,9 @@ function clientGone() {
  * 409) are not sends and only show in the HTTP request metrics.
  *
  * `atomically(fn)` is the store's (store.js): a sent message and its key's
- * stored answer are written as one transaction, one commit per send.
+ * stored answer are written as one transaction, one commit per send. If that
+ * write fails after WhatsApp took the message, the request is still answered
+ * at once: 502 SEND_UNCONFIRMED, kept as the key's answer (_sentButUnrecorded).
  */
 class SendService {
   constructor({ gateway, queue, idempotency, messages, sendTimeoutMs, mediaMaxBytes, logger, timers = globalThis, metrics = NO_METRICS, pacer = NO_PACING, now = Date.now, atomically = (fn) => fn() }) {
@@ -169,10 +171,17 @@ class SendService {
           (result) => {
             const response = { statusCode: 201, body: { id: result.id, to: result.to, ack: result.ack } };
             // One write for both: the message and the key's stored answer.
-            this._atomically(() => {
-              this._messages.add(result);
-              if (record) this._idempotency.complete(record, response);
-            });
+            try {
+              this._atomically(() => {
+                this._messages.add(result);
+                if (record) this._idempotency.complete(record, response);
+              });
+            } catch (storeError) {
+              const unrecorded = this._sentButUnrecorded(result, record, storeError);
+              if (answered) this._log.warn({ event: 'late_send_unrecorded', id: result.id }, 'send finished after its request timed out, and could not be recorded');
+              answer(reject, unrecorded);
+              return;
+            }
             this._metrics.sendFinished(SENT);
             if (answered) this._log.info({ event: 'late_send_completed', id: result.id }, 'send finished after its request timed out');
             answer(resolve, { ...response, body: { ...response.body }, replay: false });
@@ -252,6 +261,33 @@ class SendService {
       this._timers.clearTimeout(timer);
       if (signal && onAbort) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * WhatsApp took the message (it has an id) but the store could not write it
+   * or its key's answer (disk full, database busy). The client cannot be told
+   * 201 for a message the bridge will not know (no receipts, no replay), nor
+   * that nothing was sent: the answer is the ambiguous 502 SEND_UNCONFIRMED,
+   * which the Python provider reads as a TIMEOUT. The key is settled with
+   * that answer, in memory when the disk still refuses (its row then stays
+   * in flight on disk, which the next start answers SEND_OUTCOME_UNKNOWN),
+   * so a retry is answered, never sent again, and no waiter hangs.
+   */
+  _sentButUnrecorded(result, record, storeError) {
+    const error = new BridgeError(
+      502,
+      ErrorCode.SEND_UNCONFIRMED,
+      `WhatsApp accepted the send (message id ${result.id}) but the bridge could not record it (${errorText(storeError)}); it was probably delivered and is not sent again with this Idempotency-Key`,
+      {},
+      { ambiguous: true },
+    );
+    this._log.error({ event: 'send_unrecorded', id: result.id, err: errorText(storeError) }, 'WhatsApp accepted a send that the bridge store could not record; answered 502 SEND_UNCONFIRMED');
+    this._metrics.sendFinished(ErrorCode.SEND_UNCONFIRMED);
+    if (record) {
+      const written = this._idempotency.settleAmbiguous(record, { statusCode: error.statusCode, body: error.toBody() });
+      if (!written) this._log.warn({ event: 'idempotency_answer_unwritten' }, 'the Idempotency-Key answer is kept in memory only; after a restart the key answers SEND_OUTCOME_UNKNOWN');
+    }
+    return error;
   }
 
   /**

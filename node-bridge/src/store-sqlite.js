@@ -93,6 +93,11 @@ class SqliteIdempotencyStore {
     this._ttlMs = ttlMs;
     this._now = now;
     this._inFlight = new Map();
+    // Answers settled by settleAmbiguous() that the disk refused: key ->
+    // {bodyHash, response, expiresAt}. Read before the disk, so this process
+    // replays them; after a restart the row, still in flight, answers
+    // SEND_OUTCOME_UNKNOWN instead.
+    this._unwritten = new Map();
     this._select = db.prepare('SELECT body_hash, state, response, expires_at FROM idempotency WHERE key = ?');
     // A new key (the common case) is one statement: the insert; only a key
     // already there is read, and an expired one replaced.
@@ -109,6 +114,11 @@ class SqliteIdempotencyStore {
     const own = this._inFlight.get(key);
     if (own) return own.bodyHash === bodyHash ? { kind: 'in_flight', record: own } : { kind: 'mismatch' };
     const now = this._now();
+    const held = this._unwritten.get(key);
+    if (held) {
+      if (held.expiresAt > now) return held.bodyHash === bodyHash ? { kind: 'replay', response: held.response } : { kind: 'mismatch' };
+      this._unwritten.delete(key);
+    }
     if (this._claimNew.run(key, bodyHash, now).changes === 0) {
       const row = this._select.get(key);
       if (!(row.state === 'done' && row.expires_at <= now)) {
@@ -141,6 +151,36 @@ class SqliteIdempotencyStore {
     return true;
   }
 
+  /**
+   * Settle `record` with an ambiguous `response` after its send reached
+   * WhatsApp but could not be recorded (send-service.js). The record may
+   * still be in flight, or complete() may have settled it inside the write
+   * that then failed and rolled back. The answer is written if the disk
+   * takes it now; if not, it is kept in this process for the TTL. Either
+   * way the key leaves `_inFlight`, its waiters are woken, and a retry gets
+   * the answer. Returns false when the answer is held in memory only.
+   */
+  settleAmbiguous(record, response) {
+    const owned = this._inFlight.get(record.key) === record;
+    const completedInFailedWrite = record.state === 'done' && !this._inFlight.has(record.key);
+    if (!owned && !completedInFailedWrite) return true;
+    this._inFlight.delete(record.key);
+    const now = this._now();
+    const expiresAt = now + this._ttlMs;
+    let written = false;
+    try {
+      written = this._complete.run(JSON.stringify(response), now, expiresAt, record.key).changes > 0;
+    } catch {
+      written = false;
+    }
+    if (written) this._unwritten.delete(record.key);
+    else this._unwritten.set(record.key, { bodyHash: record.bodyHash, response, expiresAt });
+    record.state = 'done';
+    record.response = response;
+    record.settle();
+    return written;
+  }
+
   fail(record) {
     if (this._inFlight.get(record.key) !== record) return false;
     this._release.run(record.key);
@@ -154,12 +194,15 @@ class SqliteIdempotencyStore {
   }
 
   sweep() {
-    this._sweep.run(this._now());
+    const now = this._now();
+    for (const [key, held] of this._unwritten) if (held.expiresAt <= now) this._unwritten.delete(key);
+    this._sweep.run(now);
   }
 
   clear() {
     for (const record of this._inFlight.values()) record.settle();
     this._inFlight.clear();
+    this._unwritten.clear();
     this._clear.run();
   }
 
@@ -386,6 +429,23 @@ function migrate(db, file) {
 }
 
 /**
+ * The store holds phone numbers and message ids: a data directory the bridge
+ * creates is 0700 and a database file it creates is 0600, made before
+ * better-sqlite3 opens it because SQLite would create it with the umask's
+ * mode (0644 usually). SQLite gives the -wal and -shm files the database
+ * file's mode. An existing directory or file keeps its mode: the operator
+ * chose it (a group-readable backup set-up, say).
+ */
+function createPrivately(file) {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, 'wx', 0o600));
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
+
+/**
  * Open (creating if needed) the durable store at `file`. Durability:
  * journal_mode=WAL, so a commit is one append to the write-ahead log, and a
  * process killed at any point (kill -9 included) leaves every committed
@@ -425,7 +485,7 @@ function openSqliteStore({ file, config, now = Date.now }) {
   let db = null;
   let claimDb = null;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    createPrivately(file);
     db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -486,4 +546,4 @@ function openSqliteStore({ file, config, now = Date.now }) {
   };
 }
 
-module.exports = { openSqliteStore, SCHEMA_VERSION, interruptedResponse };
+module.exports = { openSqliteStore, SqliteIdempotencyStore, SCHEMA_VERSION, interruptedResponse };

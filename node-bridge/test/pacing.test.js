@@ -467,3 +467,17 @@ test('process: a damaged counters file stops the start-up with exit 2 and one li
   assert.equal(lines.length, 1, stderr);
   assert.match(lines[0], /^bridge: configuration error: the pacing counters in .*pacing-state\.json are not valid JSON; delete the file/);
 });
+
+test('pacing file store: a data directory it creates is owner-only, like the SQLite store', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pacing-mode-'));
+  const previous = process.umask(0o022);
+  try {
+    const dataDir = path.join(root, 'data');
+    new PacingFileStore({ dataDir }).save({ sends: [], pause: null });
+    assert.equal(fs.statSync(dataDir).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(dataDir, PACING_FILE_NAME)).mode & 0o777, 0o600);
+  } finally {
+    process.umask(previous);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -386,9 +386,13 @@ function sendTo(url, key, to) {
   return post(url, '/v1/messages', { to, text: `for ${to}` }, { ...auth(), 'idempotency-key': key });
 }
 
-/** Poll the bridge's own file (read-only) until `key` is written in flight. */
+/**
+ * Poll the bridge's own file (read-only) until `key` is written in flight.
+ * Up to 30 s (1200 polls of 25 ms): a loaded CI machine can take seconds to
+ * start the request, and giving up early fails a test that is right.
+ */
 async function waitInFlight(dir, key) {
-  for (let i = 0; i < 200; i += 1) {
+  for (let i = 0; i < 1200; i += 1) {
     const db = new Database(path.join(dir, STORE_FILE), { readonly: true, fileMustExist: true });
     try {
       const row = db.prepare('SELECT state FROM idempotency WHERE key = ?').get(key);
@@ -456,4 +460,33 @@ test('a data directory the store cannot use stops start-up with one line and exi
   const lines = stderr.trim().split('\n');
   assert.equal(lines.length, 1, stderr);
   assert.match(lines[0], /^bridge: configuration error: cannot open the bridge store .*bridge-state\.sqlite \(BRIDGE_DATA_DIR\)/);
+});
+
+test('sqlite store: a data directory it creates is 0700, the database and its -wal/-shm 0600 whatever the umask; existing ones keep their mode', { skip: process.platform === 'win32' }, () => {
+  const parent = tempDir();
+  const dir = path.join(parent, 'data', 'nested');
+  const previous = process.umask(0o022);
+  try {
+    const store = openStore({ config: config({ BRIDGE_DATA_DIR: dir }) });
+    try {
+      store.idempotency.begin('k', 'h'); // a write, so the log and shared memory exist
+      const mode = (file) => fs.statSync(file).mode & 0o777;
+      assert.equal(mode(path.join(parent, 'data')), 0o700);
+      assert.equal(mode(dir), 0o700);
+      for (const suffix of ['', '-wal', '-shm']) assert.equal(mode(path.join(dir, STORE_FILE + suffix)), 0o600, `${STORE_FILE}${suffix}`);
+    } finally {
+      store.close();
+    }
+
+    const chosen = path.join(parent, 'chosen');
+    fs.mkdirSync(chosen, { mode: 0o750 });
+    fs.chmodSync(chosen, 0o750);
+    new Database(path.join(chosen, STORE_FILE)).close(); // made by someone else, 0644 under this umask
+    const again = openStore({ config: config({ BRIDGE_DATA_DIR: chosen }) });
+    again.close();
+    assert.equal(fs.statSync(chosen).mode & 0o777, 0o750);
+    assert.equal(fs.statSync(path.join(chosen, STORE_FILE)).mode & 0o777, 0o644);
+  } finally {
+    process.umask(previous);
+  }
 });

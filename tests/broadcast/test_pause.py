@@ -204,3 +204,72 @@ def test_format_pause_shows_the_local_time_and_the_date_when_not_today() -> None
     assert format_pause(soon, now) == f"paused until {soon.astimezone():%H:%M}"
     later = now + _dt.timedelta(days=2)
     assert format_pause(later, now).endswith(f"on {later.astimezone():%Y-%m-%d}")
+
+
+class FirstInChain(MessageProvider):
+    """A provider ahead of the capped one that fails every send with ``code``; counts calls."""
+
+    name = "mail"
+
+    def __init__(self, code: ErrorCode) -> None:
+        self.code = code
+        self.calls: list[str] = []
+
+    def send(self, message: Message) -> DeliveryResult:
+        self.calls.append(str(message.recipient))
+        return DeliveryResult.failed(self.name, self.code, f"{self.code.value} for the test")
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(self.name, True)
+
+
+def test_a_rate_limit_after_an_earlier_providers_timeout_is_not_resent(tmp_path: Path) -> None:
+    # The first provider timed out (it may have delivered), then the fallback
+    # was rate limited: sending the chain again would go through the first
+    # provider a second time (a second email). The row keeps its outcome.
+    first = FirstInChain(ErrorCode.TIMEOUT)
+    capped = CappedProvider(limited={1})
+    pauses: list[BroadcastPause] = []
+    outcomes: list[Any] = []
+    journal_path = tmp_path / "journal.sqlite"
+    report = broadcast(
+        Orchestrator([first, capped]),
+        messages(1),
+        journal=journal_path,
+        broadcast_id="timed-out-first",
+        concurrency=1,
+        on_pause=pauses.append,
+        on_result=outcomes.append,
+    )
+    assert first.calls == ["+15550000000"], "the timed-out provider was sent to once"
+    assert len(capped.calls) == 1
+    assert pauses == []
+    assert report.failed == 1
+    (outcome,) = outcomes
+    assert outcome.status is RecipientStatus.FAILED
+    assert outcome.result.error.code is ErrorCode.RATE_LIMITED
+    assert outcome.result.providers_tried == ("mail", "capped")
+    assert outcome.result.trace is None, "the pause's own trace is not handed on"
+    with Journal(journal_path) as journal:
+        (row,) = journal.rows("timed-out-first")
+    assert row.state is RecipientState.FAILED and row.error_code == "RATE_LIMITED"
+
+
+def test_a_rate_limit_after_an_earlier_providers_clear_failure_is_still_waited_out() -> None:
+    # PROVIDER_UNAVAILABLE means nothing went out: sending the chain again is safe.
+    first = FirstInChain(ErrorCode.PROVIDER_UNAVAILABLE)
+    capped = CappedProvider(limited={1})
+    pauses: list[BroadcastPause] = []
+    outcomes: list[Any] = []
+    report = broadcast(
+        Orchestrator([first, capped]),
+        messages(1),
+        concurrency=1,
+        on_pause=pauses.append,
+        on_result=outcomes.append,
+    )
+    assert report.delivered == 1
+    assert len(pauses) == 1
+    assert len(first.calls) == 2 and len(capped.calls) == 2
+    (outcome,) = outcomes
+    assert outcome.result.trace is None

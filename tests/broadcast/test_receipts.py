@@ -207,22 +207,58 @@ def test_wait_for_receipts_stops_when_the_time_is_up(journal_url: str) -> None:
     assert result.waiting == 1 and clock[0] == 10  # slept 3 + 3 + 3 + 1: the last wait is cut
 
 
-def test_a_receipt_for_a_row_not_delivered_is_refused_whole(journal_url: str) -> None:
+def test_a_receipt_for_a_row_not_delivered_is_skipped_and_the_rest_recorded(
+    journal_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     orchestrator = Orchestrator([Ticks()], retry_policy=RetryPolicy(max_attempts=1))
     run_broadcast(orchestrator, journal_url, ["+1"])
-    with Journal(journal_url) as journal:
-        with pytest.raises(ValidationError, match="no delivered recipient '\\+9'"):
-            record_receipts(
-                journal,
-                "b",
-                [
-                    ("+1", "ticks", Receipt("id-+1", "read")),
-                    ("+9", "ticks", Receipt("id-+9", "read")),
-                ],
-            )
-        assert receipt_counts(journal, "b").read == 0  # the good one was not kept either
+    with Journal(journal_url) as journal, caplog.at_level("DEBUG", logger="broadcastio"):
+        changes = record_receipts(
+            journal,
+            "b",
+            [
+                ("+9", "ticks", Receipt("id-+9", "read")),
+                ("+1", "ticks", Receipt("id-+1", "read")),
+            ],
+        )
+        assert [change.recipient for change in changes] == ["+1"]
+        assert receipt_counts(journal, "b").read == 1
         with pytest.raises(ValidationError, match="no broadcast 'nope'"):
             receipt_counts(journal, "nope")
+        with pytest.raises(ValidationError, match="no broadcast 'nope'"):
+            record_receipts(journal, "nope", [("+1", "ticks", Receipt("id-+1", "read"))])
+    (line,) = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert "+9" in line and "no row" in line
+
+
+class Undelivering(Ticks):
+    """Reports receipts for every message, and while asked, turns ``+2``'s row into a
+    failed one, as a concurrent run could between the sync reading the page and recording it."""
+
+    def __init__(self, journal_path: Path) -> None:
+        super().__init__()
+        self.journal_path = journal_path
+
+    def fetch_receipts(self, message_ids: Sequence[str]) -> Mapping[str, Receipt]:
+        connection = sqlite3.connect(self.journal_path)
+        try:
+            with connection:
+                connection.execute("UPDATE recipients SET state = 'failed' WHERE recipient = '+2'")
+        finally:
+            connection.close()
+        return {i: Receipt(i, ReceiptState.READ, updated_at=T0) for i in message_ids}
+
+
+def test_a_row_that_stops_being_delivered_during_a_sync_costs_only_its_own_receipt(
+    journal_path: Path,
+) -> None:
+    provider = Undelivering(journal_path)
+    orchestrator = Orchestrator([provider])
+    run_broadcast(orchestrator, journal_path, ["+1", "+2", "+3"])
+    with Journal(journal_path) as journal:
+        result = sync_receipts(orchestrator, journal, "b")
+        assert sorted(change.recipient for change in result.changes) == ["+1", "+3"]
+        assert receipt_counts(journal, "b").read == 2
 
 
 def write_v2_journal(path: Path) -> None:

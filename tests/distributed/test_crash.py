@@ -2,10 +2,12 @@
 
 The provider is the real WhatsApp plugin and the receiver the node bridge with
 its fake driver (scripts/local_bridge.py), slowed by a scripted delay per
-send, so the kill lands while messages are in flight. The fake's record of
-deliveries is the receiving side's truth: every recipient must be there exactly
-once. The resends a redelivered message causes carry the same reference id,
-which the bridge takes as its Idempotency-Key and answers from its first send.
+send. The bridge sends one message at a time; once 40 are delivered, one send
+takes seconds, so every sending thread of both workers has a request waiting
+at the bridge when the worker is killed. The fake's record of deliveries is
+the receiving side's truth: every recipient must be there exactly once. The
+resends a redelivered message causes carry the same reference id, which the
+bridge takes as its Idempotency-Key and answers from its first send.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from local_bridge import BridgeStartError, LocalBridge
 from broadcastio.broadcast import Journal, RecipientState
 
 API_KEY = "distributed-crash-test-key-8e2d"
-RECIPIENTS = 250
+RECIPIENTS = 500
+THREADS = 4  # per worker
+LONG_SEND_MS = 5000
 
 
 @pytest.fixture
@@ -70,11 +74,17 @@ def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
     """On each journal backend: an SQLite file, and PostgreSQL (``journal_arg``)."""
     config = whatsapp_config(tmp_path, bridge)
     numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
-    bridge.script(*[{"type": "delay", "ms": 30}] * (RECIPIENTS + 50))
-    doomed = processes.worker(
-        redis_url, config, "--threads", "4", log="doomed.log", journal=journal_arg
+    bridge.script(
+        *[{"type": "delay", "ms": 20}] * 40,
+        {"type": "delay", "ms": LONG_SEND_MS},  # the 41st send: the others queue behind it
+        *[{"type": "delay", "ms": 20}] * (RECIPIENTS + 20),
     )
-    processes.worker(redis_url, config, "--threads", "4", log="survivor.log", journal=journal_arg)
+    doomed = processes.worker(
+        redis_url, config, "--threads", str(THREADS), log="doomed.log", journal=journal_arg
+    )
+    processes.worker(
+        redis_url, config, "--threads", str(THREADS), log="survivor.log", journal=journal_arg
+    )
     submitter = processes.start(
         "broadcast", "--queue", redis_url, "--journal", journal_arg, "--config", str(config),
         "--recipients", "people.csv", "--text", "hello", "--id", "crash", "--json",
@@ -82,14 +92,20 @@ def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
     )  # fmt: skip
     journal = tmp_path / journal_arg if "://" not in journal_arg else journal_arg
     wait_until(lambda: delivered(journal, "crash") >= 40, 60, "the first deliveries")
+    # Every thread of both workers has a request at the bridge (one running, the
+    # long one, the rest queued behind it): the doomed worker is mid-send.
+    wait_until(
+        lambda: bridge.queue_depth() >= 2 * THREADS, 30, "every thread to have a send under way"
+    )
     os.killpg(doomed.pid, signal.SIGKILL)
     doomed.wait(timeout=10)
-    at_kill = delivered(journal, "crash")
-    assert at_kill < RECIPIENTS, "the broadcast ended before the kill: slow the bridge more"
     with Journal(journal, read_only=True) as opened:
-        in_flight_at_kill = opened.summary("crash")[RecipientState.IN_FLIGHT]
+        in_flight_at_kill = {
+            row.recipient for row in opened.rows("crash") if row.state is RecipientState.IN_FLIGHT
+        }
+    assert len(in_flight_at_kill) >= THREADS, in_flight_at_kill
     processes.worker(
-        redis_url, config, "--threads", "4", log="replacement.log", journal=journal_arg
+        redis_url, config, "--threads", str(THREADS), log="replacement.log", journal=journal_arg
     )
     assert submitter.wait(timeout=180) == 0, processes.output()
     report = json.loads((tmp_path / "submitter.log").read_text().split("\n", 1)[1])
@@ -99,9 +115,12 @@ def test_a_worker_killed_mid_run_is_replaced_and_everyone_gets_one_message(
     with Journal(journal, read_only=True) as opened:
         rows = list(opened.rows("crash"))
     assert {row.state for row in rows} == {RecipientState.DELIVERED}
-    # The kill left sends in flight, and they were sent again (same reference id).
-    resent = [row for row in rows if row.attempts > 1]
-    assert in_flight_at_kill == 0 or resent, "an in-flight row was never sent again"
+    # The doomed worker's sends under way were sent again, each exactly once more,
+    # and only those: a row not in flight at the kill was sent once.
+    resent = {row.recipient for row in rows if row.attempts > 1}
+    assert len(resent) >= 1, "no send of the killed worker was sent again"
+    assert resent <= in_flight_at_kill, resent - in_flight_at_kill
+    assert {row.attempts for row in rows if row.recipient in resent} == {2}
 
 
 def test_the_submitting_command_killed_the_workers_finish_and_journal_show_reports(
@@ -115,7 +134,7 @@ def test_the_submitting_command_killed_the_workers_finish_and_journal_show_repor
     """On each journal backend: an SQLite file, and PostgreSQL (``journal_arg``)."""
     config = whatsapp_config(tmp_path, bridge)
     numbers = write_recipients(tmp_path / "people.csv", RECIPIENTS)
-    bridge.script(*[{"type": "delay", "ms": 20}] * RECIPIENTS)
+    bridge.script(*[{"type": "delay", "ms": 20}] * (RECIPIENTS + 20))
     for _ in range(2):
         processes.worker(redis_url, config, "--threads", "4", journal=journal_arg)
     submitter = processes.start(

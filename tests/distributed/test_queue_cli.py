@@ -261,6 +261,22 @@ def test_a_redacted_url_never_shows_the_password(password: str, user: str, schem
     assert rest == "example.invalid:6379/0"
 
 
+@given(
+    password=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="&#"), min_size=1
+    ),
+    name=st.sampled_from(["password", "PASSWORD", "auth", "token"]),
+    scheme=st.sampled_from(["redis", "rediss", "unix"]),
+)
+def test_a_password_in_the_query_is_redacted_too(password: str, name: str, scheme: str) -> None:
+    from urllib.parse import quote
+
+    where = "/run/redis.sock" if scheme == "unix" else "example.invalid:6379/0"
+    url = f"{scheme}://{where}?db=0&{name}={quote(password, safe='')}"
+    shown = redact_url(url)
+    assert shown == f"{scheme}://{where}?db=0&{name}=***"
+
+
 def test_workers_stop_cleanly_when_their_whole_process_group_gets_sigterm(
     tmp_path: Path, redis_url: str, config: Path, processes: Processes
 ) -> None:
@@ -343,3 +359,64 @@ def test_a_worker_given_a_journal_url_of_an_unknown_scheme_is_one_line(
     assert_one_line_error(done, names="unknown scheme 'mysql'", secret="dbsecret")
     assert "mysql://ops:***@db.example/broadcasts" in done.stderr
     assert not (tmp_path / "mysql:").exists()
+
+
+def test_the_queue_url_can_come_from_the_environment_out_of_sight_of_ps(
+    tmp_path: Path, config: Path, closed_port: int, script_env: dict[str, str], run_cli
+) -> None:
+    # A URL that cannot work, so the errors prove the option was read from the variable.
+    script_env["BROADCASTIO_QUEUE"] = f"redis://:hunter2secret@127.0.0.1:{closed_port}/0"
+    write_recipients(tmp_path / "people.csv", 3)
+    shown = f"redis://:***@127.0.0.1:{closed_port}/0"
+    done = run_cli(
+        "broadcast", "--journal", "journal.sqlite", "--config", str(config),
+        "--recipients", "people.csv", "--text", "hello", "--id", "from-env",
+    )  # fmt: skip
+    assert_one_line_error(done, names=shown, secret="hunter2secret")
+    assert "cannot reach Redis" in done.stderr
+    assert_nothing_recorded(tmp_path)
+    worker = run_cli("worker", "--journal", "journal.sqlite", "--config", str(config))
+    assert_one_line_error(worker, names=shown, secret="hunter2secret")
+
+
+def _spawned_children(parent: int) -> list[int]:
+    """The worker processes ``parent`` spawned (multiprocessing's spawn_main), by /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_process_dying_at_start_is_one_line_and_exit_2(
+    tmp_path: Path, redis_url: str, config: Path, processes: Processes
+) -> None:
+    import os
+
+    supervisor = processes.start(
+        "worker", "--queue", redis_url, "--journal", "journal.sqlite", "--config", str(config),
+        "--processes", "2", log="supervisor.log",
+    )  # fmt: skip
+    children: list[int] = []
+
+    def a_child_started() -> bool:
+        children.extend(_spawned_children(supervisor.pid))
+        return bool(children)
+
+    wait_until(a_child_started, 60, "the supervisor to start its worker processes")
+    # Killed at once: to the supervisor, a child that failed to start.
+    os.kill(children[0], signal.SIGKILL)
+    assert supervisor.wait(timeout=60) == 2, processes.output()
+    output = (tmp_path / "supervisor.log").read_text()
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("broadcastio: error: worker process ")
+    assert "right after starting" in lines[0]
+    assert "Traceback" not in output

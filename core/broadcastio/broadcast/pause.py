@@ -7,6 +7,11 @@ fail the same way until the window reopens. So the sending thread waits until
 then (at most ``max_pause`` seconds), says so once through the log and
 ``on_pause`` ("paused until 14:05"), and sends the same message again, under
 the same reference id, so a provider that deduplicates cannot send it twice.
+Resending means running the whole chain again, so it is not done when an
+attempt before the rate limit may have delivered already (a ``TIMEOUT``, the
+one ``ErrorCode`` documented as "may or may not have gone out"): an email
+provider ahead of WhatsApp that timed out would send a second email. Such a
+row keeps its outcome as it is (``RATE_LIMITED``, failed) and the run goes on.
 A stop event set while waiting ends the wait: the row keeps its
 ``RATE_LIMITED`` failure, which a resume with ``retry_failed`` sends again.
 With a journal, the waiting row says "paused until ..." in its error column
@@ -32,7 +37,7 @@ import attrs
 
 from broadcastio.errors import BroadcastioError
 from broadcastio.errors.codes import ErrorCode
-from broadcastio.records.contact import recipient_key
+from broadcastio.records.contact import recipient_key, shown_recipient
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
@@ -58,6 +63,11 @@ DEFAULT_MAX_PAUSE = 86400.0
 PAUSE_MARGIN = 0.5
 """Waited past the provider's ``retry_after``, which is rounded to the second, so the
 window has surely reopened when the row is sent again."""
+
+
+# The codes after which a message may have been sent (ErrorCode's docs; the
+# journal's AMBIGUOUS state, broadcast.states.state_of, follows the same rule).
+_MAY_HAVE_BEEN_SENT = frozenset({ErrorCode.TIMEOUT})
 
 
 NOTABLE_PAUSE = 120.0
@@ -163,6 +173,21 @@ def _pause_seconds(result: DeliveryResult, max_pause: float) -> float | None:
     return float(value) + PAUSE_MARGIN
 
 
+def _may_have_been_sent(result: DeliveryResult) -> bool:
+    """Whether an attempt of ``result``'s send may have delivered although it failed.
+
+    Only a traced result can say; ``send_waiting_out_pauses`` traces every
+    send whose chain could hide an earlier attempt.
+    """
+    trace = result.trace
+    if trace is None:
+        return False
+    return any(
+        attempt.error is not None and attempt.error.code in _MAY_HAVE_BEEN_SENT
+        for attempt in trace.attempts
+    )
+
+
 def send_waiting_out_pauses(
     orchestrator: Orchestrator, message: Message, broadcast_id: str
 ) -> DeliveryResult:
@@ -170,14 +195,36 @@ def send_waiting_out_pauses(
 
     Without a policy in the context (a direct ``send_recipient`` call, a task
     queue worker), or with ``max_pause`` 0, this is one plain send.
+
+    A rate limit that followed an attempt that may have delivered (a
+    ``TIMEOUT`` of an earlier provider of the chain) is not waited out: the
+    result is returned as it is, since sending again would go through that
+    provider again. To see those attempts the send is traced when the chain
+    has more than one provider (a single provider's earlier attempts are its
+    own retries, and the orchestrator retries a ``TIMEOUT`` only where that
+    provider's policy says it deduplicates); the trace is the pause's own
+    tool, so it is left off the result handed back.
     """
     policy = _POLICY.get()
+    if policy is None:
+        return orchestrator.send(message)
+    # Tracing costs ~2 us a send: only chains where it can matter pay for it.
+    traced = policy.max_pause > 0 and len(orchestrator.providers) > 1
     while True:
-        result = orchestrator.send(message)
-        if policy is None:
-            return result
+        result = orchestrator.send(message, trace=traced)
         seconds = _pause_seconds(result, policy.max_pause)
+        ambiguous = seconds is not None and _may_have_been_sent(result)
+        if traced:
+            result = attrs.evolve(result, trace=None)
         if seconds is None:
+            return result
+        if ambiguous:
+            logger.info(
+                "broadcast %s: %s: the rate limit is not waited out: an earlier attempt "
+                "timed out and may have been delivered, so sending again could send twice",
+                broadcast_id,
+                shown_recipient(recipient_key(message.recipient)),
+            )
             return result
         error = result.error
         assert error is not None

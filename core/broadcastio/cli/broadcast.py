@@ -129,9 +129,11 @@ class _JournalFailed(click.ClickException):
     "--queue",
     "queue_url",
     metavar="URL",
+    envvar="BROADCASTIO_QUEUE",
     help="Hand the recipients to `broadcastio worker` processes through this Redis "
     "(redis://[:PASSWORD@]HOST[:PORT]/DB) instead of sending from this process; see "
-    "docs/scaling.md.",
+    "docs/scaling.md. Default: $BROADCASTIO_QUEUE, then queue in the configuration's "
+    "[broadcast] table.",
 )
 @click.option(
     "--detach",
@@ -260,6 +262,11 @@ def broadcast(
         overrides["require_healthy"] = require_healthy
     orchestrator = state.build_orchestrator(providers, **overrides)
     _check_reachable(recipients, orchestrator, address_kinds)
+    if journal_file is not None and queue_url is None:
+        from broadcastio.distributed.lease import refuse_while_queued
+
+        # Workers may still be sending this broadcast's queued rows (exit 2 if so).
+        refuse_while_queued(journal_file, run_id)
     journal = None if journal_file is None else _open_journal(journal_file, resume_id)
     options = attrs.evolve(options, journal=journal)
 

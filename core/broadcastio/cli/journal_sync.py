@@ -34,10 +34,29 @@ __all__ = ["ChainOfInstances", "receipts_line", "sync", "sync_report_lines"]
 
 @attrs.frozen
 class ChainOfInstances:
-    """The providers a sync asks, by instance name, and the plugin manager ``on_receipt`` uses."""
+    """The providers a sync asks, by instance name, and the plugin manager ``on_receipt`` uses.
+
+    It owns the orchestrators it was built from (``build_chain`` may build one
+    per instance): ``close()``, or leaving a ``with chain:`` block, closes them
+    and so every provider's session. Inside a command the command's end would
+    close them too (``CliState.build_orchestrator``); outside one (a script
+    calling ``build_chain``) nothing else would.
+    """
 
     providers: tuple[Any, ...]
     plugin_manager: Any
+    orchestrators: tuple[Any, ...] = ()
+
+    def close(self) -> None:
+        """Close every orchestrator the chain was built from (each closes once)."""
+        for orchestrator in self.orchestrators:
+            orchestrator.close()
+
+    def __enter__(self) -> ChainOfInstances:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def receipts_line(counts: ReceiptCounts) -> str:
@@ -80,21 +99,28 @@ def build_chain(state: CliState, names: list[str]) -> tuple[ChainOfInstances, di
         return ChainOfInstances((), None), {}
     try:
         orchestrator = state.build_orchestrator(names)
-        return ChainOfInstances(orchestrator.providers, orchestrator.plugin_manager), {}
+        chain = ChainOfInstances(
+            orchestrator.providers, orchestrator.plugin_manager, (orchestrator,)
+        )
+        return chain, {}
     except BroadcastioError:
         pass
-    providers: list[Any] = []
-    manager = None
+    built: list[Any] = []
     left_out: dict[str, str] = {}
-    for name in names:
-        try:
-            orchestrator = state.build_orchestrator([name])
-        except BroadcastioError as error:
-            left_out[name] = error.problem
-            continue
-        providers += orchestrator.providers
-        manager = orchestrator.plugin_manager
-    return ChainOfInstances(tuple(providers), manager), left_out
+    try:
+        for name in names:
+            try:
+                built.append(state.build_orchestrator([name]))
+            except BroadcastioError as error:
+                left_out[name] = error.problem
+    except BaseException:
+        # Ctrl-C or a bug while building the next one: close what was built.
+        for orchestrator in built:
+            orchestrator.close()
+        raise
+    providers = tuple(provider for orchestrator in built for provider in orchestrator.providers)
+    manager = built[-1].plugin_manager if built else None
+    return ChainOfInstances(providers, manager, tuple(built)), left_out
 
 
 @click.command(short_help="Pull delivery receipts of a broadcast into the journal.")
@@ -149,7 +175,8 @@ def sync(
     with journal:
         names = list(delivered_providers(journal, broadcast_id))
         chain, left_out = build_chain(state, names)
-        result = wait_for_receipts(chain, journal, broadcast_id, wait_seconds)
+        with chain:
+            result = wait_for_receipts(chain, journal, broadcast_id, wait_seconds)
         counts = receipt_counts(journal, broadcast_id)
     if as_json:
         data = {

@@ -30,8 +30,10 @@ __all__ = ["worker"]
     "--queue",
     "queue_url",
     metavar="URL",
+    envvar="BROADCASTIO_QUEUE",
     help="The Redis the broadcasts are queued on: redis://[:PASSWORD@]HOST[:PORT]/DB "
-    "(rediss:// for TLS). Default: queue in the configuration's [broadcast] table.",
+    "(rediss:// for TLS). Default: $BROADCASTIO_QUEUE (keeps the password out of `ps`), "
+    "then queue in the configuration's [broadcast] table.",
 )
 @click.option(
     "--journal",
@@ -64,6 +66,17 @@ __all__ = ["worker"]
     metavar="SECONDS",
     help="How long the messages a crashed worker held wait before another worker takes them.",
 )
+@click.option(
+    "--max-pause",
+    "max_pause",
+    type=click.FloatRange(0, 6 * 86_400),
+    default=86_400.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="The longest rate-limit pause (a WhatsApp cap's retry_after) a message is put back "
+    "on the queue for, to be sent when the window reopens; a longer one fails the recipient. "
+    "0: never.",
+)
 @provider_option
 @pass_state
 def worker(
@@ -73,6 +86,7 @@ def worker(
     processes: int,
     threads: int,
     redelivery_seconds: float,
+    max_pause: float,
     providers: tuple[str, ...],
 ) -> None:
     """Deliver the recipients of broadcasts submitted with `broadcastio broadcast --queue`.
@@ -120,5 +134,6 @@ def worker(
             providers=providers,
             redelivery_seconds=redelivery_seconds,
             log_level=level,
+            max_pause=max_pause,
         )
     )

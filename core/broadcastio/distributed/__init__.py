@@ -10,15 +10,24 @@ importing this package does not import them. See ``docs/scaling.md``.
 
 from __future__ import annotations
 
+from broadcastio.distributed.lease import QueuedBroadcastBusy
 from broadcastio.distributed.queue import QueueError, check_queue_url, redact_url
 from broadcastio.distributed.submit import Progress, SubmittedBroadcast, submit_broadcast
-from broadcastio.distributed.worker import WorkerOptions, WrongJournal, run_workers, start_worker
+from broadcastio.distributed.worker import (
+    WorkerOptions,
+    WorkerStartError,
+    WrongJournal,
+    run_workers,
+    start_worker,
+)
 
 __all__ = [
     "Progress",
     "QueueError",
+    "QueuedBroadcastBusy",
     "SubmittedBroadcast",
     "WorkerOptions",
+    "WorkerStartError",
     "WrongJournal",
     "check_queue_url",
     "redact_url",

@@ -6,18 +6,28 @@ same ``--provider`` order, the same default deadline), then rebuilt around
 its slots from Redis instead of from an in-process gate, and every provider's
 ``RATE_LIMITED`` pause is shared by the fleet. The in-process gates are left
 out (``rate_limits={}``) so a send is paced once, by the fleet's bucket.
+
+Every provider's retry policy gets a ``max_delay`` of at most the longest
+fleet-slot wait: a worker's thread never sleeps through a long rate limit
+(a WhatsApp cap's hour) in the orchestrator. The send ends ``RATE_LIMITED``
+with its ``retry_after`` instead, and the worker puts the message back on
+the queue for that long (``deferral``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from broadcastio.config import build_orchestrator, load_config
 from broadcastio.distributed.fleet_rate import FleetGate, FleetPacedProvider
 from broadcastio.engine.orchestrator import Orchestrator
+from broadcastio.records.retry import RetryPolicy
 
 __all__ = ["DEFAULT_SEND_TIMEOUT", "worker_orchestrator"]
 
@@ -59,15 +69,26 @@ def worker_orchestrator(
         )
         for provider in base.providers
     ]
+    # Each provider's effective policy, as the orchestrator resolves it, capped.
+    policies = {
+        provider.name: _capped(
+            config.retry_policies.get(provider.name)
+            or getattr(provider, "retry_policy", None)
+            or base.retry_policy,
+            max_wait,
+        )
+        for provider in base.providers
+    }
     try:
         # The same arguments ``build_orchestrator`` gave ``base``, except the
-        # in-process rate limits: the fleet's bucket paces instead.
+        # in-process rate limits (the fleet's bucket paces instead) and the
+        # retry policies' max_delay (long pauses go back on the queue).
         return Orchestrator(
             wrapped,
             retry_policy=base.retry_policy,
             health_ttl=base.health_cache.ttl,
             require_healthy=base.require_healthy,
-            retry_policies={k: v for k, v in config.retry_policies.items() if k in names},
+            retry_policies={k: v for k, v in policies.items() if k in names},
             rate_limits={},
             timeout=timeout,
             plugin_manager=base.plugin_manager,
@@ -75,3 +96,12 @@ def worker_orchestrator(
     except BaseException:
         base.close()
         raise
+
+
+def _capped(policy: RetryPolicy, longest: float) -> RetryPolicy:
+    """``policy`` with a ``max_delay`` of at most ``longest`` (never below its base delay)."""
+    current = math.inf if policy.max_delay is None else policy.max_delay
+    cap = max(longest, policy.base_delay)
+    if current <= cap:
+        return policy
+    return attrs.evolve(policy, max_delay=cap)

@@ -55,13 +55,37 @@ class QueueError(ConfigurationError):
     """The queue cannot be used: a bad URL, Redis unreachable, a refused password, no extra."""
 
 
+_SECRET_QUERY_NAMES = ("password", "pass", "pwd", "auth", "token", "secret")
+
+
+def _redact_query(query: str) -> str:
+    """``query`` with credential-like values (``password=``, as redis-py takes) as ``***``."""
+    if not query:
+        return query
+    shown = []
+    for field in query.split("&"):
+        name, equals, _ = field.partition("=")
+        secret = any(word in name.lower() for word in _SECRET_QUERY_NAMES)
+        shown.append(f"{name}=***" if equals and secret else field)
+    return "&".join(shown)
+
+
 def redact_url(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``, for messages and logs."""
+    """``url`` with its password (if any) replaced by ``***``, for messages and logs.
+
+    Both places a Redis URL can carry one are covered: the user-info part
+    (``redis://:PASSWORD@host``) and the query (``redis://host/0?password=...``).
+    """
     try:
         parts = urllib.parse.urlsplit(url)
         password = parts.password
     except ValueError:
         return "<an unparsable URL>"
+    query = _redact_query(parts.query)
+    if query != parts.query:
+        # Edited in the text itself: urlunsplit would turn unix:///sock into unix:/sock.
+        url = url.replace(f"?{parts.query}", f"?{query}", 1)
+        parts = parts._replace(query=query)
     if password is None:
         return url
     user = parts.username or ""

@@ -40,6 +40,7 @@ from broadcastio.broadcast.journal import Journal, JournalRow
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientState, RecipientStatus
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask
+from broadcastio.distributed.lease import QueueLease
 from broadcastio.distributed.queue import ACTOR_NAME, QUEUE_NAME, connect_broker, redact_url
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.records.contact import recipient_key
@@ -113,18 +114,20 @@ def submit_broadcast(
     The queue is connected before the journal is touched, so an unreachable
     Redis or a refused password (``QueueError``) records nothing. ``journal``
     is left open; its claim on the broadcast id is released when the run ends
-    (or, detached, right after enqueuing). ``on_begin`` gets the run number
-    once the claim is held, ``on_progress`` a ``Progress`` at every poll,
-    ``on_outcome`` every row's outcome (skipped rows as they are read, sent
-    ones as they settle).
+    (or, detached, right after enqueuing), while the queue lease (``lease``)
+    stays until the workers are done with every message: a submission of an
+    id whose lease is held raises ``QueuedBroadcastBusy``, recording nothing.
+    ``on_begin`` gets the run number once the claim and the lease are held,
+    ``on_progress`` a ``Progress`` at every poll, ``on_outcome`` every row's
+    outcome (skipped rows as they are read, sent ones as they settle).
     """
     broker = connect_broker(queue_url)
     broker.declare_queue(QUEUE_NAME)
     started = time.perf_counter()
     started_at = _dt.datetime.now(_dt.timezone.utc)
     run = journal.begin_run(broadcast_id)
-    if on_begin is not None:
-        on_begin(run)
+    # Held while messages are outstanding, past a detach: see ``lease``.
+    lease = QueueLease(broker.client, journal.path, broadcast_id, queue_url)
     tally = ReportTally()
     # recipient key -> (input index, attempts before this run): what "settled" is measured by
     outstanding: dict[str, tuple[int, int]] = {}
@@ -135,6 +138,9 @@ def submit_broadcast(
     journal_name = journal.location
     ok = False
     try:
+        lease.acquire()
+        if on_begin is not None:
+            on_begin(run)
         for rows in _batches(messages):
             if stop is not None and stop.is_set():
                 interrupted = True
@@ -142,6 +148,7 @@ def submit_broadcast(
             read += len(rows)
             prepared = [(index, prepare_message(broadcast_id, message)) for index, message in rows]
             admissions = journal.admit(broadcast_id, run, prepared)
+            tasks: list[RecipientTask] = []
             for (index, message), admission in zip(prepared, admissions, strict=True):
                 status = skip_status(admission, retry_failed)
                 if status is not None:
@@ -151,16 +158,24 @@ def submit_broadcast(
                     if on_outcome is not None:
                         on_outcome(outcome)
                     continue
-                task = RecipientTask(
-                    broadcast_id=broadcast_id,
-                    run=run,
-                    index=index,
-                    message=message,
-                    previous_state=admission.previous,
-                    attempts=admission.attempts,
+                tasks.append(
+                    RecipientTask(
+                        broadcast_id=broadcast_id,
+                        run=run,
+                        index=index,
+                        message=message,
+                        previous_state=admission.previous,
+                        attempts=admission.attempts,
+                    )
                 )
-                broker.enqueue(_message(task, journal_name))
-                outstanding[recipient_key(message.recipient)] = (index, admission.attempts)
+            lease.add(len(tasks))
+            for position, task in enumerate(tasks):
+                try:
+                    broker.enqueue(_message(task, journal_name, lease.payload_fields()))
+                except BaseException:
+                    lease.add(position - len(tasks))  # those never enqueued
+                    raise
+                outstanding[recipient_key(task.message.recipient)] = (task.index, task.attempts)
                 enqueued += 1
         logger.info(
             "broadcast %s: run %d: %d read, %d enqueued on %s",
@@ -235,6 +250,7 @@ def submit_broadcast(
     finally:
         if not ok and read == 0:
             journal.abandon_run(broadcast_id, run)
+        lease.release()
         broker.close()
         # Detached, interrupted or failed: the claim goes, the rows stay as they are,
         # and the workers go on delivering what was enqueued.
@@ -275,13 +291,13 @@ def _batches(messages: Iterable[Message]) -> Iterator[list[tuple[int, Message]]]
         yield batch
 
 
-def _message(task: RecipientTask, journal: str) -> Any:
+def _message(task: RecipientTask, journal: str, lease: dict[str, str]) -> Any:
     import dramatiq
 
     return dramatiq.Message(
         queue_name=QUEUE_NAME,
         actor_name=ACTOR_NAME,
-        args=({"journal": journal, "task": task.to_dict()},),
+        args=({"journal": journal, "task": task.to_dict(), **lease},),
         kwargs={},
         options={},
     )

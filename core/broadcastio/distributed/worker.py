@@ -13,7 +13,10 @@ it again under the same reference id (the provider's idempotency key).
 
 A redelivered message whose outcome was already committed (the worker died
 between the commit and the acknowledgement) is recognised by the row's attempt
-count and not sent again, whatever the outcome was.
+count and not sent again, whatever the outcome was. A send that runs into a
+provider's pause is not committed: the message goes back on the queue, delayed
+until the window reopens (``deferral``). Every process refreshes its Dramatiq
+heartbeat from a thread of its own, so waiting threads never make it look dead.
 
 With more than one process, the first process is a supervisor: it starts
 ``processes`` children (``multiprocessing``'s spawn), forwards SIGTERM/SIGINT
@@ -23,11 +26,13 @@ to them, and replaces a child that dies unexpectedly.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -36,8 +41,15 @@ import attrs
 
 from broadcastio.broadcast.journal import Journal
 from broadcastio.broadcast.journal.location import is_journal_url
-from broadcastio.broadcast.states import RecipientState
-from broadcastio.broadcast.task import RecipientTask, deliver_recipient
+from broadcastio.broadcast.pause import DEFAULT_MAX_PAUSE
+from broadcastio.broadcast.states import RecipientState, recorded_provider
+from broadcastio.broadcast.task import (
+    RecipientTask,
+    provider_address_kind,
+    state_of_outcome,
+)
+from broadcastio.distributed.deferral import PauseDeferral
+from broadcastio.distributed.lease import message_done, message_requeued
 from broadcastio.distributed.queue import (
     ACTOR_NAME,
     DEFAULT_REDELIVERY_SECONDS,
@@ -47,7 +59,7 @@ from broadcastio.distributed.queue import (
 from broadcastio.engine.orchestrator import Orchestrator
 from broadcastio.errors import ConfigurationError
 
-__all__ = ["WorkerOptions", "WrongJournal", "run_workers", "start_worker"]
+__all__ = ["WorkerOptions", "WorkerStartError", "WrongJournal", "run_workers", "start_worker"]
 
 logger = logging.getLogger("broadcastio")
 
@@ -57,6 +69,8 @@ _SETTLED = (RecipientState.DELIVERED, RecipientState.FAILED, RecipientState.AMBI
 _MIN_CHILD_LIFE = 5.0
 # How long a stopping worker lets the sends under way finish (milliseconds, Dramatiq's unit).
 _STOP_TIMEOUT_MS = 600_000
+# Heartbeats written per --redelivery-after: three can be missed before a live worker looks dead.
+_HEARTBEATS_PER_REDELIVERY = 4
 
 
 @attrs.frozen
@@ -71,18 +85,43 @@ class WorkerOptions:
     providers: tuple[str, ...] = ()
     redelivery_seconds: float = DEFAULT_REDELIVERY_SECONDS
     log_level: int = logging.WARNING
+    max_pause: float = DEFAULT_MAX_PAUSE
 
 
 class WrongJournal(ConfigurationError):
     """A message names another journal than the worker's: its outcome would be lost."""
 
 
-class _Deliverer:
-    """The actor's body: one message, one recipient, journaled."""
+class WorkerStartError(ConfigurationError):
+    """A supervised worker process died right after starting (exit 2 on the command line).
 
-    def __init__(self, orchestrator: Orchestrator, journal: Journal) -> None:
+    The supervisor checked the queue, journal and configuration itself before
+    starting children, so what kills a child this early is the environment
+    (memory, a resource limit, a signal from outside): a problem to report in
+    one line, not a bug to show as a traceback, and not one to restart in a loop.
+    """
+
+
+class _Deliverer:
+    """The actor's body: one message, one recipient, journaled (or deferred past a rate limit).
+
+    ``defer(payload, seconds)`` puts a message back on the queue with a delay:
+    what a send that ran into a provider's pause does instead of sleeping
+    (``deferral``).
+    """
+
+    def __init__(
+        self,
+        orchestrator: Orchestrator,
+        journal: Journal,
+        defer: Callable[[dict[str, Any], float], object],
+        *,
+        max_pause: float = DEFAULT_MAX_PAUSE,
+    ) -> None:
         self.orchestrator = orchestrator
         self.journal = journal
+        self.defer = defer
+        self.pauses = PauseDeferral(journal, max_pause=max_pause)
         self._journal_identity = _identity(journal.location)
 
     def __call__(self, payload: dict[str, Any]) -> None:
@@ -105,7 +144,31 @@ class _Deliverer:
                 row.state.value,
             )
             return
-        outcome = deliver_recipient(self.orchestrator, task, self.journal)
+        # What deliver_recipient does, with a rate-limit pause deferred in between.
+        if not self.journal.mark_in_flight([task])[0]:
+            return  # delivered by another message of this row
+        outcome, pause = self.pauses.send(self.orchestrator, task)
+        if pause is not None:
+            # The row is in_flight with its attempt counted: the delayed copy's
+            # "attempts before" is that count, so it tells its own later outcome apart.
+            again = {**payload, "task": attrs.evolve(task, attempts=task.attempts + 1).to_dict()}
+            self.defer(again, pause.seconds)
+            logger.info(
+                "broadcast %s: %r deferred %.0f s on the queue (%s)",
+                task.broadcast_id,
+                outcome.recipient,
+                pause.seconds,
+                pause.reason,
+            )
+            return
+        result = outcome.result
+        assert result is not None  # a sent outcome always has its result
+        self.journal.record_outcome(
+            task,
+            state_of_outcome(outcome),
+            result,
+            address_kind=provider_address_kind(self.orchestrator, recorded_provider(result)),
+        )
         logger.debug(
             "broadcast %s: %r %s", task.broadcast_id, outcome.recipient, outcome.status.value
         )
@@ -143,10 +206,24 @@ class _RunningWorker:
         except BaseException:
             self.journal.close()
             raise
-        deliverer = _Deliverer(self.orchestrator, self.journal)
+        def defer(payload: dict[str, Any], seconds: float) -> None:
+            message: dramatiq.Message[Any] = dramatiq.Message(
+                queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(payload,), kwargs={}, options={}
+            )
+            message_requeued(broker.client, payload)
+            broker.enqueue(message, delay=max(1, math.ceil(seconds * 1000)))
+
+        deliverer = _Deliverer(
+            self.orchestrator, self.journal, defer, max_pause=options.max_pause
+        )
 
         def deliver(payload: dict[str, Any]) -> None:
-            deliverer(payload)
+            try:
+                deliverer(payload)
+            finally:
+                # Journaled, skipped, deferred (a copy counted itself) or raised:
+                # this message no longer holds its broadcast's queue lease.
+                message_done(broker.client, payload)
 
         dramatiq.set_broker(broker)
         broker.declare_queue(QUEUE_NAME)
@@ -154,16 +231,42 @@ class _RunningWorker:
             actor_name=ACTOR_NAME, queue_name=QUEUE_NAME, broker=broker, max_retries=0
         )(deliver)
         self.worker = Worker(broker, queues={QUEUE_NAME}, worker_threads=options.threads)
+        self._heartbeat_every = options.redelivery_seconds / _HEARTBEATS_PER_REDELIVERY
+        self._heartbeats_stop = threading.Event()
+        self._heartbeats = threading.Thread(
+            target=self._beat, name="broadcastio-heartbeat", daemon=True
+        )
 
     def start(self) -> None:
         self.worker.start()
+        self._heartbeats.start()
         logger.info("worker %d: delivering from queue %r", os.getpid(), QUEUE_NAME)
+
+    def _beat(self) -> None:
+        """Refresh this process's heartbeat in Redis, whatever its threads are doing.
+
+        Dramatiq writes a worker's heartbeat only when one of its consumers
+        fetches or acknowledges. A process whose prefetch is full and whose
+        threads all wait (for a fleet slot, on a slow provider) fetches
+        nothing; past ``redelivery_seconds`` the others would take it for
+        dead and send its messages again while it is still sending them. The
+        beat is Dramatiq's own dispatch script with nothing to requeue: it
+        writes the heartbeat the way Dramatiq does, and nothing else.
+        """
+        while not self._heartbeats_stop.wait(self._heartbeat_every):
+            try:
+                self.broker.do_requeue(QUEUE_NAME)
+            except Exception as error:  # noqa: BLE001 - Redis away for a moment: beat again
+                logger.warning("worker %d: could not refresh its heartbeat: %s", os.getpid(), error)
 
     def stop(self) -> None:
         """Let the sends under way finish (and be acknowledged), then close everything."""
         try:
             self.worker.stop(timeout=_STOP_TIMEOUT_MS)
         finally:
+            self._heartbeats_stop.set()
+            if self._heartbeats.is_alive():
+                self._heartbeats.join()
             self.broker.close()
             self.orchestrator.close()
             self.journal.close()
@@ -228,7 +331,7 @@ def _supervise(options: WorkerOptions) -> None:
                     if child.is_alive():
                         continue
                     if time.monotonic() - started < _MIN_CHILD_LIFE:
-                        raise RuntimeError(
+                        raise WorkerStartError(
                             f"worker process {child.pid} exited with status {child.exitcode} "
                             "right after starting; run with --processes 1 -v to see why"
                         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -28,6 +29,7 @@ from broadcastio.broadcast.journal.reading import spreadsheet_cell
 from broadcastio.broadcast.journal.records import JOURNAL_COLUMNS
 from broadcastio.broadcast.states import RecipientState
 from broadcastio.records.checks import check_bool
+from broadcastio.records.contact import shown_recipient
 from broadcastio.records.receipt import Receipt, ReceiptState
 from broadcastio.errors import ValidationError
 
@@ -45,6 +47,8 @@ __all__ = [
     "receipt_counts",
     "record_receipts",
 ]
+
+logger = logging.getLogger("broadcastio")
 
 RECEIPTS_SINCE_VERSION = 3
 
@@ -236,9 +240,13 @@ def record_receipts(
     """Record ``(recipient, provider, receipt)`` triples in one transaction; what changed.
 
     Each receipt is merged with the stored one (``merge_receipt``); only a
-    change is written and returned. A receipt for a recipient the broadcast
-    did not deliver is refused with ``ValidationError`` (nothing recorded):
-    a receipt belongs to a message a provider accepted.
+    change is written and returned. A receipt belongs to a message a provider
+    accepted, so one for a recipient the broadcast has not (or no longer)
+    delivered is skipped, logged at debug, and the others are recorded: a
+    sync reads a page of delivered rows, asks the provider, then records, and
+    a row that changed in between (a concurrent resume, say) must not cost
+    the rest of the page its receipts. An unknown broadcast id is still a
+    ``ValidationError``.
     """
     if not found:
         return []
@@ -255,11 +263,14 @@ def record_receipts(
                     (key, recipient),
                 ).fetchone()
                 if delivered is None or delivered[0] != RecipientState.DELIVERED.value:
-                    raise ValidationError(
-                        f"broadcast {broadcast_id!r}: no delivered recipient {recipient!r} "
-                        "to record a receipt for",
-                        details={"broadcast_id": broadcast_id, "recipient": recipient},
+                    logger.debug(
+                        "broadcast %s: receipt for %s skipped: the journal has no delivered "
+                        "row for it (%s)",
+                        broadcast_id,
+                        shown_recipient(recipient),
+                        "no row" if delivered is None else f"now {delivered[0]}",
                     )
+                    continue
                 row = connection.execute(_SELECT_RECEIPT, (key, recipient)).fetchone()
                 stored: _Stored | None = None
                 if row is not None and row[0] == receipt.message_id:
