@@ -91,3 +91,53 @@ def test_a_lease_whose_messages_are_gone_is_cleared_by_a_resume_through_the_queu
     assert resumed.returncode == 0, resumed.stderr + processes.output()
     assert json.loads(resumed.stdout)["delivered"] == 5
     wait_until(lambda: not leases(tmp_path), 30, "the lease to end with its messages")
+
+
+@pytest.mark.parametrize("journal_arg", ["postgresql"], indirect=True)
+def test_a_postgres_journals_lease_is_the_redis_counter_alone(
+    tmp_path: Path, redis_url: str, config: Path, processes: Processes, run_cli, journal_arg: str
+) -> None:
+    """A journal on a server has no directory for a lease file: the queue holds the lease.
+
+    A resume through the queue is refused while the messages are outstanding and
+    allowed once the workers drained them; no file appears anywhere in the folder.
+    """
+    write_recipients(tmp_path / "people.csv", 30)
+    common = (
+        "--journal", journal_arg, "--config", str(config), "--recipients", "people.csv",
+        "--text", "hello",
+    )  # fmt: skip
+    detached = run_cli("broadcast", "--queue", redis_url, *common, "--id", "held", "--detach")
+    assert detached.returncode == 0, detached.stderr
+    queued = run_cli("broadcast", "--queue", redis_url, *common, "--resume", "held")
+    assert_refused(queued, "held")
+    assert "(30 message(s) outstanding)" in queued.stderr
+    # Another broadcast of the same journal holds no lease of its own yet: not refused.
+    other = run_cli("broadcast", "--queue", redis_url, *common, "--id", "other", "--detach")
+    assert other.returncode == 0, other.stderr
+
+    def summary(broadcast_id: str) -> dict[RecipientState, int]:
+        with Journal(journal_arg, read_only=True) as journal:
+            return journal.summary(broadcast_id)
+
+    assert summary("held")[RecipientState.PENDING] == 30  # the refused resume sent nobody
+    processes.worker(redis_url, config, journal=journal_arg)
+    wait_until(
+        lambda: summary("held")[RecipientState.DELIVERED] == 30
+        and summary("other")[RecipientState.DELIVERED] == 30,
+        60,
+        "the workers to drain the queue",
+    )
+
+    def resumed() -> bool:
+        # The last message's count comes just after its row is journaled.
+        again = run_cli("broadcast", "--queue", redis_url, *common, "--resume", "held", "--json")
+        if again.returncode == 2 and "still outstanding" in again.stderr:
+            return False
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["already_delivered"] == 30
+        return True
+
+    wait_until(resumed, 30, "the lease to end with its last message")
+    # No lease file, nor a "postgresql:" folder a URL taken for a path would have made.
+    assert not [p for p in tmp_path.rglob("*") if "lease" in p.name or "postgres" in p.name]

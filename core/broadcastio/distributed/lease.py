@@ -19,6 +19,14 @@ A submission through the queue checks the counter: held, it is refused; the
 file without the counter (Redis flushed, the messages lost) is stale and is
 removed. A local resume refuses while the file exists and points to the
 queued resume, which can tell a live lease from a stale one.
+
+A journal on a server (``postgresql://``) has no directory to hold a lease
+file, and its submitters and workers are on several machines anyway: its
+lease is the Redis counter alone, keyed by the journal's URL (password
+hidden) and the broadcast id. A resume through the queue is refused as
+above; a local resume of such a journal cannot see the queue, so it is not
+guarded: resume a queued broadcast of a PostgreSQL journal with ``--queue``
+(docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from broadcastio.broadcast.journal.location import journal_display, sqlite_path
 from broadcastio.distributed.queue import redact_url
 from broadcastio.errors import ConfigurationError
 
@@ -60,9 +69,16 @@ def _digest(broadcast_id: str) -> str:
     ).hexdigest()
 
 
-def lease_path(journal: str | os.PathLike[str], broadcast_id: str) -> Path:
-    """The lease file of ``broadcast_id`` queued with ``journal`` (beside the journal)."""
-    path = Path(journal).resolve()
+def lease_path(journal: str | os.PathLike[str], broadcast_id: str) -> Path | None:
+    """The lease file of ``broadcast_id`` queued with ``journal`` (beside the journal).
+
+    ``None`` for a journal on a server (a URL that names no file): its lease
+    lives in Redis only.
+    """
+    file = sqlite_path(journal)
+    if file is None:
+        return None
+    path = file.resolve()
     return path.with_name(f"{path.name}.queued-{_digest(broadcast_id)}.lease")
 
 
@@ -82,6 +98,8 @@ def refuse_while_queued(journal: str | os.PathLike[str], broadcast_id: str) -> N
     a stale one (a resume through the queue checks the counter).
     """
     path = lease_path(journal, broadcast_id)
+    if path is None:
+        return  # a server's journal: its lease is in Redis only (see the module's docstring)
     try:
         if not path.is_file():
             return  # no lease (or no journal directory: the journal reports that)
@@ -108,11 +126,20 @@ class QueueLease:
         self.broadcast_id = broadcast_id
         self.queue = redact_url(queue_url)
         self.path = lease_path(journal, broadcast_id)
-        self.key = f"broadcastio:lease:{_digest(str(self.path))}"
+        # A file journal's key is named after its lease file (one per file and id);
+        # a server's after its URL without the password, and the id.
+        named = (
+            str(self.path)
+            if self.path is not None
+            else f"{journal_display(journal)}\n{broadcast_id}"
+        )
+        self.key = f"broadcastio:lease:{_digest(named)}"
         self._held = False
 
     def payload_fields(self) -> dict[str, str]:
         """What each message carries so a worker can count it done."""
+        if self.path is None:
+            return {LEASE_KEY: self.key}
         return {LEASE_KEY: self.key, LEASE_FILE: str(self.path)}
 
     def acquire(self) -> None:
@@ -127,7 +154,7 @@ class QueueLease:
                 + f" ({outstanding} message(s) outstanding)",
                 field="resume",
             )
-        if self.path.exists():
+        if self.path is not None and self.path.exists():
             logger.info(
                 "broadcast %s: removing a stale queue lease (its messages are gone): %s",
                 self.broadcast_id,
@@ -136,6 +163,8 @@ class QueueLease:
         # The submitter's own share: the lease cannot end while it is still enqueuing.
         self.client.incr(self.key)
         self._held = True
+        if self.path is None:
+            return
         record = {
             "broadcast_id": self.broadcast_id,
             "queue": self.queue,
@@ -169,9 +198,9 @@ def message_done(client: Any, payload: dict[str, Any]) -> None:
     """A worker is done with a message (whatever happened): one fewer outstanding."""
     key = payload.get(LEASE_KEY)
     file = payload.get(LEASE_FILE)
-    if isinstance(key, str) and isinstance(file, str):
+    if isinstance(key, str):
         try:
-            _take_one(client, key, Path(file))
+            _take_one(client, key, Path(file) if isinstance(file, str) else None)
         except Exception as error:  # noqa: BLE001 - the lease is a guard, not the delivery
             logger.warning("could not count a message done in lease %s: %s", key, error)
 
@@ -183,7 +212,8 @@ def message_requeued(client: Any, payload: dict[str, Any]) -> None:
         client.incr(key)
 
 
-def _take_one(client: Any, key: str, path: Path) -> None:
+def _take_one(client: Any, key: str, path: Path | None) -> None:
     if int(client.decr(key)) <= 0:
         client.delete(key)
-        path.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)

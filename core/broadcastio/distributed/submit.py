@@ -127,7 +127,12 @@ def submit_broadcast(
     started_at = _dt.datetime.now(_dt.timezone.utc)
     run = journal.begin_run(broadcast_id)
     # Held while messages are outstanding, past a detach: see ``lease``.
-    lease = QueueLease(broker.client, journal.path, broadcast_id, queue_url)
+    lease = QueueLease(
+        broker.client,
+        journal.location if journal.path is None else journal.path,
+        broadcast_id,
+        queue_url,
+    )
     tally = ReportTally()
     # recipient key -> (input index, attempts before this run): what "settled" is measured by
     outstanding: dict[str, tuple[int, int]] = {}
