@@ -256,3 +256,39 @@ def test_a_bad_orchestrator_timeout_keeps_its_field() -> None:
         Orchestrator([Hanging("x", hang_send=False)], timeout=-1)
     assert info.value.field == "timeout"
     assert info.value.message.startswith("timeout must be a number of seconds")
+
+
+def test_a_provider_paused_past_the_deadline_falls_back_to_the_next(
+    message: Message, make_provider, clock
+) -> None:
+    # A WhatsApp cap: the bridge answers RATE_LIMITED with an hour to wait. Neither
+    # that send nor the next one (the provider still paused) can wait an hour within
+    # 5 s, so both go to the next channel instead of ending without trying it.
+    capped = make_provider("capped", [ErrorCode.RATE_LIMITED], retry_after=3600)
+    backup = make_provider("backup")
+    policy = RetryPolicy(max_attempts=3, retry_on=frozenset({ErrorCode.RATE_LIMITED}))
+    orchestrator = Orchestrator([capped, backup], retry_policy=policy, clock=clock, health_ttl=None)
+
+    first = orchestrator.send(message, timeout=5)
+    second = orchestrator.send(message, timeout=5)
+
+    assert first.provider == "backup" and second.provider == "backup"
+    assert len(capped.calls) == 1  # paused: not asked again during its pause
+    assert clock.sleeps == []
+
+
+def test_a_paused_provider_alone_answers_rate_limited_with_the_time_left(
+    message: Message, make_provider, clock
+) -> None:
+    capped = make_provider("capped", [ErrorCode.RATE_LIMITED], retry_after=3600)
+    orchestrator = Orchestrator([capped], clock=clock, health_ttl=None)
+    orchestrator.send(message, timeout=5)
+    clock.advance(600)
+
+    result = orchestrator.send(message, timeout=5)
+
+    # What the provider would say, so a broadcast can wait it out (not a deadline
+    # failure that reads PROVIDER_UNAVAILABLE).
+    assert result.error is not None and result.error.code is ErrorCode.RATE_LIMITED
+    assert result.error.details["retry_after"] == pytest.approx(3000)
+    assert len(capped.calls) == 1 and clock.sleeps == []

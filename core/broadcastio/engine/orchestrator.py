@@ -505,6 +505,10 @@ class Orchestrator:
                 )
                 return None
             if run.deadline is not None and delay >= run.deadline - clock.monotonic() - run.margin:
+                if error.code is ErrorCode.RATE_LIMITED and _retry_after(error) is not None:
+                    # The provider cannot take it before then, by its own word: the
+                    # next channel may, within the time left (issue 13: fall back).
+                    return None
                 # Sleeping only to give up when we wake would just waste the caller's time.
                 run.deadline_passed = f"before the next attempt of {name!r} (due in {delay:.3g}s)"
                 return None
@@ -637,9 +641,14 @@ class Orchestrator:
         wait = gate.reserve(now, max_pause=longest, max_wait=max_wait)
         if wait is None:
             remaining = gate.paused_for(now)
-            if remaining <= longest:
+            if remaining <= 0:
+                # Only our own pacing stands in the way (no pause the provider asked
+                # for): the slot is past this send's deadline, so the send ends.
                 run.deadline_passed = f"while waiting for a rate-limit slot of {name!r}"
                 return None
+            # The provider asked to slow down (a WhatsApp cap, a 429) and its pause
+            # outlasts what this send can wait: answer what it would answer, so the
+            # chain falls back to the next channel, or a broadcast waits it out.
             return DeliveryResult.failed(
                 name,
                 ErrorCode.RATE_LIMITED,
