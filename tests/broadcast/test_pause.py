@@ -273,3 +273,25 @@ def test_a_rate_limit_after_an_earlier_providers_clear_failure_is_still_waited_o
     assert len(first.calls) == 2 and len(capped.calls) == 2
     (outcome,) = outcomes
     assert outcome.result.trace is None
+
+
+def test_a_pause_fires_on_wait_with_reason_pause(tmp_path: Path) -> None:
+    from broadcastio import hookimpl
+
+    waits: list[tuple[str, float, str]] = []
+
+    class Listener:
+        @hookimpl
+        def on_wait(self, provider: str, seconds: float, reason: str) -> None:
+            waits.append((provider, seconds, reason))
+
+    orchestrator = Orchestrator([CappedProvider(limited={2})])
+    orchestrator.plugin_manager.register(Listener())
+    report = broadcast(orchestrator, messages(3), journal=tmp_path / "j.sqlite")
+
+    assert report.delivered == 3
+    # The row's own pause, once; the engine may also wait for what is left of the
+    # provider's pause (reason "rate_limit") before the resend.
+    pauses = [(provider, seconds) for provider, seconds, reason in waits if reason == "pause"]
+    assert len(pauses) == 1 and pauses[0][0] == "capped"
+    assert 0 < pauses[0][1] < 5  # the retry_after, plus the margin the pause adds

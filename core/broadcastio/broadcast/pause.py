@@ -37,6 +37,7 @@ import attrs
 
 from broadcastio.errors import BroadcastioError
 from broadcastio.errors.codes import ErrorCode
+from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.records.contact import recipient_key, shown_recipient
 
 if TYPE_CHECKING:
@@ -188,6 +189,28 @@ def _may_have_been_sent(result: DeliveryResult) -> bool:
     )
 
 
+def _announce_wait(orchestrator: Orchestrator, pause: BroadcastPause, message: Message) -> None:
+    """Fire ``on_wait`` (reason ``"pause"``) for a row about to wait out a rate limit.
+
+    Observers (the OpenTelemetry plugin's wait histogram) then count a
+    broadcast's pauses like the engine's own waits. Built per pause, which is
+    rare; a relay without the hook (or nobody listening) costs nothing more.
+    """
+    try:
+        caller = IsolatedHookCaller(orchestrator.plugin_manager, "on_wait")
+    except LookupError:
+        return
+    if caller.listeners:
+        caller.call(
+            {
+                "provider": pause.provider or "",
+                "seconds": pause.seconds,
+                "reason": "pause",
+                "message": message,
+            }
+        )
+
+
 def send_waiting_out_pauses(
     orchestrator: Orchestrator, message: Message, broadcast_id: str
 ) -> DeliveryResult:
@@ -263,5 +286,6 @@ def send_waiting_out_pauses(
                 policy.on_pause(pause)
             except Exception:  # noqa: BLE001 - a display callback must not end a send
                 logger.warning("broadcast %s: on_pause raised", broadcast_id, exc_info=True)
+        _announce_wait(orchestrator, pause, message)
         if policy.wait(seconds):
             return result
