@@ -34,6 +34,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -310,7 +311,7 @@ def _connect(
     except sqlite3.Error as error:
         raise _file_error(path, error) from error
     try:
-        version = _prepare(connection, path, durable, read_only)
+        version = _prepare(connection, path, durable, read_only, busy_timeout)
     except sqlite3.Error as error:
         connection.close()
         raise _file_error(path, error) from error
@@ -323,11 +324,20 @@ def _connect(
     return connection, version
 
 
-def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_only: bool) -> int:
+def _prepare(
+    connection: sqlite3.Connection, path: Path, durable: bool, read_only: bool, busy_timeout: float
+) -> int:
     """Check (and, for writing, create or migrate) the file; its schema version after that."""
-    (version,) = connection.execute("PRAGMA user_version").fetchone()
+    # The version and the tables are read in one read transaction: another
+    # process creating the journal (tables and version in one transaction) must
+    # not be seen half-way, tables already there but the version not yet read.
+    connection.execute("BEGIN")
+    try:
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        tables = connection.execute(sql.COUNT_TABLES).fetchone()[0] if version == 0 else 0
+    finally:
+        connection.execute("COMMIT")
     if version == 0:
-        (tables,) = connection.execute(sql.COUNT_TABLES).fetchone()
         if tables:
             raise JournalError(
                 path,
@@ -345,7 +355,7 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
         _check_tables(connection, path, version)
     if read_only:
         return int(version)
-    (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+    mode = _enable_wal(connection, busy_timeout)
     if mode != "wal":
         logger.warning("journal %s: WAL mode unavailable (got %r); commits are slower", path, mode)
     connection.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
@@ -358,6 +368,29 @@ def _prepare(connection: sqlite3.Connection, path: Path, durable: bool, read_onl
         # read-only without a word, and would say so only at the first real write.
         connection.execute(sql.PROVE_WRITABLE)
     return sql.SCHEMA_VERSION
+
+
+def _enable_wal(connection: sqlite3.Connection, busy_timeout: float) -> str:
+    """Switch the file to WAL (once: the mode is kept in the file); the mode it is in after.
+
+    Switching needs the file to itself, and SQLite answers "database is
+    locked" at once, without its busy wait, while another process has it
+    open: several processes opening a new journal together (a submitter and
+    its workers) would fail. So a file already in WAL is left alone, and the
+    switch is retried for up to the busy timeout.
+    """
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    if mode == "wal":
+        return "wal"
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            (mode,) = connection.execute("PRAGMA journal_mode=WAL").fetchone()
+            return str(mode)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _migrate(connection: sqlite3.Connection, path: Path) -> None:
