@@ -191,6 +191,10 @@ class BroadcastRun:
         interrupted = failing = False
         try:
             self.run = journal.begin_run(self.broadcast_id) if journal is not None else 1
+            if journal is not None:
+                # Checked under the claim, so no submitter can queue it in between:
+                # workers may still hold its rows (QueuedBroadcastBusy; see journal.queued).
+                journal.refuse_while_queued(self.broadcast_id)
             logger.info(
                 "broadcast %s: run %d starting (concurrency %d, journal %s)",
                 self.broadcast_id,

@@ -262,12 +262,11 @@ def broadcast(
         overrides["require_healthy"] = require_healthy
     orchestrator = state.build_orchestrator(providers, **overrides)
     _check_reachable(recipients, orchestrator, address_kinds)
-    if journal_file is not None and queue_url is None:
-        from broadcastio.distributed.lease import refuse_while_queued
-
-        # Workers may still be sending this broadcast's queued rows (exit 2 if so).
-        refuse_while_queued(journal_file, run_id)
     journal = None if journal_file is None else _open_journal(journal_file, resume_id)
+    if journal is not None and queue_url is None:
+        # Workers may still be sending this broadcast's queued rows (exit 2 if so). The
+        # run checks again under its claim; this says it before the run announces itself.
+        journal.refuse_while_queued(run_id)
     options = attrs.evolve(options, journal=journal)
 
     ctx = click.get_current_context()

@@ -127,12 +127,7 @@ def submit_broadcast(
     started_at = _dt.datetime.now(_dt.timezone.utc)
     run = journal.begin_run(broadcast_id)
     # Held while messages are outstanding, past a detach: see ``lease``.
-    lease = QueueLease(
-        broker.client,
-        journal.location if journal.path is None else journal.path,
-        broadcast_id,
-        queue_url,
-    )
+    lease = QueueLease(broker.client, journal, broadcast_id, queue_url)
     tally = ReportTally()
     # recipient key -> (input index, attempts before this run): what "settled" is measured by
     outstanding: dict[str, tuple[int, int]] = {}
@@ -173,12 +168,13 @@ def submit_broadcast(
                         attempts=admission.attempts,
                     )
                 )
-            lease.add(len(tasks))
+            first = lease.add(len(tasks)) if tasks else -1
             for position, task in enumerate(tasks):
+                fields = lease.payload_fields(first + position if first >= 0 else -1)
                 try:
-                    broker.enqueue(_message(task, journal_name, lease.payload_fields()))
+                    broker.enqueue(_message(task, journal_name, fields))
                 except BaseException:
-                    lease.add(position - len(tasks))  # those never enqueued
+                    lease.forget(len(tasks) - position)  # those never enqueued
                     raise
                 outstanding[recipient_key(task.message.recipient)] = (task.index, task.attempts)
                 enqueued += 1
@@ -296,7 +292,7 @@ def _batches(messages: Iterable[Message]) -> Iterator[list[tuple[int, Message]]]
         yield batch
 
 
-def _message(task: RecipientTask, journal: str, lease: dict[str, str]) -> Any:
+def _message(task: RecipientTask, journal: str, lease: dict[str, Any]) -> Any:
     import dramatiq
 
     return dramatiq.Message(

@@ -207,10 +207,11 @@ class _RunningWorker:
             self.journal.close()
             raise
         def defer(payload: dict[str, Any], seconds: float) -> None:
+            # Counted in the lease before it is on the queue (and once per original).
+            copy = message_requeued(broker.client, payload)
             message: dramatiq.Message[Any] = dramatiq.Message(
-                queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(payload,), kwargs={}, options={}
+                queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(copy,), kwargs={}, options={}
             )
-            message_requeued(broker.client, payload)
             broker.enqueue(message, delay=max(1, math.ceil(seconds * 1000)))
 
         deliverer = _Deliverer(
@@ -222,8 +223,9 @@ class _RunningWorker:
                 deliverer(payload)
             finally:
                 # Journaled, skipped, deferred (a copy counted itself) or raised:
-                # this message no longer holds its broadcast's queue lease.
-                message_done(broker.client, payload)
+                # this message no longer holds its broadcast's queue lease. A kill
+                # from here to the acknowledgement redelivers it: counted once anyway.
+                message_done(broker.client, payload, self.journal)
 
         dramatiq.set_broker(broker)
         broker.declare_queue(QUEUE_NAME)

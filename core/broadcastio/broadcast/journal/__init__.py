@@ -7,7 +7,8 @@ names), ``sql`` (the schema and statements, in SQL both backends accept),
 (SQLite's run claim: at most one live run per broadcast id), ``postgres``
 (the PostgreSQL backend and its run claim, imported only for a
 ``postgresql://`` journal), ``location`` (which backend a path or URL
-names), ``records`` (the rows, entries and admissions the journal hands
+names), ``queued`` (the mark a queued broadcast leaves while workers
+hold its messages), ``records`` (the rows, entries and admissions the journal hands
 out), ``reading`` and ``runs`` (the two halves of ``Journal`` that have rules
 of their own) and ``store`` (``Journal`` itself, with the writing a run
 does). This package only re-exports; see ``docs/broadcasts.md`` for the

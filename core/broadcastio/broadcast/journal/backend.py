@@ -4,7 +4,8 @@
 SQLite and PostgreSQL both accept, through one connection guarded by one lock,
 and asks the backend for the rest: opening and checking the database, turning
 the driver's errors into ``JournalError``, the broadcast keys, transactions,
-and the claim on a broadcast id that keeps two runs of it apart. A backend is
+and the claim on a broadcast id that keeps two runs of it apart, and the mark a
+queued broadcast leaves while workers hold its messages (``queued``). A backend is
 one module with one class that has the members of ``JournalStorage``:
 ``file.JournalFile`` (SQLite, the default) and ``postgres.PostgresJournal``.
 ``location.open_storage`` picks one from the journal's path or URL, so a third
@@ -20,7 +21,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from broadcastio.broadcast.journal.queued import QueuedLease
 
 __all__ = ["JournalConnection", "JournalCursor", "JournalStorage", "RunClaimLike"]
 
@@ -103,5 +107,11 @@ class JournalStorage(Protocol):
     def transaction_locked(self) -> AbstractContextManager[JournalConnection]: ...
 
     def claim_run(self, broadcast_id: str) -> RunClaimLike: ...
+
+    def queued_lease_locked(self, broadcast_id: str) -> QueuedLease | None: ...
+
+    def hold_queued_lease_locked(self, lease: QueuedLease) -> None: ...
+
+    def end_queued_lease_locked(self, broadcast_id: str, token: str | None) -> None: ...
 
     def close(self) -> None: ...

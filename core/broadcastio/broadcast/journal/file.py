@@ -45,6 +45,12 @@ from cattrs.errors import BaseValidationError
 from broadcastio.broadcast.journal import sql
 from broadcastio.broadcast.journal.claim import RunClaim
 from broadcastio.broadcast.journal.errors import JournalError, JournalProblem, sqlite_problem
+from broadcastio.broadcast.journal.queued import (
+    QueuedLease,
+    read_lease_file,
+    remove_lease_file,
+    write_lease_file,
+)
 from broadcastio.errors import BroadcastioError, ValidationError
 
 __all__ = ["JournalFile", "utc_now_text"]
@@ -222,6 +228,18 @@ class JournalFile:
     def claim_run(self, broadcast_id: str) -> RunClaim:
         """Claim ``broadcast_id`` for one run: a lock file next to the journal (``claim``)."""
         return RunClaim(self.path, broadcast_id)
+
+    def queued_lease_locked(self, broadcast_id: str) -> QueuedLease | None:
+        """The queued mark of ``broadcast_id``: its lease file beside the journal (``queued``)."""
+        return read_lease_file(self.path, broadcast_id)
+
+    def hold_queued_lease_locked(self, lease: QueuedLease) -> None:
+        """Write the lease file of ``lease.broadcast_id`` (a file: the schema stays as it is)."""
+        write_lease_file(self.path, lease)
+
+    def end_queued_lease_locked(self, broadcast_id: str, token: str | None) -> None:
+        """Remove the lease file of ``broadcast_id`` (only submission ``token``'s, if given)."""
+        remove_lease_file(self.path, broadcast_id, token)
 
     def close(self) -> None:
         """Close the connection (everything is committed already)."""

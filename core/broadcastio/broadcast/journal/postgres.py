@@ -37,6 +37,11 @@ What the server changes, and what it does not:
   makes (``JournalRuns``) run as they do on SQLite.
 * ``read_only=True`` opens a session whose transactions are read-only: the
   server refuses any write made through it.
+* A queued broadcast's mark (``queued``: which queue holds its messages)
+  is a row of ``queued_leases``, where SQLite keeps a file beside the
+  journal. The table is made with the others, and on a writable open of a
+  database made before it existed, so the schema version does not change:
+  an older broadcastio reading the database never looks at the table.
 
 Errors: a server that cannot be reached, a refused password or a missing
 database is a ``JournalError`` (``CANNOT_OPEN``) naming the URL with its
@@ -62,6 +67,7 @@ from broadcastio.broadcast.journal import sql
 from broadcastio.broadcast.journal.errors import JournalError, JournalProblem
 from broadcastio.broadcast.journal.file import utc_now_text
 from broadcastio.broadcast.journal.location import redact
+from broadcastio.broadcast.journal.queued import QueuedLease
 from broadcastio.errors import BroadcastioError, ConfigurationError, ValidationError
 
 __all__ = ["PostgresJournal", "PostgresRunClaim", "advisory_key"]
@@ -117,6 +123,23 @@ SCHEMA = (
     PRIMARY KEY (broadcast, recipient)
 )""",
 )
+# Not a journal table proper: the mark of a queued broadcast (see ``queued``),
+# added to databases made before it by ``_add_queued_leases_locked``. Keyed by
+# the id, not the broadcast's key, so it never holds a broadcast row in place.
+QUEUED_LEASES = """CREATE TABLE IF NOT EXISTS queued_leases (
+    broadcast_id TEXT COLLATE "C" PRIMARY KEY,
+    queue        TEXT NOT NULL,
+    since        TEXT NOT NULL,
+    token        TEXT NOT NULL
+)"""
+_SELECT_QUEUED = "SELECT queue, since, token FROM queued_leases WHERE broadcast_id = ?"
+_HOLD_QUEUED = (
+    "INSERT INTO queued_leases (broadcast_id, queue, since, token) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (broadcast_id) DO UPDATE SET queue = excluded.queue, "
+    "since = excluded.since, token = excluded.token"
+)
+_END_QUEUED = "DELETE FROM queued_leases WHERE broadcast_id = ?"
+_END_QUEUED_OF = "DELETE FROM queued_leases WHERE broadcast_id = ? AND token = ?"
 # Held (per transaction) while the schema is created: two processes opening a
 # new database at once would otherwise race on CREATE TABLE IF NOT EXISTS.
 _SCHEMA_LOCK = 0x62696F5F736368  # "bio_sch"
@@ -247,6 +270,9 @@ class PostgresJournal:
         raw = _connect(url, self.location, read_only=read_only, options=options)
         self.connection = _Connection(raw)
         self._keys: dict[str, int] = {}
+        # Whether queued_leases exists: a read-only session cannot add it to an
+        # older database, and then no broadcast of it can be marked either.
+        self._has_queued_leases = False
         try:
             with self.locked() as connection:
                 self.schema_version = self._prepare_locked(
@@ -273,6 +299,7 @@ class PostgresJournal:
                 if version is None:
                     for statement in SCHEMA:
                         connection.execute(statement)
+                    connection.execute(QUEUED_LEASES)
                     connection.execute(
                         "INSERT INTO broadcastio_journal (version) VALUES (?)",
                         (sql.SCHEMA_VERSION,),
@@ -288,7 +315,31 @@ class PostgresJournal:
                 ),
                 advice="upgrade broadcastio to use it",
             )
+        self._has_queued_leases = self._add_queued_leases_locked(
+            connection, create=not self.read_only
+        )
         return version
+
+    def _add_queued_leases_locked(self, connection: _Connection, *, create: bool) -> bool:
+        """Whether ``queued_leases`` exists, creating it (if ``create``) when it does not.
+
+        A database made before the table gets it on its first writable open;
+        under the schema lock, as two processes may open it at once.
+        """
+        if self._table_exists_locked(connection, "queued_leases"):
+            return True
+        if not create:
+            return False
+        with self.transaction_locked():
+            connection.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            connection.execute(QUEUED_LEASES)
+        logger.info("journal %s: added the queued_leases table", self.location)
+        return True
+
+    @staticmethod
+    def _table_exists_locked(connection: _Connection, name: str) -> bool:
+        (found,) = connection.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
+        return bool(found)
 
     def _version_locked(self, connection: _Connection) -> int | None:
         """The journal's schema version, ``None`` for a database without a journal.
@@ -423,6 +474,37 @@ class PostgresJournal:
     def claim_run(self, broadcast_id: str) -> PostgresRunClaim:
         """Claim ``broadcast_id`` for one run: an advisory lock (``PostgresRunClaim``)."""
         return PostgresRunClaim(self, broadcast_id)
+
+    def queued_lease_locked(self, broadcast_id: str) -> QueuedLease | None:
+        """The mark of ``broadcast_id`` in ``queued_leases`` (``None``: not queued)."""
+        if not self._has_queued_leases:
+            return None
+        found = self.connection.execute(_SELECT_QUEUED, (broadcast_id,)).fetchone()
+        if found is None:
+            return None
+        queue, since, token = found
+        return QueuedLease(
+            broadcast_id=broadcast_id,
+            queue=str(queue),
+            since=str(since),
+            token=str(token),
+            where=f"table queued_leases of {self.location}",
+        )
+
+    def hold_queued_lease_locked(self, lease: QueuedLease) -> None:
+        """Mark ``lease.broadcast_id`` as queued, replacing any mark it had."""
+        self.connection.execute(
+            _HOLD_QUEUED, (lease.broadcast_id, lease.queue, lease.since, lease.token)
+        )
+
+    def end_queued_lease_locked(self, broadcast_id: str, token: str | None) -> None:
+        """Remove the mark of ``broadcast_id`` (only submission ``token``'s, if given)."""
+        if not self._has_queued_leases:
+            return
+        if token is None:
+            self.connection.execute(_END_QUEUED, (broadcast_id,))
+        else:
+            self.connection.execute(_END_QUEUED_OF, (broadcast_id, token))
 
     def close(self) -> None:
         """Close the connection (everything is committed already)."""

@@ -33,6 +33,7 @@ from broadcastio.broadcast.journal import sql
 from broadcastio.broadcast.journal.backend import JournalConnection, JournalStorage
 from broadcastio.broadcast.journal.file import utc_now_text
 from broadcastio.broadcast.journal.location import open_storage
+from broadcastio.broadcast.journal.queued import JournalQueuedLeases
 from broadcastio.broadcast.journal.reading import JournalReading
 from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.journal.runs import JournalRuns
@@ -88,7 +89,7 @@ def _prepared(broadcast_id: str, row: tuple[int, Message]) -> PreparedRow:
     return PreparedRow(index, message, recipient, reference_id, message_digest(message))
 
 
-class Journal(JournalRuns, JournalReading):
+class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
     """A journal of broadcasts, in an SQLite file or a PostgreSQL database; thread-safe.
 
     ``path`` says where: a file path or ``sqlite:///PATH`` is an SQLite file

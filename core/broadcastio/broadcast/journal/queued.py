@@ -1,0 +1,196 @@
+"""The mark a queued broadcast leaves in its journal while workers hold its messages.
+
+A broadcast submitted to a queue (``broadcastio.distributed``) outlives the
+submitter's claim on its id: after ``--detach``, or once the submitter is
+killed, the workers are still sending its rows. Its lease is a counter of
+outstanding messages in Redis, which only a run that knows the queue can read.
+A run that does not (a local resume, from the command line or ``broadcast()``)
+needs to find the lease where it finds everything else: in the journal. So
+the submitter marks the broadcast there, "queued on QUEUE since T", and
+whoever takes the counter to zero removes the mark.
+
+Where the mark lives is the backend's business (``backend.JournalStorage``):
+
+* SQLite: a file beside the journal, ``JOURNAL.queued-DIGEST.lease`` (0600,
+  JSON), as the first version of the lease wrote it. The journal's schema is
+  not touched, so a journal file stays readable by every version.
+* PostgreSQL: a row of the table ``queued_leases``, created with the
+  journal's tables (and on open, for a database created before the table).
+
+Each mark carries its submission's token, so the end of one submission's
+lease never removes the mark of a newer one (``end_queued_lease``).
+
+``JournalQueuedLeases`` is the part of ``Journal`` that reads and writes the
+mark; ``refuse_while_queued`` is what a local run calls once it holds the
+broadcast's claim (``BroadcastRun``): holding the claim first means a
+submitter cannot mark the broadcast between the check and the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from broadcastio.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from broadcastio.broadcast.journal.backend import JournalStorage
+
+__all__ = [
+    "JournalQueuedLeases",
+    "QueuedBroadcastBusy",
+    "QueuedLease",
+    "lease_file",
+    "queued_advice",
+    "read_lease_file",
+    "remove_lease_file",
+    "write_lease_file",
+]
+
+logger = logging.getLogger("broadcastio")
+
+
+class QueuedBroadcastBusy(ConfigurationError):
+    """The broadcast's messages are still on the queue: a resume now would send rows twice.
+
+    A ``ConfigurationError`` (exit 2 on the command line): nothing is wrong
+    with the broadcast, the user asked for a resume at a time it cannot run.
+    """
+
+
+@attrs.frozen
+class QueuedLease:
+    """A queued broadcast's mark in its journal: which queue holds its messages, since when.
+
+    ``queue`` is the queue's URL with its password as ``***``; ``since`` an
+    ISO 8601 UTC time; ``token`` names the submission that holds the lease
+    (empty in a lease file written before tokens existed); ``where`` says
+    where the mark is kept (the lease file, or the table), for messages.
+    """
+
+    broadcast_id: str
+    queue: str
+    since: str
+    token: str = ""
+    where: str = ""
+
+
+def queued_advice(broadcast_id: str, queue: str) -> str:
+    """What every refusal of a queued broadcast's resume starts with."""
+    return (
+        f"broadcast {broadcast_id} was queued for workers on {queue} and its messages are "
+        "still outstanding: a resume now would send those recipients a second time. Wait "
+        f"until the workers have drained it (`broadcastio journal show {broadcast_id}`)"
+    )
+
+
+def _digest(broadcast_id: str) -> str:
+    return hashlib.blake2b(
+        broadcast_id.encode("utf-8", "surrogatepass"), digest_size=10
+    ).hexdigest()
+
+
+def lease_file(journal: Path, broadcast_id: str) -> Path:
+    """The lease file of ``broadcast_id`` in the SQLite journal ``journal`` (beside it)."""
+    path = journal.resolve()
+    return path.with_name(f"{path.name}.queued-{_digest(broadcast_id)}.lease")
+
+
+def read_lease_file(journal: Path, broadcast_id: str) -> QueuedLease | None:
+    """The mark kept in ``journal``'s lease file for ``broadcast_id``, ``None`` without one.
+
+    A lease file that cannot be read or parsed is still a lease: a run must
+    not send because a guard it cannot read is damaged.
+    """
+    path = lease_file(journal, broadcast_id)
+    try:
+        if not path.is_file():
+            return None
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = {}
+    if not isinstance(recorded, dict):
+        recorded = {}
+    return QueuedLease(
+        broadcast_id=broadcast_id,
+        queue=str(recorded.get("queue") or "a Redis queue"),
+        since=str(recorded.get("since") or ""),
+        token=str(recorded.get("token") or ""),
+        where=f"lease file {path}",
+    )
+
+
+def write_lease_file(journal: Path, lease: QueuedLease) -> None:
+    """Write ``lease`` as ``journal``'s lease file (mode 0600: it names the queue's host)."""
+    path = lease_file(journal, lease.broadcast_id)
+    record = {
+        "broadcast_id": lease.broadcast_id,
+        "queue": lease.queue,
+        "since": lease.since,
+        "token": lease.token,
+    }
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(record, file)
+
+
+def remove_lease_file(journal: Path, broadcast_id: str, token: str | None) -> None:
+    """Remove ``journal``'s lease file of ``broadcast_id``: any, or only ``token``'s.
+
+    A file of another token belongs to a newer submission (the lease ended,
+    and another began, between the counter reaching zero and this call): it
+    stays. A file without a token (written by the first version) is removed.
+    """
+    if token is not None:
+        found = read_lease_file(journal, broadcast_id)
+        if found is None or (found.token and found.token != token):
+            return
+    lease_file(journal, broadcast_id).unlink(missing_ok=True)
+
+
+class JournalQueuedLeases:
+    """``Journal``'s side of the queued lease: the mark, read, written and removed."""
+
+    _file: JournalStorage
+
+    def queued_lease(self, broadcast_id: str) -> QueuedLease | None:
+        """The queued lease ``broadcast_id`` holds in this journal, ``None`` if it holds none."""
+        storage = self._file
+        with storage.locked(broadcast_id):
+            return storage.queued_lease_locked(broadcast_id)
+
+    def hold_queued_lease(self, lease: QueuedLease) -> None:
+        """Mark ``lease.broadcast_id`` as queued (replacing a stale mark of it)."""
+        storage = self._file
+        with storage.locked(lease.broadcast_id):
+            storage.hold_queued_lease_locked(lease)
+
+    def end_queued_lease(self, broadcast_id: str, *, token: str | None = None) -> None:
+        """Remove the mark of ``broadcast_id``: any, or only the one of submission ``token``."""
+        storage = self._file
+        with storage.locked(broadcast_id):
+            storage.end_queued_lease_locked(broadcast_id, token)
+
+    def refuse_while_queued(self, broadcast_id: str) -> None:
+        """``QueuedBroadcastBusy`` if ``broadcast_id`` is marked as queued in this journal.
+
+        For a run that knows no queue: it cannot ask Redis whether the lease
+        is live, so it trusts the mark, and says how to clear a stale one (a
+        resume through the queue checks the counter).
+        """
+        lease = self.queued_lease(broadcast_id)
+        if lease is None:
+            return
+        since = f" since {lease.since}" if lease.since else ""
+        raise QueuedBroadcastBusy(
+            queued_advice(broadcast_id, lease.queue + since)
+            + ", or resume it with --queue (which checks the queue and clears a lease whose "
+            f"messages are gone; {lease.where})",
+            field="resume",
+        )
