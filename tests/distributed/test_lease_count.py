@@ -1,0 +1,155 @@
+"""The lease's count in a real Redis: every message counted done once, whatever Dramatiq repeats.
+
+Dramatiq delivers a message again when its worker died before acknowledging
+it, possibly after the worker already counted it done; a deferred message's
+original may be delivered again and deferred again. Through the lease's own
+functions (what the submitter and the workers call), against a real Redis
+and a real journal: the lease ends exactly when the submitter has let go and
+every distinct message is done, and a message of an earlier submission never
+counts against a newer one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadcastio.broadcast import Journal
+from broadcastio.distributed.lease import QueueLease, message_done, message_requeued
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[Any]:
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal(tmp_path / "journal.sqlite") as opened:
+        yield opened
+
+
+def submit(
+    client: Any, journal: Journal, redis_url: str, messages: int
+) -> tuple[QueueLease, list[dict[str, Any]]]:
+    """What the submitter does: hold the lease, count ``messages``, one payload each."""
+    broadcast_id = f"count-{next(_ids)}"
+    lease = QueueLease(client, journal, broadcast_id, redis_url)
+    lease.acquire()
+    first = lease.add(messages)
+    assert first >= 0
+    payloads = [
+        {"task": {"broadcast_id": broadcast_id}, **lease.payload_fields(first + number)}
+        for number in range(messages)
+    ]
+    return lease, payloads
+
+
+def held(client: Any, journal: Journal, lease: QueueLease) -> bool:
+    """Whether the lease is held, asserting its two halves agree."""
+    in_redis = bool(client.exists(lease.key))
+    in_journal = journal.queued_lease(lease.broadcast_id) is not None
+    assert in_redis == in_journal, (in_redis, in_journal)
+    return in_redis
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[int, list[int | None]]:
+    """A number of messages, and the order things happen in: each message done once
+    or more (an int: its index), the submitter's release once (``None``)."""
+    messages = draw(st.integers(min_value=1, max_value=5))
+    again = draw(st.lists(st.integers(min_value=0, max_value=messages - 1), max_size=6))
+    events: list[int | None] = [*range(messages), *again, None]
+    return messages, draw(st.permutations(events))
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(case=deliveries())
+def test_the_lease_ends_when_every_distinct_message_is_done_and_not_before(
+    client: Any, journal: Journal, redis_url: str, case: tuple[int, list[int | None]]
+) -> None:
+    messages, events = case
+    lease, payloads = submit(client, journal, redis_url, messages)
+    done: set[int] = set()
+    released = False
+    for event in events:
+        # Duplicates may come after the end too: a late redelivery counts nothing.
+        if event is None:
+            lease.release()
+            released = True
+        else:
+            message_done(client, payloads[event], journal)
+            done.add(event)
+        assert held(client, journal, lease) == (not released or len(done) < messages)
+    assert not held(client, journal, lease)
+    # Nothing of the lease is left in Redis once it ended.
+    assert not client.keys(f"{lease.key}*")
+
+
+def test_a_deferred_message_delivered_again_counts_its_copy_once(
+    client: Any, journal: Journal, redis_url: str
+) -> None:
+    lease, (original,) = submit(client, journal, redis_url, 1)
+    lease.release()
+    # The worker defers the message (a rate limit), is killed before acknowledging,
+    # and the redelivered original runs into the same pause: deferred again.
+    copy = message_requeued(client, original)
+    message_done(client, original, journal)
+    copy_again = message_requeued(client, original)
+    message_done(client, original, journal)
+    assert copy == copy_again and copy != original
+    assert held(client, journal, lease)  # the copy is outstanding, counted once
+    message_done(client, copy, journal)
+    assert not held(client, journal, lease)
+    message_done(client, copy_again, journal)  # the second copy on the queue: nothing left
+    assert not held(client, journal, lease)
+
+
+def test_a_message_of_an_earlier_submission_does_not_count_against_a_newer_one(
+    client: Any, journal: Journal, redis_url: str
+) -> None:
+    first, (old,) = submit(client, journal, redis_url, 1)
+    first.release()
+    message_done(client, old, journal)
+    assert not held(client, journal, first)
+    # A resume through the queue: a new lease of the same broadcast.
+    second = QueueLease(client, journal, first.broadcast_id, redis_url)
+    second.acquire()
+    start = second.add(1)
+    new = {"task": {"broadcast_id": first.broadcast_id}, **second.payload_fields(start)}
+    second.release()
+    message_done(client, old, journal)  # the old message, delivered again late
+    assert held(client, journal, second)
+    mark = journal.queued_lease(first.broadcast_id)
+    assert mark is not None and mark.token == second.token
+    message_done(client, new, journal)
+    assert not held(client, journal, second)
+
+
+def test_the_end_of_a_lease_leaves_a_newer_submissions_mark_in_place(
+    client: Any, journal: Journal, redis_url: str
+) -> None:
+    """The mark is removed by its own submission's token only."""
+    lease, _ = submit(client, journal, redis_url, 1)
+    journal.end_queued_lease(lease.broadcast_id, token="another submission")
+    assert journal.queued_lease(lease.broadcast_id) is not None
+    journal.end_queued_lease(lease.broadcast_id, token=lease.token)
+    assert journal.queued_lease(lease.broadcast_id) is None
