@@ -93,7 +93,7 @@ def test_a_resume_is_refused_while_the_workers_hold_the_messages(
     assert password not in local.stderr
     queued = run_cli("broadcast", "--queue", redis_url, *common, "--resume", "held")
     assert_refused(queued, "held")
-    assert "(30 message(s) outstanding)" in queued.stderr
+    assert "(30 message(s) outstanding, counted in Redis key broadcastio:lease:" in queued.stderr
     assert states(journal, "held")[RecipientState.PENDING] == 30  # nothing sent by either
     with Journal(journal, read_only=True) as opened:
         assert opened.info("held").runs == 1  # the refused resumes did not count as runs

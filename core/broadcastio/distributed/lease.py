@@ -179,7 +179,7 @@ class QueueLease:
         if outstanding > 0:
             raise QueuedBroadcastBusy(
                 queued_advice(self.broadcast_id, self.queue)
-                + f" ({outstanding} message(s) outstanding)",
+                + f" ({outstanding} message(s) outstanding, counted in Redis key {self.key})",
                 field="resume",
             )
         # The submitter's own share is held from here: the lease cannot end while
