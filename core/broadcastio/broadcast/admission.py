@@ -137,63 +137,54 @@ class Admitter:
     def __call__(
         self, rows: Sequence[tuple[int, Message]]
     ) -> list[RecipientTask | RecipientOutcome]:
-        """Each input row ``(index, message)`` as a task to send, or the outcome of skipping it."""
+        """Each input row ``(index, message)`` as a task to send, or the outcome of skipping it.
+
+        With a journal, the tasks are committed ``in_flight`` before this
+        returns (``Journal.admit_and_claim``: the batch's admission, then one
+        claim statement). A row the journal refuses to claim (it turned
+        ``delivered`` meanwhile, written by another process) becomes an
+        ``ALREADY_DELIVERED`` outcome in place.
+        """
         broadcast_id, run, journal = self._broadcast_id, self._run, self._journal
         prepared = [prepare_row(broadcast_id, index, message) for index, message in rows]
         if journal is not None:
-            admissions = journal.admit_prepared(broadcast_id, run, prepared)
+            admissions, claimed = journal.admit_and_claim(
+                broadcast_id, run, prepared, self._should_send
+            )
         else:
             remember = self._remember
             admissions = [remember(row.recipient) for row in prepared]
+            claimed = None
         admitted: list[RecipientTask | RecipientOutcome] = []
-        to_claim: list[tuple[int, PreparedRow]] = []
         retry_failed = self._retry_failed
-        for row, admission in zip(prepared, admissions, strict=True):
-            status = skip_status(admission, retry_failed)
+        new = Admission.NEW
+        for number, (row, admission) in enumerate(zip(prepared, admissions, strict=True)):
+            status = None if admission is new else skip_status(admission, retry_failed)
             if status is None:
-                if journal is not None:
-                    to_claim.append((len(admitted), row))
                 # Positional: one per row (field order pinned by test_group_commit.py).
-                admitted.append(
-                    RecipientTask(
-                        broadcast_id,
-                        run,
-                        row.position,
-                        row.message,
-                        admission.previous,  # previous_state
-                        admission.attempts,
-                    )
+                task = RecipientTask(
+                    broadcast_id,
+                    run,
+                    row.position,
+                    row.message,
+                    admission.previous,  # previous_state
+                    admission.attempts,
                 )
+                if claimed is None or claimed[number]:
+                    admitted.append(task)
+                else:
+                    admitted.append(
+                        RecipientOutcome.unsent(task, RecipientStatus.ALREADY_DELIVERED)
+                    )
             else:
                 admitted.append(
                     _skipped(broadcast_id, row.position, row.message, status, admission.attempts)
                 )
-        if journal is not None and to_claim:
-            self._claim(journal, admitted, to_claim)
         return admitted
 
-    def _claim(
-        self,
-        journal: Journal,
-        admitted: list[RecipientTask | RecipientOutcome],
-        to_claim: list[tuple[int, PreparedRow]],
-    ) -> None:
-        """Commit the tasks as in flight before they reach a sending thread, in one statement.
-
-        One journal round trip per batch instead of one per recipient from the
-        sending threads. A task the journal refuses (its row turned ``delivered``
-        meanwhile, written by another process) becomes an ``ALREADY_DELIVERED``
-        outcome in place.
-        """
-        rows = [row for _, row in to_claim]
-        claimed = journal.claim_prepared(self._broadcast_id, self._run, rows)
-        for (position, _), ok in zip(to_claim, claimed, strict=True):
-            if not ok:
-                task = admitted[position]
-                assert isinstance(task, RecipientTask)
-                admitted[position] = RecipientOutcome.unsent(
-                    task, RecipientStatus.ALREADY_DELIVERED
-                )
+    def _should_send(self, admission: Admission) -> bool:
+        """Whether a row so admitted is sent (and so claimed) in this run."""
+        return skip_status(admission, self._retry_failed) is None
 
     def _remember(self, recipient: str) -> Admission:
         if recipient in self._seen:

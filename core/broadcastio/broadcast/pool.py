@@ -6,26 +6,35 @@ the pool needs no bounded queue, and skipping a ``Future`` per recipient is
 measurably cheaper (see ``bench/bench_broadcast.py``). Everything a worker
 produces, including its own end and any exception that escapes a task, comes
 back through one results queue, so the thread consuming the broadcast is the
-only one that makes decisions.
+only one that makes decisions, and the only one that writes to the journal:
+a worker only sends.
+
+A sent outcome is not handed over through that queue, where it would be in
+nobody's hands between the consuming thread taking it and recording it (a
+Ctrl-C lands on the consuming thread at any bytecode): it is appended to
+``sent``, and the queue only carries a wake-up. It leaves ``sent`` only once
+``take_sent``'s ``commit`` has returned, so however the consuming thread is
+interrupted, an outcome it has not committed is still there for the run's
+wind-down to commit.
 """
 
 from __future__ import annotations
 
+import collections
 import contextvars
 import queue
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
 
-from broadcastio.broadcast.group_commit import GroupCommit
 from broadcastio.broadcast.task import RecipientOutcome, RecipientTask, send_recipient
 
 if TYPE_CHECKING:
-    from broadcastio.broadcast.journal import Journal
     from broadcastio.engine.orchestrator import Orchestrator
 
-__all__ = ["NotSent", "PoolEvent", "WorkerCrashed", "WorkerFinished", "WorkerPool"]
+__all__ = ["NotSent", "PoolEvent", "Posted", "WorkerCrashed", "WorkerFinished", "WorkerPool"]
 
 
 @attrs.frozen
@@ -47,10 +56,16 @@ class WorkerFinished:
     """A worker thread has ended; it will post nothing more."""
 
 
+@attrs.frozen
+class Posted:
+    """A worker appended an outcome to ``WorkerPool.sent``: a wake-up, nothing more."""
+
+
 _FINISHED = WorkerFinished()
+_POSTED = Posted()
 _STOP = object()  # put once per worker: "no more tasks"
 
-PoolEvent = RecipientOutcome | NotSent | WorkerCrashed | WorkerFinished
+PoolEvent = Posted | NotSent | WorkerCrashed | WorkerFinished
 
 
 class WorkerPool:
@@ -62,15 +77,13 @@ class WorkerPool:
     context of the thread that starts them), so context variables the run set
     up, such as the current OpenTelemetry span, reach every send.
 
-    With ``journal`` (a journaled run), outcomes are committed several per
-    transaction by a ``GroupCommit``, which posts each back once it is
-    committed: the consuming thread only ever sees journaled outcomes.
+    Outcomes come back uncommitted: with a journal, the consuming thread
+    commits them (``GroupCommit``) before anyone sees them.
     """
 
     def __init__(
         self,
         orchestrator: Orchestrator,
-        journal: Journal | None,
         size: int,
         *,
         context: contextvars.Context | None = None,
@@ -78,19 +91,11 @@ class WorkerPool:
         self._orchestrator = orchestrator
         self._tasks: queue.SimpleQueue[RecipientTask | object] = queue.SimpleQueue()
         self._results: queue.SimpleQueue[PoolEvent] = queue.SimpleQueue()
-        self._committer = (
-            None
-            if journal is None
-            else GroupCommit(orchestrator, journal, self._results.put)
-        )
-        if self._committer is not None:
-            self._committer.start_flusher()
+        # Outcomes of sends, oldest first: workers append, only take_sent removes.
+        self._sent: collections.deque[RecipientOutcome] = collections.deque()
         self._cancelled = threading.Event()
         self._closed = False
         self.running = size
-        # Threads still working, counted down by the threads themselves.
-        self._working = size
-        self._ending = threading.Lock()
         base = contextvars.copy_context() if context is None else context
         self._threads = [
             threading.Thread(
@@ -139,45 +144,42 @@ class WorkerPool:
             self.running -= 1
         return event
 
+    def take_sent(
+        self, commit: Callable[[list[RecipientOutcome]], object] | None
+    ) -> list[RecipientOutcome]:
+        """The outcomes posted so far, oldest first, removed only after ``commit`` took them.
+
+        ``commit`` (journal the outcomes) is called with the whole list
+        first; if it raises, nothing is removed. Only the consuming thread
+        calls this; workers only append, so what is removed is exactly what
+        was committed.
+        """
+        sent = self._sent
+        if not sent:
+            return []
+        taken = list(sent)  # one C call: no worker appends in the middle of it
+        if commit is not None:
+            commit(taken)
+        popleft = sent.popleft
+        for _ in range(len(taken)):
+            popleft()
+        return taken
+
     def _work(self) -> None:
-        tasks, results = self._tasks, self._results
-        orchestrator, committer = self._orchestrator, self._committer
-        cancelled = self._cancelled
+        tasks, results, sent = self._tasks, self._results, self._sent
+        orchestrator, cancelled = self._orchestrator, self._cancelled
         try:
             while True:
-                try:
-                    task = tasks.get(block=False)
-                except queue.Empty:
-                    if committer is not None:
-                        committer.flush()  # nothing to send: commit what waits first
-                    task = tasks.get()
+                task = tasks.get()
                 if task is _STOP:
-                    if committer is not None:
-                        # Waits for a commit under way: its outcomes are posted before
-                        # this thread says it is finished, so none arrives after the last.
-                        committer.flush(wait=True)
                     return
                 assert isinstance(task, RecipientTask)
                 if cancelled.is_set():
                     results.put(NotSent(task))
                     continue
-                if committer is not None:
-                    committer.flush_if_due()
-                outcome = send_recipient(orchestrator, task, None)
-                if committer is None:
-                    results.put(outcome)
-                else:
-                    committer.add(outcome)  # posted once committed (see GroupCommit)
+                sent.append(send_recipient(orchestrator, task, None))
+                results.put(_POSTED)
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             results.put(WorkerCrashed(error))
         finally:
-            with self._ending:
-                self._working -= 1
-                last = self._working == 0
-            if last and committer is not None:
-                committer.stop_flusher()
-                try:
-                    committer.flush(wait=True)  # after a crash: what the others left
-                except Exception:  # noqa: BLE001 - the journal failing again; reported already
-                    pass
             results.put(_FINISHED)

@@ -1,9 +1,11 @@
 """``BroadcastRun``: the loop that reads the input, feeds the senders and yields outcomes.
 
 Only the thread consuming the run reads the input, admits rows and commits
-them as in flight (a batch at a time), counts and calls ``on_result``; the
-pool's threads only run ``send_recipient`` and hand the outcome to a
-``GroupCommit``, which commits several per transaction before they come back.
+them as in flight (a batch at a time), commits outcomes (every outcome that
+has come back, in one transaction, through a ``GroupCommit``), counts and
+calls ``on_result``; the pool's threads only run ``send_recipient`` and post
+the outcome back. So the journal has one writer per run: its lock is never
+contended, and while this thread waits on SQLite the pool's threads send.
 At concurrency 1 there is no pool: the consuming thread sends itself, in the
 run's context, and commits the outcomes of up to ``_INLINE_BATCH`` sends
 together. At most ``2 * concurrency`` recipients (``_INLINE_BATCH`` at
@@ -43,7 +45,7 @@ from broadcastio.broadcast.group_commit import GroupCommit
 from broadcastio.broadcast.journal import Journal, JournalError
 from broadcastio.broadcast.options import BroadcastOptions, OnResult
 from broadcastio.broadcast.pause import PausePolicy, install_pause_policy
-from broadcastio.broadcast.pool import NotSent, PoolEvent, WorkerCrashed, WorkerPool
+from broadcastio.broadcast.pool import NotSent, PoolEvent, Posted, WorkerCrashed, WorkerPool
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import (
@@ -126,7 +128,7 @@ class BroadcastRun:
         # Reading the input: the last row's index, and whether it has ended.
         self._index = -1
         self._exhausted = False
-        # Commits the outcomes of the sends made on this thread (concurrency 1), with a journal.
+        # Commits the outcomes of the run's sends, on this thread, with a journal.
         self._committer: GroupCommit | None = None
         self._tally = ReportTally()
         self._warned_codes: set[ErrorCode] = set()
@@ -212,19 +214,16 @@ class BroadcastRun:
             )
             self._announced = True
             admit = Admitter(self.broadcast_id, self.run, journal, self.retry_failed)
+            if journal is not None:
+                self._committer = GroupCommit(self._orchestrator, journal)
             if self.concurrency == 1:
-                if journal is not None:
-                    self._committer = GroupCommit(self._orchestrator, journal)
                 interrupted = yield from self._dispatch_inline(admit)
             else:
-                pool = WorkerPool(
-                    self._orchestrator, journal, self.concurrency, context=self._context
-                )
+                pool = WorkerPool(self._orchestrator, self.concurrency, context=self._context)
                 interrupted = yield from self._dispatch(pool, admit)
                 pool.close()
                 while pool.running:
-                    ready = self._collect(pool, pool.next_event(_POLL_SECONDS))
-                    yield from self._deliver(ready)
+                    yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
             if self._input_error is not None:
                 raise self._input_error
         except BaseException:
@@ -242,9 +241,10 @@ class BroadcastRun:
 
         The input is read in batches that refill the window once half of it has
         completed, so admission (a journal round trip) happens once per batch
-        rather than once per row. A bad row, or an error raised by the input
-        itself, ends the reading: it is raised once the rows read before it
-        have been sent (see ``_generate``).
+        rather than once per row. Every outcome that has come back is committed
+        in one transaction before it is yielded (``_collect``). A bad row, or
+        an error raised by the input itself, ends the reading: it is raised
+        once the rows read before it have been sent (see ``_generate``).
         """
         stop, window, refill = self._stop, self._window, self._refill
         while True:
@@ -381,10 +381,12 @@ class BroadcastRun:
             yield outcome
 
     def _collect(self, pool: WorkerPool, event: PoolEvent | None) -> list[RecipientOutcome]:
-        """``event`` and every event already posted, settled: the outcomes to yield.
+        """``event`` and every event already posted, settled and committed: the outcomes to yield.
 
-        The workers committed these outcomes already; taking all that are
-        ready at once keeps this thread's visits to the queue few.
+        Taking all that are ready at once keeps this thread's visits to the
+        queue few, and makes them one group commit: the more sends completed
+        while this thread was busy, the more outcomes share the transaction.
+        The sent outcomes leave the pool only once committed (``take_sent``).
         """
         ready: list[RecipientOutcome] = []
         while event is not None:
@@ -392,7 +394,28 @@ class BroadcastRun:
             if outcome is not None:
                 ready.append(outcome)
             event = pool.ready_event()
+        sent = pool.take_sent(self._commit)
+        self._in_flight -= len(sent)
+        for outcome in sent:
+            self._count_sent(outcome)
+        ready += sent
         return ready
+
+    def _take_sent_quietly(self, pool: WorkerPool) -> None:
+        """``_collect``'s commit while the run already ends in an error: a failure is logged."""
+        try:
+            sent = pool.take_sent(self._commit)
+        except JournalError:
+            logger.debug(
+                "broadcast %s: the journal failed again while stopping",
+                self.broadcast_id,
+                exc_info=True,
+            )
+            # Counted all the same: their rows stay in_flight, which a resume sends again.
+            sent = pool.take_sent(None)
+        self._in_flight -= len(sent)
+        for outcome in sent:
+            self._count_sent(outcome)
 
     def _commit(self, outcomes: list[RecipientOutcome]) -> None:
         """Journal the final state of the sent ones among ``outcomes``, in one transaction."""
@@ -421,12 +444,14 @@ class BroadcastRun:
         return [RecipientOutcome.unsent(task, RecipientStatus.NOT_SENT) for task in tasks]
 
     def _settle(self, event: PoolEvent | None) -> RecipientOutcome | None:
-        """Account for one pool event; the outcome to yield, if it is one."""
-        if event is None:
+        """Account for one pool event; the outcome to yield, if it is one.
+
+        Sent outcomes do not come as events (``_collect`` takes them from the
+        pool); a ``Posted`` event only woke this thread up for them.
+        """
+        if event is None or type(event) is Posted:
             return None
-        if isinstance(event, RecipientOutcome):
-            outcome = event
-        elif isinstance(event, NotSent):
+        if isinstance(event, NotSent):
             if self.journal is not None:
                 try:
                     self.journal.release([event.task])
@@ -488,10 +513,16 @@ class BroadcastRun:
             )
 
     def _drain_quietly(self, pool: WorkerPool) -> None:
-        """After an exception: send nothing more, wait for the sends under way, count them."""
+        """After an exception: send nothing more, wait for the sends under way, count them.
+
+        Their outcomes, and any counted but not yet committed when the
+        exception came, are committed as they arrive; the journal failing
+        again is only logged (the first error is the one reported).
+        """
         pool.cancel()
         pool.close()
         while pool.running:
+            self._take_sent_quietly(pool)
             event = pool.next_event(_POLL_SECONDS)
             if isinstance(event, WorkerCrashed) and isinstance(event.error, JournalError):
                 # The journal failing again for another sender: the run is already
@@ -509,6 +540,7 @@ class BroadcastRun:
                 )
             else:
                 self._settle(event)
+        self._take_sent_quietly(pool)
 
     def _finish(
         self,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ __all__ = ["Journal"]
 
 # A day: long enough for any writer, short enough to stay a sane number of seconds.
 _MAX_BUSY_TIMEOUT = 86_400.0
+# The parameters of one row of ``sql.claim``.
+_CLAIM_PARAMETERS = 10
 
 
 def _contact_values(recipient: str | Contact) -> tuple[str | None, str | None]:
@@ -183,22 +185,70 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         (``prepare_row``) and the journal takes them as they are, so the
         caller must have derived them as ``admit`` does.
         """
-        prepared = [
-            (index, recipient, reference_id, digest, *_contact_values(message.recipient))
-            for index, message, recipient, reference_id, digest in rows
-        ]
-        now = utc_now_text()
-        admissions: list[Admission] = []
+        admissions, _ = self.admit_and_claim(broadcast_id, run, rows, None)
+        return admissions
+
+    def admit_and_claim(
+        self,
+        broadcast_id: str,
+        run: int,
+        rows: Sequence[PreparedRow],
+        claim_if: Callable[[Admission], bool] | None,
+    ) -> tuple[list[Admission], list[bool]]:
+        """``admit_prepared``, then ``claim_prepared`` for the rows ``claim_if`` accepts.
+
+        What a run does with each batch it reads: the admissions, and for each
+        row whether it is now claimed ``in_flight`` (``False``: ``claim_if``
+        refused its admission, or the row turned ``delivered`` meanwhile; with
+        ``claim_if=None`` nothing is claimed). The transactions are those of
+        the two methods, the admission's committed before the claim's and the
+        claim committed before this returns, so before any of the rows is sent;
+        what is saved is per-batch Python: one hold of the lock (no committing
+        thread slips in between), one timestamp, and each row's values built
+        once for both statements.
+        """
+        if not rows:
+            return [], []
         file = self._file
         # Once per batch: a journal deleted under the run stops it here.
         file.check_in_place(broadcast_id)
-        with file.locked(broadcast_id):
+        now = utc_now_text()
+        # Per row, the parameters of ``sql.insert_pending``; a claim adds ``sent_at``.
+        pending: list[tuple[Any, ...]] = []
+        for index, message, recipient, reference_id, digest in rows:
+            contact = message.recipient
+            if type(contact) is str:
+                pending.append((recipient, index, reference_id, digest, None, None))
+            else:
+                pending.append((recipient, index, reference_id, digest, *_contact_values(contact)))
+        admissions: list[Admission] = []
+        with file.locked(broadcast_id) as connection:
             key = file.key_locked(broadcast_id, create=True)
-            with file.transaction_locked() as connection:
-                for start in range(0, len(prepared), sql.MAX_ROWS_PER_STATEMENT):
-                    chunk = prepared[start : start + sql.MAX_ROWS_PER_STATEMENT]
-                    admissions += self._admit_locked(connection, broadcast_id, key, run, chunk, now)
-        return admissions
+            with file.transaction_locked() as transaction:
+                for start in range(0, len(pending), sql.MAX_ROWS_PER_STATEMENT):
+                    chunk = pending[start : start + sql.MAX_ROWS_PER_STATEMENT]
+                    admissions += self._admit_locked(
+                        transaction, broadcast_id, key, run, chunk, now
+                    )
+            if claim_if is None:
+                return admissions, [False] * len(rows)
+            wanted = [n for n, admission in enumerate(admissions) if claim_if(admission)]
+            claimed: set[str] = set()
+            for start in range(0, len(wanted), sql.MAX_ROWS_PER_STATEMENT):
+                values: list[Any] = []
+                for n in wanted[start : start + sql.MAX_ROWS_PER_STATEMENT]:
+                    recipient, index, reference_id, digest, contact_id, addresses = pending[n]
+                    values += (
+                        key, recipient, index, reference_id, digest, run, now, now,
+                        contact_id, addresses,
+                    )  # fmt: skip
+                # One statement, so one transaction, committed when it returns.
+                query = sql.claim(len(values) // _CLAIM_PARAMETERS)
+                claimed.update(found for (found,) in connection.execute(query, values).fetchall())
+        sending = [False] * len(rows)
+        for n in wanted:
+            sending[n] = pending[n][0] in claimed
+        return admissions, sending
 
     def _admit_locked(
         self,
@@ -206,15 +256,19 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         broadcast_id: str,
         key: int,
         run: int,
-        chunk: list[tuple[int, str, str, str, str | None, str | None]],
+        chunk: list[tuple[Any, ...]],
         now: str,
     ) -> list[Admission]:
+        """Admit ``chunk`` (rows as ``admit_and_claim`` builds them) inside a transaction."""
         values: list[Any] = []
-        for index, recipient, reference_id, digest, contact_id, addresses in chunk:
+        for recipient, index, reference_id, digest, contact_id, addresses in chunk:
             values += (key, recipient, index, reference_id, digest, run, now, contact_id, addresses)
         found = connection.execute(sql.insert_pending(len(chunk)), values).fetchall()
+        if len(found) == len(chunk):
+            # Every row new (so no two alike): the common case of a first run.
+            return [Admission.NEW] * len(chunk)
         inserted = {recipient for (recipient,) in found}
-        others = list(dict.fromkeys(row[1] for row in chunk if row[1] not in inserted))
+        others = list(dict.fromkeys(row[0] for row in chunk if row[0] not in inserted))
         known: dict[str, tuple[str, int, str, int]] = {}
         if others:
             query = sql.select_admissions(len(others))
@@ -223,7 +277,7 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         admissions: list[Admission] = []
         claimed: set[str] = set()
         to_mark: list[str] = []
-        for index, recipient, _, digest, _, _ in chunk:
+        for recipient, index, _, digest, _, _ in chunk:
             if recipient in inserted:
                 admissions.append(
                     Admission.DUPLICATE_OF_NEW if recipient in claimed else Admission.NEW
