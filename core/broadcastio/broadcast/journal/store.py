@@ -455,10 +455,10 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         if not outcomes:
             return
         now = utc_now_text()
+        values: list[tuple[Any, ...]] = []
         file = self._file
         with file.locked(broadcast_id):
             key = file.key_locked(broadcast_id, create=True)
-            values = []
             for outcome, kind in zip(outcomes, address_kinds, strict=True):
                 result = outcome.result
                 assert result is not None, "only sent outcomes have a final state to record"
@@ -466,11 +466,10 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                 provider = recorded_provider(result)
                 if provider is None:
                     kind = address = None
+                elif outcome.contact is None:
+                    address = outcome.recipient  # a plain recipient is its own address
                 else:
-                    contact = outcome.contact
-                    address = _address_used(
-                        outcome.recipient if contact is None else contact, kind
-                    )
+                    address = _address_used(outcome.contact, kind)
                 values.append(
                     (
                         state_of_outcome(outcome).value,
