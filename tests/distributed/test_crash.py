@@ -154,3 +154,19 @@ def test_the_submitting_command_killed_the_workers_finish_and_journal_show_repor
     assert_each_once(bridge, numbers)
     states = [line for line in shown.stdout.splitlines() if '"state"' in line]
     assert states and all('"delivered"' in line for line in states)
+
+    # The killed submitter never let go of its share of the queue lease: the share
+    # lapses by itself, so a resume through the queue is refused only until then.
+    def resumed() -> bool:
+        again = run_cli(
+            "broadcast", "--queue", redis_url, "--journal", journal_arg, "--config", str(config),
+            "--recipients", "people.csv", "--text", "hello", "--resume", "headless", "--json",
+        )  # fmt: skip
+        if again.returncode == 2 and "still outstanding" in again.stderr:
+            return False
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["already_delivered"] == RECIPIENTS
+        return True
+
+    wait_until(resumed, 60, "the killed submitter's share of the lease to lapse")
+    assert_each_once(bridge, numbers)

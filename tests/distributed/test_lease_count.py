@@ -5,8 +5,10 @@ it, possibly after the worker already counted it done; a deferred message's
 original may be delivered again and deferred again. Through the lease's own
 functions (what the submitter and the workers call), against a real Redis
 and a real journal: the lease ends exactly when the submitter has let go and
-every distinct message is done, and a message of an earlier submission never
-counts against a newer one.
+every message it counted is done (counted after it is enqueued: one a worker
+finished first is never counted), a copy numbered but never counted never
+holds it, and a message of an earlier submission never counts against a
+newer one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcastio.broadcast import Journal
-from broadcastio.distributed.lease import QueueLease, message_done, message_requeued
+from broadcastio.distributed.lease import (
+    QueueLease,
+    message_copy,
+    message_done,
+    message_queued,
+)
 
 _ids = itertools.count(1)
 
@@ -44,18 +51,21 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
 
 
 def submit(
-    client: Any, journal: Journal, redis_url: str, messages: int
+    client: Any, journal: Journal, redis_url: str, messages: int, *, count: bool = True
 ) -> tuple[QueueLease, list[dict[str, Any]]]:
-    """What the submitter does: hold the lease, count ``messages``, one payload each."""
+    """What the submitter does: hold the lease, number ``messages``, one payload each, and
+    (``count``) count them as enqueued."""
     broadcast_id = f"count-{next(_ids)}"
     lease = QueueLease(client, journal, broadcast_id, redis_url)
     lease.acquire()
-    first = lease.add(messages)
+    first = lease.reserve(messages)
     assert first >= 0
     payloads = [
         {"task": {"broadcast_id": broadcast_id}, **lease.payload_fields(first + number)}
         for number in range(messages)
     ]
+    if count:
+        lease.count(first, messages)
     return lease, payloads
 
 
@@ -67,14 +77,20 @@ def held(client: Any, journal: Journal, lease: QueueLease) -> bool:
     return in_redis
 
 
+COUNT, RELEASE = "count", "release"
+
+
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[int, list[int | None]]:
-    """A number of messages, and the order things happen in: each message done once
-    or more (an int: its index), the submitter's release once (``None``)."""
+def deliveries(draw: st.DrawFn) -> tuple[int, list[int | str]]:
+    """A number of messages and the order things happen in: each message done once or
+    more (an int: its index; a worker may finish a message before the submitter has
+    counted it), the submitter counting the batch once, then letting go once."""
     messages = draw(st.integers(min_value=1, max_value=5))
     again = draw(st.lists(st.integers(min_value=0, max_value=messages - 1), max_size=6))
-    events: list[int | None] = [*range(messages), *again, None]
-    return messages, draw(st.permutations(events))
+    events: list[int | str] = draw(st.permutations([*range(messages), *again, COUNT]))
+    after_count = events.index(COUNT) + 1
+    events.insert(draw(st.integers(min_value=after_count, max_value=len(events))), RELEASE)
+    return messages, events
 
 
 @settings(
@@ -83,43 +99,70 @@ def deliveries(draw: st.DrawFn) -> tuple[int, list[int | None]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(case=deliveries())
-def test_the_lease_ends_when_every_distinct_message_is_done_and_not_before(
-    client: Any, journal: Journal, redis_url: str, case: tuple[int, list[int | None]]
+def test_the_lease_ends_when_every_counted_message_is_done_and_not_before(
+    client: Any, journal: Journal, redis_url: str, case: tuple[int, list[int | str]]
 ) -> None:
     messages, events = case
-    lease, payloads = submit(client, journal, redis_url, messages)
+    lease, payloads = submit(client, journal, redis_url, messages, count=False)
+    first = payloads[0]["lease_seq"]
     done: set[int] = set()
+    counted: set[int] = set()
     released = False
     for event in events:
         # Duplicates may come after the end too: a late redelivery counts nothing.
-        if event is None:
+        if event == COUNT:
+            lease.count(first, messages)
+            counted = set(range(messages)) - done  # one already done is never counted
+        elif event == RELEASE:
             lease.release()
             released = True
         else:
+            assert isinstance(event, int)
             message_done(client, payloads[event], journal)
             done.add(event)
-        assert held(client, journal, lease) == (not released or len(done) < messages)
+        assert held(client, journal, lease) == (not released or bool(counted - done))
     assert not held(client, journal, lease)
     # Nothing of the lease is left in Redis once it ended.
     assert not client.keys(f"{lease.key}*")
 
 
-def test_a_deferred_message_delivered_again_counts_its_copy_once(
+def test_a_deferred_message_delivered_again_queues_its_copy_once(
     client: Any, journal: Journal, redis_url: str
 ) -> None:
     lease, (original,) = submit(client, journal, redis_url, 1)
     lease.release()
-    # The worker defers the message (a rate limit), is killed before acknowledging,
-    # and the redelivered original runs into the same pause: deferred again.
-    copy = message_requeued(client, original)
-    message_done(client, original, journal)
-    copy_again = message_requeued(client, original)
+    # The worker defers the message (a rate limit): the copy is enqueued and counted,
+    # and the worker is killed before acknowledging. The redelivered original runs
+    # into the same pause and is deferred again: the same copy, counted once.
+    copy = message_copy(client, original)
+    message_queued(client, copy)
+    copy_again = message_copy(client, original)
+    message_queued(client, copy_again)
     message_done(client, original, journal)
     assert copy == copy_again and copy != original
-    assert held(client, journal, lease)  # the copy is outstanding, counted once
+    assert held(client, journal, lease)  # the copy is outstanding
     message_done(client, copy, journal)
     assert not held(client, journal, lease)
     message_done(client, copy_again, journal)  # the second copy on the queue: nothing left
+    assert not held(client, journal, lease)
+
+
+@pytest.mark.parametrize("copy_enqueued", [True, False])
+def test_a_copy_never_counted_never_holds_the_lease(
+    client: Any, journal: Journal, redis_url: str, copy_enqueued: bool
+) -> None:
+    """A worker killed after numbering a copy, before counting it (enqueued or not).
+
+    The original is delivered again and sends this time (the pause is over):
+    the lease ends with it, instead of waiting for ever for a copy it counted.
+    """
+    lease, (original,) = submit(client, journal, redis_url, 1)
+    lease.release()
+    copy = message_copy(client, original)
+    if copy_enqueued:
+        message_done(client, copy, journal)  # the copy ran: its row was settled, or it sent
+        assert held(client, journal, lease)  # the original is still outstanding
+    message_done(client, original, journal)
     assert not held(client, journal, lease)
 
 
@@ -133,8 +176,9 @@ def test_a_message_of_an_earlier_submission_does_not_count_against_a_newer_one(
     # A resume through the queue: a new lease of the same broadcast.
     second = QueueLease(client, journal, first.broadcast_id, redis_url)
     second.acquire()
-    start = second.add(1)
+    start = second.reserve(1)
     new = {"task": {"broadcast_id": first.broadcast_id}, **second.payload_fields(start)}
+    second.count(start, 1)
     second.release()
     message_done(client, old, journal)  # the old message, delivered again late
     assert held(client, journal, second)

@@ -7,33 +7,37 @@ the same rows at the same time as the workers. The lease closes that gap. It
 has two halves:
 
 - In Redis, the count of the broadcast's outstanding messages
-  (``broadcastio:lease:DIGEST``): the submitter adds what it enqueues, plus
-  one for itself while it enqueues; a worker takes one off once a message is
-  done (journaled, skipped, or raised); a message put back on the queue for a
-  rate limit adds one first. The key's name travels in each message.
+  (``broadcastio:lease:DIGEST``; the key's name travels in each message) and
+  the submitter's share (``KEY:submitter``), a key the submitter keeps alive
+  from a thread of its own while it enqueues, with a short expiry: a killed
+  submitter's share lapses by itself, where a counted share would hold the
+  lease for ever.
 - In the journal, a mark that says "queued on QUEUE since T"
   (``broadcast.journal.queued``: a file beside an SQLite journal, a row of
   ``queued_leases`` in PostgreSQL), so a run that knows no Redis (a local
   resume, on the command line or through ``broadcast()``) refuses too.
-  Whoever takes the count to zero removes the mark.
+  Whoever ends the lease (count at zero, no submitter) removes the mark.
 
-A submission through the queue checks the count: held, it is refused; a mark
-without a count (Redis flushed, the messages lost) is stale and replaced.
+A submission through the queue checks the count and the share: held, it is
+refused; a mark without them (Redis flushed, the messages lost, or a killed
+submitter whose messages were all done before its share lapsed) is stale and
+replaced.
 
-Counting each message once. Dramatiq acknowledges a message after the actor
-returns, and the count goes down just before that: a worker killed in
-between leaves the message to be redelivered, and its second run would take
-one more off the count, ending the lease while other messages are still
-outstanding. So each message carries the lease's ``token`` (which
-submission it belongs to) and a sequence number; taking a message off is one
-Lua script that sets the message's bit in a bitmap (``KEY:done``) and
-decrements only if the bit was clear, and only if the token is still the
-lease's (a message of an earlier submission never counts against a newer
-one). A deferred message's copy gets its number from the same script that
-counts it, remembered per original (``KEY:copies``), so a redelivered original
-deferred again does not count its copy twice. A bitmap costs one bit per
-message: 62 kB for 500,000. Every key of the lease goes when the count
-reaches zero.
+Counting each message once, whatever Dramatiq repeats. A worker takes its
+message off the count just before Dramatiq acknowledges it; a worker killed
+in between leaves the message to be delivered again. So each message carries
+the lease's ``token`` (which submission it belongs to) and a number, and the
+count is kept as two bitmaps: ``KEY:counted`` and ``KEY:done``. Outstanding
+means counted and not done; each Lua script sets one bit and moves the count
+only when that bit changes the answer. Hence a message is counted once and
+taken off once, in either order: a message is counted after it is enqueued
+(a submitter or worker killed in between leaves one that is never counted,
+never one counted and never enqueued), and one done before it is counted is
+never counted at all. A deferred message's copy gets its number per original
+(``KEY:copies``), so an original delivered again and deferred again queues
+the same copy. A message of an earlier submission (another token) counts
+nothing against a newer one. Two bits per message: 125 kB for 500,000.
+Every key of the lease goes when it ends.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +64,16 @@ if TYPE_CHECKING:
 __all__ = [
     "QueueLease",
     "QueuedBroadcastBusy",
+    "SUBMITTER_SHARE_SECONDS",
+    "message_copy",
     "message_done",
-    "message_requeued",
+    "message_queued",
 ]
 
 logger = logging.getLogger("broadcastio")
+
+SUBMITTER_SHARE_SECONDS = 15.0
+"""How long a submitter's share outlives its last refresh (it refreshes every fifth of it)."""
 
 # What a message's payload carries: the count's key, the submission's token, the
 # message's number. (Messages queued before tokens carry the key alone.)
@@ -71,57 +81,116 @@ LEASE_KEY = "lease"
 LEASE_TOKEN = "lease_token"
 LEASE_SEQUENCE = "lease_seq"
 
-# KEYS: count, token, next number, done bitmap, copies. ARGV: token.
-# Refused (the count, > 0) while held; else the lease is this submission's.
-_ACQUIRE = """
+# Every script takes the lease's keys in this order (see ``_Keys``) and checks
+# the token first: a token of '' is a message queued before tokens, accepted.
+_TOKEN_CHECK = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+"""
+_END = """
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+"""
+# ARGV: token, the share's expiry (ms). The count (> 0) or -3 (another share) if
+# held; else 0, and the lease is this submission's, with its share.
+_ACQUIRE = (
+    """
 local outstanding = tonumber(redis.call('GET', KEYS[1]) or '0')
 if outstanding > 0 then return outstanding end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
-redis.call('SET', KEYS[1], 1)
+if redis.call('EXISTS', KEYS[7]) == 1 then return -3 end
+"""
+    + _END
+    + """
+redis.call('SET', KEYS[1], 0)
 redis.call('SET', KEYS[2], ARGV[1])
+redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[2])
 return 0
 """
-# KEYS: count, token, next number. ARGV: token, messages (> 0).
-# Counts the messages; their first number (-1: the lease is not this token's).
-_ADD = """
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-redis.call('INCRBY', KEYS[1], ARGV[2])
+)
+# ARGV: token, expiry (ms). 1 if the share was still this submission's.
+_REFRESH = """
+if redis.call('GET', KEYS[7]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[7], ARGV[2])
+return 1
+"""
+# ARGV: token, messages. The first of that many new numbers (nothing counted).
+_RESERVE = (
+    _TOKEN_CHECK
+    + """
 return redis.call('INCRBY', KEYS[3], ARGV[2]) - tonumber(ARGV[2])
 """
-# KEYS: count, token. ARGV: token, messages never enqueued.
-_FORGET = """
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-return redis.call('DECRBY', KEYS[1], ARGV[2])
-"""
-# KEYS: count, token, next number, done bitmap, copies. ARGV: token ('' for a
-# message queued before tokens), number (-1: none, the submitter's own share).
-# -1: not this lease's; -2: counted before; 0: the lease ended; else what is left.
-_DONE = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-if tonumber(ARGV[2]) >= 0 and redis.call('SETBIT', KEYS[4], ARGV[2], 1) == 1 then
-  return -2
+)
+# ARGV: token, first number, messages: those messages are on the queue now.
+# Each counts once, and not at all if already done. The count after.
+_COUNT = (
+    _TOKEN_CHECK
+    + """
+local added = 0
+local first = tonumber(ARGV[2])
+for number = first, first + tonumber(ARGV[3]) - 1 do
+  if redis.call('SETBIT', KEYS[4], number, 1) == 0
+      and redis.call('GETBIT', KEYS[5], number) == 0 then
+    added = added + 1
+  end
 end
-local left = redis.call('DECR', KEYS[1])
-if left <= 0 then
-  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+return redis.call('INCRBY', KEYS[1], added)
+"""
+)
+# ARGV: token, number (-1: a message queued before numbers). -2: done before;
+# 0: the lease ended here; 1: still held.
+_DONE = (
+    _TOKEN_CHECK
+    + """
+local number = tonumber(ARGV[2])
+local left
+if number < 0 then
+  left = redis.call('DECR', KEYS[1])
+else
+  if redis.call('SETBIT', KEYS[5], number, 1) == 1 then return -2 end
+  if redis.call('GETBIT', KEYS[4], number) == 1 then
+    left = redis.call('DECR', KEYS[1])
+  else
+    left = tonumber(redis.call('GET', KEYS[1]) or '0')
+  end
+end
+if left <= 0 and redis.call('EXISTS', KEYS[7]) == 0 then
+"""
+    + _END
+    + """
   return 0
 end
-return left
+return 1
 """
-# KEYS: count, token, next number, copies. ARGV: token, the original's number.
-# The copy's number (counted once per original), or -1: not this lease's.
-_REQUEUE = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+)
+# ARGV: token. The submitter lets go of its share: 0 if the lease ended here.
+_RELEASE = (
+    """
+if redis.call('GET', KEYS[7]) == ARGV[1] then redis.call('DEL', KEYS[7]) end
+"""
+    + _TOKEN_CHECK
+    + """
+if tonumber(redis.call('GET', KEYS[1]) or '0') <= 0 then
+"""
+    + _END
+    + """
+  return 0
+end
+return 1
+"""
+)
+# ARGV: token, the original's number. The number of the original's copy (the same
+# each time that original is deferred); nothing counted.
+_COPY = (
+    _TOKEN_CHECK
+    + """
 local original = tonumber(ARGV[2])
 if original >= 0 then
-  local copy = redis.call('HGET', KEYS[4], ARGV[2])
+  local copy = redis.call('HGET', KEYS[6], ARGV[2])
   if copy then return tonumber(copy) end
 end
-redis.call('INCR', KEYS[1])
 local copy = redis.call('INCR', KEYS[3]) - 1
-if original >= 0 then redis.call('HSET', KEYS[4], ARGV[2], copy) end
+if original >= 0 then redis.call('HSET', KEYS[6], ARGV[2], copy) end
 return copy
 """
+)
 
 
 def _digest(text: str) -> str:
@@ -129,24 +198,42 @@ def _digest(text: str) -> str:
 
 
 class _Keys:
-    """The Redis keys of one lease, named after its count's key."""
+    """The Redis keys of one lease, named after its count's key, in the scripts' order."""
 
     def __init__(self, count: str) -> None:
         self.count = count
-        self.token = f"{count}:token"
-        self.next = f"{count}:next"
-        self.done = f"{count}:done"
-        self.copies = f"{count}:copies"
+        self.all = [
+            count,
+            f"{count}:token",
+            f"{count}:next",
+            f"{count}:counted",
+            f"{count}:done",
+            f"{count}:copies",
+            f"{count}:submitter",
+        ]
 
-
-def _script(client: Any, source: str, keys: list[str], args: list[Any]) -> int:
-    return int(client.register_script(source)(keys=keys, args=args))
+    def run(self, client: Any, source: str, *args: Any) -> int:
+        """Run the lease script ``source`` on these keys."""
+        return int(client.register_script(source)(keys=self.all, args=list(args)))
 
 
 class QueueLease:
-    """The submitter's side of one broadcast's lease (see the module's docstring)."""
+    """The submitter's side of one broadcast's lease (see the module's docstring).
 
-    def __init__(self, client: Any, journal: Journal, broadcast_id: str, queue_url: str) -> None:
+    ``acquire`` takes it (or raises ``QueuedBroadcastBusy``); then, per batch,
+    ``reserve`` numbers, enqueue the messages with ``payload_fields``, and
+    ``count`` the ones enqueued; ``release`` lets go of the submitter's share.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        journal: Journal,
+        broadcast_id: str,
+        queue_url: str,
+        *,
+        share_seconds: float = SUBMITTER_SHARE_SECONDS,
+    ) -> None:
         self.client = client
         self.journal = journal
         self.broadcast_id = broadcast_id
@@ -161,31 +248,36 @@ class QueueLease:
         self.keys = _Keys(f"broadcastio:lease:{_digest(named)}")
         self.key = self.keys.count
         self.token = uuid.uuid4().hex
+        self._share_ms = max(1, int(share_seconds * 1000))
         self._held = False
+        self._stop_refreshing = threading.Event()
+        self._refresher: threading.Thread | None = None
 
     def acquire(self) -> None:
-        """Refuse while another submission's messages are outstanding; else hold the lease.
+        """Refuse while the lease is held (messages outstanding, or a submitter's share
+        alive); else hold it, and mark the broadcast in the journal.
 
-        A mark in the journal whose count is gone (Redis flushed) is stale:
-        replaced by this submission's.
+        A mark in the journal without a held lease is stale: replaced.
         """
-        keys = self.keys
-        outstanding = _script(
-            self.client,
-            _ACQUIRE,
-            [keys.count, keys.token, keys.next, keys.done, keys.copies],
-            [self.token],
-        )
-        if outstanding > 0:
+        outstanding = self.keys.run(self.client, _ACQUIRE, self.token, self._share_ms)
+        if outstanding != 0:
+            held = (
+                f"{outstanding} message(s) outstanding"
+                if outstanding > 0
+                else "a submission was queuing its messages in the last "
+                f"{self._share_ms / 1000:g} s"
+            )
             raise QueuedBroadcastBusy(
                 queued_advice(self.broadcast_id, self.queue)
-                + f" ({outstanding} message(s) outstanding, counted in Redis key {self.key})",
+                + f" ({held}, counted in Redis key {self.key})",
                 field="resume",
             )
-        # The submitter's own share is held from here: the lease cannot end while
-        # it is still enqueuing.
         self._held = True
         try:
+            self._refresher = threading.Thread(
+                target=self._refresh, name="broadcastio-lease", daemon=True
+            )
+            self._refresher.start()
             stale = self.journal.queued_lease(self.broadcast_id)
             if stale is not None:
                 logger.info(
@@ -205,55 +297,54 @@ class QueueLease:
             self.release()
             raise
 
-    def add(self, messages: int) -> int:
-        """Count ``messages`` about to be enqueued; the number of the first of them.
+    def _refresh(self) -> None:
+        """Keep the submitter's share alive until ``release`` (or the process dies)."""
+        while not self._stop_refreshing.wait(self._share_ms / 5000):
+            try:
+                if not self.keys.run(self.client, _REFRESH, self.token, self._share_ms):
+                    logger.warning(
+                        "broadcast %s: its queue lease %s lapsed while it was still queuing",
+                        self.broadcast_id,
+                        self.key,
+                    )
+                    return
+            except Exception as error:  # noqa: BLE001 - Redis away for a moment: try again
+                logger.warning(
+                    "broadcast %s: could not refresh its queue lease: %s", self.broadcast_id, error
+                )
 
-        -1 (and a warning) when the lease is gone from Redis: its messages went
-        with it, and the ones enqueued now are not counted.
-        """
-        keys = self.keys
-        first = _script(
-            self.client, _ADD, [keys.count, keys.token, keys.next], [self.token, messages]
-        )
+    def reserve(self, messages: int) -> int:
+        """Numbers for ``messages`` about to be enqueued: the first (-1: the lease is gone)."""
+        first = self.keys.run(self.client, _RESERVE, self.token, messages)
         if first < 0:
             logger.warning(
-                "broadcast %s: its queue lease %s vanished from Redis while enqueuing",
+                "broadcast %s: its queue lease %s vanished from Redis while queuing",
                 self.broadcast_id,
-                keys.count,
+                self.key,
             )
         return first
 
-    def forget(self, messages: int) -> None:
-        """Take back ``messages`` counted by ``add`` that were never enqueued."""
-        if messages > 0:
-            keys = self.keys
-            _script(self.client, _FORGET, [keys.count, keys.token], [self.token, messages])
+    def count(self, first: int, messages: int) -> None:
+        """Count ``messages`` numbered from ``first``, now on the queue."""
+        if first >= 0 and messages > 0:
+            self.keys.run(self.client, _COUNT, self.token, first, messages)
 
-    def payload_fields(self, sequence: int) -> dict[str, Any]:
-        """What message number ``sequence`` carries so a worker can count it done once."""
-        if sequence < 0:
+    def payload_fields(self, number: int) -> dict[str, Any]:
+        """What message ``number`` carries so a worker can take it off the count once."""
+        if number < 0:
             return {}
-        return {LEASE_KEY: self.key, LEASE_TOKEN: self.token, LEASE_SEQUENCE: sequence}
+        return {LEASE_KEY: self.key, LEASE_TOKEN: self.token, LEASE_SEQUENCE: number}
 
     def release(self) -> None:
         """Give up the submitter's share; the lease ends here if every message is done."""
         if not self._held:
             return
         self._held = False
+        self._stop_refreshing.set()
+        if self._refresher is not None and self._refresher is not threading.current_thread():
+            self._refresher.join()
         try:
-            left = _script(
-                self.client,
-                _DONE,
-                [
-                    self.keys.count,
-                    self.keys.token,
-                    self.keys.next,
-                    self.keys.done,
-                    self.keys.copies,
-                ],
-                [self.token, -1],
-            )
-            if left == 0:
+            if self.keys.run(self.client, _RELEASE, self.token) == 0:
                 self.journal.end_queued_lease(self.broadcast_id, token=self.token)
         except Exception as error:  # noqa: BLE001 - do not hide what ended the submission
             logger.warning(
@@ -269,16 +360,16 @@ def _lease_of(payload: dict[str, Any]) -> tuple[_Keys, str, int] | None:
     if not isinstance(key, str):
         return None
     token = payload.get(LEASE_TOKEN)
-    sequence = payload.get(LEASE_SEQUENCE)
+    number = payload.get(LEASE_SEQUENCE)
     return (
         _Keys(key),
         token if isinstance(token, str) else "",
-        sequence if isinstance(sequence, int) and not isinstance(sequence, bool) else -1,
+        number if isinstance(number, int) and not isinstance(number, bool) else -1,
     )
 
 
 def message_done(client: Any, payload: dict[str, Any], journal: Journal) -> None:
-    """A worker is done with a message (whatever happened): one fewer outstanding, once.
+    """A worker is done with a message (whatever happened): taken off the count, once.
 
     A message delivered again (its worker died before acknowledging it)
     counts nothing the second time. The one that ends the lease removes its
@@ -287,36 +378,30 @@ def message_done(client: Any, payload: dict[str, Any], journal: Journal) -> None
     lease = _lease_of(payload)
     if lease is None:
         return
-    keys, token, sequence = lease
+    keys, token, number = lease
     try:
-        left = _script(
-            client,
-            _DONE,
-            [keys.count, keys.token, keys.next, keys.done, keys.copies],
-            [token, sequence],
-        )
-        if left == 0:
+        answer = keys.run(client, _DONE, token, number)
+        if answer == 0:
             broadcast_id = str(payload["task"]["broadcast_id"])
             journal.end_queued_lease(broadcast_id, token=token or None)
-        elif left == -2:
-            logger.info("lease %s: message %d was counted done before", keys.count, sequence)
+        elif answer == -2:
+            logger.info("lease %s: message %d was taken off before", keys.count, number)
     except Exception as error:  # noqa: BLE001 - the lease is a guard, not the delivery
         logger.warning("could not count a message done in lease %s: %s", keys.count, error)
 
 
-def message_requeued(client: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """A message goes back on the queue (a rate limit): its copy counted, first.
+def message_copy(client: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload of a message's copy to put back on the queue (a rate limit).
 
-    Returns the copy's payload: the same, with the copy's own number (the same
-    number each time the same original is deferred, so it is counted once).
+    The same payload with the copy's own number: the same number each time the
+    same original is deferred, so a copy queued twice counts once. Enqueue it,
+    then ``message_queued`` it (nothing is counted before it is on the queue).
     """
     lease = _lease_of(payload)
     if lease is None:
         return dict(payload)
-    keys, token, sequence = lease
-    copy = _script(
-        client, _REQUEUE, [keys.count, keys.token, keys.next, keys.copies], [token, sequence]
-    )
+    keys, token, number = lease
+    copy = keys.run(client, _COPY, token, number)
     if copy < 0:
         # Not this lease's any more (it ended or was replaced): the copy counts nothing.
         return {
@@ -325,3 +410,13 @@ def message_requeued(client: Any, payload: dict[str, Any]) -> dict[str, Any]:
             if name not in (LEASE_KEY, LEASE_TOKEN, LEASE_SEQUENCE)
         }
     return {**payload, LEASE_SEQUENCE: copy}
+
+
+def message_queued(client: Any, payload: dict[str, Any]) -> None:
+    """A worker put a message (a copy) on the queue: counted, unless already done."""
+    lease = _lease_of(payload)
+    if lease is None:
+        return
+    keys, token, number = lease
+    if number >= 0:
+        keys.run(client, _COUNT, token, number, 1)

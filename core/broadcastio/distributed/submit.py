@@ -168,16 +168,22 @@ def submit_broadcast(
                         attempts=admission.attempts,
                     )
                 )
-            first = lease.add(len(tasks)) if tasks else -1
-            for position, task in enumerate(tasks):
-                fields = lease.payload_fields(first + position if first >= 0 else -1)
-                try:
+            # Numbered, enqueued, then counted: a message is never counted before
+            # it is on the queue (a kill in between leaves it uncounted instead).
+            first = lease.reserve(len(tasks)) if tasks else -1
+            queued = 0
+            try:
+                for position, task in enumerate(tasks):
+                    fields = lease.payload_fields(first + position if first >= 0 else -1)
                     broker.enqueue(_message(task, journal_name, fields))
-                except BaseException:
-                    lease.forget(len(tasks) - position)  # those never enqueued
-                    raise
-                outstanding[recipient_key(task.message.recipient)] = (task.index, task.attempts)
-                enqueued += 1
+                    queued += 1
+                    outstanding[recipient_key(task.message.recipient)] = (
+                        task.index,
+                        task.attempts,
+                    )
+                    enqueued += 1
+            finally:
+                lease.count(first, queued)
         logger.info(
             "broadcast %s: run %d: %d read, %d enqueued on %s",
             broadcast_id,

@@ -49,7 +49,7 @@ from broadcastio.broadcast.task import (
     state_of_outcome,
 )
 from broadcastio.distributed.deferral import PauseDeferral
-from broadcastio.distributed.lease import message_done, message_requeued
+from broadcastio.distributed.lease import message_copy, message_done, message_queued
 from broadcastio.distributed.queue import (
     ACTOR_NAME,
     DEFAULT_REDELIVERY_SECONDS,
@@ -207,12 +207,14 @@ class _RunningWorker:
             self.journal.close()
             raise
         def defer(payload: dict[str, Any], seconds: float) -> None:
-            # Counted in the lease before it is on the queue (and once per original).
-            copy = message_requeued(broker.client, payload)
+            # The copy is counted in the lease once it is on the queue, and once per
+            # original (see lease); the original still holds the lease meanwhile.
+            copy = message_copy(broker.client, payload)
             message: dramatiq.Message[Any] = dramatiq.Message(
                 queue_name=QUEUE_NAME, actor_name=ACTOR_NAME, args=(copy,), kwargs={}, options={}
             )
             broker.enqueue(message, delay=max(1, math.ceil(seconds * 1000)))
+            message_queued(broker.client, copy)
 
         deliverer = _Deliverer(
             self.orchestrator, self.journal, defer, max_pause=options.max_pause
