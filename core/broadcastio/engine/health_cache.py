@@ -53,7 +53,10 @@ class HealthCache:
         self.ttl = ttl
         self._clock = clock
         self._on_fresh = on_fresh
-        self._entries: dict[str, tuple[ProviderHealth, float]] = {}
+        # name -> (report, monotonic time until which it is fresh); written only
+        # while ``ttl`` is set. Read directly by the orchestrator's common send
+        # path, which must stay a dict lookup (issue 15), so it is public.
+        self.entries: dict[str, tuple[ProviderHealth, float]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._notifying = threading.local()
@@ -75,21 +78,21 @@ class HealthCache:
         if self.ttl is None:
             health = self._check(provider)
         else:
-            entry = self._entries.get(name)
+            entry = self.entries.get(name)
             if entry is not None and entry[1] > self._clock.monotonic():
                 return entry[0]
             with self._lock_for(name):
-                entry = self._entries.get(name)
+                entry = self.entries.get(name)
                 if entry is not None and entry[1] > self._clock.monotonic():
                     return entry[0]
                 health = self._check(provider)
-                self._entries[name] = (health, self._clock.monotonic() + self.ttl)
+                self.entries[name] = (health, self._clock.monotonic() + self.ttl)
         self._notify(health)
         return health
 
     def _get_within(self, provider: MessageProvider, wait: float) -> ProviderHealth:
         name = provider.name
-        entry = self._entries.get(name)
+        entry = self.entries.get(name)
         if self.ttl is not None and entry is not None and entry[1] > self._clock.monotonic():
             return entry[0]
         with self._locks_guard:
@@ -117,7 +120,7 @@ class HealthCache:
         try:
             health = self._check(provider)
             if self.ttl is not None:
-                self._entries[name] = (health, self._clock.monotonic() + self.ttl)
+                self.entries[name] = (health, self._clock.monotonic() + self.ttl)
             pending.health = health
         finally:
             if pending.health is None:
@@ -143,9 +146,9 @@ class HealthCache:
     def invalidate(self, name: str | None = None) -> None:
         """Forget one provider's cached health (or everyone's) so the next send asks again."""
         if name is None:
-            self._entries.clear()
+            self.entries.clear()
         else:
-            self._entries.pop(name, None)
+            self.entries.pop(name, None)
 
     def _lock_for(self, name: str) -> threading.Lock:
         lock = self._locks.get(name)

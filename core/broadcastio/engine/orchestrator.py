@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import os
 import random
@@ -25,9 +26,9 @@ from broadcastio.records.contact import Contact
 from broadcastio.records.message import Message
 from broadcastio.engine.observers import ObserverSnapshot, Observers
 from broadcastio.records.rate_limit import ProviderGate, RateLimit
-from broadcastio.records.result import DeliveryResult
+from broadcastio.records.result import DeliveryResult, trusted_result
 from broadcastio.records.retry import RetryPolicy
-from broadcastio.records.trace import DeliveryAttempt, DeliveryTrace
+from broadcastio.records.trace import DeliveryAttempt, trusted_attempt, trusted_trace
 from broadcastio.errors import (
     BroadcastioError,
     ConfigurationError,
@@ -44,6 +45,11 @@ _DEFAULT_POLICY = RetryPolicy()
 # A wait longer than a day is a misconfiguration (an uncapped exponential back-off,
 # an absurd Retry-After), not a plan; such a provider is given up on instead.
 _LONGEST_SLEEP = 86_400.0
+# Seconds under which a traced send reuses its last wall-clock stamp instead of
+# reading the clock again (issue 15: a read is a tenth of a traced send).
+# Datetimes have microsecond resolution: less than one apart, a second read
+# would say the same as the first, or one tick more.
+_SAME_STAMP = 1e-6
 
 
 class _Run:
@@ -262,13 +268,97 @@ class Orchestrator:
         # No cost when nothing went wrong (a try block is free until it raises).
         try:
             clock = self._clock
-            run = _Run(bool(trace), limit, clock.monotonic())
             if trace:
                 started_at = clock.now()
-            result = self._walk(
+            now = clock.monotonic()
+            first = self.providers[0]
+            name = first.name
+            # The common case, flattened (issue 15): no deadline, a plain
+            # recipient, no rate limit, and the first provider fresh and ready
+            # in the health cache. Its first attempt runs here, doing what the
+            # general path (_walk, _deliver_with_retries, _attempt) would do;
+            # what follows a failed attempt goes on there.
+            if limit is None and addressed is None and name not in self._gates:
+                entry = self.health_cache.entries.get(name)
+                if entry is not None and entry[0].ready and entry[1] > now:
+                    on_attempt = observers.on_attempt
+                    if trace or on_attempt:
+                        started = clock.monotonic()
+                        # A stamp within a microsecond of the last one read is
+                        # that one (see _SAME_STAMP); ``read`` is when it was read.
+                        if trace and started - now < _SAME_STAMP:
+                            attempt_started_at, read = started_at, now
+                        else:
+                            attempt_started_at, read = clock.now(), started
+                    try:
+                        result = first.send(message)
+                    except BroadcastioError:
+                        raise  # misuse, as in _attempt
+                    except Exception as exc:  # noqa: BLE001 - see _attempt
+                        result = _raised(name, exc)
+                    # What _checked would hand back as it is needs no call to it.
+                    if not (
+                        type(result) is DeliveryResult
+                        and result.success
+                        and result.provider == name
+                        and (
+                            (message_id := result.message_id) is None
+                            or (type(message_id) is str and message_id.isascii())
+                        )
+                    ):
+                        result = _checked(result, name)
+                        message_id = result.message_id
+                    attempt = None
+                    if trace or on_attempt:
+                        finished = clock.monotonic()
+                        if finished - read < _SAME_STAMP:
+                            finished_at = attempt_started_at
+                        else:
+                            finished_at, read = clock.now(), finished
+                        attempt = trusted_attempt(
+                            name,
+                            1,
+                            attempt_started_at,
+                            finished_at,
+                            (finished - started) * 1000.0,
+                            result.success,
+                            result.error,
+                            message_id,
+                        )
+                        if on_attempt:
+                            on_attempt.call({"attempt": attempt, "message": message})
+                    if result.success:
+                        trace_record = None
+                        if trace and attempt is not None:
+                            if clock.monotonic() - read >= _SAME_STAMP:
+                                finished_at = clock.now()
+                            trace_record = trusted_trace(
+                                new_trace_id(), started_at, finished_at, True, (attempt,), ()
+                            )
+                        final = trusted_result(
+                            True, name, message_id, None, (name,), trace_record, result.details
+                        )
+                        if observers.after_send:
+                            observers.after_send.call({"result": final, "message": message})
+                        return final
+                    run = _Run(bool(trace), None, 0.0)
+                    if run.attempts is not None and attempt is not None:
+                        run.attempts.append(attempt)
+                    found = self._deliver_with_retries(
+                        first, message, run, observers, message, first_result=result
+                    )
+                    if found is None and run.deadline_passed is None:
+                        found = self._walk(
+                            message, self.providers[1:], run, observers, None, skip_unhealthy=True
+                        )
+                    return self._finish(
+                        message, found, run, observers, started_at if trace else None
+                    )
+            run = _Run(bool(trace), limit, now)
+            found = self._walk(
                 message, self.providers, run, observers, addressed, skip_unhealthy=True
             )
-            if result is None and not run.tried and run.deadline_passed is None:
+            if found is None and not run.tried and run.deadline_passed is None:
                 # Nobody was healthy, so nothing has been attempted yet.
                 if self.require_healthy:
                     raise OrchestrationError(
@@ -282,48 +372,54 @@ class Orchestrator:
                     "; ".join(f"{h.provider}: {_health_reason(h)}" for h in run.skipped),
                 )
                 run.skipped.clear()
-                result = self._walk(
+                found = self._walk(
                     message, self.providers, run, observers, addressed, skip_unhealthy=False
                 )
-
-            trace_record = None
-            if trace:
-                assert run.attempts is not None
-                # Positional, like the results below (field order pinned by a test).
-                trace_record = DeliveryTrace(
-                    new_trace_id(),
-                    started_at,
-                    clock.now(),  # finished_at
-                    result is not None,  # success
-                    tuple(run.attempts),
-                    tuple(run.skipped),
-                )
-            # Positional on purpose: this runs on every send, and keyword arguments
-            # cost attrs' __init__ 0.2 us (13% of a send). The field order these
-            # calls rely on is pinned by tests/engine/test_orchestrator.py.
-            if result is not None:
-                final = DeliveryResult(
-                    True,  # success
-                    result.provider,
-                    result.message_id,
-                    None,  # error
-                    tuple(run.tried),  # providers_tried
-                    trace_record,
-                    result.details,
-                )
-            else:
-                error = run.last_error
-                if run.deadline_passed is not None:
-                    error = _past_deadline(error, run)
-                final = DeliveryResult(False, None, None, error, tuple(run.tried), trace_record)
-            if observers.after_send:
-                # The on_success / on_failure callbacks are after_send implementations.
-                observers.after_send.call({"result": final, "message": message})
-            return final
+            return self._finish(message, found, run, observers, started_at if trace else None)
         except BaseException as raised:
             if observers.on_send_error:
                 observers.on_send_error.call({"error": raised, "message": message})
             raise
+
+    def _finish(
+        self,
+        message: Message,
+        result: DeliveryResult | None,
+        run: _Run,
+        observers: ObserverSnapshot,
+        started_at: _dt.datetime | None,
+    ) -> DeliveryResult:
+        """The send's result from what the run did (``result``: the delivering attempt's)."""
+        trace_record = None
+        if started_at is not None:
+            assert run.attempts is not None
+            trace_record = trusted_trace(
+                new_trace_id(),
+                started_at,
+                self._clock.now(),  # finished_at
+                result is not None,  # success
+                tuple(run.attempts),
+                tuple(run.skipped),
+            )
+        if result is not None:
+            final = trusted_result(
+                True,
+                result.provider,
+                result.message_id,
+                None,
+                tuple(run.tried),
+                trace_record,
+                result.details,
+            )
+        else:
+            error = run.last_error
+            if run.deadline_passed is not None:
+                error = _past_deadline(error, run)
+            final = trusted_result(False, None, None, error, tuple(run.tried), trace_record, {})
+        if observers.after_send:
+            # The on_success / on_failure callbacks are after_send implementations.
+            observers.after_send.call({"result": final, "message": message})
+        return final
 
     def _walk(
         self,
@@ -427,11 +523,15 @@ class Orchestrator:
         run: _Run,
         observers: ObserverSnapshot,
         sent: Message,
+        *,
+        first_result: DeliveryResult | None = None,
     ) -> DeliveryResult | None:
         """Attempt ``message`` through ``provider`` with its retries; ``None`` if it failed.
 
         ``message`` is the provider's own copy (addressed for it); ``sent`` is
         the message the caller sent, which is what observers are shown.
+        ``first_result`` is the outcome of a first attempt ``send`` already
+        made, recorded and announced (its common case): the retries go on from it.
         """
         name = provider.name
         run.tried.append(name)
@@ -442,45 +542,47 @@ class Orchestrator:
         gates = self._gates
         while True:
             attempt_number += 1
-            gate = gates.get(name)
-            held_back = (
-                None
-                if gate is None
-                else self._wait_for_slot(gate, name, policy, run, observers, sent)
-            )
-            if run.deadline_passed is not None:
-                return None
-            if run.deadline is not None and run.deadline - clock.monotonic() <= run.margin:
-                # An attempt that would be cut off at once could still deliver
-                # while being reported as an ambiguous TIMEOUT: do not start it.
-                run.deadline_passed = f"before {name!r} could be attempted"
-                return None
-            if observe:
-                started_at = clock.now()
-                started = clock.monotonic()
-            if held_back is not None:
-                result = held_back
-            elif run.deadline is None:
-                result = self._attempt(provider, name, message)
+            if first_result is not None:
+                result, first_result = first_result, None
             else:
-                result = self._attempt_before_deadline(provider, name, message, run)
-            if observe:
-                finished = clock.monotonic()
-                # Positional for speed, like the final result (field order pinned by a test).
-                attempt = DeliveryAttempt(
-                    name,  # provider
-                    attempt_number,  # attempt
-                    started_at,
-                    clock.now(),  # finished_at
-                    (finished - started) * 1000.0,  # duration_ms
-                    result.success,
-                    result.error,
-                    result.message_id,
+                gate = gates.get(name)
+                held_back = (
+                    None
+                    if gate is None
+                    else self._wait_for_slot(gate, name, policy, run, observers, sent)
                 )
-                if run.attempts is not None:
-                    run.attempts.append(attempt)
-                if observers.on_attempt:
-                    observers.on_attempt.call({"attempt": attempt, "message": sent})
+                if run.deadline_passed is not None:
+                    return None
+                if run.deadline is not None and run.deadline - clock.monotonic() <= run.margin:
+                    # An attempt that would be cut off at once could still deliver
+                    # while being reported as an ambiguous TIMEOUT: do not start it.
+                    run.deadline_passed = f"before {name!r} could be attempted"
+                    return None
+                if observe:
+                    started_at = clock.now()
+                    started = clock.monotonic()
+                if held_back is not None:
+                    result = held_back
+                elif run.deadline is None:
+                    result = self._attempt(provider, name, message)
+                else:
+                    result = self._attempt_before_deadline(provider, name, message, run)
+                if observe:
+                    finished = clock.monotonic()
+                    attempt = trusted_attempt(
+                        name,  # provider
+                        attempt_number,  # attempt
+                        started_at,
+                        clock.now(),  # finished_at
+                        (finished - started) * 1000.0,  # duration_ms
+                        result.success,
+                        result.error,
+                        result.message_id,
+                    )
+                    if run.attempts is not None:
+                        run.attempts.append(attempt)
+                    if observers.on_attempt:
+                        observers.on_attempt.call({"attempt": attempt, "message": sent})
             if result.success:
                 return result
             error = result.error
@@ -523,51 +625,10 @@ class Orchestrator:
         try:
             result = provider.send(message)
         except BroadcastioError:
-            raise
+            raise  # misuse (a bad message, a missing file): the caller's to fix
         except Exception as exc:  # noqa: BLE001 - a provider bug is a failed attempt, not a crash
-            # One line at the default level; the traceback is for -vv (debug).
-            logger.warning(
-                "provider %r raised %s during send: %s", name, type(exc).__name__, exc
-            )
-            logger.debug("traceback of provider %r's send", name, exc_info=True)
-            return DeliveryResult.failed(
-                name,
-                ErrorCode.UNKNOWN,
-                _storable(f"provider {name!r} raised {type(exc).__name__}: {exc}"),
-                exception_type=type(exc).__name__,
-                exception=_storable(str(exc)),
-            )
-        if not isinstance(result, DeliveryResult):
-            return DeliveryResult.failed(
-                name,
-                ErrorCode.UNKNOWN,
-                f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
-            )
-        if result.success:
-            message_id = result.message_id
-            if result.provider != name or (
-                isinstance(message_id, str) and not message_id.isascii()
-            ):
-                return DeliveryResult(
-                    success=True,
-                    provider=name,
-                    message_id=_storable(message_id) if isinstance(message_id, str) else message_id,
-                    details=result.details,
-                )
-            return result
-        error = result.error
-        if error is None:
-            return DeliveryResult.failed(
-                name, ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
-            )
-        if isinstance(error.message, str) and not error.message.isascii():
-            stored = _storable(error.message)
-            if stored is not error.message:
-                return attrs.evolve(
-                    result,
-                    error=DeliveryError(code=error.code, message=stored, details=error.details),
-                )
-        return result
+            return _raised(name, exc)
+        return _checked(result, name)
 
     def _attempt_before_deadline(
         self, provider: MessageProvider, name: str, message: Message, run: _Run
@@ -741,6 +802,58 @@ def _retry_after(error: DeliveryError) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
+
+
+def _raised(name: str, exc: Exception) -> DeliveryResult:
+    """The failed attempt of a provider whose ``send`` raised ``exc`` (not a misuse error)."""
+    # One line at the default level; the traceback is for -vv (debug).
+    logger.warning("provider %r raised %s during send: %s", name, type(exc).__name__, exc)
+    logger.debug("traceback of provider %r's send", name, exc_info=exc)
+    return DeliveryResult.failed(
+        name,
+        ErrorCode.UNKNOWN,
+        _storable(f"provider {name!r} raised {type(exc).__name__}: {exc}"),
+        exception_type=type(exc).__name__,
+        exception=_storable(str(exc)),
+    )
+
+
+def _checked(result: object, name: str) -> DeliveryResult:
+    """A provider's answer as a result every layer above can rely on.
+
+    Not a ``DeliveryResult``, a failure without an error: ``UNKNOWN`` failures.
+    A success names the provider that was called, whatever it said. Text that
+    is not valid UTF-8 is made storable (``_storable``).
+    """
+    if not isinstance(result, DeliveryResult):
+        return DeliveryResult.failed(
+            name,
+            ErrorCode.UNKNOWN,
+            f"provider {name!r} returned {type(result).__name__}, expected DeliveryResult",
+        )
+    if result.success:
+        message_id = result.message_id
+        if result.provider != name or (isinstance(message_id, str) and not message_id.isascii()):
+            return DeliveryResult(
+                success=True,
+                provider=name,
+                message_id=_storable(message_id) if isinstance(message_id, str) else message_id,
+                details=result.details,
+            )
+        return result
+    error = result.error
+    if error is None:
+        return DeliveryResult.failed(
+            name, ErrorCode.UNKNOWN, f"provider {name!r} reported failure without an error"
+        )
+    if isinstance(error.message, str) and not error.message.isascii():
+        stored = _storable(error.message)
+        if stored is not error.message:
+            return attrs.evolve(
+                result,
+                error=DeliveryError(code=error.code, message=stored, details=error.details),
+            )
+    return result
 
 
 def _storable(text: str) -> str:

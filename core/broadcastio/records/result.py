@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
+from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
+from broadcastio.records.checks import check_error_code
 from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.records.serialization import JsonRecord, as_tuple
 from broadcastio.records.trace import DeliveryTrace
+from broadcastio.records.trusted import trusted_builder
 
 __all__ = ["DeliveryError", "DeliveryResult"]
 
@@ -37,10 +41,20 @@ class DeliveryResult(JsonRecord):
     def delivered(
         cls, provider: str, message_id: str | None = None, **details: Any
     ) -> DeliveryResult:
-        """Shorthand for providers: a successful attempt."""
-        # Positional: every send of every provider builds one (field order pinned
-        # by tests/engine/test_orchestrator.py); keywords cost attrs' __init__ more.
-        return cls(True, provider, message_id, None, (), None, details)
+        """Shorthand for providers: a successful attempt.
+
+        ``provider`` must be a string and ``message_id`` a string or ``None``
+        (``ValidationError`` otherwise). Every send of every provider builds
+        one, so after those two checks the record is built without running
+        attrs' ``__init__`` (``trusted_result``).
+        """
+        if not isinstance(provider, str):
+            raise _not_text("provider", provider)
+        if message_id is not None and not isinstance(message_id, str):
+            raise _not_text("message_id", message_id, or_none=True)
+        if cls is not DeliveryResult:  # a subclass gets its own constructor
+            return cls(True, provider, message_id, None, (), None, details)
+        return trusted_result(True, provider, message_id, None, (), None, details)
 
     @classmethod
     def failed(
@@ -50,6 +64,47 @@ class DeliveryResult(JsonRecord):
         message: str,
         **details: Any,
     ) -> DeliveryResult:
-        """Shorthand for providers: a failed attempt with a portable code and native details."""
-        error = DeliveryError(code=code, message=message, details=details)
-        return cls(False, provider, None, error, (), None, {})
+        """Shorthand for providers: a failed attempt with a portable code and native details.
+
+        ``code`` is an ``ErrorCode`` or its name; ``provider`` and ``message``
+        must be strings (``ValidationError`` naming the argument otherwise).
+        """
+        if not isinstance(provider, str):
+            raise _not_text("provider", provider)
+        if not isinstance(message, str):
+            raise _not_text("message", message)
+        if type(code) is not ErrorCode:
+            code = check_error_code("code", code)
+        error = trusted_error(code, message, details)
+        if cls is not DeliveryResult:
+            return cls(False, provider, None, error, (), None, {})
+        return trusted_result(False, provider, None, error, (), None, {})
+
+
+def _not_text(name: str, value: Any, *, or_none: bool = False) -> ValidationError:
+    expected = "a string or None" if or_none else "a string"
+    return ValidationError(
+        f"DeliveryResult {name} must be {expected}, got {type(value).__name__} {value!r}",
+        field=name,
+    )
+
+
+trusted_result: Callable[
+    [
+        bool,
+        str | None,
+        str | None,
+        DeliveryError | None,
+        tuple[str, ...],
+        DeliveryTrace | None,
+        dict[str, Any],
+    ],
+    DeliveryResult,
+] = trusted_builder(DeliveryResult)
+"""``DeliveryResult(...)`` of checked values, by position, for broadcastio's own send path:
+``providers_tried`` must be a tuple and ``details`` a dict the result may keep."""
+
+trusted_error: Callable[[ErrorCode, str, dict[str, Any]], DeliveryError] = trusted_builder(
+    DeliveryError
+)
+"""``DeliveryError(...)`` of a real ``ErrorCode``, a string and a dict the error may keep."""

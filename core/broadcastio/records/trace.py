@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 
 import attrs
 
 from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.records.health import ProviderHealth
 from broadcastio.records.serialization import JsonRecord, as_tuple
+from broadcastio.records.trusted import trusted_builder
 
 __all__ = ["DeliveryAttempt", "DeliveryTrace"]
 
@@ -53,3 +55,33 @@ class DeliveryTrace(JsonRecord):
     def duration_ms(self) -> float:
         """Wall-clock time from the start of the send to its result, in milliseconds."""
         return (self.finished_at - self.started_at).total_seconds() * 1000.0
+
+
+trusted_attempt: Callable[
+    [
+        str,
+        int,
+        _dt.datetime,
+        _dt.datetime,
+        float,
+        bool,
+        DeliveryError | None,
+        str | None,
+    ],
+    DeliveryAttempt,
+] = trusted_builder(DeliveryAttempt)
+"""``DeliveryAttempt(...)`` of what the orchestrator measured, by position, unchecked."""
+
+trusted_trace: Callable[
+    [
+        str,
+        _dt.datetime,
+        _dt.datetime,
+        bool,
+        tuple[DeliveryAttempt, ...],
+        tuple[ProviderHealth, ...],
+    ],
+    DeliveryTrace,
+] = trusted_builder(DeliveryTrace)
+"""``DeliveryTrace(...)`` of the orchestrator's own records; ``attempts`` and ``skipped``
+must be tuples."""
