@@ -51,7 +51,8 @@ def trusted_builder(cls: type[T]) -> Callable[..., T]:
     lines += [f"    self.{name} = {name}" for name in names]
     lines.append("    self.__class__ = record_class")
     namespace: dict[str, Any] = {"record_class": cls}
-    exec("\n".join(lines), namespace)  # noqa: S102 - names come from attrs fields, not input
+    code = compile("\n".join(lines), f"<trusted {cls.__name__} builder>", "exec")
+    exec(code, namespace)  # noqa: S102 - names come from attrs fields, not input
     init = namespace["__init__"]
     init.__qualname__ = f"_Trusted{cls.__name__}.__init__"
     builder = type(
