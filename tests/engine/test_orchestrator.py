@@ -224,7 +224,8 @@ def test_all_failing_returns_the_last_error_and_who_was_tried(make_provider, mes
     assert result.providers_tried == ("first", "second")
     assert result.error is not None
     assert result.error.code is ErrorCode.INVALID_RECIPIENT
-    assert result.error.details == {"native": "second-error"}
+    # The provider's own details, and who timed out before (it may have delivered).
+    assert result.error.details == {"native": "second-error", "earlier_timeout": "first"}
 
 
 def test_unhealthy_providers_are_skipped_and_never_sent_to(make_provider, message, clock) -> None:

@@ -28,6 +28,7 @@ from broadcastio import (
     ProviderHealth,
     RetryPolicy,
 )
+from broadcastio.records.result import EARLIER_TIMEOUT
 from tests.conftest import FakeClock
 
 # What a step of a provider's script does.
@@ -94,8 +95,9 @@ policies = st.builds(
 def run(
     chain: list[tuple[list[Any], bool]], policy: RetryPolicy, trace: bool, warm: bool
 ) -> tuple[DeliveryResult, list[tuple[str, Any]], FakeClock]:
-    providers = [StepProvider(f"p{index}", script, ready) for index, (script, ready) in
-                 enumerate(chain)]
+    providers = [
+        StepProvider(f"p{index}", script, ready) for index, (script, ready) in enumerate(chain)
+    ]
     heard: list[tuple[str, Any]] = []
     clock = FakeClock()
     orchestrator = Orchestrator(
@@ -195,3 +197,31 @@ def test_stamps_further_apart_are_each_read() -> None:
     assert clock.reads == 4
     assert trace.started_at < attempt.started_at < attempt.finished_at < trace.finished_at
     assert attempt.duration_ms > 0
+
+
+@settings(max_examples=150, deadline=None)
+@given(chain=chains, policy=policies, warm=st.booleans())
+def test_a_failure_after_a_timeout_says_so_traced_or_not(
+    chain: list[tuple[list[Any], bool]], policy: RetryPolicy, warm: bool
+) -> None:
+    """The final error names the last provider whose attempt timed out, when the final
+    code is another: the message may have gone out (a broadcast's ``ambiguous``)."""
+    traced, _, _ = run(chain, policy, trace=True, warm=warm)
+    untraced, _, _ = run(chain, policy, trace=False, warm=warm)
+    assert traced.trace is not None
+    assert attrs.evolve(traced, trace=None) == untraced
+    if traced.success:
+        return
+    error = traced.error
+    assert error is not None
+    timed_out = [
+        attempt.provider
+        for attempt in traced.trace.attempts
+        if attempt.error is not None and attempt.error.code is ErrorCode.TIMEOUT
+    ]
+    if error.code is ErrorCode.TIMEOUT or not timed_out:
+        assert EARLIER_TIMEOUT not in error.details
+    else:
+        assert error.details[EARLIER_TIMEOUT] == timed_out[-1]
+        last = traced.trace.attempts[-1].error
+        assert last is not None and error.code is last.code

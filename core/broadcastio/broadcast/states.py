@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 
 from broadcastio.errors.codes import ErrorCode
-from broadcastio.records.result import DeliveryResult
+from broadcastio.records.result import EARLIER_TIMEOUT, DeliveryResult
 
 __all__ = ["RecipientState", "RecipientStatus", "recorded_provider", "state_of"]
 
@@ -34,7 +34,8 @@ class RecipientState(str, enum.Enum):
     FAILED = "failed"
     """Every provider failed, with an error that says the message was not sent."""
     AMBIGUOUS = "ambiguous"
-    """The final error was ``TIMEOUT``: the message may or may not have gone out."""
+    """An attempt ended in ``TIMEOUT`` and none delivered: the message may or may not
+    have gone out (see ``state_of``)."""
 
     def __str__(self) -> str:
         return self.value
@@ -48,7 +49,7 @@ class RecipientStatus(str, enum.Enum):
     FAILED = "failed"
     """Sent in this run, and every provider failed."""
     AMBIGUOUS = "ambiguous"
-    """Sent in this run, and the final error was ``TIMEOUT``."""
+    """Sent in this run, not delivered, and an attempt ended in ``TIMEOUT``."""
     DUPLICATE = "duplicate"
     """The recipient appeared earlier in this run's input; not sent again."""
     ALREADY_DELIVERED = "already_delivered"
@@ -67,11 +68,18 @@ def state_of(result: DeliveryResult) -> RecipientState:
 
     ``TIMEOUT`` is the one failure after which the message may have been sent, so
     it gets a state of its own: a resume must not treat it as "safe to resend"
-    unless the provider deduplicates.
+    unless the provider deduplicates. That holds whichever attempt timed out: a
+    send whose first provider timed out and whose fallback (or retry) then
+    failed plainly ends with the plain error, which the orchestrator marks with
+    ``EARLIER_TIMEOUT``; judged by its code alone it would pass for a message
+    never sent.
     """
     if result.success:
         return RecipientState.DELIVERED
-    if result.error is not None and result.error.code is ErrorCode.TIMEOUT:
+    error = result.error
+    if error is not None and (
+        error.code is ErrorCode.TIMEOUT or EARLIER_TIMEOUT in error.details
+    ):
         return RecipientState.AMBIGUOUS
     return RecipientState.FAILED
 

@@ -26,7 +26,12 @@ from broadcastio.records.contact import Contact
 from broadcastio.records.message import Message
 from broadcastio.engine.observers import ObserverSnapshot, Observers
 from broadcastio.records.rate_limit import ProviderGate, RateLimit
-from broadcastio.records.result import DeliveryResult, trusted_result
+from broadcastio.records.result import (
+    EARLIER_TIMEOUT,
+    DeliveryResult,
+    trusted_error,
+    trusted_result,
+)
 from broadcastio.records.retry import RetryPolicy
 from broadcastio.records.trace import DeliveryAttempt, trusted_attempt, trusted_trace
 from broadcastio.errors import (
@@ -63,6 +68,7 @@ class _Run:
         "last_error",
         "record",
         "skipped",
+        "timed_out",
         "timeout",
         "tried",
     )
@@ -73,6 +79,8 @@ class _Run:
         self.attempts: list[DeliveryAttempt] | None = [] if record else None
         self.skipped: list[ProviderHealth] = []
         self.last_error: DeliveryError | None = None
+        # The last provider whose attempt ended in TIMEOUT (it may have delivered).
+        self.timed_out: str | None = None
         self.timeout = timeout
         # Monotonic time by which the send must end; None: no deadline.
         self.deadline = None if timeout is None else now + timeout
@@ -415,6 +423,13 @@ class Orchestrator:
             error = run.last_error
             if run.deadline_passed is not None:
                 error = _past_deadline(error, run)
+            timed_out = run.timed_out
+            if timed_out is not None and error is not None and error.code is not ErrorCode.TIMEOUT:
+                # The final error alone would say the message was not sent; an
+                # attempt that timed out may have sent it, and a resume must know.
+                error = trusted_error(
+                    error.code, error.message, {**error.details, EARLIER_TIMEOUT: timed_out}
+                )
             final = trusted_result(False, None, None, error, tuple(run.tried), trace_record, {})
         if observers.after_send:
             # The on_success / on_failure callbacks are after_send implementations.
@@ -588,6 +603,8 @@ class Orchestrator:
             error = result.error
             assert error is not None
             run.last_error = error
+            if error.code is ErrorCode.TIMEOUT:
+                run.timed_out = name
             if error.code is ErrorCode.RATE_LIMITED:
                 retry_after = _retry_after(error)
                 if retry_after is not None:

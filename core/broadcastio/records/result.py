@@ -15,7 +15,13 @@ from broadcastio.records.serialization import JsonRecord, as_tuple
 from broadcastio.records.trace import DeliveryTrace
 from broadcastio.records.trusted import trusted_builder
 
-__all__ = ["DeliveryError", "DeliveryResult"]
+__all__ = ["EARLIER_TIMEOUT", "DeliveryError", "DeliveryResult"]
+
+EARLIER_TIMEOUT = "earlier_timeout"
+"""The key of a send's final ``error.details`` naming the provider whose attempt ended in
+``TIMEOUT`` before the send failed with another code: the message may have gone out
+through it. The orchestrator sets it (only then: a final ``TIMEOUT`` says so itself);
+a broadcast records such a recipient as ``ambiguous``."""
 
 
 @attrs.frozen(unsafe_hash=False)  # holds dicts: explicitly unhashable
