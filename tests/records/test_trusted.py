@@ -148,7 +148,11 @@ def test_a_builder_needs_a_slotted_attrs_class_whose_fields_are_init_arguments()
     class Plain:
         __slots__ = ("value",)
 
-    for cls in (WithDict, Hidden, Plain):
+    @attrs.frozen
+    class Shadowing:
+        record: int  # the builder's own name for the record it builds
+
+    for cls in (WithDict, Hidden, Plain, Shadowing):
         with pytest.raises(TypeError, match=cls.__name__):
             trusted_builder(cls)
 

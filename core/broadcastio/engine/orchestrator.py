@@ -276,9 +276,12 @@ class Orchestrator:
         # No cost when nothing went wrong (a try block is free until it raises).
         try:
             clock = self._clock
+            # Bound once: a clock's methods are attributes of a slot, which Python
+            # looks up the slow way at each ``monotonic()``.
+            monotonic = clock.monotonic
             if trace:
                 started_at = clock.now()
-            now = clock.monotonic()
+            now = monotonic()
             first = self.providers[0]
             name = first.name
             # The common case, flattened (issue 15): no deadline, a plain
@@ -291,7 +294,7 @@ class Orchestrator:
                 if entry is not None and entry[0].ready and entry[1] > now:
                     on_attempt = observers.on_attempt
                     if trace or on_attempt:
-                        started = clock.monotonic()
+                        started = monotonic()
                         # A stamp within a microsecond of the last one read is
                         # that one (see _SAME_STAMP); ``read`` is when it was read.
                         if trace and started - now < _SAME_STAMP:
@@ -318,7 +321,7 @@ class Orchestrator:
                         message_id = result.message_id
                     attempt = None
                     if trace or on_attempt:
-                        finished = clock.monotonic()
+                        finished = monotonic()
                         if finished - read < _SAME_STAMP:
                             finished_at = attempt_started_at
                         else:
@@ -338,7 +341,7 @@ class Orchestrator:
                     if result.success:
                         trace_record = None
                         if trace and attempt is not None:
-                            if clock.monotonic() - read >= _SAME_STAMP:
+                            if monotonic() - read >= _SAME_STAMP:
                                 finished_at = clock.now()
                             trace_record = trusted_trace(
                                 new_trace_id(), started_at, finished_at, True, (attempt,), ()
