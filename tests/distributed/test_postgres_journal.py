@@ -12,6 +12,9 @@ import itertools
 import json
 import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +207,59 @@ def test_two_workers_deliver_a_queued_broadcast_journaled_in_postgres(
     assert json.loads(done.stdout)["delivered"] == 40
     bodies = [request.body for request in receiver.requests if request.method == "POST"]
     assert len(bodies) == len(set(bodies)) == 40  # each recipient once
+
+
+_OPEN_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from broadcastio.broadcast import Journal
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.001)
+try:
+    with Journal(sys.argv[1]):
+        print("ok")
+except Exception as error:
+    print(f"{type(error).__name__}: {error}")
+"""
+
+
+def test_processes_opening_one_new_journal_at_once_all_get_it(
+    postgres_server: local_postgres.PostgresServer, tmp_path: Path
+) -> None:
+    """Regression: a process could be refused with "not a broadcastio journal".
+
+    It looked at the catalog while another process was creating the journal,
+    then looked again under the schema lock in the same transaction, whose
+    catalog cache still said the version table did not exist. Three
+    processes race on a fresh database, ten times (before the fix about
+    four races in ten refused one of them).
+    """
+    import psycopg
+
+    for attempt in range(10):
+        name = f"race_{os.getpid()}_{next(_numbers)}"
+        with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {name}")
+        url = postgres_server.dsn.rsplit("/", 1)[0] + "/" + name
+        go = tmp_path / f"go-{attempt}"
+        racers = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, url, str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        try:
+            # Let every interpreter start and import before any of them opens.
+            time.sleep(1.0)
+            go.touch()
+            outputs = [racer.communicate(timeout=120)[0].strip() for racer in racers]
+        finally:
+            for racer in racers:
+                racer.kill()
+            with psycopg.connect(postgres_server.dsn, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        assert outputs == ["ok"] * 3, (attempt, outputs)

@@ -143,6 +143,8 @@ _END_QUEUED_OF = "DELETE FROM queued_leases WHERE broadcast_id = ? AND token = ?
 # Held (per transaction) while the schema is created: two processes opening a
 # new database at once would otherwise race on CREATE TABLE IF NOT EXISTS.
 _SCHEMA_LOCK = 0x62696F5F736368  # "bio_sch"
+# What ``_version_locked`` answers for a state another process may be creating.
+_UNSETTLED = -1
 _RUN_CLAIM_NAMESPACE = b"broadcastio run claim\x00"
 
 _OPEN_ADVICE = (
@@ -283,20 +285,19 @@ class PostgresJournal:
             raise
 
     def _prepare_locked(self, connection: _Connection, *, create: bool) -> int:
-        """Check the database is a journal (creating one in an empty database if ``create``)."""
-        version = self._version_locked(connection)
-        if version is None:
-            if not create:
-                raise JournalError(
-                    self.location,
-                    JournalProblem.MISSING,
-                    detail="the database holds no journal",
-                    advice="run a broadcast with this --journal first, or check the URL",
-                )
-            with self.transaction_locked():
-                connection.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-                version = self._version_locked(connection)
-                if version is None:
+        """Check the database is a journal (creating one in an empty database if ``create``).
+
+        The first look takes no lock. When it finds no journal, or tables of
+        the journal's names without a version (what a process creating the
+        journal at this very moment shows: catalog rows become visible one
+        statement at a time to a session in autocommit), it looks again under
+        the schema lock, which the creator holds until after its commit.
+        """
+        version = self._version_locked(connection, settled=False)
+        if version is None or version == _UNSETTLED:
+            with self._schema_transaction_locked():
+                version = self._version_locked(connection, settled=True)
+                if version is None and create:
                     for statement in SCHEMA:
                         connection.execute(statement)
                     connection.execute(QUEUED_LEASES)
@@ -306,6 +307,13 @@ class PostgresJournal:
                     )
                     version = sql.SCHEMA_VERSION
                     logger.info("journal %s: created (schema version %d)", self.location, version)
+        if version is None:
+            raise JournalError(
+                self.location,
+                JournalProblem.MISSING,
+                detail="the database holds no journal",
+                advice="run a broadcast with this --journal first, or check the URL",
+            )
         if version > sql.SCHEMA_VERSION:
             raise JournalError(
                 self.location,
@@ -330,22 +338,43 @@ class PostgresJournal:
             return True
         if not create:
             return False
-        with self.transaction_locked():
-            connection.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+        with self._schema_transaction_locked():
             connection.execute(QUEUED_LEASES)
         logger.info("journal %s: added the queued_leases table", self.location)
         return True
+
+    @contextmanager
+    def _schema_transaction_locked(self) -> Iterator[_Connection]:
+        """A transaction begun once this session holds the schema lock, for DDL and its checks.
+
+        The lock is a session lock taken in a statement of its own, not a
+        transaction lock taken inside the transaction: a transaction begun
+        before another process committed the schema keeps that process's new
+        tables out of its catalog cache (names looked up earlier stay "not
+        found" until the next transaction starts), so a journal being created
+        would look like someone else's half-made tables.
+        """
+        connection = self.connection
+        connection.execute("SELECT pg_advisory_lock(?)", (_SCHEMA_LOCK,))
+        try:
+            with self.transaction_locked():
+                yield connection
+        finally:
+            if not connection.raw.closed:
+                connection.execute("SELECT pg_advisory_unlock(?)", (_SCHEMA_LOCK,))
 
     @staticmethod
     def _table_exists_locked(connection: _Connection, name: str) -> bool:
         (found,) = connection.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()
         return bool(found)
 
-    def _version_locked(self, connection: _Connection) -> int | None:
+    def _version_locked(self, connection: _Connection, *, settled: bool) -> int | None:
         """The journal's schema version, ``None`` for a database without a journal.
 
         A database with a table of the journal's names but no version row is
-        someone else's: refused rather than written into.
+        someone else's: refused rather than written into, once ``settled``
+        (read under the schema lock); before that it may be a journal being
+        created by another process, and ``_UNSETTLED`` says to look again.
         """
         (marker,) = connection.execute(
             "SELECT to_regclass('broadcastio_journal') IS NOT NULL"
@@ -358,6 +387,8 @@ class PostgresJournal:
             "SELECT count(*) FROM unnest(?::text[]) AS name WHERE to_regclass(name) IS NOT NULL",
             (list(_JOURNAL_TABLES),),
         ).fetchone()
+        if others and not settled:
+            return _UNSETTLED
         if others:
             raise JournalError(
                 self.location,
