@@ -16,7 +16,7 @@ arguments and builds a frozen attrs record), ``--loops`` sends per timing.
 On a shared machine the absolute figures move with the load; the ratios,
 measured in alternating rounds, much less. ``valgrind --tool=callgrind``
 counts are steadier still (instructions per send: 0.2.1 about 6,600; this
-send about 15,000 with ``trace=False`` and 36,000 with ``trace=True``, where a
+send about 13,500 with ``trace=False`` and 33,000 with ``trace=True``, where a
 traced send under valgrind runs too slowly to reuse a wall-clock stamp).
 """
 
