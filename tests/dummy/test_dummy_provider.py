@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,6 +20,19 @@ def test_success_with_unique_message_ids() -> None:
     assert len(ids) == 50
     assert provider.sent == [MESSAGE] * 50
     assert provider.health().ready
+
+
+def test_message_ids_keep_the_uuid4_hex_form() -> None:
+    # "dummy-" and uuid.uuid4().hex's text, as they always were: made cheaper
+    # (issue 15), not different.
+    provider = DummyProvider(keep_sent=0)
+    ids = [provider.send(MESSAGE).message_id for _ in range(5000)]
+    for message_id in ids:
+        assert message_id is not None and message_id.startswith("dummy-")
+        digits = message_id.removeprefix("dummy-")
+        parsed = uuid.UUID(hex=digits)
+        assert parsed.hex == digits and parsed.version == 4
+    assert len(set(ids)) == len(ids)
 
 
 def test_fails_the_first_n_sends_with_the_given_code() -> None:
