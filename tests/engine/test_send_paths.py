@@ -225,3 +225,41 @@ def test_a_failure_after_a_timeout_says_so_traced_or_not(
         assert error.details[EARLIER_TIMEOUT] == timed_out[-1]
         last = traced.trace.attempts[-1].error
         assert last is not None and error.code is last.code
+
+
+class _OddResults(MessageProvider):
+    """A provider whose channel takes the message, then reports it with odd values."""
+
+    def __init__(self, name: str, build: Any) -> None:
+        self.name = name
+        self.build = build
+        self.sends = 0
+
+    def send(self, message: Message) -> DeliveryResult:
+        self.sends += 1
+        result: DeliveryResult = self.build(self.name)
+        return result
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(self.name, True)
+
+
+def test_a_providers_odd_values_in_the_shorthands_never_raise_out_of_send() -> None:
+    """Regression: the shorthands' quick checks raised ValidationError inside send().
+
+    The engine re-raises a ``BroadcastioError`` as the caller's misuse, so a
+    message the channel had taken came back as an exception (a broadcast
+    recorded it failed), and a failure never fell back to the next provider.
+    """
+    took = _OddResults("took", lambda name: DeliveryResult.delivered(name, 12345))
+    result = Orchestrator([took]).send(Message("+15551234567", "hi"))
+    assert result.success and result.provider == "took" and took.sends == 1
+
+    slow = _OddResults(
+        "slow",
+        lambda name: DeliveryResult.failed(name, ErrorCode.PROVIDER_UNAVAILABLE, OSError("down")),
+    )
+    backup = _OddResults("backup", lambda name: DeliveryResult.delivered(name, "b-1"))
+    result = Orchestrator([slow, backup]).send(Message("+15551234567", "hi"))
+    assert result.success and result.provider == "backup"
+    assert result.providers_tried == ("slow", "backup")

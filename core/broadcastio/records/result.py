@@ -7,9 +7,7 @@ from typing import Any
 
 import attrs
 
-from broadcastio.errors import ValidationError
 from broadcastio.errors.codes import ErrorCode
-from broadcastio.records.checks import check_error_code
 from broadcastio.records.delivery_error import DeliveryError
 from broadcastio.records.serialization import JsonRecord, as_tuple
 from broadcastio.records.trace import DeliveryTrace
@@ -49,18 +47,21 @@ class DeliveryResult(JsonRecord):
     ) -> DeliveryResult:
         """Shorthand for providers: a successful attempt.
 
-        ``provider`` must be a string and ``message_id`` a string or ``None``
-        (``ValidationError`` otherwise). Every send of every provider builds
-        one, so after those two checks the record is built without running
-        attrs' ``__init__`` (``trusted_result``).
+        Every send of every provider builds one, so when ``provider`` and
+        ``message_id`` are what they should be (a string; a string or
+        ``None``) the record is built without running attrs' ``__init__``
+        (``trusted_result``). Anything else goes through the checked
+        constructor, as it always did: a provider's odd value is the engine's
+        to judge (``Orchestrator`` stores a non-text id as it is), never an
+        exception out of ``send()`` after the channel has taken the message.
         """
-        if not isinstance(provider, str):
-            raise _not_text("provider", provider)
-        if message_id is not None and not isinstance(message_id, str):
-            raise _not_text("message_id", message_id, or_none=True)
-        if cls is not DeliveryResult:  # a subclass gets its own constructor
-            return cls(True, provider, message_id, None, (), None, details)
-        return trusted_result(True, provider, message_id, None, (), None, details)
+        if (
+            cls is DeliveryResult
+            and type(provider) is str
+            and (message_id is None or type(message_id) is str)
+        ):
+            return trusted_result(True, provider, message_id, None, (), None, details)
+        return cls(True, provider, message_id, None, (), None, details)
 
     @classmethod
     def failed(
@@ -72,28 +73,22 @@ class DeliveryResult(JsonRecord):
     ) -> DeliveryResult:
         """Shorthand for providers: a failed attempt with a portable code and native details.
 
-        ``code`` is an ``ErrorCode`` or its name; ``provider`` and ``message``
-        must be strings (``ValidationError`` naming the argument otherwise).
+        ``code`` is an ``ErrorCode`` or its name. With a string ``provider``
+        and ``message`` and an ``ErrorCode`` the record is built without
+        attrs' ``__init__``; anything else goes through the checked
+        constructors, as it always did.
         """
-        if not isinstance(provider, str):
-            raise _not_text("provider", provider)
-        if not isinstance(message, str):
-            raise _not_text("message", message)
-        if type(code) is not ErrorCode:
-            code = check_error_code("code", code)
-        error = trusted_error(code, message, details)
-        if cls is not DeliveryResult:
-            return cls(False, provider, None, error, (), None, {})
-        return trusted_result(False, provider, None, error, (), None, {})
-
-
-def _not_text(name: str, value: Any, *, or_none: bool = False) -> ValidationError:
-    expected = "a string or None" if or_none else "a string"
-    return ValidationError(
-        f"DeliveryResult {name} must be {expected}, got {type(value).__name__} {value!r}",
-        field=name,
-    )
-
+        if (
+            cls is DeliveryResult
+            and type(provider) is str
+            and type(message) is str
+            and type(code) is ErrorCode
+        ):
+            return trusted_result(
+                False, provider, None, trusted_error(code, message, details), (), None, {}
+            )
+        error = DeliveryError(code=code, message=message, details=details)
+        return cls(False, provider, None, error, (), None, {})
 
 trusted_result: Callable[
     [
