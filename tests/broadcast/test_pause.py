@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from broadcastio import DeliveryResult, ErrorCode, Message, MessageProvider, Orchestrator
+from broadcastio import (
+    DeliveryResult,
+    ErrorCode,
+    Message,
+    MessageProvider,
+    Orchestrator,
+    RetryPolicy,
+)
 from broadcastio.broadcast import (
     BroadcastPause,
     Journal,
@@ -274,6 +281,85 @@ def test_a_rate_limit_after_an_earlier_providers_clear_failure_is_still_waited_o
     assert len(first.calls) == 2 and len(capped.calls) == 2
     (outcome,) = outcomes
     assert outcome.result.trace is None
+
+
+class TimesOutThenCapped(CappedProvider):
+    """Its first call ends in ``TIMEOUT``, its second in a rate limit; then it delivers."""
+
+    name = "capped"
+
+    def __init__(self) -> None:
+        super().__init__(limited={2})
+
+    def send(self, message: Message) -> DeliveryResult:
+        if not self.calls:
+            with self._lock:
+                self.calls.append((str(message.recipient), message.metadata.reference_id))
+            return DeliveryResult.failed(self.name, ErrorCode.TIMEOUT, "no answer in time")
+        return super().send(message)
+
+
+# Retries its own TIMEOUT: the policy of a provider that deduplicates.
+RETRIES_TIMEOUT = RetryPolicy(max_attempts=2, retry_on={ErrorCode.TIMEOUT})
+
+
+def test_a_single_providers_own_timeout_retry_does_not_stop_the_pause() -> None:
+    # One provider: its earlier TIMEOUT was retried because its policy says it
+    # deduplicates, so sending again is as safe as that retry was.
+    capped = TimesOutThenCapped()
+    pauses: list[BroadcastPause] = []
+    report = broadcast(
+        Orchestrator([capped], retry_policies={"capped": RETRIES_TIMEOUT}),
+        messages(1),
+        concurrency=1,
+        on_pause=pauses.append,
+    )
+    assert report.delivered == 1
+    assert len(pauses) == 1
+    assert len(capped.calls) == 3
+
+
+def test_the_last_providers_own_timeout_in_a_chain_stops_the_pause() -> None:
+    # In a chain, sending again goes through every provider again, whichever
+    # attempt timed out: here the fallback's own first attempt.
+    first = FirstInChain(ErrorCode.PROVIDER_UNAVAILABLE)
+    capped = TimesOutThenCapped()
+    pauses: list[BroadcastPause] = []
+    report = broadcast(
+        Orchestrator([first, capped], retry_policies={"capped": RETRIES_TIMEOUT}),
+        messages(1),
+        concurrency=1,
+        on_pause=pauses.append,
+    )
+    assert (report.failed, report.ambiguous) == (0, 1)
+    assert pauses == []
+    assert len(first.calls) == 1 and len(capped.calls) == 2
+
+
+class TraceRecording(Orchestrator):
+    """An orchestrator that remembers the ``trace`` argument of every send."""
+
+    def __init__(self, providers: list[MessageProvider]) -> None:
+        super().__init__(providers)
+        self.traced: list[bool] = []
+
+    def send(
+        self, message: Message, *, trace: bool = False, timeout: float | None = None
+    ) -> DeliveryResult:
+        self.traced.append(trace)
+        return super().send(message, trace=trace, timeout=timeout)
+
+
+def test_a_chain_is_sent_untraced_while_a_broadcast_may_pause() -> None:
+    # The orchestrator's EARLIER_TIMEOUT mark says what a trace used to be
+    # made for (about 2 us a send, and a copy of every result to drop it).
+    first = FirstInChain(ErrorCode.PROVIDER_UNAVAILABLE)
+    orchestrator = TraceRecording([first, CappedProvider(limited={1})])
+    outcomes: list[Any] = []
+    report = broadcast(orchestrator, messages(3), concurrency=1, on_result=outcomes.append)
+    assert report.delivered == 3
+    assert orchestrator.traced == [False] * 4  # three rows, one of them sent again
+    assert all(outcome.result.trace is None for outcome in outcomes)
 
 
 def test_a_pause_fires_on_wait_with_reason_pause(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ Resending means running the whole chain again, so it is not done when an
 attempt before the rate limit may have delivered already (a ``TIMEOUT``, the
 one ``ErrorCode`` documented as "may or may not have gone out"): an email
 provider ahead of WhatsApp that timed out would send a second email. Such a
-row keeps its outcome as it is (``RATE_LIMITED``, failed) and the run goes on.
+row keeps its outcome as it is (``RATE_LIMITED`` after a ``TIMEOUT``, which the
+journal records as ``ambiguous``) and the run goes on.
 A stop event set while waiting ends the wait: the row keeps its
 ``RATE_LIMITED`` failure, which a resume with ``retry_failed`` sends again.
 With a journal, the waiting row says "paused until ..." in its error column
@@ -39,6 +40,7 @@ from broadcastio.errors import BroadcastioError
 from broadcastio.errors.codes import ErrorCode
 from broadcastio.engine.hook_caller import IsolatedHookCaller
 from broadcastio.records.contact import recipient_key, shown_recipient
+from broadcastio.records.result import EARLIER_TIMEOUT
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
@@ -64,11 +66,6 @@ DEFAULT_MAX_PAUSE = 86400.0
 PAUSE_MARGIN = 0.5
 """Waited past the provider's ``retry_after``, which is rounded to the second, so the
 window has surely reopened when the row is sent again."""
-
-
-# The codes after which a message may have been sent (ErrorCode's docs; the
-# journal's AMBIGUOUS state, broadcast.states.state_of, follows the same rule).
-_MAY_HAVE_BEEN_SENT = frozenset({ErrorCode.TIMEOUT})
 
 
 NOTABLE_PAUSE = 120.0
@@ -175,18 +172,17 @@ def _pause_seconds(result: DeliveryResult, max_pause: float) -> float | None:
 
 
 def _may_have_been_sent(result: DeliveryResult) -> bool:
-    """Whether an attempt of ``result``'s send may have delivered although it failed.
+    """Whether an earlier attempt of ``result``'s failed send may have delivered.
 
-    Only a traced result can say; ``send_waiting_out_pauses`` traces every
-    send whose chain could hide an earlier attempt.
+    ``TIMEOUT`` is the one code after which a message may have gone out
+    (``ErrorCode``'s docs). The orchestrator marks a failure that followed
+    one with ``error.details[EARLIER_TIMEOUT]`` (the final error is then some
+    other code, such as the ``RATE_LIMITED`` being waited out), so the result
+    says it without a trace; the journal's ``ambiguous`` state
+    (``broadcast.states.state_of``) reads the same mark.
     """
-    trace = result.trace
-    if trace is None:
-        return False
-    return any(
-        attempt.error is not None and attempt.error.code in _MAY_HAVE_BEEN_SENT
-        for attempt in trace.attempts
-    )
+    error = result.error
+    return error is not None and EARLIER_TIMEOUT in error.details
 
 
 def _announce_wait(orchestrator: Orchestrator, pause: BroadcastPause, message: Message) -> None:
@@ -220,27 +216,24 @@ def send_waiting_out_pauses(
     queue worker), or with ``max_pause`` 0, this is one plain send.
 
     A rate limit that followed an attempt that may have delivered (a
-    ``TIMEOUT`` of an earlier provider of the chain) is not waited out: the
-    result is returned as it is, since sending again would go through that
-    provider again. To see those attempts the send is traced when the chain
-    has more than one provider (a single provider's earlier attempts are its
-    own retries, and the orchestrator retries a ``TIMEOUT`` only where that
-    provider's policy says it deduplicates); the trace is the pause's own
-    tool, so it is left off the result handed back.
+    ``TIMEOUT`` of an earlier provider of the chain, which the result's
+    ``EARLIER_TIMEOUT`` mark names) is not waited out: the result is returned
+    as it is, since sending again would go through that provider again. That
+    holds only for a chain of more than one provider: a single provider's
+    earlier attempts are its own retries, and the orchestrator retries a
+    ``TIMEOUT`` only where that provider's policy says it deduplicates, so
+    sending again is as safe as those retries were.
     """
     policy = _POLICY.get()
     if policy is None:
         return orchestrator.send(message)
-    # Tracing costs ~2 us a send: only chains where it can matter pay for it.
-    traced = policy.max_pause > 0 and len(orchestrator.providers) > 1
+    several_providers = len(orchestrator.providers) > 1
     while True:
-        result = orchestrator.send(message, trace=traced)
+        result = orchestrator.send(message)
         seconds = _pause_seconds(result, policy.max_pause)
-        ambiguous = seconds is not None and _may_have_been_sent(result)
-        if traced:
-            result = attrs.evolve(result, trace=None)
         if seconds is None:
             return result
+        ambiguous = several_providers and _may_have_been_sent(result)
         if ambiguous:
             logger.info(
                 "broadcast %s: %s: the rate limit is not waited out: an earlier attempt "
