@@ -22,8 +22,10 @@ class BroadcastReport(JsonRecord):
     ``failed``, ``ambiguous`` (sent in this run), ``duplicates``,
     ``already_delivered``, ``not_retried`` or ``not_sent`` (not sent; see
     ``RecipientStatus``), so they add up to ``total``. ``failed_by_code`` splits
-    ``failed`` by error code (ambiguous rows are all ``TIMEOUT`` and counted apart);
-    ``delivered_by_provider`` splits ``delivered`` by the provider that took it.
+    ``failed`` by error code; ambiguous rows are counted apart, not in it (they
+    ended in ``TIMEOUT``, or in another failure after an attempt that timed out:
+    ``broadcast.states.state_of``). ``delivered_by_provider`` splits
+    ``delivered`` by the provider that took it.
 
     ``run`` is 1 for a broadcast id's first run and goes up with each resume (it
     is always 1 without a journal). ``throughput`` is sends per second of

@@ -222,7 +222,8 @@ def send_recipient(
     For callers that commit the ``in_flight`` transition themselves, a batch at
     a time (``Journal.mark_in_flight``). With ``journal``, the outcome is
     committed right after the send returns, as ``delivered``, ``failed`` or
-    ``ambiguous`` (``TIMEOUT``). Without one, committing it is the caller's
+    ``ambiguous`` (a final ``TIMEOUT``, or a failure after an attempt that
+    timed out; ``states.state_of``). Without one, committing it is the caller's
     job: ``broadcast`` sends with ``journal=None`` and commits the outcomes of
     several sends in one transaction (``Journal.record_outcomes``) before it
     yields them; until then such a row is still ``in_flight``.
