@@ -10,7 +10,7 @@ importing this package does not import them. See ``docs/scaling.md``.
 
 from __future__ import annotations
 
-from broadcastio.distributed.lease import QueuedBroadcastBusy
+from broadcastio.distributed.lease import QueuedBroadcastBusy, QueueLeaseLapsed
 from broadcastio.distributed.queue import QueueError, check_queue_url, redact_url
 from broadcastio.distributed.submit import Progress, SubmittedBroadcast, submit_broadcast
 from broadcastio.distributed.worker import (
@@ -24,6 +24,7 @@ from broadcastio.distributed.worker import (
 __all__ = [
     "Progress",
     "QueueError",
+    "QueueLeaseLapsed",
     "QueuedBroadcastBusy",
     "SubmittedBroadcast",
     "WorkerOptions",

@@ -46,6 +46,7 @@ import datetime as _dt
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -57,12 +58,14 @@ from broadcastio.broadcast.journal.queued import (
     queued_advice,
 )
 from broadcastio.distributed.queue import redact_url
+from broadcastio.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from broadcastio.broadcast.journal import Journal
 
 __all__ = [
     "QueueLease",
+    "QueueLeaseLapsed",
     "QueuedBroadcastBusy",
     "SUBMITTER_SHARE_SECONDS",
     "message_copy",
@@ -111,10 +114,14 @@ if redis.call('GET', KEYS[7]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[7], ARGV[2])
 return 1
 """
-# ARGV: token, messages. The first of that many new numbers (nothing counted).
+# ARGV: token, messages, the share's expiry (ms). The first of that many new
+# numbers (nothing counted), and the share renewed; -1 once the share is gone:
+# messages queued without it could outlive the lease (see ``QueueLeaseLapsed``).
 _RESERVE = (
     _TOKEN_CHECK
     + """
+if redis.call('GET', KEYS[7]) ~= ARGV[1] then return -1 end
+redis.call('PEXPIRE', KEYS[7], ARGV[3])
 return redis.call('INCRBY', KEYS[3], ARGV[2]) - tonumber(ARGV[2])
 """
 )
@@ -193,6 +200,20 @@ return copy
 )
 
 
+class QueueLeaseLapsed(ConfigurationError):
+    """The submitter's share of its lease lapsed while it was still queuing: it stopped.
+
+    The share lapses when the submitter stalls for ``SUBMITTER_SHARE_SECONDS``
+    (SIGSTOP, a laptop asleep, Redis out of reach): the workers may then have
+    ended the lease, and a message queued after that would be on the queue
+    with nothing in the journal to stop a local resume sending its row too.
+    So the submission fails closed. A ``ConfigurationError`` (exit 2): the
+    environment, not the broadcast, is at fault. ``details`` holds
+    ``broadcast_id``, ``queued`` (messages this submission put on the queue)
+    and ``lease_key``.
+    """
+
+
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
 
@@ -252,6 +273,10 @@ class QueueLease:
         self._held = False
         self._stop_refreshing = threading.Event()
         self._refresher: threading.Thread | None = None
+        # Set once Redis says the share is gone; ``lapsed`` also trusts no share
+        # unconfirmed for longer than it lives (the refresher may be stalled too).
+        self._lapsed = threading.Event()
+        self._confirmed = _clock()
 
     def acquire(self) -> None:
         """Refuse while the lease is held (messages outstanding, or a submitter's share
@@ -302,32 +327,65 @@ class QueueLease:
         while not self._stop_refreshing.wait(self._share_ms / 5000):
             try:
                 if not self.keys.run(self.client, _REFRESH, self.token, self._share_ms):
-                    logger.warning(
-                        "broadcast %s: its queue lease %s lapsed while it was still queuing",
-                        self.broadcast_id,
-                        self.key,
-                    )
+                    self._lapse("its share was gone at a refresh")
                     return
+                self._confirmed = _clock()
             except Exception as error:  # noqa: BLE001 - Redis away for a moment: try again
                 logger.warning(
                     "broadcast %s: could not refresh its queue lease: %s", self.broadcast_id, error
                 )
 
-    def reserve(self, messages: int) -> int:
-        """Numbers for ``messages`` about to be enqueued: the first (-1: the lease is gone)."""
-        first = self.keys.run(self.client, _RESERVE, self.token, messages)
-        if first < 0:
-            logger.warning(
-                "broadcast %s: its queue lease %s vanished from Redis while queuing",
+    def _lapse(self, why: str) -> None:
+        if not self._lapsed.is_set():
+            self._lapsed.set()
+            # Only a note: while queuing, the submission stops with the error that
+            # says it all; once queued, the share has no work left to cover.
+            logger.info(
+                "broadcast %s: its queue lease %s lapsed while it was still queuing (%s)",
                 self.broadcast_id,
                 self.key,
+                why,
             )
+
+    @property
+    def lapsed(self) -> bool:
+        """Whether the submitter's share may have lapsed: queue nothing more once it has.
+
+        True once Redis said so (a refresh, ``reserve`` or ``count``), and also
+        when no refresh has confirmed the share for as long as it lives: after
+        a stall the process cannot know, and the refresher may not have run yet.
+        """
+        if not self._lapsed.is_set() and _clock() - self._confirmed >= self._share_ms / 1000:
+            self._lapse("not confirmed for as long as it lives")
+        return self._lapsed.is_set()
+
+    def reserve(self, messages: int) -> int:
+        """Numbers for ``messages`` about to be enqueued: the first (-1: the share lapsed)."""
+        first = self.keys.run(self.client, _RESERVE, self.token, messages, self._share_ms)
+        if first < 0:
+            self._lapse("gone from Redis when numbering a batch")
+        else:
+            self._confirmed = _clock()
         return first
 
     def count(self, first: int, messages: int) -> None:
         """Count ``messages`` numbered from ``first``, now on the queue."""
         if first >= 0 and messages > 0:
-            self.keys.run(self.client, _COUNT, self.token, first, messages)
+            if self.keys.run(self.client, _COUNT, self.token, first, messages) < 0:
+                self._lapse("the lease had ended when its last batch was counted")
+
+    def lapsed_error(self, queued: int) -> QueueLeaseLapsed:
+        """The error a submission stops with once ``lapsed``, ``queued`` messages in."""
+        return QueueLeaseLapsed(
+            f"broadcast {self.broadcast_id}: its queue lease (Redis key {self.key}) lapsed "
+            f"while it was queuing: the submitter stalled, or could not reach Redis, for "
+            f"{self._share_ms / 1000:g} s or more, so it stopped queuing after {queued} "
+            f"message(s) on {self.queue}; the rows not queued stay pending. Once the workers "
+            f"have drained the queued ones (`broadcastio journal show {self.broadcast_id}`), "
+            "resume it with --queue",
+            details={"broadcast_id": self.broadcast_id, "queued": queued, "lease_key": self.key},
+            field="queue",
+        )
 
     def payload_fields(self, number: int) -> dict[str, Any]:
         """What message ``number`` carries so a worker can take it off the count once."""
@@ -353,6 +411,14 @@ class QueueLease:
                 self.key,
                 error,
             )
+
+
+def _clock() -> float:
+    """Seconds on a clock that runs on while the machine sleeps (Linux), or monotonic."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        return time.clock_gettime(boottime)
+    return time.monotonic()
 
 
 def _lease_of(payload: dict[str, Any]) -> tuple[_Keys, str, int] | None:

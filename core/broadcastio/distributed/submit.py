@@ -117,6 +117,8 @@ def submit_broadcast(
     (or, detached, right after enqueuing), while the queue lease (``lease``)
     stays until the workers are done with every message: a submission of an
     id whose lease is held raises ``QueuedBroadcastBusy``, recording nothing.
+    A submitter whose share of the lease lapsed while it was queuing (it
+    stalled for that long) stops queuing and raises ``QueueLeaseLapsed``.
     ``on_begin`` gets the run number once the claim and the lease are held,
     ``on_progress`` a ``Progress`` at every poll, ``on_outcome`` every row's
     outcome (skipped rows as they are read, sent ones as they settle).
@@ -168,13 +170,21 @@ def submit_broadcast(
                         attempts=admission.attempts,
                     )
                 )
+            if not tasks:
+                continue
             # Numbered, enqueued, then counted: a message is never counted before
             # it is on the queue (a kill in between leaves it uncounted instead).
-            first = lease.reserve(len(tasks)) if tasks else -1
+            # Fail closed once the share lapsed: what is queued then may outlive
+            # the lease, and with it the mark that stops a local resume.
+            first = lease.reserve(len(tasks)) if not lease.lapsed else -1
+            if first < 0:
+                raise lease.lapsed_error(enqueued)
             queued = 0
             try:
                 for position, task in enumerate(tasks):
-                    fields = lease.payload_fields(first + position if first >= 0 else -1)
+                    if lease.lapsed:
+                        break
+                    fields = lease.payload_fields(first + position)
                     broker.enqueue(_message(task, journal_name, fields))
                     queued += 1
                     outstanding[recipient_key(task.message.recipient)] = (
@@ -184,6 +194,8 @@ def submit_broadcast(
                     enqueued += 1
             finally:
                 lease.count(first, queued)
+            if lease.lapsed:
+                raise lease.lapsed_error(enqueued)
         logger.info(
             "broadcast %s: run %d: %d read, %d enqueued on %s",
             broadcast_id,
