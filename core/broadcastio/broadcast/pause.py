@@ -227,13 +227,14 @@ def send_waiting_out_pauses(
     policy = _POLICY.get()
     if policy is None:
         return orchestrator.send(message)
-    several_providers = len(orchestrator.providers) > 1
     while True:
         result = orchestrator.send(message)
+        if result.success:  # nearly every row: no call to look for a pause
+            return result
         seconds = _pause_seconds(result, policy.max_pause)
         if seconds is None:
             return result
-        ambiguous = several_providers and _may_have_been_sent(result)
+        ambiguous = len(orchestrator.providers) > 1 and _may_have_been_sent(result)
         if ambiguous:
             logger.info(
                 "broadcast %s: %s: the rate limit is not waited out: an earlier attempt "
