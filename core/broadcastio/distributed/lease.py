@@ -92,14 +92,18 @@ if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 _END = """
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 """
-# ARGV: token, the share's expiry (ms). The count (> 0) or -3 (another share) if
-# held; else 0, and the lease is this submission's, with its share.
-_ACQUIRE = (
-    """
+# The count (> 0) or -3 (a submitter's share) while the lease is held.
+_HELD = """
 local outstanding = tonumber(redis.call('GET', KEYS[1]) or '0')
 if outstanding > 0 then return outstanding end
 if redis.call('EXISTS', KEYS[7]) == 1 then return -3 end
 """
+# No ARGV. As _HELD, else 0 and what is left of the lease is gone.
+_END_IF_IDLE = _HELD + _END + "return 0\n"
+# ARGV: token, the share's expiry (ms). As _HELD; else 0, and the lease is this
+# submission's, with its share.
+_ACQUIRE = (
+    _HELD
     + _END
     + """
 redis.call('SET', KEYS[1], 0)
@@ -282,28 +286,24 @@ class QueueLease:
         """Refuse while the lease is held (messages outstanding, or a submitter's share
         alive); else hold it, and mark the broadcast in the journal.
 
-        A mark in the journal without a held lease is stale: replaced.
+        The lease checked is the one the journal's mark names, when there is
+        one: the mark may come from a submission whose key differs (the same
+        PostgreSQL journal under another spelling of its URL), checked on this
+        queue; or from another queue, which this one cannot see into: refused.
+        A mark whose lease is not held is stale: replaced.
         """
+        stale = self.journal.queued_lease(self.broadcast_id)
+        if stale is not None:
+            self._refuse_if_held_elsewhere(stale)
         outstanding = self.keys.run(self.client, _ACQUIRE, self.token, self._share_ms)
         if outstanding != 0:
-            held = (
-                f"{outstanding} message(s) outstanding"
-                if outstanding > 0
-                else "a submission was queuing its messages in the last "
-                f"{self._share_ms / 1000:g} s"
-            )
-            raise QueuedBroadcastBusy(
-                queued_advice(self.broadcast_id, self.queue)
-                + f" ({held}, counted in Redis key {self.key})",
-                field="resume",
-            )
+            raise self._busy(outstanding, self.key)
         self._held = True
         try:
             self._refresher = threading.Thread(
                 target=self._refresh, name="broadcastio-lease", daemon=True
             )
             self._refresher.start()
-            stale = self.journal.queued_lease(self.broadcast_id)
             if stale is not None:
                 logger.info(
                     "broadcast %s: replacing a stale queue lease (its messages are gone): %s",
@@ -316,11 +316,42 @@ class QueueLease:
                     queue=self.queue,
                     since=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                     token=self.token,
+                    key=self.key,
                 )
             )
         except BaseException:
             self.release()
             raise
+
+    def _refuse_if_held_elsewhere(self, mark: QueuedLease) -> None:
+        """Refuse if ``mark``'s lease lives outside this submission's key and may be held."""
+        if mark.queue != self.queue:
+            since = f" since {mark.since}" if mark.since else ""
+            raise QueuedBroadcastBusy(
+                f"broadcast {self.broadcast_id} was queued for workers on {mark.queue}{since}, "
+                f"not on {self.queue}, which cannot tell whether those messages are done: a "
+                "resume now could send those recipients a second time. Resume it with --queue "
+                "naming that queue (a lease it finds ended is cleared), or, if that queue and "
+                f"its messages are gone for good, remove the mark ({mark.where})",
+                field="resume",
+            )
+        if mark.key and mark.key != self.key:
+            # The same queue, the journal named another way: its lease is that key's.
+            outstanding = _Keys(mark.key).run(self.client, _END_IF_IDLE)
+            if outstanding != 0:
+                raise self._busy(outstanding, mark.key)
+
+    def _busy(self, outstanding: int, key: str) -> QueuedBroadcastBusy:
+        """The refusal while the lease counted in ``key`` is held (``_HELD``'s answer)."""
+        held = (
+            f"{outstanding} message(s) outstanding"
+            if outstanding > 0
+            else f"a submission was queuing its messages in the last {self._share_ms / 1000:g} s"
+        )
+        return QueuedBroadcastBusy(
+            queued_advice(self.broadcast_id, self.queue) + f" ({held}, counted in Redis key {key})",
+            field="resume",
+        )
 
     def _refresh(self) -> None:
         """Keep the submitter's share alive until ``release`` (or the process dies)."""

@@ -126,17 +126,31 @@ SCHEMA = (
 # Not a journal table proper: the mark of a queued broadcast (see ``queued``),
 # added to databases made before it by ``_add_queued_leases_locked``. Keyed by
 # the id, not the broadcast's key, so it never holds a broadcast row in place.
+# ``lease_key`` (the Redis key counting the messages) came a day after the
+# table: a writable open adds it to a table made without it.
 QUEUED_LEASES = """CREATE TABLE IF NOT EXISTS queued_leases (
     broadcast_id TEXT COLLATE "C" PRIMARY KEY,
     queue        TEXT NOT NULL,
     since        TEXT NOT NULL,
-    token        TEXT NOT NULL
+    token        TEXT NOT NULL,
+    lease_key    TEXT NOT NULL DEFAULT ''
 )"""
-_SELECT_QUEUED = "SELECT queue, since, token FROM queued_leases WHERE broadcast_id = ?"
+_ADD_LEASE_KEY = (
+    "ALTER TABLE queued_leases ADD COLUMN IF NOT EXISTS lease_key TEXT NOT NULL DEFAULT ''"
+)
+_HAS_LEASE_KEY = (
+    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('queued_leases') "
+    "AND attname = 'lease_key' AND NOT attisdropped)"
+)
+_SELECT_QUEUED = "SELECT queue, since, token, lease_key FROM queued_leases WHERE broadcast_id = ?"
+# A read-only session on a table without the column: marks without a key.
+_SELECT_QUEUED_WITHOUT_KEY = (
+    "SELECT queue, since, token, '' FROM queued_leases WHERE broadcast_id = ?"
+)
 _HOLD_QUEUED = (
-    "INSERT INTO queued_leases (broadcast_id, queue, since, token) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (broadcast_id) DO UPDATE SET queue = excluded.queue, "
-    "since = excluded.since, token = excluded.token"
+    "INSERT INTO queued_leases (broadcast_id, queue, since, token, lease_key) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (broadcast_id) DO UPDATE SET queue = excluded.queue, "
+    "since = excluded.since, token = excluded.token, lease_key = excluded.lease_key"
 )
 _END_QUEUED = "DELETE FROM queued_leases WHERE broadcast_id = ?"
 _END_QUEUED_OF = "DELETE FROM queued_leases WHERE broadcast_id = ? AND token = ?"
@@ -275,6 +289,7 @@ class PostgresJournal:
         # Whether queued_leases exists: a read-only session cannot add it to an
         # older database, and then no broadcast of it can be marked either.
         self._has_queued_leases = False
+        self._select_queued = _SELECT_QUEUED
         try:
             with self.locked() as connection:
                 self.schema_version = self._prepare_locked(
@@ -331,15 +346,27 @@ class PostgresJournal:
     def _add_queued_leases_locked(self, connection: _Connection, *, create: bool) -> bool:
         """Whether ``queued_leases`` exists, creating it (if ``create``) when it does not.
 
-        A database made before the table gets it on its first writable open;
-        under the schema lock, as two processes may open it at once.
+        A database made before the table gets it on its first writable open,
+        and a table made before its ``lease_key`` column gets that; under the
+        schema lock, as two processes may open it at once. A read-only
+        session reads a table without the column as marks without a key.
         """
         if self._table_exists_locked(connection, "queued_leases"):
+            (has_key,) = connection.execute(_HAS_LEASE_KEY).fetchone()
+            if has_key:
+                return True
+            if not create:
+                self._select_queued = _SELECT_QUEUED_WITHOUT_KEY
+                return True
+            with self._schema_transaction_locked():
+                connection.execute(_ADD_LEASE_KEY)
+            logger.info("journal %s: added queued_leases.lease_key", self.location)
             return True
         if not create:
             return False
         with self._schema_transaction_locked():
             connection.execute(QUEUED_LEASES)
+            connection.execute(_ADD_LEASE_KEY)  # a table another process made without it
         logger.info("journal %s: added the queued_leases table", self.location)
         return True
 
@@ -510,22 +537,24 @@ class PostgresJournal:
         """The mark of ``broadcast_id`` in ``queued_leases`` (``None``: not queued)."""
         if not self._has_queued_leases:
             return None
-        found = self.connection.execute(_SELECT_QUEUED, (broadcast_id,)).fetchone()
+        found = self.connection.execute(self._select_queued, (broadcast_id,)).fetchone()
         if found is None:
             return None
-        queue, since, token = found
+        queue, since, token, key = found
         return QueuedLease(
             broadcast_id=broadcast_id,
             queue=str(queue),
             since=str(since),
             token=str(token),
             where=f"table queued_leases of {self.location}",
+            key=str(key),
         )
 
     def hold_queued_lease_locked(self, lease: QueuedLease) -> None:
         """Mark ``lease.broadcast_id`` as queued, replacing any mark it had."""
         self.connection.execute(
-            _HOLD_QUEUED, (lease.broadcast_id, lease.queue, lease.since, lease.token)
+            _HOLD_QUEUED,
+            (lease.broadcast_id, lease.queue, lease.since, lease.token, lease.key),
         )
 
     def end_queued_lease_locked(self, broadcast_id: str, token: str | None) -> None:

@@ -70,8 +70,11 @@ class QueuedLease:
 
     ``queue`` is the queue's URL with its password as ``***``; ``since`` an
     ISO 8601 UTC time; ``token`` names the submission that holds the lease
-    (empty in a lease file written before tokens existed); ``where`` says
-    where the mark is kept (the lease file, or the table), for messages.
+    (empty in a lease file written before tokens existed); ``key`` the Redis
+    key on ``queue`` that counts its messages (empty in a mark written before
+    keys were kept: a submitter whose own key differs, because it names the
+    journal another way, checks that one before it takes the lease); ``where``
+    says where the mark is kept (the lease file, or the table), for messages.
     """
 
     broadcast_id: str
@@ -79,6 +82,7 @@ class QueuedLease:
     since: str
     token: str = ""
     where: str = ""
+    key: str = ""
 
 
 def queued_advice(broadcast_id: str, queue: str) -> str:
@@ -123,6 +127,7 @@ def read_lease_file(journal: Path, broadcast_id: str) -> QueuedLease | None:
         since=str(recorded.get("since") or ""),
         token=str(recorded.get("token") or ""),
         where=f"lease file {path}",
+        key=str(recorded.get("key") or ""),
     )
 
 
@@ -134,6 +139,7 @@ def write_lease_file(journal: Path, lease: QueuedLease) -> None:
         "queue": lease.queue,
         "since": lease.since,
         "token": lease.token,
+        "key": lease.key,
     }
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
