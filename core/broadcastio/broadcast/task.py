@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
@@ -30,6 +31,7 @@ from broadcastio.records.contact import Contact, recipient_key
 from broadcastio.records.message import Message
 from broadcastio.records.result import DeliveryResult
 from broadcastio.records.serialization import JsonRecord
+from broadcastio.records.trusted import trusted_builder
 from broadcastio.errors import BroadcastioError
 
 if TYPE_CHECKING:
@@ -185,6 +187,16 @@ class RecipientOutcome(JsonRecord):
         )
 
 
+_sent_outcome: Callable[
+    [str, int, str, str, RecipientStatus, DeliveryResult | None, int, Contact | None],
+    RecipientOutcome,
+] = trusted_builder(RecipientOutcome)
+"""``RecipientOutcome(...)`` by position, without attrs' ``__init__``: one per sent row.
+
+The class has no converters or validators (a test keeps it so), so this builds
+exactly what the constructor would, at about a third of the cost."""
+
+
 _STATUS_OF_STATE = {
     RecipientState.DELIVERED: RecipientStatus.DELIVERED,
     RecipientState.FAILED: RecipientStatus.FAILED,
@@ -251,7 +263,7 @@ def send_recipient(
     recipient = message.recipient
     # Positional: one per sent row (field order pinned by tests/broadcast/test_group_commit.py).
     if type(recipient) is str:
-        return RecipientOutcome(
+        return _sent_outcome(
             task.broadcast_id,
             task.index,
             recipient,
@@ -261,7 +273,7 @@ def send_recipient(
             task.attempts + 1,
             None,  # contact
         )
-    return RecipientOutcome(
+    return _sent_outcome(
         task.broadcast_id,
         task.index,
         recipient_key(recipient),
