@@ -58,7 +58,8 @@ def test_the_copy_is_made_without_running_the_checks_again(
 
 
 def test_every_field_is_copied() -> None:
-    # A field added to either record must be added to the copy too.
+    # A field added to either record must be added to the copy too; the
+    # trusted builders the copy (and default metadata) use take them in this order.
     assert [field.name for field in attrs.fields(Message)] == [
         "recipient",
         "content",
