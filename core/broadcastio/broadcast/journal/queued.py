@@ -28,15 +28,20 @@ submitter cannot mark the broadcast between the check and the run.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import logging
 import os
+import tempfile
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from broadcastio.broadcast.journal.errors import JournalError, JournalProblem
 from broadcastio.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -106,6 +111,15 @@ def lease_file(journal: Path, broadcast_id: str) -> Path:
     return path.with_name(f"{path.name}.queued-{_digest(broadcast_id)}.lease")
 
 
+def _recorded(path: Path) -> dict[str, Any]:
+    """What the lease file ``path`` holds; ``{}`` if it cannot be read or parsed."""
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
 def read_lease_file(journal: Path, broadcast_id: str) -> QueuedLease | None:
     """The mark kept in ``journal``'s lease file for ``broadcast_id``, ``None`` without one.
 
@@ -116,11 +130,9 @@ def read_lease_file(journal: Path, broadcast_id: str) -> QueuedLease | None:
     try:
         if not path.is_file():
             return None
-        recorded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        recorded = {}
-    if not isinstance(recorded, dict):
-        recorded = {}
+    except OSError:
+        pass  # cannot even be looked at: still a lease
+    recorded = _recorded(path)
     return QueuedLease(
         broadcast_id=broadcast_id,
         queue=str(recorded.get("queue") or "a Redis queue"),
@@ -131,8 +143,33 @@ def read_lease_file(journal: Path, broadcast_id: str) -> QueuedLease | None:
     )
 
 
+def _lease_file_error(path: Path, error: OSError, broadcast_id: str, doing: str) -> JournalError:
+    """An ``OSError`` on the lease file ``path`` as the ``JournalError`` naming that file."""
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        problem = JournalProblem.READ_ONLY
+    elif error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG):
+        problem = JournalProblem.FULL
+    else:
+        problem = JournalProblem.IO_ERROR
+    return JournalError(
+        path,
+        problem,
+        detail=f"{doing} the queued lease's mark: {error.strerror or error}",
+        broadcast_id=broadcast_id,
+        advice=(
+            "the mark of a queued broadcast is a file beside the journal: check that the "
+            "journal's directory is writable and has room, then try again"
+        ),
+    )
+
+
 def write_lease_file(journal: Path, lease: QueuedLease) -> None:
-    """Write ``lease`` as ``journal``'s lease file (mode 0600: it names the queue's host)."""
+    """Write ``lease`` as ``journal``'s lease file (mode 0600: it names the queue's host).
+
+    Written whole to a temporary file beside it, then renamed over it: a
+    reader (or a crash) never meets half a mark, and a failed write leaves the
+    previous mark as it was. An ``OSError`` is a ``JournalError`` naming the file.
+    """
     path = lease_file(journal, lease.broadcast_id)
     record = {
         "broadcast_id": lease.broadcast_id,
@@ -141,9 +178,23 @@ def write_lease_file(journal: Path, lease: QueuedLease) -> None:
         "token": lease.token,
         "key": lease.key,
     }
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        json.dump(record, file)
+    try:
+        # mkstemp makes the file 0600 before anything is written to it.
+        descriptor, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                json.dump(record, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise _lease_file_error(path, error, lease.broadcast_id, "writing") from error
 
 
 def remove_lease_file(journal: Path, broadcast_id: str, token: str | None) -> None:
@@ -152,12 +203,36 @@ def remove_lease_file(journal: Path, broadcast_id: str, token: str | None) -> No
     A file of another token belongs to a newer submission (the lease ended,
     and another began, between the counter reaching zero and this call): it
     stays. A file without a token (written by the first version) is removed.
+    Another process may write a newer mark at any moment, so the file is
+    first renamed aside (what is judged is then what is removed), and put
+    back if it is not ``token``'s, unless a newer one took its place
+    meanwhile. For that instant no mark is there: a newer mark is hidden
+    for a moment rather than removed for good.
     """
-    if token is not None:
-        found = read_lease_file(journal, broadcast_id)
-        if found is None or (found.token and found.token != token):
+    path = lease_file(journal, broadcast_id)
+    try:
+        if token is None:
+            path.unlink(missing_ok=True)
             return
-    lease_file(journal, broadcast_id).unlink(missing_ok=True)
+        if not path.is_file():
+            return  # no mark (``read_lease_file`` sees none either)
+        aside = path.with_name(f".{path.name}.{uuid.uuid4().hex}.removing")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return
+        found = str(_recorded(aside).get("token") or "")
+        if found and found != token:
+            try:
+                os.link(aside, path)  # fails if a newer mark was written meanwhile: it stands
+            except FileExistsError:
+                pass
+            except OSError:
+                os.rename(aside, path)  # no hard links here: put it back all the same
+                return
+        os.unlink(aside)
+    except OSError as error:
+        raise _lease_file_error(path, error, broadcast_id, "removing") from error
 
 
 class JournalQueuedLeases:
