@@ -197,3 +197,52 @@ def test_the_end_of_a_lease_leaves_a_newer_submissions_mark_in_place(
     assert journal.queued_lease(lease.broadcast_id) is not None
     journal.end_queued_lease(lease.broadcast_id, token=lease.token)
     assert journal.queued_lease(lease.broadcast_id) is None
+
+
+class FlakyRedis:
+    """The real client, except that its next ``failures`` script calls raise as in a blip."""
+
+    def __init__(self, client: Any, failures: int) -> None:
+        self.client = client
+        self.failures = failures
+
+    def register_script(self, source: str) -> Any:
+        script = self.client.register_script(source)
+
+        def run(**arguments: Any) -> Any:
+            if self.failures > 0:
+                import redis
+
+                self.failures -= 1
+                raise redis.exceptions.ConnectionError("Connection reset by peer (a blip)")
+            return script(**arguments)
+
+        return run
+
+
+def test_a_message_done_during_a_redis_blip_still_ends_the_lease(
+    client: Any, journal: Journal, redis_url: str
+) -> None:
+    lease, (payload,) = submit(client, journal, redis_url, 1)
+    lease.release()
+    message_done(FlakyRedis(client, failures=2), payload, journal)
+    assert not held(client, journal, lease)
+
+
+def test_a_message_done_redis_never_took_says_how_to_end_the_lease_by_hand(
+    client: Any, journal: Journal, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    lease, (payload,) = submit(client, journal, redis_url, 1)
+    lease.release()
+    with caplog.at_level("WARNING", logger="broadcastio"):
+        message_done(FlakyRedis(client, failures=1000), payload, journal)
+    assert held(client, journal, lease)
+    (warning,) = [record.getMessage() for record in caplog.records]
+    assert f"delete the Redis key {lease.key}" in warning
+    assert f"broadcastio journal show {lease.broadcast_id}" in warning
+    # The recovery it describes: the key deleted, a resume through the queue clears the mark.
+    client.delete(lease.key)
+    again = QueueLease(client, journal, lease.broadcast_id, redis_url)
+    again.acquire()
+    again.release()
+    assert not held(client, journal, again)
