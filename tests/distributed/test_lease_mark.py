@@ -181,3 +181,49 @@ def test_a_lease_table_made_without_the_key_column_gets_it_on_a_writable_open(
     with Journal(journal_arg, read_only=True) as journal:
         found = journal.queued_lease("old")
     assert found is not None and (found.token, found.key) == ("t2", "broadcastio:lease:k")
+
+
+@pytest.mark.parametrize("journal_arg", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("missing", ["table", "column"])
+def test_a_role_that_may_not_create_the_lease_table_still_opens_the_journal(
+    journal_arg: str, missing: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker's role without CREATE opens a journal made before ``queued_leases`` (or its
+    key column), with a warning; ending leases works; marking one is refused, saying why."""
+    import psycopg
+
+    from broadcastio.broadcast.journal.errors import JournalError
+
+    with Journal(journal_arg) as journal:
+        journal.begin_run("old")
+    database = journal_arg.rsplit("/", 1)[1]
+    role = f"worker_{database}"  # roles are the server's: one per test database
+    with psycopg.connect(journal_arg, autocommit=True) as admin:
+        if missing == "table":
+            admin.execute("DROP TABLE queued_leases")
+        else:
+            admin.execute("ALTER TABLE queued_leases DROP COLUMN lease_key")
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'worker-secret'")
+        admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # this database's only
+        admin.execute(f"GRANT CONNECT ON DATABASE {database} TO {role}")
+        admin.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        admin.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {role}")
+        admin.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    _, _, place = journal_arg.partition("@")
+    as_worker = f"postgresql://{role}:worker-secret@{place}"
+    try:
+        with caplog.at_level("WARNING", logger="broadcastio"):
+            with Journal(as_worker) as journal:
+                assert journal.queued_lease("old") is None
+                journal.end_queued_lease("old", token="t1")  # what a worker does
+                with pytest.raises(JournalError) as refused:
+                    journal.hold_queued_lease(
+                        QueuedLease(broadcast_id="old", queue="q", since="T", token="t1")
+                    )
+        assert "may not" in str(refused.value) and "queued" in str(refused.value)
+        assert any("Workers run without it" in record.getMessage() for record in caplog.records)
+    finally:
+        with psycopg.connect(journal_arg, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

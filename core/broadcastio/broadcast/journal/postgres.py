@@ -290,6 +290,8 @@ class PostgresJournal:
         # older database, and then no broadcast of it can be marked either.
         self._has_queued_leases = False
         self._select_queued = _SELECT_QUEUED
+        # Why this session cannot mark a broadcast as queued ("": it can).
+        self._cannot_hold_queued = ""
         try:
             with self.locked() as connection:
                 self.schema_version = self._prepare_locked(
@@ -350,25 +352,53 @@ class PostgresJournal:
         and a table made before its ``lease_key`` column gets that; under the
         schema lock, as two processes may open it at once. A read-only
         session reads a table without the column as marks without a key.
+
+        A role that may not create the table (or alter it) still opens the
+        journal, with a warning: a worker only ever ends leases, which needs
+        neither. Such a session refuses to mark a broadcast as queued
+        (``hold_queued_lease_locked``): the first submitter needs CREATE.
         """
+        denied = self._psycopg.errors.InsufficientPrivilege
         if self._table_exists_locked(connection, "queued_leases"):
             (has_key,) = connection.execute(_HAS_LEASE_KEY).fetchone()
             if has_key:
                 return True
+            self._select_queued = _SELECT_QUEUED_WITHOUT_KEY
             if not create:
-                self._select_queued = _SELECT_QUEUED_WITHOUT_KEY
                 return True
-            with self._schema_transaction_locked():
-                connection.execute(_ADD_LEASE_KEY)
+            try:
+                with self._schema_transaction_locked():
+                    connection.execute(_ADD_LEASE_KEY)
+            except denied as error:
+                self._cannot_hold_queued = self._warn_denied("add queued_leases.lease_key", error)
+                return True
+            self._select_queued = _SELECT_QUEUED
             logger.info("journal %s: added queued_leases.lease_key", self.location)
             return True
         if not create:
             return False
-        with self._schema_transaction_locked():
-            connection.execute(QUEUED_LEASES)
-            connection.execute(_ADD_LEASE_KEY)  # a table another process made without it
+        try:
+            with self._schema_transaction_locked():
+                connection.execute(QUEUED_LEASES)
+                connection.execute(_ADD_LEASE_KEY)  # a table another process made without it
+        except denied as error:
+            self._cannot_hold_queued = self._warn_denied("create the queued_leases table", error)
+            return False
         logger.info("journal %s: added the queued_leases table", self.location)
         return True
+
+    def _warn_denied(self, what: str, error: BaseException) -> str:
+        """Say once, on open, that this role may not ``what``; the reason a mark is refused."""
+        reason = (
+            f"this role may not {what} ({_one_line(error)}); open the journal once as a role "
+            "allowed to create tables in its schema (the owner), which adds it"
+        )
+        logger.warning(
+            "journal %s: %s. Workers run without it; a submission through a queue is refused",
+            self.location,
+            reason,
+        )
+        return reason
 
     @contextmanager
     def _schema_transaction_locked(self) -> Iterator[_Connection]:
@@ -551,7 +581,19 @@ class PostgresJournal:
         )
 
     def hold_queued_lease_locked(self, lease: QueuedLease) -> None:
-        """Mark ``lease.broadcast_id`` as queued, replacing any mark it had."""
+        """Mark ``lease.broadcast_id`` as queued, replacing any mark it had.
+
+        Refused (``JournalError``) when this session could not make the table
+        or its key column: a submission without its mark would go unguarded.
+        """
+        if self._cannot_hold_queued:
+            raise JournalError(
+                self.location,
+                JournalProblem.READ_ONLY,
+                detail="it cannot hold a queued broadcast's lease: " + self._cannot_hold_queued,
+                broadcast_id=lease.broadcast_id,
+                advice="",
+            )
         self.connection.execute(
             _HOLD_QUEUED,
             (lease.broadcast_id, lease.queue, lease.since, lease.token, lease.key),
