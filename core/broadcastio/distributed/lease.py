@@ -11,17 +11,20 @@ has two halves:
   the submitter's share (``KEY:submitter``), a key the submitter keeps alive
   from a thread of its own while it enqueues, with a short expiry: a killed
   submitter's share lapses by itself, where a counted share would hold the
-  lease for ever.
-- In the journal, a mark that says "queued on QUEUE since T"
+  lease for ever. A submitter whose share lapsed while it was alive (a
+  stall) stops queuing: ``QueueLeaseLapsed``.
+- In the journal, a mark that says "queued on QUEUE since T, counted in KEY"
   (``broadcast.journal.queued``: a file beside an SQLite journal, a row of
   ``queued_leases`` in PostgreSQL), so a run that knows no Redis (a local
   resume, on the command line or through ``broadcast()``) refuses too.
   Whoever ends the lease (count at zero, no submitter) removes the mark.
 
-A submission through the queue checks the count and the share: held, it is
-refused; a mark without them (Redis flushed, the messages lost, or a killed
-submitter whose messages were all done before its share lapsed) is stale and
-replaced.
+A submission through the queue checks the count and the share of the lease
+the mark names (its own key, or another one on the same queue: the journal
+named another way): held, it is refused; a mark without them (Redis flushed,
+the messages lost, or a killed submitter whose messages were all done before
+its share lapsed) is stale and replaced. A mark of another queue cannot be
+checked from this one: refused.
 
 Counting each message once, whatever Dramatiq repeats. A worker takes its
 message off the count just before Dramatiq acknowledges it; a worker killed

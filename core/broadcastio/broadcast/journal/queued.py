@@ -12,13 +12,16 @@ whoever takes the counter to zero removes the mark.
 Where the mark lives is the backend's business (``backend.JournalStorage``):
 
 * SQLite: a file beside the journal, ``JOURNAL.queued-DIGEST.lease`` (0600,
-  JSON), as the first version of the lease wrote it. The journal's schema is
+  JSON, written whole and renamed into place), as the first version of the
+  lease wrote it. The journal's schema is
   not touched, so a journal file stays readable by every version.
 * PostgreSQL: a row of the table ``queued_leases``, created with the
   journal's tables (and on open, for a database created before the table).
 
 Each mark carries its submission's token, so the end of one submission's
-lease never removes the mark of a newer one (``end_queued_lease``).
+lease never removes the mark of a newer one (``end_queued_lease``), and the
+Redis key that counts its messages, so a submission that names the journal
+another way checks the lease that is really held.
 
 ``JournalQueuedLeases`` is the part of ``Journal`` that reads and writes the
 mark; ``refuse_while_queued`` is what a local run calls once it holds the
