@@ -305,10 +305,10 @@ class PostgresJournal:
         """Check the database is a journal (creating one in an empty database if ``create``).
 
         The first look takes no lock. When it finds no journal, or tables of
-        the journal's names without a version (what a process creating the
-        journal at this very moment shows: catalog rows become visible one
-        statement at a time to a session in autocommit), it looks again under
-        the schema lock, which the creator holds until after its commit.
+        the journal's names without a version (what the first look's separate
+        statements can see when another process commits the journal's schema
+        between them), it looks again under the schema lock, which the creator
+        holds until after its commit.
         """
         version = self._version_locked(connection, settled=False)
         if version is None or version == _UNSETTLED:
