@@ -60,6 +60,17 @@ from broadcastio.broadcast.journal.queued import (
     lease_file,
     queued_advice,
 )
+from broadcastio.distributed.lease_scripts import (
+    ACQUIRE,
+    COPY,
+    COUNT,
+    DONE,
+    END_IF_IDLE,
+    LeaseKeys,
+    REFRESH,
+    RELEASE,
+    RESERVE,
+)
 from broadcastio.distributed.queue import redact_url
 from broadcastio.errors import ConfigurationError
 
@@ -93,125 +104,6 @@ LEASE_KEY = "lease"
 LEASE_TOKEN = "lease_token"
 LEASE_SEQUENCE = "lease_seq"
 
-# Every script takes the lease's keys in this order (see ``_Keys``) and checks
-# the token first: a token of '' is a message queued before tokens, accepted.
-_TOKEN_CHECK = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-"""
-_END = """
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-"""
-# The count (> 0) or -3 (a submitter's share) while the lease is held.
-_HELD = """
-local outstanding = tonumber(redis.call('GET', KEYS[1]) or '0')
-if outstanding > 0 then return outstanding end
-if redis.call('EXISTS', KEYS[7]) == 1 then return -3 end
-"""
-# No ARGV. As _HELD, else 0 and what is left of the lease is gone.
-_END_IF_IDLE = _HELD + _END + "return 0\n"
-# ARGV: token, the share's expiry (ms). As _HELD; else 0, and the lease is this
-# submission's, with its share.
-_ACQUIRE = (
-    _HELD
-    + _END
-    + """
-redis.call('SET', KEYS[1], 0)
-redis.call('SET', KEYS[2], ARGV[1])
-redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[2])
-return 0
-"""
-)
-# ARGV: token, expiry (ms). 1 if the share was still this submission's.
-_REFRESH = """
-if redis.call('GET', KEYS[7]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[7], ARGV[2])
-return 1
-"""
-# ARGV: token, messages, the share's expiry (ms). The first of that many new
-# numbers (nothing counted), and the share renewed; -1 once the share is gone:
-# messages queued without it could outlive the lease (see ``QueueLeaseLapsed``).
-_RESERVE = (
-    _TOKEN_CHECK
-    + """
-if redis.call('GET', KEYS[7]) ~= ARGV[1] then return -1 end
-redis.call('PEXPIRE', KEYS[7], ARGV[3])
-return redis.call('INCRBY', KEYS[3], ARGV[2]) - tonumber(ARGV[2])
-"""
-)
-# ARGV: token, first number, messages: those messages are on the queue now.
-# Each counts once, and not at all if already done. The count after.
-_COUNT = (
-    _TOKEN_CHECK
-    + """
-local added = 0
-local first = tonumber(ARGV[2])
-for number = first, first + tonumber(ARGV[3]) - 1 do
-  if redis.call('SETBIT', KEYS[4], number, 1) == 0
-      and redis.call('GETBIT', KEYS[5], number) == 0 then
-    added = added + 1
-  end
-end
-return redis.call('INCRBY', KEYS[1], added)
-"""
-)
-# ARGV: token, number (-1: a message queued before numbers). -2: done before;
-# 0: the lease ended here; 1: still held.
-_DONE = (
-    _TOKEN_CHECK
-    + """
-local number = tonumber(ARGV[2])
-local left
-if number < 0 then
-  left = redis.call('DECR', KEYS[1])
-else
-  if redis.call('SETBIT', KEYS[5], number, 1) == 1 then return -2 end
-  if redis.call('GETBIT', KEYS[4], number) == 1 then
-    left = redis.call('DECR', KEYS[1])
-  else
-    left = tonumber(redis.call('GET', KEYS[1]) or '0')
-  end
-end
-if left <= 0 and redis.call('EXISTS', KEYS[7]) == 0 then
-"""
-    + _END
-    + """
-  return 0
-end
-return 1
-"""
-)
-# ARGV: token. The submitter lets go of its share: 0 if the lease ended here.
-_RELEASE = (
-    """
-if redis.call('GET', KEYS[7]) == ARGV[1] then redis.call('DEL', KEYS[7]) end
-"""
-    + _TOKEN_CHECK
-    + """
-if tonumber(redis.call('GET', KEYS[1]) or '0') <= 0 then
-"""
-    + _END
-    + """
-  return 0
-end
-return 1
-"""
-)
-# ARGV: token, the original's number. The number of the original's copy (the same
-# each time that original is deferred); nothing counted.
-_COPY = (
-    _TOKEN_CHECK
-    + """
-local original = tonumber(ARGV[2])
-if original >= 0 then
-  local copy = redis.call('HGET', KEYS[6], ARGV[2])
-  if copy then return tonumber(copy) end
-end
-local copy = redis.call('INCR', KEYS[3]) - 1
-if original >= 0 then redis.call('HSET', KEYS[6], ARGV[2], copy) end
-return copy
-"""
-)
-
 
 class QueueLeaseLapsed(ConfigurationError):
     """The submitter's share of its lease lapsed while it was still queuing: it stopped.
@@ -229,26 +121,6 @@ class QueueLeaseLapsed(ConfigurationError):
 
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
-
-
-class _Keys:
-    """The Redis keys of one lease, named after its count's key, in the scripts' order."""
-
-    def __init__(self, count: str) -> None:
-        self.count = count
-        self.all = [
-            count,
-            f"{count}:token",
-            f"{count}:next",
-            f"{count}:counted",
-            f"{count}:done",
-            f"{count}:copies",
-            f"{count}:submitter",
-        ]
-
-    def run(self, client: Any, source: str, *args: Any) -> int:
-        """Run the lease script ``source`` on these keys."""
-        return int(client.register_script(source)(keys=self.all, args=list(args)))
 
 
 class QueueLease:
@@ -279,7 +151,7 @@ class QueueLease:
             if journal.path is not None
             else f"{journal_display(journal.location)}\n{broadcast_id}"
         )
-        self.keys = _Keys(f"broadcastio:lease:{_digest(named)}")
+        self.keys = LeaseKeys(f"broadcastio:lease:{_digest(named)}")
         self.key = self.keys.count
         self.token = uuid.uuid4().hex
         self._share_ms = max(1, int(share_seconds * 1000))
@@ -304,7 +176,7 @@ class QueueLease:
         stale = self.journal.queued_lease(self.broadcast_id)
         if stale is not None:
             self._refuse_if_held_elsewhere(stale)
-        outstanding = self.keys.run(self.client, _ACQUIRE, self.token, self._share_ms)
+        outstanding = self.keys.run(self.client, ACQUIRE, self.token, self._share_ms)
         if outstanding != 0:
             raise self._busy(outstanding, self.key)
         self._held = True
@@ -346,12 +218,16 @@ class QueueLease:
             )
         if mark.key and mark.key != self.key:
             # The same queue, the journal named another way: its lease is that key's.
-            outstanding = _Keys(mark.key).run(self.client, _END_IF_IDLE)
+            outstanding = LeaseKeys(mark.key).run(self.client, END_IF_IDLE)
             if outstanding != 0:
                 raise self._busy(outstanding, mark.key)
 
     def _busy(self, outstanding: int, key: str) -> QueuedBroadcastBusy:
-        """The refusal while the lease counted in ``key`` is held (``_HELD``'s answer)."""
+        """The refusal while the lease counted in ``key`` is held.
+
+        ``outstanding`` is what the scripts' held check answered: the count,
+        or -3 for a submitter's share.
+        """
         held = (
             f"{outstanding} message(s) outstanding"
             if outstanding > 0
@@ -366,7 +242,7 @@ class QueueLease:
         """Keep the submitter's share alive until ``release`` (or the process dies)."""
         while not self._stop_refreshing.wait(self._share_ms / 5000):
             try:
-                if not self.keys.run(self.client, _REFRESH, self.token, self._share_ms):
+                if not self.keys.run(self.client, REFRESH, self.token, self._share_ms):
                     self._lapse("its share was gone at a refresh")
                     return
                 self._confirmed = _clock()
@@ -401,7 +277,7 @@ class QueueLease:
 
     def reserve(self, messages: int) -> int:
         """Numbers for ``messages`` about to be enqueued: the first (-1: the share lapsed)."""
-        first = self.keys.run(self.client, _RESERVE, self.token, messages, self._share_ms)
+        first = self.keys.run(self.client, RESERVE, self.token, messages, self._share_ms)
         if first < 0:
             self._lapse("gone from Redis when numbering a batch")
         else:
@@ -411,7 +287,7 @@ class QueueLease:
     def count(self, first: int, messages: int) -> None:
         """Count ``messages`` numbered from ``first``, now on the queue."""
         if first >= 0 and messages > 0:
-            if self.keys.run(self.client, _COUNT, self.token, first, messages) < 0:
+            if self.keys.run(self.client, COUNT, self.token, first, messages) < 0:
                 self._lapse("the lease had ended when its last batch was counted")
 
     def lapsed_error(self, queued: int) -> QueueLeaseLapsed:
@@ -442,7 +318,7 @@ class QueueLease:
         if self._refresher is not None and self._refresher is not threading.current_thread():
             self._refresher.join()
         try:
-            if self.keys.run(self.client, _RELEASE, self.token) == 0:
+            if self.keys.run(self.client, RELEASE, self.token) == 0:
                 self.journal.end_queued_lease(self.broadcast_id, token=self.token)
         except Exception as error:  # noqa: BLE001 - do not hide what ended the submission
             logger.warning(
@@ -461,14 +337,14 @@ def _clock() -> float:
     return time.monotonic()
 
 
-def _lease_of(payload: dict[str, Any]) -> tuple[_Keys, str, int] | None:
+def _lease_of(payload: dict[str, Any]) -> tuple[LeaseKeys, str, int] | None:
     key = payload.get(LEASE_KEY)
     if not isinstance(key, str):
         return None
     token = payload.get(LEASE_TOKEN)
     number = payload.get(LEASE_SEQUENCE)
     return (
-        _Keys(key),
+        LeaseKeys(key),
         token if isinstance(token, str) else "",
         number if isinstance(number, int) and not isinstance(number, bool) else -1,
     )
@@ -496,7 +372,7 @@ def message_done(client: Any, payload: dict[str, Any], journal: Journal) -> None
     backoff = _DONE_FIRST_BACKOFF
     for attempt in range(1, attempts + 1):
         try:
-            answer = keys.run(client, _DONE, token, number)
+            answer = keys.run(client, DONE, token, number)
             break
         except Exception as error:  # noqa: BLE001 - the lease is a guard, not the delivery
             if attempt < attempts:
@@ -540,7 +416,7 @@ def message_copy(client: Any, payload: dict[str, Any]) -> dict[str, Any]:
     if lease is None:
         return dict(payload)
     keys, token, number = lease
-    copy = keys.run(client, _COPY, token, number)
+    copy = keys.run(client, COPY, token, number)
     if copy < 0:
         # Not this lease's any more (it ended or was replaced): the copy counts nothing.
         return {
@@ -558,4 +434,4 @@ def message_queued(client: Any, payload: dict[str, Any]) -> None:
         return
     keys, token, number = lease
     if number >= 0:
-        keys.run(client, _COUNT, token, number, 1)
+        keys.run(client, COUNT, token, number, 1)
