@@ -45,7 +45,14 @@ from broadcastio.broadcast.group_commit import GroupCommit
 from broadcastio.broadcast.journal import Journal, JournalError
 from broadcastio.broadcast.options import BroadcastOptions, OnResult
 from broadcastio.broadcast.pause import PausePolicy, install_pause_policy
-from broadcastio.broadcast.pool import NotSent, PoolEvent, Posted, WorkerCrashed, WorkerPool
+from broadcastio.broadcast.pool import (
+    NotSent,
+    PoolEvent,
+    Posted,
+    Returned,
+    WorkerCrashed,
+    WorkerPool,
+)
 from broadcastio.broadcast.report import BroadcastReport, ReportTally
 from broadcastio.broadcast.states import RecipientStatus
 from broadcastio.broadcast.task import (
@@ -221,6 +228,10 @@ class BroadcastRun:
             else:
                 pool = WorkerPool(self._orchestrator, self.concurrency, context=self._context)
                 interrupted = yield from self._dispatch(pool, admit)
+                # Closed only once every task is settled: a worker may still give
+                # back the rest of a chunk (Returned), to be queued again.
+                while self._in_flight and pool.running:
+                    yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 pool.close()
                 while pool.running:
                     yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
@@ -260,12 +271,14 @@ class BroadcastRun:
                 yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 continue
             skipped: list[RecipientOutcome] = []
+            claimed: list[RecipientTask] = []
             for admitted in self._admit_next(admit, room):
                 if isinstance(admitted, RecipientTask):
-                    pool.submit(admitted)
-                    self._in_flight += 1
+                    claimed.append(admitted)
                 else:
                     skipped.append(admitted)
+            pool.submit_all(claimed)
+            self._in_flight += len(claimed)
             # Yielded only once the whole batch is with the senders, so a consumer
             # that stops here leaves no claimed row unsent.
             yield from self._deliver_skipped(skipped)
@@ -390,9 +403,13 @@ class BroadcastRun:
         """
         ready: list[RecipientOutcome] = []
         while event is not None:
-            outcome = self._settle(event)
-            if outcome is not None:
-                ready.append(outcome)
+            if type(event) is Returned:
+                if not pool.resubmit(event):
+                    ready += self._release_returned(event)
+            else:
+                outcome = self._settle(event)
+                if outcome is not None:
+                    ready.append(outcome)
             event = pool.ready_event()
         sent = pool.take_sent(self._commit)
         self._in_flight -= len(sent)
@@ -442,6 +459,15 @@ class BroadcastRun:
                 # The rows stay in_flight: a resume sends them, under the same keys.
                 logger.debug("broadcast %s: could not release claims", self.broadcast_id)
         return [RecipientOutcome.unsent(task, RecipientStatus.NOT_SENT) for task in tasks]
+
+    def _release_returned(self, returned: Returned) -> list[RecipientOutcome]:
+        """Tasks a worker gave back after the pool was cancelled: ``NOT_SENT``, claims undone."""
+        tasks = list(returned.tasks)
+        self._in_flight -= len(tasks)
+        outcomes = self._release(tasks)
+        for outcome in outcomes:
+            self._tally.add(outcome)
+        return outcomes
 
     def _settle(self, event: PoolEvent | None) -> RecipientOutcome | None:
         """Account for one pool event; the outcome to yield, if it is one.
@@ -538,6 +564,8 @@ class BroadcastRun:
                     self.broadcast_id,
                     exc_info=event.error,
                 )
+            elif isinstance(event, Returned):  # the pool is cancelled: never sent
+                self._release_returned(event)
             else:
                 self._settle(event)
         self._take_sent_quietly(pool)
