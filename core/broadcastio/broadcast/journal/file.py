@@ -214,10 +214,19 @@ class JournalFile:
 
     @contextmanager
     def transaction_locked(self) -> Iterator[sqlite3.Connection]:
-        """Run several statements as one transaction: all committed, or none."""
+        """Run several statements as one transaction: all committed, or none.
+
+        A Ctrl-C (``KeyboardInterrupt``) can land between any two bytecodes,
+        including just after an earlier call's ``BEGIN`` and before its
+        ``try``: that transaction was never committed, so it is rolled back
+        here rather than making every later write fail with "cannot start a
+        transaction within a transaction" (the run's wind-down among them).
+        """
         connection = self.connection
-        connection.execute("BEGIN")
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         try:
+            connection.execute("BEGIN")
             yield connection
         except BaseException:
             if connection.in_transaction:  # SQLite may have rolled back already (a full disk)

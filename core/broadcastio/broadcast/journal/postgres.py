@@ -548,10 +548,17 @@ class PostgresJournal:
 
     @contextmanager
     def transaction_locked(self) -> Iterator[_Connection]:
-        """Run several statements as one transaction: all committed, or none."""
+        """Run several statements as one transaction: all committed, or none.
+
+        As the SQLite journal's: a transaction an interrupt left open between
+        an earlier ``BEGIN`` and its ``try`` was never committed, and is
+        rolled back before this one begins.
+        """
         connection = self.connection
-        connection.execute("BEGIN")
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         try:
+            connection.execute("BEGIN")
             yield connection
         except BaseException:
             if connection.in_transaction and not self.connection.raw.closed:
