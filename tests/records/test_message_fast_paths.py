@@ -11,7 +11,9 @@ the same ``ValidationError``.
 
 from __future__ import annotations
 
+import os
 import pickle
+import threading
 import uuid
 from typing import Any
 
@@ -146,3 +148,47 @@ def test_fast_paths_build_what_the_checked_paths_build(
     assert made.to_dict() == checked.to_dict()
     assert repr(made) == repr(checked)
     assert type(made.recipient) is str
+
+
+def test_threads_making_ids_together_never_get_the_same_random_bytes() -> None:
+    # The random bytes are read a block at a time and handed out in slices:
+    # threads racing over the same block, and over its refill, must each
+    # get slices of their own.
+    made: list[list[str]] = [[] for _ in range(8)]
+    start = threading.Barrier(len(made))
+
+    def make(into: list[str]) -> None:
+        start.wait()
+        for _ in range(5000):
+            into.append(new_reference_id())
+            into.append(new_uuid4_hex())
+
+    threads = [threading.Thread(target=make, args=(into,)) for into in made]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [uuid.UUID(made_id).int for into in made for made_id in into]
+    assert len(set(every)) == len(every) == 8 * 10_000
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_never_repeats_its_parents_ids() -> None:
+    # The child inherits the parent's block of random bytes: it must drop it,
+    # or parent and child hand out the same ids next.
+    new_reference_id()  # a block is read, and most of it is still unused
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            ids = "\n".join(new_reference_id() for _ in range(100))
+            os.write(writer, ids.encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as pipe:
+        child_ids = set(pipe.read().split())
+    os.waitpid(child, 0)
+    parent_ids = {new_reference_id() for _ in range(100)}
+    assert len(child_ids) == 100
+    assert not child_ids & parent_ids
