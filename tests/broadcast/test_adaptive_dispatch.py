@@ -1,12 +1,14 @@
-"""Adaptive dispatch: fast sends go to the threads in chunks, slow ones one per thread.
+"""Adaptive dispatch: fast sends run on the consuming thread, slow ones one per worker thread.
 
-Observed through ``broadcast()`` only: how many sends a provider sees under
-way at once (its own count, taken inside ``send``), what the report and the
-journal say after a stop, and each recipient's reference ids across a resume.
+Observed through ``broadcast()`` only: which thread a provider's ``send`` runs
+on and how many sends it sees under way at once (its own count, taken inside
+``send``), what the report and the journal say after a stop, and each
+recipient's reference ids across a resume.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 from broadcast_support import RecordingProvider, make_messages
 
-from broadcastio import DeliveryResult, Message, Orchestrator
+from broadcastio import DeliveryResult, Message, Orchestrator, hookimpl
 from broadcastio.broadcast import (
     Journal,
     RecipientOutcome,
@@ -90,9 +92,9 @@ def test_a_slow_provider_gets_concurrency_sends_under_way(
 def test_a_provider_that_turns_slow_gets_every_thread_back(
     journal_path: Path, concurrency: int
 ) -> None:
-    # Hundreds of fast sends first: the run hands chunks of tasks to its threads.
-    # Then the sends turn slow: the tasks still waiting in a chunk must reach the
-    # other threads, or sends queue behind one another on one thread.
+    # Hundreds of fast sends first: the run sends them on its own thread. Then
+    # the sends turn slow: the rest of the batch under way must reach the
+    # worker threads, or sends queue behind one another on one thread.
     provider = OverlapProvider(concurrency, fast_sends=400)
     messages = make_messages(400 + 8 * concurrency)
     report = broadcast(
@@ -105,8 +107,8 @@ def test_a_provider_that_turns_slow_gets_every_thread_back(
     assert report.delivered == len(messages)
     assert provider.reached
     assert provider.most_under_way == concurrency
-    # Only the slow sends already started when the change came can have waited
-    # alone: at most one per chunk then in the threads' hands.
+    # Only the slow send already started when the change came can have waited
+    # alone (and one more, should the average still have looked fast).
     assert provider.lonely <= 2, provider.lonely
     for message in messages:
         key = str(message.recipient)  # make_messages: phone numbers
@@ -126,9 +128,11 @@ def resume_and_check(journal_path: Path, first: RecordingProvider, messages: lis
 
 
 @pytest.mark.parametrize("concurrency", [4, 16])
-def test_a_stop_while_fast_sends_run_in_chunks(journal_path: Path, concurrency: int) -> None:
-    # The stop comes deep in a run of fast sends, while chunks are in the threads'
-    # hands: what they have not started comes back NOT_SENT, its rows pending.
+def test_a_stop_while_fast_sends_run_on_the_consuming_thread(
+    journal_path: Path, concurrency: int
+) -> None:
+    # The stop comes deep in a run of fast sends, made by the consuming thread:
+    # what it has not started comes back NOT_SENT, its rows pending.
     stop = threading.Event()
     messages = make_messages(3000)
 
@@ -158,9 +162,11 @@ def test_a_stop_while_fast_sends_run_in_chunks(journal_path: Path, concurrency: 
 
 
 @pytest.mark.parametrize("concurrency", [4, 16])
-def test_ctrl_c_while_fast_sends_run_in_chunks(journal_path: Path, concurrency: int) -> None:
+def test_ctrl_c_while_fast_sends_run_on_the_consuming_thread(
+    journal_path: Path, concurrency: int
+) -> None:
     # Every outcome received is committed before it is yielded; the sends under
-    # way finish; the queued tasks and the unstarted rest of chunks are not sent.
+    # way finish; the rows claimed and not yet sent are not sent.
     provider = RecordingProvider()
     messages = make_messages(3000)
     received: list[RecipientOutcome] = []
@@ -188,3 +194,84 @@ def test_ctrl_c_while_fast_sends_run_in_chunks(journal_path: Path, concurrency: 
         assert summary[RecipientState.IN_FLIGHT] == 0
         assert summary[RecipientState.DELIVERED] == provider.count
     resume_and_check(journal_path, provider, messages)
+
+
+CURRENT = contextvars.ContextVar[str]("current", default="unset")
+
+
+class SetsContext:
+    """A plugin that makes a value current for the run, as the OpenTelemetry plugin does."""
+
+    @hookimpl
+    def before_broadcast(self, broadcast_id: str) -> None:
+        CURRENT.set(f"broadcast {broadcast_id}")
+
+
+@pytest.mark.parametrize("concurrency", [4, 16])
+def test_fast_sends_run_on_the_consuming_thread(
+    journal_path: Path, concurrency: int
+) -> None:
+    # A send that waits for nothing costs less than a hand-off to a worker
+    # thread and back: once sends are seen to be fast, the run makes them itself.
+    seen: list[tuple[threading.Thread, str]] = []
+
+    def on_send(message: Message, number: int) -> None:
+        seen.append((threading.current_thread(), CURRENT.get()))
+
+    provider = RecordingProvider(on_send=on_send)
+    orchestrator = Orchestrator([provider])
+    orchestrator.plugin_manager.register(SetsContext())
+    messages = make_messages(2000)
+    report = broadcast(
+        orchestrator, messages, journal=journal_path, broadcast_id="b", concurrency=concurrency
+    )
+    assert report.delivered == len(messages)
+    here = sum(thread is threading.current_thread() for thread, _ in seen)
+    assert here >= 0.9 * len(messages), here
+    # Every send, wherever it ran, in the run's context; the caller's is left alone.
+    assert {value for _, value in seen} == {"broadcast b"}
+    assert CURRENT.get() == "unset"
+    with Journal(journal_path) as journal:
+        assert journal.summary("b")[RecipientState.DELIVERED] == len(messages)
+
+
+class ProviderBug(BaseException):
+    """Escapes the orchestrator (it only turns ``Exception`` into failed attempts)."""
+
+
+@pytest.mark.parametrize("raised", [ProviderBug, KeyboardInterrupt])
+def test_a_fast_send_cut_short_at_concurrency_4_leaves_only_its_row_in_flight(
+    journal_path: Path, raised: type[BaseException]
+) -> None:
+    # Deep in a run of fast sends, the consuming thread is the one sending: an
+    # exception escaping the send reaches it there, mid-send.
+    cut: list[str] = []
+
+    def on_send(message: Message, number: int) -> None:
+        if number == 1500:
+            cut.append(str(message.recipient))
+            raise raised("cut short in the middle of a send")
+
+    provider = RecordingProvider(on_send=on_send)
+    messages = make_messages(3000)
+    run = iter_broadcast(
+        Orchestrator([provider]), messages, journal=journal_path, broadcast_id="b", concurrency=4
+    )
+    with pytest.raises(raised):
+        with run:
+            for _ in run:
+                pass
+    assert run.report is not None and run.report.interrupted
+    with Journal(journal_path) as journal:
+        summary = journal.summary("b")
+        stuck = [row.recipient for row in journal.rows("b", state=RecipientState.IN_FLIGHT)]
+    assert stuck == cut
+    assert summary[RecipientState.DELIVERED] == run.report.delivered == 1499
+    second = RecordingProvider()
+    report = broadcast(Orchestrator([second]), messages, journal=journal_path, broadcast_id="b")
+    assert report.complete
+    # The one cut short goes out again under its key; nobody else is sent twice.
+    for message in messages:
+        key = str(message.recipient)
+        sends = provider.calls.get(key, []) + second.calls.get(key, [])
+        assert sends == [reference_id_for("b", key)] * (2 if key == stuck[0] else 1), key

@@ -8,10 +8,14 @@ the outcome back. So the journal has one writer per run: its lock is never
 contended, and while this thread waits on SQLite the pool's threads send.
 At concurrency 1 there is no pool: the consuming thread sends itself, in the
 run's context, and commits the outcomes of up to ``_INLINE_BATCH`` sends
-together. At most ``2 * concurrency`` recipients (``_INLINE_BATCH`` at
-concurrency 1) are between "read from the input" and "outcome yielded": that
-bound keeps memory flat for a million-row input and lets a run stop within a
-couple of sends.
+together. At a higher concurrency it does the same, a batch of
+``concurrency`` rows at a time, while the recent sends average under
+``pool.FAST_SEND_SECONDS``: such sends do not wait for anything, so threads
+would only add a hand-off there and back per send; a send slower than
+``pool.GIVE_BACK_SECONDS`` hands the rest of its batch to the pool. At most
+``2 * concurrency`` recipients (``_INLINE_BATCH`` at concurrency 1) are
+between "read from the input" and "outcome yielded": that bound keeps memory
+flat for a million-row input and lets a run stop within a couple of sends.
 
 However a run ends early (stop event, the consumer closing it,
 ``KeyboardInterrupt``, an exception), nothing more is read or sent, the sends
@@ -46,10 +50,11 @@ from broadcastio.broadcast.journal import Journal, JournalError
 from broadcastio.broadcast.options import BroadcastOptions, OnResult
 from broadcastio.broadcast.pause import PausePolicy, install_pause_policy
 from broadcastio.broadcast.pool import (
+    FAST_SEND_SECONDS,
+    GIVE_BACK_SECONDS,
     NotSent,
     PoolEvent,
     Posted,
-    Returned,
     WorkerCrashed,
     WorkerPool,
 )
@@ -228,10 +233,6 @@ class BroadcastRun:
             else:
                 pool = WorkerPool(self._orchestrator, self.concurrency, context=self._context)
                 interrupted = yield from self._dispatch(pool, admit)
-                # Closed only once every task is settled: a worker may still give
-                # back the rest of a chunk (Returned), to be queued again.
-                while self._in_flight and pool.running:
-                    yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 pool.close()
                 while pool.running:
                     yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
@@ -252,10 +253,13 @@ class BroadcastRun:
 
         The input is read in batches that refill the window once half of it has
         completed, so admission (a journal round trip) happens once per batch
-        rather than once per row. Every outcome that has come back is committed
-        in one transaction before it is yielded (``_collect``). A bad row, or
-        an error raised by the input itself, ends the reading: it is raised
-        once the rows read before it have been sent (see ``_generate``).
+        rather than once per row. While sends are fast (the pool's average),
+        this thread waits for the pool's sends under way, then sends the next
+        batch of ``concurrency`` rows itself (``_send_here``), one at a time.
+        Every outcome that has come back is committed in one transaction
+        before it is yielded (``_collect``). A bad row, or an error raised by
+        the input itself, ends the reading: it is raised once the rows read
+        before it have been sent (see ``_generate``).
         """
         stop, window, refill = self._stop, self._window, self._refill
         while True:
@@ -266,6 +270,15 @@ class BroadcastRun:
                 return True
             if self._exhausted:
                 return False
+            if pool.recent_send_seconds < FAST_SEND_SECONDS:
+                if self._in_flight:
+                    # Sends are fast: once the threads have finished theirs, this
+                    # thread sends the next batch itself (one send at a time).
+                    yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
+                    continue
+                tasks = yield from self._admit_tasks(admit, refill)
+                yield from self._send_here(tasks, pool)
+                continue
             room = window - self._in_flight
             if room < refill:
                 yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
@@ -288,13 +301,58 @@ class BroadcastRun:
 
         Handing each row to one worker thread and its outcome back costs two
         thread switches per row, several times a fast provider's own send.
-        Here the sends run right in the loop, each in the run's context (what
-        ``before_broadcast`` made current is current for every send, as in a
-        worker thread). Rows are admitted (and, with a journal, claimed) a
-        batch at a time; outcomes are committed together and then yielded,
-        once a batch is done or a slow send has held them for
-        ``_INLINE_COMMIT_SECONDS``. The stop event is looked at before each
-        send: the rest of a batch then goes back to the journal unsent.
+        Here the sends run right in the loop (``_send_here``), a batch of
+        ``_INLINE_BATCH`` rows admitted (and, with a journal, claimed) at a time.
+        """
+        stop = self._stop
+        while True:
+            if stop is not None and stop.is_set():
+                logger.info("broadcast %s: stop requested", self.broadcast_id)
+                return True
+            if self._exhausted:
+                return False
+            tasks = yield from self._admit_tasks(admit, _INLINE_BATCH)
+            yield from self._send_here(tasks, None)
+
+    def _admit_tasks(
+        self, admit: Admitter, room: int
+    ) -> Generator[RecipientOutcome, None, list[RecipientTask]]:
+        """Admit up to ``room`` rows; yields the outcomes of those not to send, returns the rest.
+
+        The tasks returned are counted in flight before anything is yielded, so
+        a consumer that stops at a skipped row leaves them to be released.
+        """
+        tasks: list[RecipientTask] = []
+        skipped: list[RecipientOutcome] = []
+        for admitted in self._admit_next(admit, room):
+            if isinstance(admitted, RecipientTask):
+                tasks.append(admitted)
+            else:
+                skipped.append(admitted)
+        self._in_flight += len(tasks)
+        try:
+            yield from self._deliver_skipped(skipped)
+        except BaseException:
+            self._in_flight -= len(tasks)
+            for outcome in self._release(tasks):
+                self._tally.add(outcome)
+            raise
+        return tasks
+
+    def _send_here(
+        self, tasks: list[RecipientTask], pool: WorkerPool | None
+    ) -> Generator[RecipientOutcome, None, None]:
+        """Send ``tasks`` (counted in flight) on this thread, in the run's context.
+
+        Each send runs in the run's context (what ``before_broadcast`` made
+        current is current for every send, as in a worker thread). Outcomes
+        are committed together and then yielded, once the tasks are done or a
+        slow send has held them for ``_INLINE_COMMIT_SECONDS``. The stop event
+        is looked at before each send: the rest then go back to the journal
+        unsent. With ``pool`` (concurrency above 1, while sends are fast), each
+        send's duration feeds the pool's average, and after a send slower
+        than ``GIVE_BACK_SECONDS`` the rest go to the pool's threads, so a
+        provider that turns slow gets ``concurrency`` sends under way again.
 
         Unlike a worker thread, this thread is the one a Ctrl-C interrupts:
         the send it cuts short leaves its row ``in_flight`` (a resume sends it
@@ -302,57 +360,52 @@ class BroadcastRun:
         committed first.
         """
         stop, orchestrator, context = self._stop, self._orchestrator, self._context
-        while True:
-            if stop is not None and stop.is_set():
-                logger.info("broadcast %s: stop requested", self.broadcast_id)
-                return True
-            if self._exhausted:
-                return False
-            tasks: list[RecipientTask] = []
-            skipped: list[RecipientOutcome] = []
-            for admitted in self._admit_next(admit, _INLINE_BATCH):
-                if isinstance(admitted, RecipientTask):
-                    tasks.append(admitted)
-                else:
-                    skipped.append(admitted)
-            self._in_flight += len(tasks)
-            yield from self._deliver_skipped(skipped)
-            done: list[RecipientOutcome] = []
-            position = 0
-            try:
-                flush_at = time.monotonic() + _INLINE_COMMIT_SECONDS
-                while position < len(tasks):
-                    if stop is not None and stop.is_set():
-                        break
-                    task = tasks[position]
-                    # Counted as started first: a send cut short keeps its claim.
-                    position += 1
-                    self._in_flight -= 1
-                    outcome = context.run(send_recipient, orchestrator, task, None)
-                    self._count_sent(outcome)
-                    done.append(outcome)
-                    if time.monotonic() >= flush_at:
-                        self._commit(done)
-                        ready, done = done, []
-                        yield from self._deliver(ready)
-                        flush_at = time.monotonic() + _INLINE_COMMIT_SECONDS
-                self._commit(done)
-                ready, done = done, []
-                yield from self._deliver(ready)
-                if position < len(tasks):  # the stop event: the rest of the batch is not sent
-                    unsent, position = tasks[position:], len(tasks)
-                    self._in_flight -= len(unsent)
-                    yield from self._deliver_skipped(self._release(unsent))
-            finally:
-                # An exception or the consumer closing the run: the sends made are
-                # committed (if not yet), the claims of the rest undone.
-                if done:
-                    self._commit_quietly(done)
-                if position < len(tasks):
-                    unsent = tasks[position:]
-                    self._in_flight -= len(unsent)
-                    for outcome in self._release(unsent):
-                        self._tally.add(outcome)
+        clock = time.perf_counter
+        done: list[RecipientOutcome] = []
+        position, count = 0, len(tasks)
+        try:
+            flush_at = clock() + _INLINE_COMMIT_SECONDS
+            while position < count:
+                if stop is not None and stop.is_set():
+                    break
+                task = tasks[position]
+                # Counted as started first: a send cut short keeps its claim.
+                position += 1
+                self._in_flight -= 1
+                started = clock()
+                outcome = context.run(send_recipient, orchestrator, task, None)
+                finished = clock()
+                self._count_sent(outcome)
+                done.append(outcome)
+                if pool is not None:
+                    elapsed = finished - started
+                    pool.note_send_seconds(elapsed)
+                    if elapsed >= GIVE_BACK_SECONDS and position < count:
+                        # Still counted in flight: the pool's outcomes settle them.
+                        pool.submit_all(tasks[position:])
+                        position = count
+                if finished >= flush_at:
+                    self._commit(done)
+                    ready, done = done, []
+                    yield from self._deliver(ready)
+                    flush_at = clock() + _INLINE_COMMIT_SECONDS
+            self._commit(done)
+            ready, done = done, []
+            yield from self._deliver(ready)
+            if position < count:  # the stop event: the rest of the batch is not sent
+                unsent, position = tasks[position:], count
+                self._in_flight -= len(unsent)
+                yield from self._deliver_skipped(self._release(unsent))
+        finally:
+            # An exception or the consumer closing the run: the sends made are
+            # committed (if not yet), the claims of the rest undone.
+            if done:
+                self._commit_quietly(done)
+            if position < count:
+                unsent = tasks[position:]
+                self._in_flight -= len(unsent)
+                for outcome in self._release(unsent):
+                    self._tally.add(outcome)
 
     def _admit_next(self, admit: Admitter, room: int) -> list[RecipientTask | RecipientOutcome]:
         """Read up to ``room`` rows and admit them (a bad row or a failing input ends reading)."""
@@ -403,13 +456,9 @@ class BroadcastRun:
         """
         ready: list[RecipientOutcome] = []
         while event is not None:
-            if type(event) is Returned:
-                if not pool.resubmit(event):
-                    ready += self._release_returned(event)
-            else:
-                outcome = self._settle(event)
-                if outcome is not None:
-                    ready.append(outcome)
+            outcome = self._settle(event)
+            if outcome is not None:
+                ready.append(outcome)
             event = pool.ready_event()
         sent = pool.take_sent(self._commit)
         self._in_flight -= len(sent)
@@ -459,15 +508,6 @@ class BroadcastRun:
                 # The rows stay in_flight: a resume sends them, under the same keys.
                 logger.debug("broadcast %s: could not release claims", self.broadcast_id)
         return [RecipientOutcome.unsent(task, RecipientStatus.NOT_SENT) for task in tasks]
-
-    def _release_returned(self, returned: Returned) -> list[RecipientOutcome]:
-        """Tasks a worker gave back after the pool was cancelled: ``NOT_SENT``, claims undone."""
-        tasks = list(returned.tasks)
-        self._in_flight -= len(tasks)
-        outcomes = self._release(tasks)
-        for outcome in outcomes:
-            self._tally.add(outcome)
-        return outcomes
 
     def _settle(self, event: PoolEvent | None) -> RecipientOutcome | None:
         """Account for one pool event; the outcome to yield, if it is one.
@@ -564,8 +604,6 @@ class BroadcastRun:
                     self.broadcast_id,
                     exc_info=event.error,
                 )
-            elif isinstance(event, Returned):  # the pool is cancelled: never sent
-                self._release_returned(event)
             else:
                 self._settle(event)
         self._take_sent_quietly(pool)

@@ -49,7 +49,9 @@ def _random_16() -> bytes:
     except StopIteration:
         # Threads that meet the end together each read a block of their own:
         # whichever iterator ends up shared, each slice is still taken once.
-        slices = struct.iter_unpack("16s", os.urandom(_RANDOM_BLOCK_BYTES))
+        slices: Iterator[tuple[bytes]] = struct.iter_unpack(
+            "16s", os.urandom(_RANDOM_BLOCK_BYTES)
+        )
         _random_slices = slices
         return next(slices)[0]
 
