@@ -22,7 +22,8 @@ def test_the_prepared_message_carries_the_derived_reference_id() -> None:
 
 def test_the_admitter_sends_exactly_what_prepare_message_made() -> None:
     message = Message("+1555", "hi", metadata={"priority": 9})
-    (task,) = Admitter("daily", 1, None, retry_failed=False)([(0, message)])
+    (task,), skipped = Admitter("daily", 1, None, retry_failed=False)([(0, message)])
+    assert skipped == []
     assert isinstance(task, RecipientTask)
     assert task.message == prepare_message("daily", message)
 

@@ -12,8 +12,8 @@ import attrs
 import pytest
 
 from broadcastio import Contact, Message, Orchestrator
-from broadcastio.broadcast import RecipientOutcome, RecipientStatus, RecipientTask
-from broadcastio.broadcast.task import send_recipient
+from broadcastio.broadcast import RecipientOutcome, RecipientState, RecipientStatus, RecipientTask
+from broadcastio.broadcast.task import claimed_task, send_recipient
 from broadcastio_dummy import DummyProvider
 
 
@@ -50,3 +50,29 @@ def test_a_sent_rows_outcome_is_what_the_constructor_builds(recipient: str | Con
     assert pickle.loads(pickle.dumps(outcome)) == expected
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         outcome.index = 0  # type: ignore[misc]
+
+
+def test_recipient_task_has_nothing_a_builder_would_skip() -> None:
+    # Admission builds each task with ``claimed_task``, which runs no checks.
+    for field in attrs.fields(RecipientTask):
+        assert field.converter is None, field.name
+        assert field.validator is None, field.name
+    assert not hasattr(RecipientTask, "__attrs_pre_init__")
+    assert not hasattr(RecipientTask, "__attrs_post_init__")
+
+
+@pytest.mark.parametrize("previous", [None, RecipientState.IN_FLIGHT, RecipientState.FAILED])
+def test_a_claimed_task_is_what_the_constructor_builds(previous: RecipientState | None) -> None:
+    message = Message("+15551234567", "hello")
+    task = claimed_task("b-1", 2, 41, message, previous, 3)
+    expected = RecipientTask(
+        broadcast_id="b-1", run=2, index=41, message=message, previous_state=previous, attempts=3
+    )
+    assert type(task) is RecipientTask
+    assert task == expected
+    assert repr(task) == repr(expected)
+    assert task.to_dict() == expected.to_dict()
+    assert RecipientTask.from_dict(task.to_dict()) == expected
+    assert pickle.loads(pickle.dumps(task)) == expected
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        task.index = 0  # type: ignore[misc]

@@ -23,6 +23,7 @@ from broadcastio.broadcast.task import (
     PreparedRow,
     RecipientOutcome,
     RecipientTask,
+    claimed_task,
     message_digest,
     reference_id_for,
 )
@@ -136,33 +137,41 @@ class Admitter:
 
     def __call__(
         self, rows: Sequence[tuple[int, Message]]
-    ) -> list[RecipientTask | RecipientOutcome]:
-        """Each input row ``(index, message)`` as a task to send, or the outcome of skipping it.
+    ) -> tuple[list[RecipientTask], list[RecipientOutcome]]:
+        """The input rows ``(index, message)`` to send, as tasks; and the outcomes of the rest.
 
-        With a journal, the tasks are committed ``in_flight`` before this
-        returns (``Journal.admit_and_claim``: the batch's admission, then one
-        claim statement). A row the journal refuses to claim (it turned
-        ``delivered`` meanwhile, written by another process) becomes an
-        ``ALREADY_DELIVERED`` outcome in place.
+        Each list keeps input order. With a journal, the tasks are committed
+        ``in_flight`` before this returns (``Journal.admit_and_claim``: the
+        batch's admission, then one claim statement). A row the journal
+        refuses to claim (it turned ``delivered`` meanwhile, written by
+        another process) becomes an ``ALREADY_DELIVERED`` outcome.
         """
         broadcast_id, run, journal = self._broadcast_id, self._run, self._journal
+        tasks: list[RecipientTask] = []
+        skipped: list[RecipientOutcome] = []
+        if journal is None:
+            # Every row new but a repeated recipient: nothing else to look up.
+            seen = self._seen
+            for index, message in rows:
+                row = prepare_row(broadcast_id, index, message)
+                if row.recipient in seen:
+                    skipped.append(
+                        _skipped(broadcast_id, index, row.message, RecipientStatus.DUPLICATE, 0)
+                    )
+                else:
+                    seen.add(row.recipient)
+                    tasks.append(claimed_task(broadcast_id, run, index, row.message, None, 0))
+            return tasks, skipped
         prepared = [prepare_row(broadcast_id, index, message) for index, message in rows]
-        if journal is not None:
-            admissions, claimed = journal.admit_and_claim(
-                broadcast_id, run, prepared, self._should_send
-            )
-        else:
-            remember = self._remember
-            admissions = [remember(row.recipient) for row in prepared]
-            claimed = None
-        admitted: list[RecipientTask | RecipientOutcome] = []
+        admissions, claimed = journal.admit_and_claim(
+            broadcast_id, run, prepared, self._should_send
+        )
         retry_failed = self._retry_failed
         new = Admission.NEW
         for number, (row, admission) in enumerate(zip(prepared, admissions, strict=True)):
             status = None if admission is new else skip_status(admission, retry_failed)
             if status is None:
-                # Positional: one per row (field order pinned by test_group_commit.py).
-                task = RecipientTask(
+                task = claimed_task(
                     broadcast_id,
                     run,
                     row.position,
@@ -170,27 +179,19 @@ class Admitter:
                     admission.previous,  # previous_state
                     admission.attempts,
                 )
-                if claimed is None or claimed[number]:
-                    admitted.append(task)
+                if claimed[number]:
+                    tasks.append(task)
                 else:
-                    admitted.append(
-                        RecipientOutcome.unsent(task, RecipientStatus.ALREADY_DELIVERED)
-                    )
+                    skipped.append(RecipientOutcome.unsent(task, RecipientStatus.ALREADY_DELIVERED))
             else:
-                admitted.append(
+                skipped.append(
                     _skipped(broadcast_id, row.position, row.message, status, admission.attempts)
                 )
-        return admitted
+        return tasks, skipped
 
     def _should_send(self, admission: Admission) -> bool:
         """Whether a row so admitted is sent (and so claimed) in this run."""
         return skip_status(admission, self._retry_failed) is None
-
-    def _remember(self, recipient: str) -> Admission:
-        if recipient in self._seen:
-            return Admission.DUPLICATE_OF_NEW
-        self._seen.add(recipient)
-        return Admission.NEW
 
 
 def _skipped(

@@ -283,13 +283,7 @@ class BroadcastRun:
             if room < refill:
                 yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 continue
-            skipped: list[RecipientOutcome] = []
-            claimed: list[RecipientTask] = []
-            for admitted in self._admit_next(admit, room):
-                if isinstance(admitted, RecipientTask):
-                    claimed.append(admitted)
-                else:
-                    skipped.append(admitted)
+            claimed, skipped = self._admit_next(admit, room)
             pool.submit_all(claimed)
             self._in_flight += len(claimed)
             # Yielded only once the whole batch is with the senders, so a consumer
@@ -322,13 +316,7 @@ class BroadcastRun:
         The tasks returned are counted in flight before anything is yielded, so
         a consumer that stops at a skipped row leaves them to be released.
         """
-        tasks: list[RecipientTask] = []
-        skipped: list[RecipientOutcome] = []
-        for admitted in self._admit_next(admit, room):
-            if isinstance(admitted, RecipientTask):
-                tasks.append(admitted)
-            else:
-                skipped.append(admitted)
+        tasks, skipped = self._admit_next(admit, room)
         self._in_flight += len(tasks)
         try:
             yield from self._deliver_skipped(skipped)
@@ -364,7 +352,10 @@ class BroadcastRun:
         done: list[RecipientOutcome] = []
         position, count = 0, len(tasks)
         try:
-            flush_at = clock() + _INLINE_COMMIT_SECONDS
+            # One clock reading per send: a send's time is from the end of the
+            # one before (the bookkeeping between them is a microsecond or two).
+            started = clock()
+            flush_at = started + _INLINE_COMMIT_SECONDS
             while position < count:
                 if stop is not None and stop.is_set():
                     break
@@ -372,7 +363,6 @@ class BroadcastRun:
                 # Counted as started first: a send cut short keeps its claim.
                 position += 1
                 self._in_flight -= 1
-                started = clock()
                 outcome = context.run(send_recipient, orchestrator, task, None)
                 finished = clock()
                 self._count_sent(outcome)
@@ -384,11 +374,13 @@ class BroadcastRun:
                         # Still counted in flight: the pool's outcomes settle them.
                         pool.submit_all(tasks[position:])
                         position = count
+                started = finished
                 if finished >= flush_at:
                     self._commit(done)
                     ready, done = done, []
                     yield from self._deliver(ready)
-                    flush_at = clock() + _INLINE_COMMIT_SECONDS
+                    started = clock()
+                    flush_at = started + _INLINE_COMMIT_SECONDS
             self._commit(done)
             ready, done = done, []
             yield from self._deliver(ready)
@@ -407,7 +399,9 @@ class BroadcastRun:
                 for outcome in self._release(unsent):
                     self._tally.add(outcome)
 
-    def _admit_next(self, admit: Admitter, room: int) -> list[RecipientTask | RecipientOutcome]:
+    def _admit_next(
+        self, admit: Admitter, room: int
+    ) -> tuple[list[RecipientTask], list[RecipientOutcome]]:
         """Read up to ``room`` rows and admit them (a bad row or a failing input ends reading)."""
         messages = self._messages
         index = self._index
@@ -425,9 +419,11 @@ class BroadcastRun:
                 self._exhausted = True
                 break
         self._index = index
-        batch = admit(rows) if rows else []
-        self._admitted_any = self._admitted_any or bool(batch)
-        return batch
+        if not rows:
+            return [], []
+        tasks, skipped = admit(rows)
+        self._admitted_any = True
+        return tasks, skipped
 
     def _deliver_skipped(
         self, skipped: list[RecipientOutcome]
