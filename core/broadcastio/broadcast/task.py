@@ -42,6 +42,7 @@ __all__ = [
     "PreparedRow",
     "RecipientOutcome",
     "RecipientTask",
+    "STATE_OF_SENT_STATUS",
     "claimed_task",
     "deliver_recipient",
     "message_digest",
@@ -230,12 +231,13 @@ _STATUS_OF_STATE = {
     RecipientState.FAILED: RecipientStatus.FAILED,
     RecipientState.AMBIGUOUS: RecipientStatus.AMBIGUOUS,
 }
-_STATE_OF_STATUS = {status: state for state, status in _STATUS_OF_STATE.items()}
+STATE_OF_SENT_STATUS = {status: state for state, status in _STATUS_OF_STATE.items()}
+"""The journal state each status of a sent row stands for (``state_of_outcome``)."""
 
 
 def state_of_outcome(outcome: RecipientOutcome) -> RecipientState:
     """The journal state a sent ``outcome`` leaves its row in (``delivered``, ``failed``…)."""
-    return _STATE_OF_STATUS[outcome.status]
+    return STATE_OF_SENT_STATUS[outcome.status]
 
 
 def deliver_recipient(

@@ -39,12 +39,12 @@ from broadcastio.broadcast.journal.records import Admission
 from broadcastio.broadcast.journal.runs import JournalRuns
 from broadcastio.broadcast.states import RecipientState, recorded_provider
 from broadcastio.broadcast.task import (
+    STATE_OF_SENT_STATUS,
     PreparedRow,
     RecipientOutcome,
     RecipientTask,
     message_digest,
     reference_id_for,
-    state_of_outcome,
 )
 from broadcastio.records.checks import check_bool, check_number
 from broadcastio.records.contact import Contact, recipient_key
@@ -69,6 +69,10 @@ def _contact_values(recipient: str | Contact) -> tuple[str | None, str | None]:
     if isinstance(recipient, str):
         return None, None
     return recipient.id, json.dumps(recipient.addresses, separators=(",", ":"), ensure_ascii=False)
+
+
+# The journal's state text for each status of a sent row: ``state_of_outcome``'s, looked up once.
+_STATE_TEXT_OF_STATUS = {status: state.value for status, state in STATE_OF_SENT_STATUS.items()}
 
 
 def _address_used(recipient: str | Contact, kind: str | None) -> str | None:
@@ -232,7 +236,14 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                     )
             if claim_if is None:
                 return admissions, [False] * len(rows)
-            wanted = [n for n, admission in enumerate(admissions) if claim_if(admission)]
+            # Nearly every row of a first run is NEW: asked about once per batch.
+            new = Admission.NEW
+            claim_new = claim_if(new)
+            wanted = [
+                n
+                for n, admission in enumerate(admissions)
+                if (claim_new if admission is new else claim_if(admission))
+            ]
             claimed: set[str] = set()
             for start in range(0, len(wanted), sql.MAX_ROWS_PER_STATEMENT):
                 values: list[Any] = []
@@ -459,11 +470,12 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         file = self._file
         with file.locked(broadcast_id):
             key = file.key_locked(broadcast_id, create=True)
+            state_texts = _STATE_TEXT_OF_STATUS
             for outcome, kind in zip(outcomes, address_kinds, strict=True):
                 result = outcome.result
                 assert result is not None, "only sent outcomes have a final state to record"
                 error = result.error
-                provider = recorded_provider(result)
+                provider = result.provider if result.success else recorded_provider(result)
                 if provider is None:
                     kind = address = None
                 elif outcome.contact is None:
@@ -472,7 +484,7 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                     address = _address_used(outcome.contact, kind)
                 values.append(
                     (
-                        state_of_outcome(outcome).value,
+                        state_texts[outcome.status],
                         provider,
                         result.message_id,
                         None if error is None else error.code.value,
