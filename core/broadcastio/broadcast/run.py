@@ -348,45 +348,52 @@ class BroadcastRun:
         committed first.
         """
         stop, orchestrator, context = self._stop, self._orchestrator, self._context
-        clock = time.perf_counter
+        count_sent, clock = self._count_sent, time.perf_counter
         done: list[RecipientOutcome] = []
         position, count = 0, len(tasks)
+        # Each task leaves the run's count here, one way or another: sent on
+        # this thread, handed to the pool (counted again then), or released.
+        self._in_flight -= count
         try:
             # One clock reading per send: a send's time is from the end of the
             # one before (the bookkeeping between them is a microsecond or two).
             started = clock()
             flush_at = started + _INLINE_COMMIT_SECONDS
+            sending_seconds = 0.0
             while position < count:
                 if stop is not None and stop.is_set():
                     break
                 task = tasks[position]
                 # Counted as started first: a send cut short keeps its claim.
                 position += 1
-                self._in_flight -= 1
                 outcome = context.run(send_recipient, orchestrator, task, None)
                 finished = clock()
-                self._count_sent(outcome)
+                count_sent(outcome)
                 done.append(outcome)
-                if pool is not None:
-                    elapsed = finished - started
-                    pool.note_send_seconds(elapsed)
-                    if elapsed >= GIVE_BACK_SECONDS and position < count:
-                        # Still counted in flight: the pool's outcomes settle them.
-                        pool.submit_all(tasks[position:])
-                        position = count
+                elapsed = finished - started
+                sending_seconds += elapsed
                 started = finished
+                if elapsed >= GIVE_BACK_SECONDS and pool is not None and position < count:
+                    pool.note_send_seconds(sending_seconds / position)
+                    sending_seconds = 0.0  # noted: the rest go to the pool's threads
+                    rest = tasks[position:]
+                    self._in_flight += len(rest)  # the pool's outcomes settle them
+                    pool.submit_all(rest)
+                    position = count
                 if finished >= flush_at:
                     self._commit(done)
                     ready, done = done, []
                     yield from self._deliver(ready)
                     started = clock()
                     flush_at = started + _INLINE_COMMIT_SECONDS
+            if pool is not None and sending_seconds:
+                # Once per batch: the average of its sends, as one send's time.
+                pool.note_send_seconds(sending_seconds / position)
             self._commit(done)
             ready, done = done, []
             yield from self._deliver(ready)
             if position < count:  # the stop event: the rest of the batch is not sent
                 unsent, position = tasks[position:], count
-                self._in_flight -= len(unsent)
                 yield from self._deliver_skipped(self._release(unsent))
         finally:
             # An exception or the consumer closing the run: the sends made are
@@ -394,9 +401,7 @@ class BroadcastRun:
             if done:
                 self._commit_quietly(done)
             if position < count:
-                unsent = tasks[position:]
-                self._in_flight -= len(unsent)
-                for outcome in self._release(unsent):
+                for outcome in self._release(tasks[position:]):
                     self._tally.add(outcome)
 
     def _admit_next(

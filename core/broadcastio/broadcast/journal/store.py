@@ -71,6 +71,12 @@ def _contact_values(recipient: str | Contact) -> tuple[str | None, str | None]:
     return recipient.id, json.dumps(recipient.addresses, separators=(",", ":"), ensure_ascii=False)
 
 
+# How many rows a run admits between two looks at whether the journal's path
+# still names its file: a stat() per batch cost as much as a small batch's
+# Python; a run that loses its file stops within this many rows (and its end
+# is refused: ``end_run`` always looks).
+_ROWS_PER_PLACE_CHECK = 64
+
 # The journal's state text for each status of a sent row: ``state_of_outcome``'s, looked up once.
 _STATE_TEXT_OF_STATUS = {status: state.value for status, state in STATE_OF_SENT_STATUS.items()}
 
@@ -145,6 +151,8 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         )
         self._claims = {}
         self._started = {}
+        # Rows admitted since the file was last found in place (``admit_and_claim``).
+        self._rows_unchecked = _ROWS_PER_PLACE_CHECK
 
     @property
     def path(self) -> Path | None:
@@ -214,8 +222,12 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         if not rows:
             return [], []
         file = self._file
-        # Once per batch: a journal deleted under the run stops it here.
-        file.check_in_place(broadcast_id)
+        # A journal deleted under the run stops it here: looked at for a run's
+        # first batch, then once per _ROWS_PER_PLACE_CHECK rows (a system call).
+        if self._rows_unchecked >= _ROWS_PER_PLACE_CHECK:
+            file.check_in_place(broadcast_id)
+            self._rows_unchecked = 0
+        self._rows_unchecked += len(rows)
         now = utc_now_text()
         # Per row, the parameters of ``sql.insert_pending``; a claim adds ``sent_at``.
         pending: list[tuple[Any, ...]] = []
