@@ -1,4 +1,4 @@
-"""The journal's timestamps: ``datetime.isoformat()``'s text, made without a ``datetime`` per call."""
+"""The journal's timestamps: ``isoformat()``'s text, made without a ``datetime`` per call."""
 
 from __future__ import annotations
 

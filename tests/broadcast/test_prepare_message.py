@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from broadcastio import Message, ValidationError
 from broadcastio.broadcast import reference_id_for
-from broadcastio.broadcast.admission import Admitter, prepare_message
-from broadcastio.broadcast.task import RecipientTask
+from broadcastio.broadcast.admission import Admitter, prepare_message, prepare_row
+from broadcastio.broadcast.task import PreparedRow, RecipientTask, message_digest
 from broadcastio.records.message import Attachment
 
 
@@ -54,3 +54,19 @@ def test_preparing_either_succeeds_or_names_the_problem(broadcast_id: str, recip
             broadcast_id.encode("utf-8")
     else:
         assert prepared.recipient == message.recipient
+
+
+def test_a_prepared_row_is_a_whole_prepared_row() -> None:
+    # Built without PreparedRow's own __new__: still the named tuple, field for field.
+    message = Message("+1555", "hi")
+    row = prepare_row("daily", 7, message)
+    assert type(row) is PreparedRow
+    assert row == PreparedRow(
+        position=7,
+        message=prepare_message("daily", message),
+        recipient="+1555",
+        reference_id=reference_id_for("daily", "+1555"),
+        digest=message_digest(prepare_message("daily", message)),
+    )
+    assert row.position == 7 and row.recipient == "+1555"
+    assert row._asdict()["reference_id"] == row.reference_id

@@ -72,7 +72,8 @@ def prepare_message(broadcast_id: str, message: Message) -> Message:
 def prepare_row(broadcast_id: str, index: int, message: Message) -> PreparedRow:
     """``prepare_message`` for input row ``index``, keeping what it derived for the journal."""
     try:
-        key = recipient_key(message.recipient)
+        recipient = message.recipient
+        key = recipient if type(recipient) is str else recipient_key(recipient)
         reference_id = reference_id_for(broadcast_id, key)
         prepared = with_reference_id(message, reference_id)
         digest = message_digest(prepared)
@@ -87,7 +88,11 @@ def prepare_row(broadcast_id: str, index: int, message: Message) -> PreparedRow:
             f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
             details={"broadcast_id": broadcast_id, "recipient": recipient_key(message.recipient)},
         ) from None
-    return PreparedRow(index, prepared, key, reference_id, digest)
+    # PreparedRow's own __new__ is a Python function; this is the same tuple.
+    return _new_tuple(PreparedRow, (index, prepared, key, reference_id, digest))
+
+
+_new_tuple = tuple.__new__
 
 
 def skip_status(admission: Admission, retry_failed: bool) -> RecipientStatus | None:
