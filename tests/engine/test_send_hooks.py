@@ -317,7 +317,11 @@ def test_broadcast_runs_are_announced_and_their_context_reaches_every_send(
     assert report.delivered == 20
     assert listener.events == [("start", "weekly", 1, 3), ("end", "weekly", 1, 20)]
     assert listener.seen_in_sends == {"run of weekly"}
-    assert all(name.startswith("broadcastio-send-") for name in listener.threads)
+    # The first sends go to the worker threads; once sends are seen to be fast,
+    # the thread iterating the run makes them itself. The run's context reaches both.
+    here = threading.current_thread().name
+    assert any(name.startswith("broadcastio-send-") for name in listener.threads)
+    assert all(name.startswith("broadcastio-send-") or name == here for name in listener.threads)
     # The thread that iterated the run keeps its own context; reset() did not fail.
     assert RUN_VALUE.get() == "unset"
     assert "raised" not in caplog.text

@@ -78,19 +78,22 @@ class ReportTally:
     Used from one thread only (the one consuming the broadcast), so it needs no lock.
     """
 
-    __slots__ = ("by_code", "by_provider", "counts", "total")
+    __slots__ = ("by_code", "by_provider", "counts")
 
     def __init__(self) -> None:
         self.counts = dict.fromkeys(RecipientStatus, 0)
         self.by_code: dict[ErrorCode, int] = {}
         self.by_provider: dict[str, int] = {}
-        self.total = 0
+
+    @property
+    def total(self) -> int:
+        """Outcomes counted so far (summed when asked: ``add`` runs once per row)."""
+        return sum(self.counts.values())
 
     def add(self, outcome: RecipientOutcome) -> None:
         """Count one outcome."""
         status = outcome.status
         self.counts[status] += 1
-        self.total += 1
         result = outcome.result
         if result is None:
             return
