@@ -84,7 +84,9 @@ def test_a_slow_provider_gets_concurrency_sends_under_way(
         concurrency=concurrency,
     )
     assert report.delivered == len(messages)
-    assert provider.reached and provider.lonely == 0
+    # A run makes its first send itself, alone: that it is slow is what sends
+    # the rest to the worker threads. Every later send has company.
+    assert provider.reached and provider.lonely == 1
     assert provider.most_under_way == concurrency
 
 
@@ -275,3 +277,23 @@ def test_a_fast_send_cut_short_at_concurrency_4_leaves_only_its_row_in_flight(
         key = str(message.recipient)
         sends = provider.calls.get(key, []) + second.calls.get(key, [])
         assert sends == [reference_id_for("b", key)] * (2 if key == stuck[0] else 1), key
+
+
+@pytest.mark.parametrize("concurrency", [4, 16])
+def test_a_run_of_fast_sends_starts_no_thread(journal_path: Path, concurrency: int) -> None:
+    # Starting a thread costs about a millisecond: a run that never needs one
+    # (every send fast, made on the iterating thread) does not start any.
+    workers: set[str] = set()
+
+    def on_send(message: Message, number: int) -> None:
+        workers.update(t.name for t in threading.enumerate() if t.name.startswith("broadcastio"))
+
+    report = broadcast(
+        Orchestrator([RecordingProvider(on_send=on_send)]),
+        make_messages(500),
+        journal=journal_path,
+        broadcast_id="b",
+        concurrency=concurrency,
+    )
+    assert report.delivered == 500
+    assert workers == set()

@@ -99,11 +99,14 @@ PoolEvent = Posted | NotSent | WorkerCrashed | WorkerFinished
 class WorkerPool:
     """``size`` daemon threads running ``send_recipient`` on submitted (claimed) tasks.
 
-    Daemon threads, so a process that is exiting anyway (a second Ctrl-C) is not
-    held up by a slow provider; the runner always waits for them otherwise. Each
-    thread runs in its own copy of ``context`` (threads do not inherit the
-    context of the thread that starts them), so context variables the run set
-    up, such as the current OpenTelemetry span, reach every send.
+    The threads are started when the first task is queued: a run whose sends
+    are fast makes them all itself and never needs them. Daemon threads, so a
+    process that is exiting anyway (a second Ctrl-C) is not held up by a slow
+    provider; the runner always waits for them otherwise. Each thread runs in
+    its own copy of ``context`` as it was when the pool was made (threads do
+    not inherit the context of the thread that starts them), so context
+    variables the run set up, such as the current OpenTelemetry span, reach
+    every send.
 
     Outcomes come back uncommitted: with a journal, the consuming thread
     commits them (``GroupCommit``) before anyone sees them.
@@ -125,40 +128,62 @@ class WorkerPool:
         self._closed = False
         # Moving average of recent send durations, in seconds, written by the
         # workers and the consuming thread without a lock (a float assignment;
-        # a lost update only delays the average by one send). It starts slow:
-        # the first sends go to the workers, until sends are seen to be fast.
-        self.recent_send_seconds = float("inf")
-        self.running = size
-        base = contextvars.copy_context() if context is None else context
-        self._threads = [
-            threading.Thread(
-                target=base.copy().run,
-                args=(self._work,),
-                name=f"broadcastio-send-{number}",
-                daemon=True,
-            )
-            for number in range(1, size + 1)
-        ]
-        for thread in self._threads:
-            thread.start()
+        # a lost update only delays the average by one send). It starts at 0:
+        # a run makes its first sends itself, and the first that is slow
+        # (``GIVE_BACK_SECONDS``), or a first batch slow on average, sends the
+        # rest here; the first send measured replaces it outright.
+        self.recent_send_seconds = 0.0
+        self._measured = False
+        # Started the first time a task is queued: a run whose sends are all
+        # fast never pays for starting them (about 1 ms each).
+        self._size = size
+        self.running = 0
+        # The context each thread runs a copy of, as it was when the pool was made.
+        self._context = (contextvars.copy_context() if context is None else context).copy()
+        self._threads: list[threading.Thread] = []
 
     def note_send_seconds(self, elapsed: float) -> None:
         """Fold one send's duration into ``recent_send_seconds`` (no lock: see ``__init__``)."""
-        average = self.recent_send_seconds
-        if average == float("inf"):
+        if not self._measured:
+            self._measured = True
             self.recent_send_seconds = elapsed
-        else:
-            self.recent_send_seconds = average + (elapsed - average) * _AVERAGE_WEIGHT
+            return
+        average = self.recent_send_seconds
+        self.recent_send_seconds = average + (elapsed - average) * _AVERAGE_WEIGHT
 
     def submit(self, task: RecipientTask) -> None:
         """Queue ``task`` for the next free worker."""
+        if not self._threads:
+            self._start_threads()
         self._tasks.put(task)
 
     def submit_all(self, tasks: Sequence[RecipientTask]) -> None:
         """Queue ``tasks``, one per hand-off, in order."""
+        if not self._threads and tasks:
+            self._start_threads()
         put = self._tasks.put
         for task in tasks:
             put(task)
+
+    def _start_threads(self) -> None:
+        """Start the ``size`` workers (once; only the consuming thread queues tasks)."""
+        self._threads = [
+            threading.Thread(
+                target=self._context.copy().run,
+                args=(self._work,),
+                name=f"broadcastio-send-{number}",
+                daemon=True,
+            )
+            for number in range(1, self._size + 1)
+        ]
+        for thread in self._threads:
+            # Counted first: its end is always posted once it has started.
+            self.running += 1
+            try:
+                thread.start()
+            except BaseException:
+                self.running -= 1
+                raise
 
     def cancel(self) -> None:
         """Let running sends finish, but send nothing that is still queued."""
@@ -178,7 +203,8 @@ class WorkerPool:
         except queue.Empty:
             return None
         if event is _FINISHED:
-            self.running -= 1
+            # Never below 0: a Ctrl-C inside ``Thread.start`` uncounts a thread that may run.
+            self.running = max(self.running - 1, 0)
         return event
 
     def ready_event(self) -> PoolEvent | None:
@@ -188,7 +214,8 @@ class WorkerPool:
             return None
         event = results.get_nowait()  # only this thread takes from the queue
         if event is _FINISHED:
-            self.running -= 1
+            # Never below 0: a Ctrl-C inside ``Thread.start`` uncounts a thread that may run.
+            self.running = max(self.running - 1, 0)
         return event
 
     def take_sent(
