@@ -297,3 +297,26 @@ def test_a_run_of_fast_sends_starts_no_thread(journal_path: Path, concurrency: i
     )
     assert report.delivered == 500
     assert workers == set()
+
+
+def test_one_slow_send_in_a_batch_does_not_send_the_run_to_the_threads(
+    journal_path: Path,
+) -> None:
+    # A lone pause (a garbage collection, the machine busy) says nothing about
+    # the provider: a batch's slowest send is left out of its average.
+    threads: set[str] = set()
+
+    def on_send(message: Message, number: int) -> None:
+        threads.add(threading.current_thread().name)
+        if number % 16 == 0:
+            time.sleep(0.003)  # slow, but far under the 20 ms that hands a batch over
+
+    report = broadcast(
+        Orchestrator([RecordingProvider(on_send=on_send)]),
+        make_messages(400),
+        journal=journal_path,
+        broadcast_id="b",
+        concurrency=4,
+    )
+    assert report.delivered == 400
+    assert threads == {threading.current_thread().name}

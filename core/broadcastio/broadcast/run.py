@@ -360,7 +360,7 @@ class BroadcastRun:
             # one before (the bookkeeping between them is a microsecond or two).
             started = clock()
             flush_at = started + _INLINE_COMMIT_SECONDS
-            sending_seconds = 0.0
+            sending_seconds = slowest = 0.0
             while position < count:
                 if stop is not None and stop.is_set():
                     break
@@ -373,6 +373,8 @@ class BroadcastRun:
                 done.append(outcome)
                 elapsed = finished - started
                 sending_seconds += elapsed
+                if elapsed > slowest:
+                    slowest = elapsed
                 started = finished
                 if elapsed >= GIVE_BACK_SECONDS and pool is not None and position < count:
                     pool.note_send_seconds(sending_seconds / position)
@@ -388,8 +390,14 @@ class BroadcastRun:
                     started = clock()
                     flush_at = started + _INLINE_COMMIT_SECONDS
             if pool is not None and sending_seconds:
-                # Once per batch: the average of its sends, as one send's time.
-                pool.note_send_seconds(sending_seconds / position)
+                # Once per batch: the average of its sends but the slowest, as one
+                # send's time. One slow send in a batch is usually this process
+                # or the machine pausing (a garbage collection), not the provider;
+                # a provider that slows down slows them all.
+                if position > 1:
+                    pool.note_send_seconds((sending_seconds - slowest) / (position - 1))
+                else:
+                    pool.note_send_seconds(sending_seconds)
             self._commit(done)
             ready, done = done, []
             yield from self._deliver(ready)
