@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--count", type=int, default=10_000, help="messages per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per case; the best is kept")
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per ratio")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds per ratio")
     parser.add_argument("--rss-rows", type=int, default=100_000, help="rows of the memory run")
     parser.add_argument("--skip-rss", action="store_true", help="skip the memory runs")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
