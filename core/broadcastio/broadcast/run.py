@@ -264,7 +264,8 @@ class BroadcastRun:
         """
         stop, window, refill = self._stop, self._window, self._refill
         while True:
-            yield from self._deliver(self._collect(pool, pool.ready_event()))
+            if pool.running:  # no thread started (or left): nothing can have come back
+                yield from self._deliver(self._collect(pool, pool.ready_event()))
             if stop is not None and stop.is_set():
                 logger.info("broadcast %s: stop requested", self.broadcast_id)
                 pool.cancel()
@@ -424,7 +425,9 @@ class BroadcastRun:
             try:
                 item = next(messages)
                 index += 1
-                rows.append((index, check_message(index, item)))
+                if not isinstance(item, Message):
+                    check_message(index, item)  # raises, naming the row
+                rows.append((index, item))
             except StopIteration:
                 self._exhausted = True
                 break

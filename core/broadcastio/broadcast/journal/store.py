@@ -256,7 +256,7 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                 for n, admission in enumerate(admissions)
                 if (claim_new if admission is new else claim_if(admission))
             ]
-            claimed: set[str] = set()
+            found: list[tuple[str]] = []
             for start in range(0, len(wanted), sql.MAX_ROWS_PER_STATEMENT):
                 values: list[Any] = []
                 for n in wanted[start : start + sql.MAX_ROWS_PER_STATEMENT]:
@@ -267,8 +267,15 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                     )  # fmt: skip
                 # One statement, so one transaction, committed when it returns.
                 query = sql.claim(len(values) // _CLAIM_PARAMETERS)
-                claimed.update(found for (found,) in connection.execute(query, values).fetchall())
+                found += connection.execute(query, values).fetchall()
         sending = [False] * len(rows)
+        if len(found) == len(wanted):
+            # The claim returns each row it took once, and only rows it was
+            # given: as many as were wanted means every one (the common case).
+            for n in wanted:
+                sending[n] = True
+            return admissions, sending
+        claimed = {recipient for (recipient,) in found}
         for n in wanted:
             sending[n] = pending[n][0] in claimed
         return admissions, sending
