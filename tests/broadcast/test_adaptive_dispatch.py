@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from broadcastio.broadcast import (
     Journal,
     RecipientOutcome,
     RecipientState,
+    RecipientTask,
     broadcast,
     iter_broadcast,
     reference_id_for,
@@ -320,3 +322,55 @@ def test_one_slow_send_in_a_batch_does_not_send_the_run_to_the_threads(
     )
     assert report.delivered == 400
     assert threads == {threading.current_thread().name}
+
+
+def test_a_ctrl_c_while_a_batch_goes_to_the_threads_sends_and_counts_each_row_once(
+    journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first send is slow, so the rest of its batch goes to the worker
+    # threads; a Ctrl-C lands just after the first of them was queued. That
+    # one is the threads' to send: it must not also be released and counted
+    # as not sent, and the rows never queued must be released.
+    from broadcastio.broadcast import pool as pool_module
+
+    real_submit = pool_module.WorkerPool.submit
+    interrupted: list[bool] = []
+
+    def submit_then_ctrl_c(self: pool_module.WorkerPool, task: RecipientTask) -> None:
+        real_submit(self, task)
+        if not interrupted:
+            interrupted.append(True)
+            time.sleep(0.05)  # a worker takes it meanwhile
+            raise KeyboardInterrupt
+
+    def submit_all_then_ctrl_c(
+        self: pool_module.WorkerPool, tasks: Sequence[RecipientTask]
+    ) -> None:
+        for task in tasks:
+            submit_then_ctrl_c(self, task)
+
+    monkeypatch.setattr(pool_module.WorkerPool, "submit", submit_then_ctrl_c)
+    monkeypatch.setattr(pool_module.WorkerPool, "submit_all", submit_all_then_ctrl_c)
+
+    def on_send(message: Message, number: int) -> None:
+        if number == 1:
+            time.sleep(0.03)  # over the 20 ms after which a batch goes to the threads
+
+    provider = RecordingProvider(on_send=on_send)
+    messages = make_messages(4)
+    run = iter_broadcast(
+        Orchestrator([provider]), messages, journal=journal_path, broadcast_id="b", concurrency=4
+    )
+    with pytest.raises(KeyboardInterrupt):
+        with run:
+            for _ in run:
+                pass
+    assert run.report is not None
+    assert run.report.total == len(messages)
+    assert run.report.delivered == provider.count == 2
+    with Journal(journal_path) as journal:
+        summary = journal.summary("b")
+        delivered = list(journal.rows("b", state=RecipientState.DELIVERED))
+    assert summary[RecipientState.DELIVERED] == 2
+    assert summary[RecipientState.PENDING] == 2 == run.report.not_sent
+    assert all(row.attempts == 1 for row in delivered)

@@ -12,9 +12,13 @@ then uses the journal through its public methods.
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import pytest
 from broadcast_support import make_messages
 
-from broadcastio import Orchestrator
+from broadcastio import Message, Orchestrator
 from broadcastio.broadcast import Journal, RecipientState, broadcast
 from broadcastio_dummy import DummyProvider
 
@@ -36,3 +40,49 @@ def test_a_transaction_left_open_by_an_interrupt_is_rolled_back_not_fatal(
         summary = journal.summary("cut")
     assert (second.delivered, second.already_delivered) == (1, 2)
     assert summary[RecipientState.DELIVERED] == 3
+
+
+class InterruptedAfterBegin:
+    """The journal's connection, with a Ctrl-C arriving as its next ``BEGIN`` returns.
+
+    CPython runs a pending signal handler as soon as a C call returns, so the
+    ``KeyboardInterrupt`` is raised right after SQLite began the transaction:
+    before any block that could roll it back has started.
+    """
+
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+        self.armed = True
+
+    def execute(self, statement: str, *parameters: object) -> sqlite3.Cursor:
+        cursor = self.real.execute(statement, *parameters)
+        if statement == "BEGIN" and self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def test_a_ctrl_c_right_after_begin_leaves_no_transaction_open(journal_path: Path) -> None:
+    # Left open, the transaction would take in the journal's next
+    # self-committing statements (the end of the run, its report) and lose
+    # them when the journal closes.
+    with Journal(journal_path) as journal:
+        real = journal._file.connection
+        journal._file.connection = InterruptedAfterBegin(real)  # type: ignore[assignment]
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                journal.admit("b", 1, [(0, Message("+15550000001", "hi"))])
+        finally:
+            journal._file.connection = real
+        assert not real.in_transaction
+        report = broadcast(
+            Orchestrator([DummyProvider()]), make_messages(3), journal=journal, broadcast_id="b"
+        )
+    assert report.delivered == 3
+    with Journal(journal_path) as reopened:
+        assert reopened.summary("b")[RecipientState.DELIVERED] == 3
+        info = reopened.info("b")
+        assert info.runs == 1 and info.last_report == report

@@ -154,19 +154,28 @@ class WorkerPool:
     def submit(self, task: RecipientTask) -> None:
         """Queue ``task`` for the next free worker."""
         if not self._threads:
-            self._start_threads()
+            self.start()
         self._tasks.put(task)
 
     def submit_all(self, tasks: Sequence[RecipientTask]) -> None:
         """Queue ``tasks``, one per hand-off, in order."""
         if not self._threads and tasks:
-            self._start_threads()
+            self.start()
         put = self._tasks.put
         for task in tasks:
             put(task)
 
-    def _start_threads(self) -> None:
-        """Start the ``size`` workers (once; only the consuming thread queues tasks)."""
+    def start(self) -> None:
+        """Start the ``size`` workers, unless they were: ``submit`` does it when needed.
+
+        Call it before taking responsibility for tasks the pool is about to
+        get, so the wait for the threads to start (about 1 ms each) does not
+        fall between claiming rows and queueing them. Only the consuming
+        thread queues tasks, and never after ``close``.
+        """
+        if self._threads:
+            return
+        assert not self._closed, "tasks queued after close() would never be sent"
         self._threads = [
             threading.Thread(
                 target=self._context.copy().run,

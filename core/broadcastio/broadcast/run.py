@@ -20,7 +20,9 @@ flat for a million-row input and lets a run stop within a couple of sends.
 
 However a run ends early (stop event, the consumer closing it,
 ``KeyboardInterrupt``, an exception), nothing more is read or sent, the sends
-under way finish and are journaled, queued ones are dropped (their rows go back
+under way in the pool's threads finish and are journaled (a send on the
+consuming thread that a ``KeyboardInterrupt`` cuts short leaves its row
+``in_flight``), queued ones are dropped (their rows go back
 to ``pending``, or to what they were before), and ``report`` is set before the
 exception, if any, propagates. A problem with the input itself (a row that is
 not a ``Message``, an error raised by the iterator) is gentler: the rows read
@@ -285,6 +287,8 @@ class BroadcastRun:
             if room < refill:
                 yield from self._deliver(self._collect(pool, pool.next_event(_POLL_SECONDS)))
                 continue
+            # Started before rows are claimed: starting threads takes about 1 ms each.
+            pool.start()
             claimed, skipped = self._admit_next(admit, room)
             pool.submit_all(claimed)
             self._in_flight += len(claimed)
@@ -380,10 +384,14 @@ class BroadcastRun:
                 if elapsed >= GIVE_BACK_SECONDS and pool is not None and position < count:
                     pool.note_send_seconds(sending_seconds / position)
                     sending_seconds = 0.0  # noted: the rest go to the pool's threads
-                    rest = tasks[position:]
-                    self._in_flight += len(rest)  # the pool's outcomes settle them
-                    pool.submit_all(rest)
-                    position = count
+                    pool.start()  # before any task is the pool's: this may take a while
+                    while position < count:
+                        # The pool's from here (its outcome settles it), so neither
+                        # released below nor counted twice, whenever a Ctrl-C lands.
+                        task = tasks[position]
+                        position += 1
+                        self._in_flight += 1
+                        pool.submit(task)
                 if finished >= flush_at:
                     self._commit(done)
                     ready, done = done, []

@@ -275,9 +275,10 @@ class _Transaction:
     """``JournalFile.transaction_locked``: ``BEGIN`` on entry, then ``COMMIT`` or ``ROLLBACK``.
 
     A plain context manager object rather than a generator: a journaled run
-    opens two transactions per batch. A Ctrl-C that lands after its ``BEGIN``
-    and before the statements' block starts leaves the transaction open (no
-    ``__exit__`` runs): the next one rolls it back first.
+    opens two transactions per batch. A Ctrl-C raised right after its
+    ``BEGIN`` (no ``__exit__`` runs then) is caught in ``__enter__``, which
+    rolls the transaction back; should one still be left open, the next
+    transaction rolls it back first.
     """
 
     __slots__ = ("_connection",)
@@ -289,7 +290,15 @@ class _Transaction:
         connection = self._connection
         if connection.in_transaction:  # an earlier BEGIN a Ctrl-C left behind
             connection.execute("ROLLBACK")
-        connection.execute("BEGIN")
+        try:
+            connection.execute("BEGIN")
+        except BaseException:
+            # A Ctrl-C is raised as soon as the BEGIN call returns, before any
+            # __exit__ can run: left open, the transaction would swallow the
+            # next self-committing statements (the end of the run among them).
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
         return connection
 
     def __exit__(

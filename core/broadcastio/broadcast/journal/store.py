@@ -269,9 +269,10 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                 query = sql.claim(len(values) // _CLAIM_PARAMETERS)
                 found += connection.execute(query, values).fetchall()
         sending = [False] * len(rows)
-        if len(found) == len(wanted):
-            # The claim returns each row it took once, and only rows it was
-            # given: as many as were wanted means every one (the common case).
+        if len(found) == len(wanted) and admissions.count(new) == len(admissions):
+            # Every row NEW, so no recipient twice; the claim returns each row it
+            # took once, and only rows it was given: as many as were wanted
+            # means every one (the common case).
             for n in wanted:
                 sending[n] = True
             return admissions, sending
