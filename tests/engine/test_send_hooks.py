@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -297,13 +296,8 @@ class BroadcastListener:
     @hookimpl
     def before_send(self) -> None:
         with self._lock:
-            first = not self.threads
             self.seen_in_sends.add(RUN_VALUE.get())
             self.threads.add(threading.current_thread().name)
-        if first:
-            # A slow first send: the run, which starts on its own thread, hands
-            # the rest of its sends to its worker threads.
-            time.sleep(0.03)
 
     @hookimpl
     def after_broadcast(self, report: Any) -> None:
@@ -323,8 +317,8 @@ def test_broadcast_runs_are_announced_and_their_context_reaches_every_send(
     assert report.delivered == 20
     assert listener.events == [("start", "weekly", 1, 3), ("end", "weekly", 1, 20)]
     assert listener.seen_in_sends == {"run of weekly"}
-    # The first send is made by the thread iterating the run; being slow, it
-    # sends the rest to the worker threads. The run's context reaches both.
+    # The first sends go to the worker threads; once sends are seen to be fast,
+    # the thread iterating the run makes them itself. The run's context reaches both.
     here = threading.current_thread().name
     assert any(name.startswith("broadcastio-send-") for name in listener.threads)
     assert all(name.startswith("broadcastio-send-") or name == here for name in listener.threads)

@@ -99,8 +99,7 @@ PoolEvent = Posted | NotSent | WorkerCrashed | WorkerFinished
 class WorkerPool:
     """``size`` daemon threads running ``send_recipient`` on submitted (claimed) tasks.
 
-    The threads are started when the first task is queued: a run whose sends
-    are fast makes them all itself and never needs them. Daemon threads, so a
+    The threads are started when the first task is queued. Daemon threads, so a
     process that is exiting anyway (a second Ctrl-C) is not held up by a slow
     provider; the runner always waits for them otherwise. Each thread runs in
     its own copy of ``context`` as it was when the pool was made (threads do
@@ -128,14 +127,14 @@ class WorkerPool:
         self._closed = False
         # Moving average of recent send durations, in seconds, written by the
         # workers and the consuming thread without a lock (a float assignment;
-        # a lost update only delays the average by one send). It starts at 0:
-        # a run makes its first sends itself, and the first that is slow
-        # (``GIVE_BACK_SECONDS``), or a first batch slow on average, sends the
-        # rest here; the first send measured replaces it outright.
-        self.recent_send_seconds = 0.0
+        # a lost update only delays the average by one send). It starts slow,
+        # so a run's first sends go to the threads: a provider that keeps a
+        # connection per thread (email) then never holds more than ``size``,
+        # and the first sends share transient failures as they always did.
+        # The first send measured replaces it outright.
+        self.recent_send_seconds = float("inf")
         self._measured = False
-        # Started the first time a task is queued: a run whose sends are all
-        # fast never pays for starting them (about 1 ms each).
+        # Started the first time a task is queued (``start``).
         self._size = size
         self.running = 0
         # The context each thread runs a copy of, as it was when the pool was made.

@@ -12,8 +12,8 @@ together. At a higher concurrency it does the same, a batch of
 ``concurrency`` rows at a time, while the recent sends average under
 ``pool.FAST_SEND_SECONDS``: such sends do not wait for anything, so threads
 would only add a hand-off there and back per send; a send slower than
-``pool.GIVE_BACK_SECONDS`` hands the rest of its batch to the pool (whose
-threads start then), and so does a first batch slow on average. At most
+``pool.GIVE_BACK_SECONDS`` hands the rest of its batch to the pool, and so
+does a batch slow on average. A run's first sends go to the pool. At most
 ``2 * concurrency`` recipients (``_INLINE_BATCH`` at concurrency 1) are
 between "read from the input" and "outcome yielded": that bound keeps memory
 flat for a million-row input and lets a run stop within a couple of sends.
