@@ -250,6 +250,7 @@ class WorkerPool:
     def _work(self) -> None:
         tasks, results, sent = self._tasks, self._results, self._sent
         orchestrator, cancelled, clock = self._orchestrator, self._cancelled, time.perf_counter
+        previous = float("inf")  # this thread's last send, in seconds
         try:
             while True:
                 task = tasks.get()
@@ -261,7 +262,13 @@ class WorkerPool:
                     continue
                 started = clock()
                 sent.append(send_recipient(orchestrator, task, None))
-                self.note_send_seconds(clock() - started)
+                elapsed = clock() - started
+                # The lesser of this send and this thread's one before: a lone
+                # slow send (a garbage collection, the machine busy) says nothing
+                # about the provider, as the consuming thread leaves a batch's
+                # slowest send out; a provider that slows down slows both.
+                self.note_send_seconds(elapsed if elapsed < previous else previous)
+                previous = elapsed
                 results.put(_POSTED)
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             results.put(WorkerCrashed(error))
