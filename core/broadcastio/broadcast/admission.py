@@ -83,13 +83,17 @@ def prepare_row(broadcast_id: str, index: int, message: Message) -> PreparedRow:
             key.encode("utf-8")
             broadcast_id.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(
-            f"broadcast {broadcast_id!r}: the message for {str(message.recipient)!r} cannot be "
-            f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
-            details={"broadcast_id": broadcast_id, "recipient": recipient_key(message.recipient)},
-        ) from None
+        raise _unencodable(broadcast_id, message, exc) from None
     # PreparedRow's own __new__ is a Python function; this is the same tuple.
     return _new_tuple(PreparedRow, (index, prepared, key, reference_id, digest))
+
+
+def _unencodable(broadcast_id: str, message: Message, exc: UnicodeEncodeError) -> ValidationError:
+    return ValidationError(
+        f"broadcast {broadcast_id!r}: the message for {str(message.recipient)!r} cannot be "
+        f"journaled: {exc.reason} (character {exc.start + 1} is not encodable as UTF-8)",
+        details={"broadcast_id": broadcast_id, "recipient": recipient_key(message.recipient)},
+    )
 
 
 _new_tuple = tuple.__new__
@@ -155,17 +159,24 @@ class Admitter:
         tasks: list[RecipientTask] = []
         skipped: list[RecipientOutcome] = []
         if journal is None:
-            # Every row new but a repeated recipient: nothing else to look up.
+            # Every row new but a repeated recipient: nothing else to look up, and
+            # nothing to store, so only what a send needs is derived (prepare_row's
+            # key and reference id, not the content's digest for the journal).
             seen = self._seen
             for index, message in rows:
-                row = prepare_row(broadcast_id, index, message)
-                if row.recipient in seen:
+                recipient = message.recipient
+                try:
+                    key = recipient if type(recipient) is str else recipient_key(recipient)
+                    derived = with_reference_id(message, reference_id_for(broadcast_id, key))
+                except UnicodeEncodeError as exc:
+                    raise _unencodable(broadcast_id, message, exc) from None
+                if key in seen:
                     skipped.append(
-                        _skipped(broadcast_id, index, row.message, RecipientStatus.DUPLICATE, 0)
+                        _skipped(broadcast_id, index, derived, RecipientStatus.DUPLICATE, 0)
                     )
                 else:
-                    seen.add(row.recipient)
-                    tasks.append(claimed_task(broadcast_id, run, index, row.message, None, 0))
+                    seen.add(key)
+                    tasks.append(claimed_task(broadcast_id, run, index, derived, None, 0))
             return tasks, skipped
         prepared = [prepare_row(broadcast_id, index, message) for index, message in rows]
         admissions, claimed = journal.admit_and_claim(

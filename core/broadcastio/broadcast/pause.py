@@ -56,6 +56,7 @@ __all__ = [
     "format_pause",
     "install_pause_policy",
     "send_waiting_out_pauses",
+    "wait_out_pauses",
 ]
 
 logger = logging.getLogger("broadcastio")
@@ -224,11 +225,22 @@ def send_waiting_out_pauses(
     ``TIMEOUT`` only where that provider's policy says it deduplicates, so
     sending again is as safe as those retries were.
     """
+    return wait_out_pauses(orchestrator, message, broadcast_id, orchestrator.send(message))
+
+
+def wait_out_pauses(
+    orchestrator: Orchestrator, message: Message, broadcast_id: str, result: DeliveryResult
+) -> DeliveryResult:
+    """``send_waiting_out_pauses`` once ``result``, the first send's, has come back.
+
+    For a caller that sent already and only calls this when the send did not
+    succeed (``send_recipient``): nearly every row of a broadcast succeeds,
+    and the call saved is a tenth of a fast provider's whole send.
+    """
     policy = _POLICY.get()
     if policy is None:
-        return orchestrator.send(message)
+        return result
     while True:
-        result = orchestrator.send(message)
         if result.success:  # nearly every row: no call to look for a pause
             return result
         seconds = _pause_seconds(result, policy.max_pause)
@@ -283,3 +295,4 @@ def send_waiting_out_pauses(
         _announce_wait(orchestrator, pause, message)
         if policy.wait(seconds):
             return result
+        result = orchestrator.send(message)

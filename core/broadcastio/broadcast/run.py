@@ -44,6 +44,7 @@ import datetime as _dt
 import logging
 import time
 from collections.abc import Generator, Iterator
+from itertools import islice
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -266,7 +267,9 @@ class BroadcastRun:
         """
         stop, window, refill = self._stop, self._window, self._refill
         while True:
-            if pool.running:  # no thread started (or left): nothing can have come back
+            # Nothing can have come back while no thread has started (or is left),
+            # nor while no task is in flight (sends are being made on this thread).
+            if pool.running and self._in_flight:
                 yield from self._deliver(self._collect(pool, pool.ready_event()))
             if stop is not None and stop.is_set():
                 logger.info("broadcast %s: stop requested", self.broadcast_id)
@@ -354,7 +357,7 @@ class BroadcastRun:
         committed first.
         """
         stop, orchestrator, context = self._stop, self._orchestrator, self._context
-        count_sent, clock = self._count_sent, time.perf_counter
+        tally_add, clock = self._tally.add, time.perf_counter
         done: list[RecipientOutcome] = []
         position, count = 0, len(tasks)
         # Each task leaves the run's count here, one way or another: sent on
@@ -374,7 +377,11 @@ class BroadcastRun:
                 position += 1
                 outcome = context.run(send_recipient, orchestrator, task, None)
                 finished = clock()
-                count_sent(outcome)
+                # _count_sent, without its call (once per row).
+                tally_add(outcome)
+                result = outcome.result
+                if result is not None and result.error is not None:
+                    self._warn_once(outcome, result.error.code, result.error.message)
                 done.append(outcome)
                 elapsed = finished - started
                 sending_seconds += elapsed
@@ -426,23 +433,22 @@ class BroadcastRun:
         self, admit: Admitter, room: int
     ) -> tuple[list[RecipientTask], list[RecipientOutcome]]:
         """Read up to ``room`` rows and admit them (a bad row or a failing input ends reading)."""
-        messages = self._messages
         index = self._index
         rows: list[tuple[int, Message]] = []
-        while len(rows) < room:
-            try:
-                item = next(messages)
+        try:
+            # islice never reads past ``room`` rows; a for loop over it costs less
+            # per row than calling next() in a try block.
+            for item in islice(self._messages, room):
                 index += 1
                 if not isinstance(item, Message):
                     check_message(index, item)  # raises, naming the row
                 rows.append((index, item))
-            except StopIteration:
+        except Exception as error:  # noqa: BLE001 - raised after the rows before it
+            self._input_error = error
+            self._exhausted = True
+        else:
+            if len(rows) < room:
                 self._exhausted = True
-                break
-            except Exception as error:  # noqa: BLE001 - raised after the rows before it
-                self._input_error = error
-                self._exhausted = True
-                break
         self._index = index
         if not rows:
             return [], []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import attrs
 
-from broadcastio.broadcast.pause import send_waiting_out_pauses
+from broadcastio.broadcast.pause import wait_out_pauses
 from broadcastio.broadcast.states import (
     RecipientState,
     RecipientStatus,
@@ -279,8 +279,10 @@ def send_recipient(
     """
     message = task.message
     try:
-        # Waits out a provider's rate limit (and sends again) inside a broadcast run.
-        result = send_waiting_out_pauses(orchestrator, message, task.broadcast_id)
+        result = orchestrator.send(message)
+        if result.success is not True:
+            # Waits out a provider's rate limit (and sends again) inside a broadcast run.
+            result = wait_out_pauses(orchestrator, message, task.broadcast_id, result)
     except BroadcastioError as error:
         logger.debug(
             "broadcast %s: send to %r raised %s", task.broadcast_id, message.recipient, error

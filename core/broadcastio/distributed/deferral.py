@@ -8,7 +8,7 @@ daily cap), and the fleet's pause would make every other thread's send fail
 at once with "the fleet's next slot is N s away", so a cap failed every
 remaining row within seconds.
 
-So a worker sends through ``send_waiting_out_pauses`` with a pause policy
+So a worker sends through ``send_recipient`` (``wait_out_pauses``) with a pause policy
 whose stop event is always set: the policy does everything a local run does
 when a pause starts (the same rule for what may be waited out, at most
 ``max_pause`` seconds, never after an attempt that may have delivered; the
