@@ -68,6 +68,35 @@ def test_iter_broadcast_yields_one_outcome_per_row() -> None:
     assert run.report.complete
 
 
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_run_closed_part_way_through_a_batch_hands_out_nothing_more(concurrency: int) -> None:
+    # Sends are made, committed and counted a batch at a time (32 rows at
+    # concurrency 1); a consumer that closes the run after three outcomes gets
+    # no more, whether it calls next() again or goes on with its for loop.
+    with iter_broadcast(
+        Orchestrator([DummyProvider()]), make_messages(100), concurrency=concurrency
+    ) as run:
+        taken = [next(run) for _ in range(3)]
+        run.close()
+        assert list(run) == []
+        with pytest.raises(StopIteration):
+            next(run)
+    assert len({o.index for o in taken}) == 3
+    assert run.report is not None and run.report.interrupted
+    assert run.report.total < 100
+
+
+def test_on_result_hears_of_an_outcome_only_as_it_is_handed_out() -> None:
+    seen: list[int] = []
+    provider = DummyProvider()
+    run = iter_broadcast(
+        Orchestrator([provider]), make_messages(100), on_result=lambda o: seen.append(o.index)
+    )
+    with run:
+        taken = [next(run).index for _ in range(3)]
+    assert seen == taken
+
+
 @pytest.mark.parametrize("with_journal", [False, True])
 def test_a_recipient_listed_twice_is_sent_once(with_journal: bool, journal_path: Path) -> None:
     provider = RecordingProvider()

@@ -43,8 +43,8 @@ import contextvars
 import datetime as _dt
 import logging
 import time
-from collections.abc import Generator, Iterator
-from itertools import islice
+from collections.abc import Generator, Iterator, Sequence
+from itertools import chain, islice
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -168,7 +168,11 @@ class BroadcastRun:
             ),
         )
         self._announced = False
-        self._outcomes = self._generate()
+        # The loop yields outcomes a batch at a time (a list, or one at a time
+        # with ``on_result``); the run hands them out one by one. Flattened in
+        # C: a row's outcome does not pass through the loop's five generators.
+        self._batches = self._generate()
+        self._outcomes: Iterator[RecipientOutcome] = chain.from_iterable(self._batches)
 
     def __iter__(self) -> BroadcastRun:
         return self
@@ -178,7 +182,10 @@ class BroadcastRun:
 
     def close(self) -> None:
         """End the run now: nothing more is read or sent; sends under way finish first."""
-        self._outcomes.close()
+        self._batches.close()
+        # What is left of the batch being handed out was committed and counted,
+        # as before; a closed run hands out nothing more.
+        self._outcomes = iter(())
         if not self._started and self._owns_journal and self.journal is not None:
             self._owns_journal = False
             self.journal.close()
@@ -194,13 +201,24 @@ class BroadcastRun:
     ) -> None:
         self.close()
 
+    def _run_to_end(self) -> BroadcastReport:
+        """Iterate the run to its end without looking at the outcomes; its report.
+
+        For ``broadcast()``: the same as ``for _ in run: pass``, without a call
+        of ``__next__`` per row.
+        """
+        for _ in self._outcomes:
+            pass
+        assert self.report is not None
+        return self.report
+
     def __repr__(self) -> str:
         state = "done" if self.report is not None else "running" if self._started else "new"
         return f"BroadcastRun({self.broadcast_id!r}, run={self.run}, {state})"
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _generate(self) -> Generator[RecipientOutcome, None, None]:
+    def _generate(self) -> Generator[Sequence[RecipientOutcome], None, None]:
         self._started = True
         started = time.perf_counter()
         started_at = _dt.datetime.now(_dt.timezone.utc)
@@ -252,7 +270,7 @@ class BroadcastRun:
 
     def _dispatch(
         self, pool: WorkerPool, admit: Admitter
-    ) -> Generator[RecipientOutcome, None, bool]:
+    ) -> Generator[Sequence[RecipientOutcome], None, bool]:
         """Feed the pool from the input; returns whether the stop event ended it.
 
         The input is read in batches that refill the window once half of it has
@@ -299,7 +317,9 @@ class BroadcastRun:
             # that stops here leaves no claimed row unsent.
             yield from self._deliver_skipped(skipped)
 
-    def _dispatch_inline(self, admit: Admitter) -> Generator[RecipientOutcome, None, bool]:
+    def _dispatch_inline(
+        self, admit: Admitter
+    ) -> Generator[Sequence[RecipientOutcome], None, bool]:
         """Concurrency 1: send on this thread, in the run's context; whether a stop ended it.
 
         Handing each row to one worker thread and its outcome back costs two
@@ -319,7 +339,7 @@ class BroadcastRun:
 
     def _admit_tasks(
         self, admit: Admitter, room: int
-    ) -> Generator[RecipientOutcome, None, list[RecipientTask]]:
+    ) -> Generator[Sequence[RecipientOutcome], None, list[RecipientTask]]:
         """Admit up to ``room`` rows; yields the outcomes of those not to send, returns the rest.
 
         The tasks returned are counted in flight before anything is yielded, so
@@ -338,7 +358,7 @@ class BroadcastRun:
 
     def _send_here(
         self, tasks: list[RecipientTask], pool: WorkerPool | None
-    ) -> Generator[RecipientOutcome, None, None]:
+    ) -> Generator[Sequence[RecipientOutcome], None, None]:
         """Send ``tasks`` (counted in flight) on this thread, in the run's context.
 
         Each send runs in the run's context (what ``before_broadcast`` made
@@ -458,20 +478,25 @@ class BroadcastRun:
 
     def _deliver_skipped(
         self, skipped: list[RecipientOutcome]
-    ) -> Generator[RecipientOutcome, None, None]:
+    ) -> Generator[Sequence[RecipientOutcome], None, None]:
         for outcome in skipped:
             self._tally.add(outcome)
             self._notify(outcome)
-            yield outcome
+            # One at a time: a consumer that stops here leaves the rest uncounted.
+            yield (outcome,)
 
-    def _deliver(self, ready: list[RecipientOutcome]) -> Generator[RecipientOutcome, None, None]:
+    def _deliver(
+        self, ready: list[RecipientOutcome]
+    ) -> Generator[Sequence[RecipientOutcome], None, None]:
         """Yield outcomes that are settled (and committed), telling ``on_result`` first."""
         if self._on_result is None:
-            yield from ready
+            if ready:
+                yield ready
             return
         for outcome in ready:
             self._notify(outcome)
-            yield outcome
+            # One at a time: on_result sees only outcomes handed out.
+            yield (outcome,)
 
     def _collect(self, pool: WorkerPool, event: PoolEvent | None) -> list[RecipientOutcome]:
         """``event`` and every event already posted, settled and committed: the outcomes to yield.

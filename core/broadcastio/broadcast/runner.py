@@ -63,10 +63,7 @@ def broadcast(
     """
     run = iter_broadcast(orchestrator, messages, options_from(options, keywords))
     with run:
-        for _ in run:
-            pass
-    assert run.report is not None
-    return run.report
+        return run._run_to_end()  # noqa: SLF001 - the run's own package
 
 
 def iter_broadcast(
