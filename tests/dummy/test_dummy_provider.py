@@ -69,6 +69,18 @@ def test_latency_is_real() -> None:
     assert time.perf_counter() - started >= 0.05
 
 
+def test_latency_is_bounded_by_a_send_deadline() -> None:
+    # Without latency the dummy returns promptly and is called directly; with
+    # it, the send deadline's thread still cuts a slow send short.
+    assert DummyProvider().returns_promptly
+    slow = DummyProvider(latency=5.0)
+    assert not slow.returns_promptly
+    started = time.perf_counter()
+    result = Orchestrator([slow]).send(MESSAGE, timeout=0.2)
+    assert time.perf_counter() - started < 2.0
+    assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
+
+
 def test_failure_counter_is_thread_safe() -> None:
     provider = DummyProvider(fail_first=100)
     orchestrator = Orchestrator([provider], retry_policy=RetryPolicy(max_attempts=1))

@@ -187,6 +187,46 @@ def test_what_a_bounded_attempt_raises_is_raised(message: Message) -> None:
         Orchestrator([Misused()]).send(message, timeout=5)
 
 
+class ThreadNoting(MessageProvider):
+    """Delivers at once and notes the thread each send ran on."""
+
+    name = "noting"
+
+    def __init__(self, *, returns_promptly: bool) -> None:
+        self.returns_promptly = returns_promptly
+        self.threads: list[threading.Thread] = []
+
+    def send(self, message: Message) -> DeliveryResult:
+        self.threads.append(threading.current_thread())
+        return DeliveryResult.delivered(self.name, "now")
+
+    def health(self) -> ProviderHealth:
+        return ProviderHealth(self.name, True)
+
+
+def test_a_provider_that_returns_promptly_is_called_on_the_sending_thread(
+    message: Message,
+) -> None:
+    # Handing each attempt to another thread only bounds what could block; a
+    # provider that cannot (the dummy without latency) is called directly, and
+    # the deadline still bounds the send (its retries, the chain).
+    prompt = ThreadNoting(returns_promptly=True)
+    result = Orchestrator([prompt]).send(message, timeout=5)
+    assert result.success
+    assert prompt.threads == [threading.current_thread()]
+
+
+def test_any_other_provider_is_called_on_another_thread_under_a_deadline(
+    message: Message,
+) -> None:
+    assert MessageProvider.returns_promptly is False
+    other = ThreadNoting(returns_promptly=False)
+    orchestrator = Orchestrator([other])
+    assert orchestrator.send(message, timeout=5).success
+    assert orchestrator.send(message).success  # no deadline: no other thread
+    assert [t is threading.current_thread() for t in other.threads] == [False, True]
+
+
 @given(
     st.one_of(
         st.just(0),

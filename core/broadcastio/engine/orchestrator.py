@@ -581,7 +581,7 @@ class Orchestrator:
                     started = clock.monotonic()
                 if held_back is not None:
                     result = held_back
-                elif run.deadline is None:
+                elif run.deadline is None or provider.returns_promptly:
                     result = self._attempt(provider, name, message)
                 else:
                     result = self._attempt_before_deadline(provider, name, message, run)

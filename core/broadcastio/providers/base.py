@@ -79,6 +79,17 @@ class MessageProvider(abc.ABC):
     as they are; the journal, which already holds the addresses, keeps them.
     The default, ``False``, says an id tells nothing about who received it.
 
+    ``returns_promptly`` is ``True`` for a provider whose ``send()`` cannot take
+    long whatever happens: it waits for nothing (no network, no disk, no lock
+    held by another process, no sleep), as the dummy without ``latency``.
+    Python cannot interrupt a call, so a send with a deadline (the command
+    line always gives one) runs each attempt on another thread and stops
+    waiting when the deadline passes; a provider that returns promptly is
+    called directly, since it cannot outlast the deadline by more than the
+    microseconds a hand-off to that thread costs. The deadline still bounds
+    its retries and the chain. The default, ``False``, is right for every
+    provider that does I/O: say ``True`` only of code that cannot block.
+
     A provider that holds something (an HTTP session, a connection, a file)
     overrides ``close()`` to release it. Every provider works as a context
     manager (``with WhatsAppProvider(...) as provider:``) that closes it on exit,
@@ -92,6 +103,7 @@ class MessageProvider(abc.ABC):
     address_kind: ClassVar[str | None] = None
     supports_receipts: ClassVar[bool] = False
     message_ids_contain_address: ClassVar[bool] = False
+    returns_promptly: bool = False
 
     @classmethod
     def configured_by_environment(cls, environ: Mapping[str, str]) -> bool:

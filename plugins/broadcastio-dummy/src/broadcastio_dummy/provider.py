@@ -101,6 +101,9 @@ class DummyProvider(MessageProvider):
         # class's own name stands (so subclasses keep theirs).
         if self.settings.name is not None:
             self.name = self.settings.name  # type: ignore[misc]
+        # Without latency a send waits for nothing: a send deadline (the command
+        # line always sets one) need not hand it to another thread.
+        self.returns_promptly = self.settings.latency == 0
         self._sent: collections.deque[Message] = collections.deque(maxlen=self.settings.keep_sent)
         self.delivered_count = 0
         self._calls = itertools.count(1)
