@@ -52,6 +52,11 @@ class GroupCommit:
         self._failure: Exception | None = None
         # The address kind of each provider that sent, looked up once per run.
         self._address_kinds: dict[str | None, str | None] = {}
+        # A chain whose providers all take any recipient (address_kind None, as
+        # the dummy) records no address kind whoever sent: no look per outcome.
+        self._no_kinds = all(
+            getattr(provider, "address_kind", None) is None for provider in orchestrator.providers
+        )
 
     def commit(self, outcomes: Sequence[RecipientOutcome]) -> None:
         """Commit the sent ones among ``outcomes`` now, in one transaction."""
@@ -60,14 +65,18 @@ class GroupCommit:
         sent = [outcome for outcome in outcomes if outcome.result is not None]
         if not sent:
             return
-        kinds = self._address_kinds
-        address_kinds: list[str | None] = []
-        for outcome in sent:
-            assert outcome.result is not None
-            provider = recorded_provider(outcome.result)
-            if provider not in kinds:
-                kinds[provider] = provider_address_kind(self._orchestrator, provider)
-            address_kinds.append(kinds[provider])
+        address_kinds: list[str | None]
+        if self._no_kinds:
+            address_kinds = [None] * len(sent)
+        else:
+            kinds = self._address_kinds
+            address_kinds = []
+            for outcome in sent:
+                assert outcome.result is not None
+                provider = recorded_provider(outcome.result)
+                if provider not in kinds:
+                    kinds[provider] = provider_address_kind(self._orchestrator, provider)
+                address_kinds.append(kinds[provider])
         try:
             # One run's outcomes: one broadcast id.
             self._journal.record_outcomes(sent[0].broadcast_id, sent, address_kinds)

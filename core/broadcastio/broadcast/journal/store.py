@@ -60,6 +60,33 @@ _MAX_BUSY_TIMEOUT = 86_400.0
 _CLAIM_PARAMETERS = 10
 
 
+def _claim_locked(
+    connection: JournalConnection,
+    key: int,
+    run: int,
+    now: str,
+    pending: list[tuple[Any, ...]],
+    wanted: list[int],
+) -> list[tuple[str]]:
+    """Claim the rows ``wanted`` of ``pending`` (as ``admit_and_claim`` builds them).
+
+    One statement per ``sql.MAX_ROWS_PER_STATEMENT`` rows, each its own
+    transaction, committed when it returns; the recipients claimed.
+    """
+    found: list[tuple[str]] = []
+    for start in range(0, len(wanted), sql.MAX_ROWS_PER_STATEMENT):
+        values: list[Any] = []
+        for n in wanted[start : start + sql.MAX_ROWS_PER_STATEMENT]:
+            recipient, index, reference_id, digest, contact_id, addresses = pending[n]
+            values += (
+                key, recipient, index, reference_id, digest, run, now, now,
+                contact_id, addresses,
+            )  # fmt: skip
+        query = sql.claim(len(values) // _CLAIM_PARAMETERS)
+        found += connection.execute(query, values).fetchall()
+    return found
+
+
 def _contact_values(recipient: str | Contact) -> tuple[str | None, str | None]:
     """The ``contact_id`` and ``addresses`` columns for ``recipient`` (both NULL for a string).
 
@@ -229,23 +256,44 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
             self._rows_unchecked = 0
         self._rows_unchecked += len(rows)
         now = utc_now_text()
-        # Per row, the parameters of ``sql.insert_pending``; a claim adds ``sent_at``.
-        pending: list[tuple[Any, ...]] = []
-        for index, message, recipient, reference_id, digest in rows:
-            contact = message.recipient
-            if type(contact) is str:
-                pending.append((recipient, index, reference_id, digest, None, None))
-            else:
-                pending.append((recipient, index, reference_id, digest, *_contact_values(contact)))
         admissions: list[Admission] = []
         with file.locked(broadcast_id) as connection:
             key = file.key_locked(broadcast_id, create=True)
+            # Per row, what the two statements need (``pending``), and for a batch
+            # that fits one statement (every batch a run admits) the parameters
+            # of both, built in this one pass: ``sql.insert_pending``'s, and the
+            # claim's, which adds ``sent_at``, for when every row is claimed.
+            one_statement = len(rows) <= sql.MAX_ROWS_PER_STATEMENT
+            pending: list[tuple[Any, ...]] = []
+            inserting: list[Any] = []
+            claiming: list[Any] = []
+            for index, message, recipient, reference_id, digest in rows:
+                contact = message.recipient
+                if type(contact) is str:
+                    contact_id = addresses = None
+                else:
+                    contact_id, addresses = _contact_values(contact)
+                pending.append((recipient, index, reference_id, digest, contact_id, addresses))
+                if one_statement:
+                    inserting += (
+                        key, recipient, index, reference_id, digest, run, now,
+                        contact_id, addresses,
+                    )  # fmt: skip
+                    claiming += (
+                        key, recipient, index, reference_id, digest, run, now, now,
+                        contact_id, addresses,
+                    )  # fmt: skip
             with file.transaction_locked() as transaction:
-                for start in range(0, len(pending), sql.MAX_ROWS_PER_STATEMENT):
-                    chunk = pending[start : start + sql.MAX_ROWS_PER_STATEMENT]
+                if one_statement:
                     admissions += self._admit_locked(
-                        transaction, broadcast_id, key, run, chunk, now
+                        transaction, broadcast_id, key, run, pending, now, inserting
                     )
+                else:
+                    for start in range(0, len(pending), sql.MAX_ROWS_PER_STATEMENT):
+                        chunk = pending[start : start + sql.MAX_ROWS_PER_STATEMENT]
+                        admissions += self._admit_locked(
+                            transaction, broadcast_id, key, run, chunk, now
+                        )
             if claim_if is None:
                 return admissions, [False] * len(rows)
             # Nearly every row of a first run is NEW: asked about once per batch.
@@ -256,18 +304,13 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
                 for n, admission in enumerate(admissions)
                 if (claim_new if admission is new else claim_if(admission))
             ]
-            found: list[tuple[str]] = []
-            for start in range(0, len(wanted), sql.MAX_ROWS_PER_STATEMENT):
-                values: list[Any] = []
-                for n in wanted[start : start + sql.MAX_ROWS_PER_STATEMENT]:
-                    recipient, index, reference_id, digest, contact_id, addresses = pending[n]
-                    values += (
-                        key, recipient, index, reference_id, digest, run, now, now,
-                        contact_id, addresses,
-                    )  # fmt: skip
-                # One statement, so one transaction, committed when it returns.
-                query = sql.claim(len(values) // _CLAIM_PARAMETERS)
-                found += connection.execute(query, values).fetchall()
+            found: list[tuple[str]]
+            if one_statement and len(wanted) == len(rows):
+                # Every row wanted, in order: the claim built above, one
+                # statement, so one transaction, committed when it returns.
+                found = connection.execute(sql.claim(len(rows)), claiming).fetchall()
+            else:
+                found = _claim_locked(connection, key, run, now, pending, wanted)
         sending = [False] * len(rows)
         if len(found) == len(wanted) and admissions.count(new) == len(admissions):
             # Every row NEW, so no recipient twice; the claim returns each row it
@@ -289,11 +332,19 @@ class Journal(JournalRuns, JournalReading, JournalQueuedLeases):
         run: int,
         chunk: list[tuple[Any, ...]],
         now: str,
+        values: list[Any] | None = None,
     ) -> list[Admission]:
-        """Admit ``chunk`` (rows as ``admit_and_claim`` builds them) inside a transaction."""
-        values: list[Any] = []
-        for recipient, index, reference_id, digest, contact_id, addresses in chunk:
-            values += (key, recipient, index, reference_id, digest, run, now, contact_id, addresses)
+        """Admit ``chunk`` (rows as ``admit_and_claim`` builds them) inside a transaction.
+
+        ``values``, when given, are the chunk's parameters of ``sql.insert_pending``
+        already built by the caller.
+        """
+        if values is None:
+            values = []
+            for recipient, index, reference_id, digest, contact_id, addresses in chunk:
+                values += (
+                    key, recipient, index, reference_id, digest, run, now, contact_id, addresses
+                )  # fmt: skip
         found = connection.execute(sql.insert_pending(len(chunk)), values).fetchall()
         if len(found) == len(chunk):
             # Every row new (so no two alike): the common case of a first run.
