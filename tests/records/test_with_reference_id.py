@@ -8,7 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcastio import Contact, Message, ValidationError
-from broadcastio.records.message import MessageMetadata, with_reference_id
+from broadcastio.records.message import (
+    MessageMetadata,
+    with_checked_reference_id,
+    with_reference_id,
+)
 
 texts = st.text(
     st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=20
@@ -33,9 +37,12 @@ def checked_copy(message: Message, reference_id: str) -> Message:
     return attrs.evolve(message, metadata=attrs.evolve(message.metadata, reference_id=reference_id))
 
 
-@given(messages, st.text("0123456789abcdef", min_size=32, max_size=32))
-def test_the_copy_equals_the_checked_copy(message: Message, reference_id: str) -> None:
-    copy = with_reference_id(message, reference_id)
+@pytest.mark.parametrize("copy_of", [with_reference_id, with_checked_reference_id])
+@given(message=messages, reference_id=st.text("0123456789abcdef", min_size=32, max_size=32))
+def test_the_copy_equals_the_checked_copy(copy_of, message: Message, reference_id: str) -> None:
+    # with_checked_reference_id is the same copy for an id known to pass the
+    # field's checks (a broadcast's derived ids: 32 hex digits).
+    copy = copy_of(message, reference_id)
     assert copy == checked_copy(message, reference_id)
     assert copy.metadata.reference_id == reference_id
     # Its own extra dict: changing one message's extra must not change the other's.

@@ -28,7 +28,12 @@ from broadcastio.broadcast.task import (
     reference_id_for,
 )
 from broadcastio.records.contact import recipient_key
-from broadcastio.records.message import Message, MessageMetadata, with_reference_id
+from broadcastio.records.message import (
+    Message,
+    MessageMetadata,
+    with_checked_reference_id,
+    with_reference_id,
+)
 from broadcastio.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -75,7 +80,8 @@ def prepare_row(broadcast_id: str, index: int, message: Message) -> PreparedRow:
         recipient = message.recipient
         key = recipient if type(recipient) is str else recipient_key(recipient)
         reference_id = reference_id_for(broadcast_id, key)
-        prepared = with_reference_id(message, reference_id)
+        # Hex digits: every check of the field passes (with_reference_id's first step).
+        prepared = with_checked_reference_id(message, reference_id)
         digest = message_digest(prepared)
         # The reference id is hex; the key and the id are checked on the way in
         # (every str a Message or a run accepts is UTF-8), unless they are not ASCII.
@@ -167,7 +173,8 @@ class Admitter:
                 recipient = message.recipient
                 try:
                     key = recipient if type(recipient) is str else recipient_key(recipient)
-                    derived = with_reference_id(message, reference_id_for(broadcast_id, key))
+                    reference_id = reference_id_for(broadcast_id, key)
+                    derived = with_checked_reference_id(message, reference_id)
                 except UnicodeEncodeError as exc:
                     raise _unencodable(broadcast_id, message, exc) from None
                 if key in seen:
