@@ -8,7 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from broadcastio import ErrorCode, Message, Orchestrator, RetryPolicy, ValidationError
+from broadcastio import (
+    DeliveryResult,
+    ErrorCode,
+    Message,
+    Orchestrator,
+    RetryPolicy,
+    ValidationError,
+)
 from broadcastio_dummy import DummyProvider, DummySettings
 
 MESSAGE = Message("+1555", "hi")
@@ -77,6 +84,24 @@ def test_latency_is_bounded_by_a_send_deadline() -> None:
     assert not slow.returns_promptly
     started = time.perf_counter()
     result = Orchestrator([slow]).send(MESSAGE, timeout=0.2)
+    assert time.perf_counter() - started < 2.0
+    assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
+
+
+def test_a_subclass_that_overrides_send_is_bounded_by_a_deadline() -> None:
+    # Its send may block: unless it says returns_promptly itself, the deadline
+    # runs it on another thread and cuts it short.
+    class Stuck(DummyProvider):
+        def send(self, message: Message) -> DeliveryResult:
+            time.sleep(5.0)
+            return super().send(message)
+
+    class SaysSo(DummyProvider):
+        returns_promptly = False
+
+    assert not Stuck().returns_promptly and not SaysSo().returns_promptly
+    started = time.perf_counter()
+    result = Orchestrator([Stuck()]).send(MESSAGE, timeout=0.2)
     assert time.perf_counter() - started < 2.0
     assert result.error is not None and result.error.code is ErrorCode.TIMEOUT
 

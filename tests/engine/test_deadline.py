@@ -216,6 +216,28 @@ def test_a_provider_that_returns_promptly_is_called_on_the_sending_thread(
     assert prompt.threads == [threading.current_thread()]
 
 
+def test_a_provider_without_the_attribute_is_bounded_as_before(message: Message) -> None:
+    # A provider need not subclass MessageProvider (a name, send and health
+    # are enough); the deadline bounds it as any provider, and must not fail on
+    # the missing attribute.
+    class Plain:
+        name = "plain"
+
+        def __init__(self) -> None:
+            self.threads: list[threading.Thread] = []
+
+        def send(self, message: Message) -> DeliveryResult:
+            self.threads.append(threading.current_thread())
+            return DeliveryResult.delivered(self.name, "1")
+
+        def health(self) -> ProviderHealth:
+            return ProviderHealth(self.name, True)
+
+    plain = Plain()
+    assert Orchestrator([plain]).send(message, timeout=5).success  # type: ignore[list-item]
+    assert plain.threads[0] is not threading.current_thread()
+
+
 def test_any_other_provider_is_called_on_another_thread_under_a_deadline(
     message: Message,
 ) -> None:

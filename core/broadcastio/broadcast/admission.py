@@ -66,10 +66,12 @@ def prepare_message(broadcast_id: str, message: Message) -> Message:
     computed here: the derived reference id (``reference_id_for``, the
     provider's idempotency key), the content fingerprint (``message_digest``),
     and the UTF-8 encoding SQLite applies to the text it stores. ``Admitter``
-    prepares every row through this function, and the command line calls it for
-    every row before the first send, so a row that would fail mid-broadcast
-    (and again on every resume) fails that check instead, and the two cannot
-    drift apart. Raises ``ValidationError`` saying what is wrong.
+    prepares every row of a journaled run through this function (``prepare_row``;
+    without a journal it derives only the key and the reference id, the same
+    way), and the command line calls it for every row before the first send,
+    so a row that would fail mid-broadcast (and again on every resume) fails
+    that check instead, and the two cannot drift apart. Raises
+    ``ValidationError`` saying what is wrong.
     """
     return prepare_row(broadcast_id, 0, message).message
 

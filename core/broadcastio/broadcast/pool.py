@@ -20,8 +20,9 @@ wind-down to commit.
 The pool is for sends that wait: while a run's recent sends are fast, the
 consuming thread sends them itself (``BroadcastRun``), because handing a task
 to a sleeping thread and its outcome back costs more than such a send. The
-workers keep the average send time (``recent_send_seconds``) up to date with
-every send they make, so the run knows when sends have turned fast again.
+workers note the time of every send they make (``recent_send_seconds`` is
+the mean of the latest sends, the slowest eighth left out), so the run knows
+when sends have turned fast again.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FAST_SEND_SECONDS",
     "GIVE_BACK_SECONDS",
+    "MEASURED_SENDS",
     "NotSent",
     "PoolEvent",
     "Posted",
@@ -90,8 +92,11 @@ FAST_SEND_SECONDS = 50e-6
 # its batch to the workers. Far above FAST_SEND_SECONDS: a send's wall-clock
 # time can include a garbage collection or the machine being busy.
 GIVE_BACK_SECONDS = 0.02
-# Weight of the newest send in the moving average of send durations.
-_AVERAGE_WEIGHT = 0.25
+# The fewest latest sends ``recent_send_seconds`` is the mean of, leaving out
+# the slowest eighth of them: two pauses in 16 say nothing about the provider,
+# but a provider slow at one send in five is, and gains from the threads.
+MEASURED_SENDS = 16
+_LEFT_OUT_PER_SEND = 8
 
 PoolEvent = Posted | NotSent | WorkerCrashed | WorkerFinished
 
@@ -125,15 +130,16 @@ class WorkerPool:
         self._sent: collections.deque[RecipientOutcome] = collections.deque()
         self._cancelled = threading.Event()
         self._closed = False
-        # Moving average of recent send durations, in seconds, written by the
-        # workers and the consuming thread without a lock (a float assignment;
-        # a lost update only delays the average by one send). It starts slow,
-        # so a run's first sends go to the threads: a provider that keeps a
-        # connection per thread (email) then never holds more than ``size``,
-        # and the first sends share transient failures as they always did.
-        # The first send measured replaces it outright.
-        self.recent_send_seconds = float("inf")
-        self._measured = False
+        # The durations of the latest sends (``size`` of them, at least
+        # MEASURED_SENDS), in seconds, wherever they were made: workers and the
+        # consuming thread append (one C call each, so no lock). Empty, the
+        # measure is infinitely slow, so a run's first sends go to the
+        # threads: a provider that keeps a connection per thread (email) then
+        # never holds more than ``size``, and the first sends share transient
+        # failures as they always did.
+        self._recent: collections.deque[float] = collections.deque(
+            maxlen=max(size, MEASURED_SENDS)
+        )
         # Started the first time a task is queued (``start``).
         self._size = size
         self.running = 0
@@ -141,14 +147,38 @@ class WorkerPool:
         self._context = (contextvars.copy_context() if context is None else context).copy()
         self._threads: list[threading.Thread] = []
 
-    def note_send_seconds(self, elapsed: float) -> None:
-        """Fold one send's duration into ``recent_send_seconds`` (no lock: see ``__init__``)."""
-        if not self._measured:
-            self._measured = True
-            self.recent_send_seconds = elapsed
-            return
-        average = self.recent_send_seconds
-        self.recent_send_seconds = average + (elapsed - average) * _AVERAGE_WEIGHT
+    @property
+    def recent_send_seconds(self) -> float:
+        """The mean duration of the latest sends, the slowest eighth left out (``inf``: none yet).
+
+        The latest ``size`` sends, or ``MEASURED_SENDS`` if that is more; of
+        16, the slowest 2 are left out (at least the slowest one). A few slow
+        sends among them (a garbage collection, the machine busy) say nothing
+        about the provider; a provider whose sends are often slow (one in
+        five), or that slows down, lifts the mean. The consuming thread reads
+        it once per batch.
+        """
+        recent = sorted(self._recent)  # one C call: workers may append meanwhile
+        if not recent:
+            return float("inf")
+        if len(recent) == 1:
+            return recent[0]
+        kept = recent[: len(recent) - max(1, len(recent) // _LEFT_OUT_PER_SEND)]
+        return sum(kept) / len(kept)
+
+    def note_send_seconds(self, *durations: float) -> None:
+        """Note the durations of sends just made, oldest first (no lock: see ``__init__``)."""
+        self._recent.extend(durations)
+
+    def restart_measure(self, elapsed: float) -> None:
+        """Forget the sends before one that took ``elapsed`` seconds: it is the measure now.
+
+        For a send slow enough to hand the rest of its batch to the threads
+        (``GIVE_BACK_SECONDS``): the run stays with the threads until their
+        own sends say it can come back.
+        """
+        self._recent.clear()
+        self._recent.append(elapsed)
 
     def submit(self, task: RecipientTask) -> None:
         """Queue ``task`` for the next free worker."""
@@ -250,7 +280,7 @@ class WorkerPool:
     def _work(self) -> None:
         tasks, results, sent = self._tasks, self._results, self._sent
         orchestrator, cancelled, clock = self._orchestrator, self._cancelled, time.perf_counter
-        previous = float("inf")  # this thread's last send, in seconds
+        note = self._recent.append
         try:
             while True:
                 task = tasks.get()
@@ -262,13 +292,7 @@ class WorkerPool:
                     continue
                 started = clock()
                 sent.append(send_recipient(orchestrator, task, None))
-                elapsed = clock() - started
-                # The lesser of this send and this thread's one before: a lone
-                # slow send (a garbage collection, the machine busy) says nothing
-                # about the provider, as the consuming thread leaves a batch's
-                # slowest send out; a provider that slows down slows both.
-                self.note_send_seconds(elapsed if elapsed < previous else previous)
-                previous = elapsed
+                note(clock() - started)
                 results.put(_POSTED)
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             results.put(WorkerCrashed(error))

@@ -182,10 +182,11 @@ class BroadcastRun:
 
     def close(self) -> None:
         """End the run now: nothing more is read or sent; sends under way finish first."""
-        self._batches.close()
         # What is left of the batch being handed out was committed and counted,
-        # as before; a closed run hands out nothing more.
+        # as before; a closed run hands out nothing more, even if closing the
+        # loop is itself interrupted (a second Ctrl-C during the wind-down).
         self._outcomes = iter(())
+        self._batches.close()
         if not self._started and self._owns_journal and self.journal is not None:
             self._owns_journal = False
             self.journal.close()
@@ -388,7 +389,7 @@ class BroadcastRun:
             # one before (the bookkeeping between them is a microsecond or two).
             started = clock()
             flush_at = started + _INLINE_COMMIT_SECONDS
-            sending_seconds = slowest = 0.0
+            durations: list[float] = []  # of this batch's sends, for the pool's measure
             while position < count:
                 if stop is not None and stop.is_set():
                     break
@@ -404,13 +405,13 @@ class BroadcastRun:
                     self._warn_once(outcome, result.error.code, result.error.message)
                 done.append(outcome)
                 elapsed = finished - started
-                sending_seconds += elapsed
-                if elapsed > slowest:
-                    slowest = elapsed
+                durations.append(elapsed)
                 started = finished
                 if elapsed >= GIVE_BACK_SECONDS and pool is not None and position < count:
-                    pool.note_send_seconds(sending_seconds / position)
-                    sending_seconds = 0.0  # noted: the rest go to the pool's threads
+                    # The measure starts again from this send, so the run stays
+                    # with the threads until their own sends say otherwise.
+                    pool.restart_measure(elapsed)
+                    durations = []
                     pool.start()  # before any task is the pool's: this may take a while
                     while position < count:
                         # The pool's from here (its outcome settles it), so neither
@@ -425,15 +426,12 @@ class BroadcastRun:
                     yield from self._deliver(ready)
                     started = clock()
                     flush_at = started + _INLINE_COMMIT_SECONDS
-            if pool is not None and sending_seconds:
-                # Once per batch: the average of its sends but the slowest, as one
-                # send's time. One slow send in a batch is usually this process
-                # or the machine pausing (a garbage collection), not the provider;
-                # a provider that slows down slows them all.
-                if position > 1:
-                    pool.note_send_seconds((sending_seconds - slowest) / (position - 1))
-                else:
-                    pool.note_send_seconds(sending_seconds)
+            if pool is not None and durations:
+                # Once per batch: its sends join the pool's measure of the latest
+                # ``concurrency`` sends, whose mean leaves the slowest out (one
+                # slow send is usually this process or the machine pausing, a
+                # garbage collection, not the provider).
+                pool.note_send_seconds(*durations)
             self._commit(done)
             ready, done = done, []
             yield from self._deliver(ready)

@@ -581,7 +581,9 @@ class Orchestrator:
                     started = clock.monotonic()
                 if held_back is not None:
                     result = held_back
-                elif run.deadline is None or provider.returns_promptly:
+                elif run.deadline is None or getattr(provider, "returns_promptly", False) is True:
+                    # A provider need not subclass MessageProvider: one without the
+                    # attribute, or with anything but True there, is bounded.
                     result = self._attempt(provider, name, message)
                 else:
                     result = self._attempt_before_deadline(provider, name, message, run)

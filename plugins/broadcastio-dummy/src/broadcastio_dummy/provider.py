@@ -101,14 +101,22 @@ class DummyProvider(MessageProvider):
         # class's own name stands (so subclasses keep theirs).
         if self.settings.name is not None:
             self.name = self.settings.name  # type: ignore[misc]
-        # Without latency a send waits for nothing: a send deadline (the command
-        # line always sets one) need not hand it to another thread.
-        self.returns_promptly = self.settings.latency == 0
         self._sent: collections.deque[Message] = collections.deque(maxlen=self.settings.keep_sent)
         self.delivered_count = 0
         self._calls = itertools.count(1)
         self._lock = threading.Lock()
         self.send_count = 0
+
+    @property  # read-only here: the settings and the class decide
+    def returns_promptly(self) -> bool:  # type: ignore[override]
+        """Whether a send waits for nothing: no ``latency``, and this class's own ``send``.
+
+        A send deadline (the command line always sets one) then calls the
+        dummy directly instead of on another thread. A subclass that overrides
+        ``send`` (to block, say) is bounded as any provider, unless it says
+        ``returns_promptly`` itself.
+        """
+        return self.settings.latency == 0 and type(self).send is DummyProvider.send
 
     def send(self, message: Message) -> DeliveryResult:
         settings = self.settings
